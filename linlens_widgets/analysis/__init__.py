@@ -1,0 +1,1 @@
+"""Analysis of effective weights: aligned embeddings across checkpoints and the lens metrics."""

@@ -1,0 +1,1 @@
+"""The effective-weight engine: exact W_eff(x), b_eff(x) and activation patterns (torch only)."""

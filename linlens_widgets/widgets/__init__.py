@@ -1,0 +1,1 @@
+"""Jupyter widgets (anywidget): thin Python state holders; all drawing lives in js/."""
