@@ -1,0 +1,600 @@
+"""The ``linlens`` command: a trained network in the linked explorer with one command.
+
+``linlens demo`` trains the default digits run once (cached in the user cache directory, see
+:mod:`linlens_widgets._cache`), embeds it, and opens JupyterLab on a notebook with the explorer;
+``--html`` writes the kernel-free explorer page instead. ``linlens train`` trains and saves a run,
+``linlens export`` turns a saved run into an explorer page, ``linlens info`` summarises a run.
+
+User errors (a missing MNIST folder, an existing ``--out``) print ``linlens: error: …`` and exit
+with status 2, without a traceback.
+
+>>> from linlens_widgets.cli import main
+>>> main(["train", "--epochs", "3", "--out", "runs/tiny"])  # doctest: +SKIP
+0
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from linlens_widgets import __version__, _cache
+
+if TYPE_CHECKING:
+    from linlens_widgets.runs.datasets import Dataset
+    from linlens_widgets.runs.store import Run
+
+PROG = "linlens"
+DATASETS = ("digits", "mnist", "fashion-mnist")
+MNIST_ENV_VARS = {"mnist": "LINLENS_MNIST", "fashion-mnist": "LINLENS_FASHION_MNIST"}
+LAB_INSTALL_HINT = "install with pip install 'linlens-widgets[lab]'"
+
+DEMO_PARAMS: dict[str, Any] = {
+    "dataset": "digits",
+    "hidden": [256, 256],
+    "bias": False,
+    "epochs": 20,
+    "checkpoints": "log",
+    "seed": 0,
+}
+"""The run ``linlens demo`` trains: the paper's bias-free two-hidden-layer MLP on digits."""
+
+DEMO_NOTEBOOK = "quickstart.ipynb"
+
+
+class CommandError(Exception):
+    """A problem with what the user asked for; printed as ``linlens: error: …`` (exit 2)."""
+
+
+# --------------------------------------------------------------------------- entry point
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``linlens`` command line.
+
+    Args:
+        argv: arguments without the program name (default: ``sys.argv[1:]``).
+
+    Returns:
+        int: The exit status: 0 on success, 2 for usage errors and user errors (printed as
+        ``linlens: error: …`` on stderr, without a traceback).
+
+    >>> main(["--version"])  # doctest: +SKIP
+    linlens 0.1.0
+    0
+    """
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse exits on --help, --version and usage errors
+        return exc.code if isinstance(exc.code, int) else 2
+    try:
+        return int(args.handler(args))
+    except Exception as exc:
+        if not _is_user_error(exc):
+            raise
+        print(f"{PROG}: error: {_error_text(exc)}", file=sys.stderr)
+        return 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the argument parser for ``linlens`` and its subcommands.
+
+    >>> build_parser().parse_args(["export", "runs/a", "a.html"]).page
+    PosixPath('a.html')
+    """
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="Watch a ReLU network learn through the linear lens.",
+    )
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _add_demo(commands)
+    _add_train(commands)
+    _add_export(commands)
+    _add_info(commands)
+    return parser
+
+
+def _add_demo(commands: Any) -> None:
+    demo = commands.add_parser(
+        "demo",
+        help="train (once, cached) the digits demo and open the explorer",
+        description=(
+            "Train the default digits run (cached in the user cache directory and reused next "
+            "time; LINLENS_CACHE_DIR moves the cache), embed it, and open JupyterLab on a "
+            "notebook with the linked explorer."
+        ),
+    )
+    demo.add_argument(
+        "--html",
+        type=Path,
+        metavar="PATH",
+        help="write the kernel-free explorer page to PATH instead of starting JupyterLab",
+    )
+    demo.add_argument(
+        "--no-browser", action="store_true", help="start JupyterLab without a browser"
+    )
+    demo.add_argument("--port", type=int, help="port for JupyterLab (default: Jupyter's choice)")
+    demo.add_argument(
+        "--epochs",
+        type=_positive_int,
+        default=DEMO_PARAMS["epochs"],
+        help="training epochs of the demo run (default: %(default)s)",
+    )
+    demo.add_argument(
+        "--hidden",
+        type=_positive_int,
+        nargs="+",
+        default=DEMO_PARAMS["hidden"],
+        metavar="WIDTH",
+        help="hidden layer widths of the demo run (default: 256 256)",
+    )
+    demo.set_defaults(handler=_cmd_demo)
+
+
+def _add_train(commands: Any) -> None:
+    train = commands.add_parser(
+        "train",
+        help="train an MLP, record checkpoints, embed, and save the run",
+        description="Train an MLP with recorded checkpoints and save it as a run folder.",
+    )
+    train.add_argument("--dataset", choices=DATASETS, default="digits", help="(default: digits)")
+    train.add_argument(
+        "--root",
+        type=Path,
+        metavar="DIR",
+        help=(
+            "folder with the MNIST-family IDX files (default: $LINLENS_MNIST for mnist, "
+            "$LINLENS_FASHION_MNIST for fashion-mnist)"
+        ),
+    )
+    train.add_argument(
+        "--download", action="store_true", help="download MNIST-family files into --root"
+    )
+    train.add_argument(
+        "--hidden",
+        type=_positive_int,
+        nargs="+",
+        default=[256, 256],
+        metavar="WIDTH",
+        help="hidden layer widths (default: 256 256)",
+    )
+    train.add_argument("--epochs", type=_positive_int, default=20, help="(default: %(default)s)")
+    train.add_argument("--out", type=Path, required=True, metavar="DIR", help="run folder to write")
+    train.add_argument("--lr", type=_positive_float, help="learning rate (default: train's)")
+    train.add_argument("--optimizer", choices=("sgd", "adam"), help="(default: train's)")
+    train.add_argument("--batch-size", type=_positive_int, help="(default: train's)")
+    train.add_argument(
+        "--checkpoints",
+        type=_checkpoints,
+        default="log",
+        help="checkpoint schedule: 'log' (20 log-spaced), 'epoch' (every epoch), a count of "
+        "log-spaced checkpoints, or comma-separated epochs such as 0,0.5,1,5 (default: log)",
+    )
+    train.add_argument("--seed", type=int, default=0, help="(default: %(default)s)")
+    train.add_argument(
+        "--bias",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="give the linear layers a bias (default: bias-free, as in the paper)",
+    )
+    train.add_argument(
+        "--init-scale", type=_positive_float, default=1.0, help="(default: %(default)s)"
+    )
+    train.add_argument("--overwrite", action="store_true", help="replace an existing --out")
+    train.add_argument(
+        "--no-embed",
+        dest="embed",
+        action="store_false",
+        help="skip the aligned t-SNE (export computes it later)",
+    )
+    train.set_defaults(handler=_cmd_train)
+
+
+def _add_export(commands: Any) -> None:
+    export = commands.add_parser(
+        "export",
+        help="write a saved run's explorer as a kernel-free HTML page",
+        description="Write the linked explorer of a saved run as one self-contained HTML page.",
+    )
+    export.add_argument("run", type=Path, help="run folder (written by linlens train or Run.save)")
+    export.add_argument("page", type=Path, help="HTML file to write")
+    export.set_defaults(handler=_cmd_export)
+
+
+def _add_info(commands: Any) -> None:
+    info = commands.add_parser(
+        "info",
+        help="summarise a saved run",
+        description="Print a saved run's dataset, model, checkpoints and cached analyses.",
+    )
+    info.add_argument("run", type=Path, help="run folder")
+    info.set_defaults(handler=_cmd_info)
+
+
+# --------------------------------------------------------------------------- argument types
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text}")
+    return value
+
+
+def _checkpoints(text: str) -> str | int | list[float]:
+    """Parse ``--checkpoints``: a schedule name, a count, or comma-separated epochs."""
+    if text in ("log", "epoch"):
+        return text
+    if text.isdigit():
+        if int(text) < 2:
+            raise argparse.ArgumentTypeError(f"a checkpoint count must be at least 2, got {text}")
+        return int(text)
+    try:
+        epochs = [float(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected 'log', 'epoch', a count or comma-separated epochs, got {text!r}"
+        ) from None
+    if not epochs or any(e < 0 for e in epochs):
+        raise argparse.ArgumentTypeError(f"epochs must be non-negative numbers, got {text!r}")
+    return sorted(epochs)
+
+
+# --------------------------------------------------------------------------- errors
+
+
+def _is_user_error(exc: Exception) -> bool:
+    """Tell errors that describe the user's input apart from bugs (which keep their traceback)."""
+    if isinstance(exc, CommandError | FileNotFoundError | FileExistsError | NotADirectoryError):
+        return True
+    store = sys.modules.get("linlens_widgets.runs.store")
+    return store is not None and isinstance(exc, store.RunFormatError)
+
+
+def _error_text(exc: Exception) -> str:
+    if isinstance(exc, OSError) and exc.filename is not None and exc.strerror:
+        return f"{exc.strerror}: {exc.filename}"
+    return str(exc)
+
+
+def _say(message: str) -> None:
+    """Report progress on stderr, so stdout stays clean for ``info``."""
+    print(f"{PROG}: {message}", file=sys.stderr, flush=True)
+
+
+# --------------------------------------------------------------------------- shared steps
+
+
+def _load_dataset(name: str, root: Path | None, *, download: bool = False) -> Dataset:
+    """Load ``name``; the MNIST family needs a folder (``--root`` or its environment variable)."""
+    from linlens_widgets.runs import datasets
+
+    if name == "digits":
+        if root is not None:
+            raise CommandError("--root applies to mnist and fashion-mnist, not digits")
+        return datasets.digits()
+    if root is None:
+        env_var = MNIST_ENV_VARS[name]
+        env_root = _env(env_var)
+        if env_root is None:
+            raise CommandError(f"--dataset {name} needs --root DIR (or ${env_var})")
+        root = Path(env_root)
+    loader = datasets.mnist if name == "mnist" else datasets.fashion_mnist
+    return loader(root.expanduser(), download=download)
+
+
+def _env(name: str) -> str | None:
+    value = os.environ.get(name, "").strip()
+    return value or None
+
+
+def _train_run(
+    data: Dataset,
+    *,
+    hidden: Sequence[int],
+    bias: bool,
+    init_scale: float = 1.0,
+    seed: int,
+    **train_kwargs: Any,
+) -> Run:
+    """Build the MLP preset for ``data`` (seeded) and train it with a progress bar."""
+    import torch
+
+    import linlens_widgets as ll
+
+    torch.manual_seed(seed)
+    model = ll.models.mlp(
+        data.n_features, list(hidden), data.n_classes, bias=bias, init_scale=init_scale
+    )
+    _say(
+        f"training {data.n_features}-{'-'.join(map(str, hidden))}-{data.n_classes} MLP "
+        f"({'with' if bias else 'without'} bias) on {data.name}"
+    )
+    return ll.train(model, data, seed=seed, progress=True, **train_kwargs)
+
+
+def _embed(run: Run) -> None:
+    """Compute (or reuse) the run's aligned embedding, which ``embed`` attaches to the run."""
+    import linlens_widgets as ll
+
+    if run.attachment("trajectory") is None:
+        _say(f"embedding {len(run.checkpoints)} checkpoints (aligned t-SNE)")
+    ll.embed(run, progress=True)
+
+
+def _save_explorer(run: Run, page: Path) -> Path:
+    """Write the kernel-free explorer page for ``run`` and return its path."""
+    from linlens_widgets.widgets.explorer import LensExplorer
+
+    page = page.expanduser()
+    if page.is_dir():
+        raise CommandError(f"{page} is a folder; give a file name such as {page / 'lens.html'}")
+    page.parent.mkdir(parents=True, exist_ok=True)
+    LensExplorer(run).save_html(page)
+    _say(f"wrote {page} (open it in a browser; no server needed)")
+    return page
+
+
+# --------------------------------------------------------------------------- demo
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    if args.html is None and importlib.util.find_spec("jupyterlab") is None:
+        raise CommandError(f"JupyterLab is not installed; {LAB_INSTALL_HINT}")
+    params = {**DEMO_PARAMS, "epochs": args.epochs, "hidden": list(args.hidden)}
+    entry = _cache.entry_dir("demo", params)
+    run = demo_run(entry, params)
+    if args.html is not None:
+        _save_explorer(run, args.html)
+        return 0
+    notebook = write_demo_notebook(entry / DEMO_NOTEBOOK, entry / "run")
+    return _launch_lab(notebook, port=args.port, open_browser=not args.no_browser)
+
+
+def demo_run(entry: Path, params: dict[str, Any]) -> Run:
+    """Return the demo run kept in the cache folder ``entry``, training it only when missing.
+
+    The run (with its aligned embedding attached) is saved atomically by ``Run.save`` to
+    ``entry / "run"``; a later call loads it instead of training again.
+
+    Args:
+        entry: the cache folder for these parameters (see :func:`_cache.entry_dir`).
+        params: the demo parameters (``DEMO_PARAMS`` with any overrides).
+
+    Returns:
+        Run: The trained run, with its trajectory attached.
+
+    >>> run = demo_run(_cache.entry_dir("demo", DEMO_PARAMS), DEMO_PARAMS)  # doctest: +SKIP
+    """
+    from linlens_widgets.runs.store import Run, RunFormatError
+
+    run_dir = entry / "run"
+    if run_dir.exists():
+        try:
+            run = Run.load(run_dir)
+        except RunFormatError as exc:
+            _say(f"cached run at {run_dir} is unreadable ({exc}); training it again")
+            shutil.rmtree(run_dir)
+        else:
+            _say(f"reusing cached run {run_dir}")
+            _embed(run)
+            return run
+    data = _load_dataset(params["dataset"], None)
+    run = _train_run(
+        data,
+        hidden=params["hidden"],
+        bias=params["bias"],
+        seed=params["seed"],
+        epochs=params["epochs"],
+        checkpoints=params["checkpoints"],
+    )
+    _embed(run)
+    entry.mkdir(parents=True, exist_ok=True)
+    try:
+        run.save(run_dir)
+    except FileExistsError:  # another `linlens demo` finished first: use its run
+        return Run.load(run_dir)
+    _say(f"cached the run at {run_dir}")
+    return run
+
+
+def write_demo_notebook(path: Path, run_dir: Path) -> Path:
+    """Write the demo notebook that loads ``run_dir`` into the explorer, unless it exists.
+
+    An existing notebook is kept, so edits made in an earlier session survive.
+
+    Args:
+        path: where the notebook goes (``.ipynb``).
+        run_dir: the saved run the notebook loads.
+
+    Returns:
+        Path: ``path``.
+
+    >>> write_demo_notebook(Path("demo.ipynb"), Path("run"))  # doctest: +SKIP
+    PosixPath('demo.ipynb')
+    """
+    import nbformat
+    from nbformat import v4
+
+    if path.exists():
+        return path
+    cells = [
+        v4.new_markdown_cell(
+            "# The linear lens, on a trained network\n\n"
+            "`linlens demo` trained a bias-free 64-256-256-10 ReLU network on scikit-learn's "
+            "digits and recorded checkpoints along the way. At every input *x* the network is "
+            "exactly linear: f(x) = W_eff(x) x. The explorer below embeds every probe sample's "
+            "effective weights W_eff(x) with an aligned t-SNE across the checkpoints.\n\n"
+            "- **Brush** points (shift+drag or the lasso button) to select samples.\n"
+            "- **Compare** two samples' W_eff images per class, with their cosine.\n"
+            "- **Scrub** the epoch slider (or press Play) to watch the clusters form."
+        ),
+        v4.new_code_cell(
+            "import linlens_widgets as ll\n\n"
+            f"run = ll.Run.load({str(run_dir)!r})\n"
+            "explorer = ll.LensExplorer(run)\n"
+            "explorer"
+        ),
+        v4.new_markdown_cell("The samples you brushed, and their labels:"),
+        v4.new_code_cell(
+            "selected = explorer.embedding.selection\n"
+            "labels = run.probe_labels[selected].tolist()\n"
+            "len(selected), labels[:20]"
+        ),
+        v4.new_markdown_cell(
+            "Training dynamics: loss and accuracy, intra/inter-class similarity of W_eff, and "
+            "the number of sub-clusters per checkpoint."
+        ),
+        v4.new_code_cell(
+            "from bokeh.io import output_notebook, show\n"
+            "from bokeh.resources import INLINE\n\n"
+            "output_notebook(INLINE, hide_banner=True)\n"
+            "show(ll.plots.training_dynamics(run))"
+        ),
+    ]
+    notebook = v4.new_notebook(
+        cells=cells,
+        metadata={
+            "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}
+        },
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(notebook, path)
+    return path
+
+
+def _launch_lab(notebook: Path, *, port: int | None, open_browser: bool) -> int:
+    """Run ``python -m jupyter lab`` on ``notebook`` until the user stops it."""
+    command = [sys.executable, "-m", "jupyter", "lab", notebook.name]
+    if port is not None:
+        command.append(f"--port={port}")
+    if not open_browser:
+        command.append("--no-browser")
+    _say(f"starting JupyterLab on {notebook} (Ctrl+C to stop)")
+    process = subprocess.Popen(command, cwd=notebook.parent)
+    try:
+        return process.wait()
+    except KeyboardInterrupt:  # Jupyter got the same Ctrl+C and shuts itself down
+        return process.wait()
+
+
+# --------------------------------------------------------------------------- train / export / info
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    out: Path = args.out.expanduser()
+    if out.exists() and not args.overwrite:
+        raise CommandError(f"{out} already exists; pass --overwrite to replace it")
+    if isinstance(args.checkpoints, list) and args.checkpoints[-1] > args.epochs:
+        raise CommandError(
+            f"--checkpoints epoch {args.checkpoints[-1]:g} is after the last epoch ({args.epochs})"
+        )
+    data = _load_dataset(args.dataset, args.root, download=args.download)
+    options = {
+        name: value
+        for name, value in (
+            ("lr", args.lr),
+            ("optimizer", args.optimizer),
+            ("batch_size", args.batch_size),
+        )
+        if value is not None
+    }
+    run = _train_run(
+        data,
+        hidden=args.hidden,
+        bias=args.bias,
+        init_scale=args.init_scale,
+        seed=args.seed,
+        epochs=args.epochs,
+        checkpoints=args.checkpoints,
+        **options,
+    )
+    if args.embed:
+        _embed(run)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    run.save(out, overwrite=args.overwrite)
+    _say(f"saved the run to {out} ({len(run.checkpoints)} checkpoints)")
+    return 0
+
+
+def _load_run(path: Path) -> Run:
+    from linlens_widgets.runs.store import Run
+
+    path = path.expanduser()
+    if not path.exists():
+        raise CommandError(f"no run folder at {path}")
+    return Run.load(path)
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    run = _load_run(args.run)
+    _embed(run)
+    _save_explorer(run, args.page)
+    return 0
+
+
+def _cmd_info(args: argparse.Namespace) -> int:
+    run = _load_run(args.run)
+    for label, value in run_summary(run).items():
+        print(f"{label + ':':<13} {value}")
+    return 0
+
+
+def run_summary(run: Run) -> dict[str, str]:
+    """Return a run's manifest summary as ``{label: text}`` lines (what ``linlens info`` prints).
+
+    Args:
+        run: a trained or loaded run.
+
+    Returns:
+        dict[str, str]: dataset, classes, model, checkpoints, probe, final metrics, embedding.
+
+    >>> run_summary(run)["checkpoints"]  # doctest: +SKIP
+    '12 (epochs 0 to 20)'
+    """
+    checkpoints = run.checkpoints
+    height, width = run.image_shape
+    summary = {
+        "dataset": f"{run.dataset_name} (images {height}x{width})",
+        "classes": ", ".join(run.classes),
+        "model": json.dumps(run.model_spec) if run.model_spec is not None else "custom module",
+        "checkpoints": (
+            f"{len(checkpoints)} (epochs {checkpoints[0].epoch:g} to {checkpoints[-1].epoch:g})"
+            if checkpoints
+            else "none"
+        ),
+        "probe": f"{len(run.probe_labels)} test samples",
+    }
+    if checkpoints:
+        final = checkpoints[-1].metrics
+        summary["final"] = ", ".join(f"{k}={v:.4g}" for k, v in sorted(final.items())) or "-"
+    trajectory = run.attachment("trajectory")
+    if trajectory is None:
+        summary["embedding"] = "not computed (linlens export computes it)"
+    else:
+        _, meta = trajectory
+        summary["embedding"] = ", ".join(
+            f"{k}={meta[k]}" for k in ("method", "perplexity") if k in meta
+        ) or ("cached")
+    return summary
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
