@@ -315,13 +315,10 @@ def _train_run(
     **train_kwargs: Any,
 ) -> Run:
     """Build the MLP preset for ``data`` (seeded) and train it with a progress bar."""
-    import torch
-
     import linlens_widgets as ll
 
-    torch.manual_seed(seed)
     model = ll.models.mlp(
-        data.n_features, list(hidden), data.n_classes, bias=bias, init_scale=init_scale
+        data.n_features, list(hidden), data.n_classes, bias=bias, init_scale=init_scale, seed=seed
     )
     _say(
         f"training {data.n_features}-{'-'.join(map(str, hidden))}-{data.n_classes} MLP "
@@ -535,11 +532,11 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 
 def _load_run(path: Path) -> Run:
-    from linlens_widgets.runs.store import Run
-
     path = path.expanduser()
     if not path.exists():
         raise CommandError(f"no run folder at {path}")
+    from linlens_widgets.runs.store import Run
+
     return Run.load(path)
 
 

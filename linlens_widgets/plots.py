@@ -1,0 +1,422 @@
+"""Bokeh figures of a run's training dynamics, and an offline HTML report.
+
+The widgets show *where* every sample's effective weights sit at one checkpoint; these figures show
+*how* the whole probe set moves over training: the recorded loss/accuracy, the intra- and
+inter-class similarity of W_eff (the paper's convergence/divergence), and the number of
+sub-clusters per class (the paper's stylistic sub-classes of '1'). All panels share the x axis (the
+epoch, log-scaled when the checkpoints are log-spaced), mark each checkpoint, and link their hover:
+every figure reads one ``ColumnDataSource``, so hovering a checkpoint highlights it everywhere.
+
+The per-checkpoint analysis is computed once with :func:`linlens_widgets.analysis.metrics.over_run`
+and attached to the run (``run.attach("plots.dynamics", ...)``), so re-plotting, or plotting a run
+saved after plotting, is instant.
+
+>>> import linlens_widgets as ll
+>>> run = ll.Run.load("runs/digits")  # doctest: +SKIP
+>>> ll.plots.report(run, "report.html")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+from bokeh.embed import file_html
+from bokeh.layouts import column
+from bokeh.models import (
+    ColumnDataSource,
+    CrosshairTool,
+    Div,
+    HoverTool,
+    LinearAxis,
+    Range1d,
+    Span,
+)
+from bokeh.palettes import Category10_10
+from bokeh.plotting import figure
+from bokeh.resources import INLINE
+
+from linlens_widgets import __version__
+
+if TYPE_CHECKING:
+    from bokeh.models import LayoutDOM
+
+    from linlens_widgets.runs.store import Run
+
+XScale = Literal["auto", "linear", "log"]
+
+CURSOR_NAME = "epoch-cursor"
+"""Name of the vertical ``Span`` that :func:`metric_panel` places at the shown epoch."""
+
+_ATTACHMENT = "plots.dynamics"
+_SIMILARITY = ("intra", "inter")
+_WIDTH = 720
+_PANEL_HEIGHT = 220
+
+
+# --------------------------------------------------------------------------- per-checkpoint data
+
+
+def dynamics_table(run: Run, *, recompute: bool = False) -> dict[str, np.ndarray]:
+    """Return every per-checkpoint value the figures draw, as columns of equal length.
+
+    Columns: ``epoch``, ``step``, one per recorded checkpoint metric (e.g. ``train_loss``), the
+    class similarity of the probe samples' effective weights ``intra`` and ``inter``, and
+    ``subclusters`` (total over classes) plus ``subclusters_<k>`` for class index ``k``. The
+    analysis columns are computed with ``ll.metrics.over_run`` on the first call and attached to
+    the run, so later calls (and a run saved afterwards) reuse them.
+
+    Args:
+        run: a trained or loaded run.
+        recompute: ignore an attached result and compute again (default False).
+
+    Returns:
+        dict[str, np.ndarray]: float64 columns of length ``len(run.checkpoints)``.
+
+    >>> table = dynamics_table(run)  # doctest: +SKIP
+    >>> table["intra"][-1] > table["intra"][0]  # doctest: +SKIP
+    True
+    """
+    checkpoints = run.checkpoints
+    table: dict[str, np.ndarray] = {
+        "epoch": np.array([c.epoch for c in checkpoints], dtype=np.float64),
+        "step": np.array([c.step for c in checkpoints], dtype=np.float64),
+    }
+    for name in _recorded_metrics(run):
+        table[name] = np.array([c.metrics.get(name, np.nan) for c in checkpoints], dtype=np.float64)
+    table.update(_lens_analysis(run, recompute=recompute))
+    return table
+
+
+def _recorded_metrics(run: Run) -> list[str]:
+    """Names of the scalar metrics recorded with the checkpoints, in first-seen order."""
+    names: dict[str, None] = {}
+    for checkpoint in run.checkpoints:
+        names.update(dict.fromkeys(checkpoint.metrics))
+    return list(names)
+
+
+def _lens_analysis(run: Run, *, recompute: bool) -> dict[str, np.ndarray]:
+    """Class similarity and sub-cluster counts per checkpoint, cached on the run."""
+    meta_key = {"version": __version__, "checkpoints": len(run.checkpoints)}
+    cached = None if recompute else run.attachment(_ATTACHMENT)
+    if cached is not None:
+        arrays, meta = cached
+        if meta.get("key") == meta_key:
+            return {name: np.asarray(values, dtype=np.float64) for name, values in arrays.items()}
+    arrays = _compute_lens_analysis(run)
+    run.attach(_ATTACHMENT, arrays, {"key": meta_key})
+    return arrays
+
+
+def _compute_lens_analysis(run: Run) -> dict[str, np.ndarray]:
+    from linlens_widgets.analysis import metrics
+
+    labels = run.probe_labels
+    classes = sorted(set(labels.tolist()))
+
+    def per_checkpoint(weights: Any, *_: Any, **__: Any) -> np.ndarray:
+        similarity = metrics.class_similarity(weights, labels)
+        counts = [len(metrics.subclusters(weights, labels, cls)) for cls in classes]
+        return np.array([similarity.intra, similarity.inter, *counts], dtype=np.float64)
+
+    values = np.asarray(metrics.over_run(run, per_checkpoint), dtype=np.float64)
+    arrays = {"intra": values[:, 0], "inter": values[:, 1]}
+    counts = values[:, 2:]
+    arrays["subclusters"] = counts.sum(axis=1)
+    for k, cls in enumerate(classes):
+        arrays[f"subclusters_{cls}"] = counts[:, k]
+    return arrays
+
+
+# --------------------------------------------------------------------------- x axis
+
+
+def _resolve_x_scale(epochs: np.ndarray, x_scale: XScale) -> Literal["linear", "log"]:
+    """``auto`` is log when the positive checkpoint epochs span more than 1.5 decades."""
+    if x_scale not in ("auto", "linear", "log"):
+        raise ValueError(f"x_scale must be 'auto', 'linear' or 'log', got {x_scale!r}")
+    if x_scale != "auto":
+        return x_scale
+    positive = epochs[epochs > 0]
+    if len(positive) < 3:
+        return "linear"
+    return "log" if positive.max() / positive.min() > 10**1.5 else "linear"
+
+
+def _plot_x(epochs: np.ndarray, scale: Literal["linear", "log"]) -> np.ndarray:
+    """Where each checkpoint is drawn: its epoch; on a log axis, epoch 0 sits half a step left."""
+    if scale == "linear":
+        return epochs.copy()
+    positive = epochs[epochs > 0]
+    floor = positive.min() / 2 if len(positive) else 1.0
+    return np.where(epochs > 0, epochs, floor)
+
+
+def _source(table: dict[str, np.ndarray], scale: Literal["linear", "log"]) -> ColumnDataSource:
+    data = {name: values.tolist() for name, values in table.items()}
+    data["x"] = _plot_x(table["epoch"], scale).tolist()
+    return ColumnDataSource(data=data, name="checkpoints")
+
+
+def _figure(title: str, scale: str, *, x_range: Any = None, height: int = _PANEL_HEIGHT) -> Any:
+    options: dict[str, Any] = {
+        "title": title,
+        "x_axis_type": scale,
+        "width": _WIDTH,
+        "height": height,
+        "tools": "pan,wheel_zoom,box_zoom,reset,save",
+        "toolbar_location": "right",
+    }
+    if x_range is not None:
+        options["x_range"] = x_range
+    fig = figure(**options)
+    fig.xaxis.axis_label = "epoch" + (
+        " (log scale; initialisation at the left edge)" * (scale == "log")
+    )
+    return fig
+
+
+def _series(
+    fig: Any, source: ColumnDataSource, column_name: str, label: str, color: str, **extra: Any
+) -> Any:
+    """Draw a line through the checkpoints and a marker at each, highlighted on (linked) hover."""
+    fig.line(
+        "x", column_name, source=source, color=color, line_width=2, legend_label=label, **extra
+    )
+    return fig.scatter(
+        "x",
+        column_name,
+        source=source,
+        color=color,
+        size=6,
+        hover_fill_color="black",
+        hover_line_color="black",
+        hover_size=10,
+        legend_label=label,
+        **extra,
+    )
+
+
+def _hover(fig: Any, renderers: list[Any], fields: Sequence[tuple[str, str]]) -> None:
+    tooltips = [("epoch", "@epoch{0.[000]}"), ("step", "@step{0}")]
+    tooltips += [(label, f"@{{{name}}}{{0.[0000]}}") for label, name in fields]
+    fig.add_tools(HoverTool(renderers=renderers, tooltips=tooltips, mode="vline"))
+
+
+# --------------------------------------------------------------------------- panels
+
+
+def _loss_panel(source: ColumnDataSource, table: dict[str, np.ndarray], scale: str) -> Any:
+    losses = [n for n in table if "loss" in n]
+    accuracies = [n for n in table if "acc" in n]
+    fig = _figure("Loss and accuracy", scale)
+    fig.yaxis.axis_label = "loss"
+    renderers = [
+        _series(fig, source, name, name, color)
+        for name, color in zip(losses, Category10_10[: len(losses)], strict=True)
+    ]
+    if accuracies:
+        fig.extra_y_ranges = {"accuracy": Range1d(0, 1.02)}
+        fig.add_layout(LinearAxis(y_range_name="accuracy", axis_label="accuracy"), "right")
+        colors = Category10_10[len(losses) : len(losses) + len(accuracies)]
+        renderers += [
+            _series(fig, source, name, name, color, y_range_name="accuracy")
+            for name, color in zip(accuracies, colors, strict=True)
+        ]
+    _hover(fig, renderers, [(n, n) for n in losses + accuracies])
+    return fig
+
+
+def _similarity_panel(source: ColumnDataSource, scale: str, x_range: Any) -> Any:
+    fig = _figure("Class similarity of W_eff (cosine, centred)", scale, x_range=x_range)
+    fig.yaxis.axis_label = "mean cosine"
+    renderers = [
+        _series(fig, source, "intra", "intra-class", Category10_10[0]),
+        _series(fig, source, "inter", "inter-class", Category10_10[3]),
+    ]
+    _hover(fig, renderers, [("intra", "intra"), ("inter", "inter")])
+    return fig
+
+
+def _subcluster_panel(
+    source: ColumnDataSource, classes: Sequence[str], scale: str, x_range: Any
+) -> Any:
+    fig = _figure("Sub-clusters of W_eff per class", scale, x_range=x_range)
+    fig.yaxis.axis_label = "sub-clusters"
+    renderers = []
+    fields = []
+    for k, name in enumerate(classes):
+        column_name = f"subclusters_{k}"
+        if column_name not in source.data:
+            continue
+        color = Category10_10[k % len(Category10_10)]
+        renderers.append(_series(fig, source, column_name, f"'{name}'", color))
+        fields.append((f"'{name}'", column_name))
+    _hover(fig, renderers, fields)
+    fig.legend.click_policy = "hide"
+    return fig
+
+
+def _link_crosshair(figures: Sequence[Any]) -> None:
+    """One vertical crosshair line shared by all figures: it follows the mouse in every panel."""
+    line = Span(dimension="height", line_dash="dotted", line_width=1, line_color="gray")
+    for fig in figures:
+        fig.add_tools(CrosshairTool(overlay=line))
+
+
+def _checkpoint_legend(fig: Any) -> None:
+    fig.legend.location = "top_left"
+    fig.legend.background_fill_alpha = 0.6
+    fig.legend.label_text_font_size = "9pt"
+
+
+def training_dynamics(run: Run, *, x_scale: XScale = "auto", recompute: bool = False) -> LayoutDOM:
+    """Loss/accuracy, intra/inter-class W_eff similarity and sub-cluster counts over training.
+
+    Three panels stacked on one shared x axis (the epoch), one marker per checkpoint, a shared
+    crosshair and linked hover (all panels read one data source, so hovering a checkpoint
+    highlights it in every panel).
+
+    Args:
+        run: a trained or loaded run.
+        x_scale: ``"linear"``, ``"log"`` (epoch 0 is drawn at the left edge), or ``"auto"``
+            (default): log when the checkpoints are log-spaced over more than 1.5 decades.
+        recompute: recompute the lens analysis instead of reusing the one attached to the run.
+
+    Returns:
+        LayoutDOM: a Bokeh ``column`` of the three figures (show it, or pass it to ``file_html``).
+
+    >>> from bokeh.io import show
+    >>> show(ll.plots.training_dynamics(run))  # doctest: +SKIP
+    """
+    table = dynamics_table(run, recompute=recompute)
+    scale = _resolve_x_scale(table["epoch"], x_scale)
+    source = _source(table, scale)
+    loss = _loss_panel(source, table, scale)
+    similarity = _similarity_panel(source, scale, loss.x_range)
+    subclusters = _subcluster_panel(source, run.classes, scale, loss.x_range)
+    figures = [loss, similarity, subclusters]
+    for fig in figures:
+        _checkpoint_legend(fig)
+    _link_crosshair(figures)
+    return column(*figures, name="training-dynamics")
+
+
+def metric_panel(
+    run: Run,
+    metrics: Sequence[str] | None = None,
+    *,
+    x_scale: XScale = "linear",
+    epoch: float | None = None,
+    height: int = _PANEL_HEIGHT,
+) -> Any:
+    """One figure of per-checkpoint metrics with a movable epoch cursor.
+
+    The cursor is a vertical ``Span`` named ``"epoch-cursor"`` (:data:`CURSOR_NAME`); a front end
+    moves it by setting its ``location`` to the shown checkpoint's x, which is the checkpoint's
+    epoch on a linear axis and, in general, ``source.data["x"][position]`` of the figure's
+    ``ColumnDataSource`` named ``"checkpoints"``.
+
+    Args:
+        run: a trained or loaded run.
+        metrics: columns of :func:`dynamics_table` to draw (default: the recorded checkpoint
+            metrics plus ``intra`` and ``inter``).
+        x_scale: ``"linear"`` (default), ``"log"`` or ``"auto"``, as in :func:`training_dynamics`.
+        epoch: where the cursor starts (default: the last checkpoint's epoch).
+        height: figure height in pixels (default 220).
+
+    Returns:
+        bokeh.plotting.figure: the figure; ``fig.select_one({"name": "epoch-cursor"})`` is the
+        cursor.
+
+    Raises:
+        KeyError: when a requested metric is not available, naming the available ones.
+
+    >>> fig = ll.plots.metric_panel(run, ["intra", "inter"])  # doctest: +SKIP
+    >>> fig.select_one({"name": "epoch-cursor"}).location  # doctest: +SKIP
+    20.0
+    """
+    table = dynamics_table(run)
+    names = list(metrics) if metrics is not None else [*_recorded_metrics(run), *_SIMILARITY]
+    unknown = [name for name in names if name not in table]
+    if unknown:
+        available = ", ".join(n for n in table if n not in ("epoch", "step"))
+        raise KeyError(f"unknown metric(s) {', '.join(unknown)}; available: {available}")
+    scale = _resolve_x_scale(table["epoch"], x_scale)
+    source = _source(table, scale)
+    fig = _figure("Metrics over training", scale, height=height)
+    renderers = [
+        _series(fig, source, name, name, Category10_10[k % len(Category10_10)])
+        for k, name in enumerate(names)
+    ]
+    _hover(fig, renderers, [(n, n) for n in names])
+    _checkpoint_legend(fig)
+    fig.legend.click_policy = "hide"
+    start = table["epoch"][-1] if epoch is None else epoch
+    cursor_x = float(_plot_x(np.append(table["epoch"], start), scale)[-1])
+    fig.add_layout(
+        Span(
+            name=CURSOR_NAME,
+            location=cursor_x,
+            dimension="height",
+            line_color="crimson",
+            line_width=2,
+        )
+    )
+    return fig
+
+
+# --------------------------------------------------------------------------- report
+
+
+def report(run: Run, path: str | Path, *, title: str | None = None) -> Path:
+    """Write a standalone, offline HTML report of the run's training dynamics.
+
+    BokehJS is inlined (``resources=INLINE``): the page loads no script or stylesheet from the
+    network, so it opens offline and can be mailed or archived as one file.
+
+    Args:
+        run: a trained or loaded run.
+        path: the ``.html`` file to write (parent folders are created).
+        title: page title (default: "linlens report: <dataset>").
+
+    Returns:
+        Path: the written file.
+
+    >>> ll.plots.report(run, "report.html")  # doctest: +SKIP
+    PosixPath('report.html')
+    """
+    path = Path(path).expanduser()
+    title = title or f"linlens report: {run.dataset_name}"
+    layout = column(_report_header(run, title), training_dynamics(run))
+    html = file_html(layout, resources=INLINE, title=title)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(html, encoding="utf-8")
+    return path
+
+
+def _report_header(run: Run, title: str) -> Div:
+    from html import escape
+
+    checkpoints = run.checkpoints
+    rows = {
+        "dataset": run.dataset_name,
+        "model": _describe_model(run.model_spec),
+        "checkpoints": f"{len(checkpoints)}, epochs {checkpoints[0].epoch:g} to "
+        f"{checkpoints[-1].epoch:g}"
+        if checkpoints
+        else "none",
+        "probe samples": str(len(run.probe_labels)),
+        "linlens_widgets": __version__,
+    }
+    items = "".join(f"<li><b>{escape(k)}</b>: {escape(v)}</li>" for k, v in rows.items())
+    return Div(text=f"<h1>{escape(title)}</h1><ul>{items}</ul>", width=_WIDTH)
+
+
+def _describe_model(spec: dict[str, Any] | None) -> str:
+    if spec is None:
+        return "custom module"
+    return ", ".join(f"{k}={v}" for k, v in spec.items())
