@@ -1,0 +1,221 @@
+"""Local complexity: how many linear-region boundaries pass close to each input.
+
+A ReLU network cuts its input space into linear regions; a region boundary is where one neuron's
+pre-activation changes sign. Following the seed (Humayun et al., "Training dynamics of deep network
+linear regions"), the local complexity (LC) around a sample ``x`` counts the neurons whose
+pre-activation is not of one sign over a small neighbourhood of ``x``: the vertices of a random
+``k``-dimensional cross-polytope of radius ``r`` centred on ``x`` (``x ± r q_i`` for ``k``
+orthonormal random directions ``q_i``) plus ``x`` itself. All ``N (2k + 1)`` points go through the
+network in a few batched forwards.
+
+For the first hidden layer this count is exact: the pre-activation is affine on the polytope, so its
+sign is constant on it if and only if it is constant on the vertices; the neuron is counted exactly
+when its hyperplane meets the polytope, i.e. ``|w·x + b| ≤ r ||Qᵀ w||_∞``. For deeper layers, as
+in the seed, the sign is checked at the vertices only, which can miss a boundary that enters and
+leaves the polytope between vertices (LC is then a lower bound). A boundary farther than ``r`` from
+``x`` is never counted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+import torch
+from torch import nn
+
+# Activations with a single kink at zero: the region boundary is where their input changes sign.
+_KINK_AT_ZERO: tuple[type[nn.Module], ...] = (nn.ReLU, nn.LeakyReLU, nn.PReLU)
+# Smooth activations: the network has no linear regions to count.
+_SMOOTH: tuple[type[nn.Module], ...] = (
+    nn.GELU,
+    nn.SiLU,
+    nn.Tanh,
+    nn.Sigmoid,
+    nn.Softplus,
+    nn.ELU,
+    nn.Mish,
+)
+
+
+def local_complexity(
+    model: nn.Module,
+    x: torch.Tensor,
+    *,
+    radius: float,
+    n_directions: int = 8,
+    seed: int = 0,
+    batch_size: int = 256,
+    by_layer: bool = False,
+) -> torch.Tensor:
+    """Count the region boundaries (neurons changing sign) within ``radius`` of each sample.
+
+    Parameters
+    ----------
+    model : nn.Module
+        A piecewise-linear network whose non-linearities are ``nn.ReLU``, ``nn.LeakyReLU`` or
+        ``nn.PReLU`` modules (functional calls such as ``torch.relu`` inside ``forward`` are not
+        seen). It runs in eval mode under ``torch.no_grad``; its training flag is restored.
+    x : Tensor
+        Samples ``(N, *input_shape)`` around which to count.
+    radius : float
+        Radius ``r`` of the neighbourhood, in input units.
+    n_directions : int, default 8
+        Dimension ``k`` of the random cross-polytope (``2k`` vertices plus the centre). Capped at
+        the input dimension. Larger ``k`` finds more boundaries and costs proportionally more.
+    seed : int, default 0
+        Seed of the random directions (drawn per sample, on the CPU); the same seed gives the same
+        neighbourhoods, so counts are comparable across checkpoints.
+    batch_size : int, default 256
+        Samples per forward pass (each brings ``2k + 1`` points), bounding memory.
+    by_layer : bool, default False
+        Return the counts per non-linear layer ``(N, L)`` instead of their sum ``(N,)``.
+
+    Returns
+    -------
+    Tensor
+        float32 counts, ``(N,)`` (or ``(N, L)``), on ``x``'s device. All zeros for a network
+        without non-linearities (``(N, 0)`` with ``by_layer=True``).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from torch import nn
+    >>> relu = nn.Sequential(nn.Linear(1, 1), nn.ReLU())
+    >>> with torch.no_grad():
+    ...     _ = relu[0].weight.fill_(1.0), relu[0].bias.fill_(-0.5)  # boundary at x = 0.5
+    >>> local_complexity(relu, torch.tensor([[0.4], [0.0]]), radius=0.2).tolist()
+    [1.0, 0.0]
+    """
+    if radius <= 0:
+        raise ValueError(f"radius must be positive, got {radius}")
+    if n_directions < 1:
+        raise ValueError(f"n_directions must be at least 1, got {n_directions}")
+    if x.ndim < 2 or x.shape[0] == 0:
+        raise ValueError(f"x must be a non-empty batch (N, *input_shape), got {tuple(x.shape)}")
+    layers = _kink_layers(model)
+    device, dtype = _param_placement(model, x)
+    directions = random_directions(x.shape[0], x[0].numel(), n_directions, seed=seed)
+    counts = []
+    with _eval_mode(model), torch.no_grad():
+        for start in range(0, x.shape[0], batch_size):
+            chunk = x[start : start + batch_size].to(device, dtype)
+            points = cross_polytope(chunk, directions[start : start + batch_size], radius)
+            counts.append(_sign_changes(model, layers, points))
+    result = torch.cat(counts).to(x.device)
+    return result if by_layer else result.sum(1)
+
+
+def random_directions(n: int, dim: int, k: int, *, seed: int = 0) -> torch.Tensor:
+    """Draw ``n`` independent sets of ``min(k, dim)`` orthonormal directions in ``R^dim``.
+
+    Returns
+    -------
+    Tensor
+        float32 ``(n, dim, k)``: each ``[i]`` has orthonormal columns (Haar-random subspace).
+    """
+    k = min(k, dim)
+    generator = torch.Generator().manual_seed(seed)
+    gaussian = torch.randn(n, dim, k, generator=generator, dtype=torch.float64)
+    q, r = torch.linalg.qr(gaussian)
+    # Fix the column signs so that the distribution is uniform (QR's sign convention is not).
+    q = q * torch.sign(torch.diagonal(r, dim1=-2, dim2=-1)).unsqueeze(-2)
+    return q.float()
+
+
+def cross_polytope(x: torch.Tensor, directions: torch.Tensor, radius: float) -> torch.Tensor:
+    """Vertices ``x ± r q_i`` and the centre ``x`` of each sample's neighbourhood.
+
+    Parameters
+    ----------
+    x : Tensor
+        ``(n, *input_shape)`` centres.
+    directions : Tensor
+        ``(n, D, k)`` orthonormal directions, ``D = prod(input_shape)``.
+    radius : float
+        Distance of each vertex from its centre.
+
+    Returns
+    -------
+    Tensor
+        ``(n, 2k + 1, *input_shape)``; index 0 is the centre.
+    """
+    n, shape = x.shape[0], x.shape[1:]
+    flat = x.reshape(n, 1, -1)
+    steps = radius * directions.to(flat).transpose(1, 2)  # (n, k, D)
+    points = torch.cat([flat, flat + steps, flat - steps], dim=1)
+    return points.reshape(n, points.shape[1], *shape)
+
+
+def _sign_changes(model: nn.Module, layers: list[nn.Module], points: torch.Tensor) -> torch.Tensor:
+    """Count, per sample and layer, the units whose pre-activation sign varies over ``points``."""
+    n, m = points.shape[:2]
+    with _capture_inputs(layers) as captured:
+        model(points.reshape(n * m, *points.shape[2:]))
+    if not layers:
+        return torch.zeros(n, 0)
+    per_layer = []
+    for pre in captured:
+        positive = (pre.reshape(n, m, -1) > 0).cpu()
+        mixed = positive.any(1) & ~positive.all(1)
+        per_layer.append(mixed.sum(1))
+    return torch.stack(per_layer, 1).float()
+
+
+def _kink_layers(model: nn.Module) -> list[nn.Module]:
+    """List the model's ReLU-family modules in registration order; refuse smooth activations."""
+    smooth = [(name, m) for name, m in model.named_modules() if isinstance(m, _SMOOTH)]
+    if smooth:
+        name, module = smooth[0]
+        raise ValueError(
+            f"local complexity counts linear-region boundaries, but layer {name!r} "
+            f"({type(module).__name__}) is smooth: the network has no linear regions"
+        )
+    return [m for m in model.modules() if isinstance(m, _KINK_AT_ZERO)]
+
+
+@contextmanager
+def _capture_inputs(layers: list[nn.Module]) -> Iterator[list[torch.Tensor]]:
+    """Record each layer's inputs (its pre-activations) during the forward passes in the block.
+
+    Yields a list that, once the block exits, holds one ``(batch, units)`` tensor per layer, in
+    layer order; a module called several times contributes the units of every call.
+    """
+    calls: list[list[torch.Tensor]] = [[] for _ in layers]
+
+    def make_hook(i: int) -> Callable[[nn.Module, tuple[torch.Tensor, ...]], None]:
+        def hook(_module: nn.Module, args: tuple[torch.Tensor, ...]) -> None:
+            calls[i].append(args[0].detach().flatten(1))
+
+        return hook
+
+    handles = [layer.register_forward_pre_hook(make_hook(i)) for i, layer in enumerate(layers)]
+    captured: list[torch.Tensor] = []
+    try:
+        yield captured
+    finally:
+        for handle in handles:
+            handle.remove()
+    missing = [i for i, c in enumerate(calls) if not c]
+    if missing:
+        raise RuntimeError(f"non-linear layers {missing} were not called by the forward pass")
+    captured.extend(torch.cat(c, dim=1) for c in calls)
+
+
+@contextmanager
+def _eval_mode(model: nn.Module) -> Iterator[None]:
+    """Put ``model`` in eval mode for the duration, then restore its training flag."""
+    was_training = model.training
+    model.eval()
+    try:
+        yield
+    finally:
+        model.train(was_training)
+
+
+def _param_placement(model: nn.Module, x: torch.Tensor) -> tuple[torch.device, torch.dtype]:
+    """Device and floating dtype of the model's first parameter (inputs are moved to them)."""
+    param = next(model.parameters(), None)
+    if param is None or not param.is_floating_point():
+        return x.device, x.dtype if x.is_floating_point() else torch.float32
+    return param.device, param.dtype

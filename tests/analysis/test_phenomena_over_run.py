@@ -1,0 +1,103 @@
+from dataclasses import dataclass, field
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from linlens_widgets.analysis.phenomena import (
+    PHENOMENA,
+    local_complexity,
+    neuron_alignment,
+    phenomena_over_run,
+    weight_variation,
+)
+
+
+@dataclass(frozen=True)
+class _Checkpoint:
+    index: int
+    epoch: float
+    step: int
+
+
+@dataclass
+class _Weights:
+    weight: torch.Tensor
+
+
+@dataclass
+class _Run:
+    """The part of the Run interface the phenomena read: checkpoints, models, probe, W_eff."""
+
+    states: list[dict[str, torch.Tensor]]
+    probe_inputs: torch.Tensor
+    checkpoints: list[_Checkpoint] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.checkpoints = [_Checkpoint(i, i / 2, 10 * i) for i in range(len(self.states))]
+
+    def model_at(self, i: int) -> nn.Module:
+        model = _mlp()
+        model.load_state_dict(self.states[i])
+        return model.eval()
+
+    def effective_weights(self, i: int) -> _Weights:
+        x = self.probe_inputs.clone().requires_grad_(True)
+        y = self.model_at(i)(x)
+        rows = [torch.autograd.grad(y[:, c].sum(), x, retain_graph=True)[0] for c in range(3)]
+        return _Weights(torch.stack(rows, 1).detach())
+
+
+def _mlp() -> nn.Sequential:
+    return nn.Sequential(
+        nn.Linear(6, 16, bias=False), nn.ReLU(), nn.Linear(16, 8), nn.ReLU(), nn.Linear(8, 3)
+    )
+
+
+def _run(n_checkpoints: int = 3) -> _Run:
+    states = []
+    for _ in range(n_checkpoints):
+        states.append({k: v.clone() for k, v in _mlp().state_dict().items()})
+    return _Run(states, torch.randn(12, 6))
+
+
+def test_per_checkpoint_values_equal_the_single_checkpoint_metrics() -> None:
+    run = _run()
+    out = phenomena_over_run(run, PHENOMENA, radius=0.3, progress=False)
+    assert out["checkpoint"].tolist() == [0, 1, 2]
+    assert out["epoch"].tolist() == [0.0, 0.5, 1.0]
+    assert out["step"].tolist() == [0, 10, 20]
+    for i in range(3):
+        model = run.model_at(i)
+        assert out["alignment"][i] == pytest.approx(neuron_alignment(model))
+        assert out["weight_variation"][i] == pytest.approx(
+            weight_variation(run.effective_weights(i))
+        )
+        lc = local_complexity(model, run.probe_inputs, radius=0.3)
+        assert out["local_complexity"][i] == pytest.approx(float(lc.mean()))
+        np.testing.assert_array_equal(out["local_complexity_per_sample"][i], lc.numpy())
+    assert out["local_complexity_by_layer"].shape == (3, 2)
+    np.testing.assert_allclose(
+        out["local_complexity_by_layer"].sum(1), out["local_complexity"], rtol=1e-6
+    )
+    assert out["effective_rank"].shape == (3,)
+    assert float(out["radius"]) == 0.3
+
+
+def test_selected_metrics_checkpoints_and_default_radius() -> None:
+    run = _run(4)
+    out = phenomena_over_run(run, ("local_complexity",), checkpoints=[1, 3], progress=False)
+    assert set(out) == {
+        "checkpoint",
+        "epoch",
+        "step",
+        "local_complexity",
+        "local_complexity_per_sample",
+        "local_complexity_by_layer",
+        "radius",
+    }
+    assert out["checkpoint"].tolist() == [1, 3]
+    assert float(out["radius"]) > 0
+    with pytest.raises(ValueError, match="unknown phenomena"):
+        phenomena_over_run(run, ("curvature",), progress=False)
