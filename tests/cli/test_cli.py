@@ -145,8 +145,7 @@ def test_a_folder_that_is_not_a_run(capsys: pytest.CaptureFixture[str], tmp_path
     (tmp_path / "junk").mkdir()
     (tmp_path / "junk" / "manifest.json").write_text("{not json")
     status, _, err = run_cli(capsys, "info", str(tmp_path / "junk"))
-    assert_user_error(status, err)
-    assert not (tmp_path / "p.html").exists()
+    assert_user_error(status, err, "junk")
 
 
 def test_demo_without_jupyterlab_says_how_to_install(

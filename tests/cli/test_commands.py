@@ -1,0 +1,174 @@
+"""`linlens train | export | info | demo` end to end on digits, with tiny networks and epochs."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import nbformat
+import pytest
+
+import linlens_widgets
+from linlens_widgets import cli
+
+TINY = ["--epochs", "2", "--hidden", "16", "16"]
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    status = cli.main(list(argv))
+    captured = capsys.readouterr()
+    return status, captured.out, captured.err
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A run written by `linlens train` (tiny, 4 checkpoints, embedded)."""
+    out = tmp_path_factory.mktemp("runs") / "tiny"
+    argv = ["train", *TINY, "--checkpoints", "4", "--batch-size", "64", "--out", str(out)]
+    assert cli.main(argv) == 0
+    return out
+
+
+def test_train_writes_an_embedded_run(trained: Path) -> None:
+    run = linlens_widgets.Run.load(trained)
+    assert len(run.checkpoints) == 4
+    assert run.checkpoints[-1].epoch == pytest.approx(2)
+    assert run.dataset_name == "digits"
+    assert run.model_spec is not None
+    assert run.attachment("trajectory") is not None
+    trajectory = linlens_widgets.embed(run, progress=False)
+    assert trajectory.positions.shape == (4, len(run.probe_labels), 2)
+
+
+def test_train_refuses_then_replaces_with_overwrite(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    out = tmp_path / "r"
+    argv = ["train", *TINY, "--checkpoints", "2", "--no-embed", "--out", str(out)]
+    assert run_cli(capsys, *argv)[0] == 0
+    assert linlens_widgets.Run.load(out).attachment("trajectory") is None
+    status, _, err = run_cli(capsys, *argv, "--seed", "1")
+    assert status == 2 and "--overwrite" in err
+    status, _, err = run_cli(capsys, *argv, "--seed", "1", "--overwrite", "--bias")
+    assert status == 0, err
+    assert linlens_widgets.Run.load(out).model_spec["kwargs"]["bias"] is True
+
+
+def test_info_summarises_the_run(capsys: pytest.CaptureFixture[str], trained: Path) -> None:
+    status, out, _ = run_cli(capsys, "info", str(trained))
+    assert status == 0
+    lines = dict(line.split(":", 1) for line in out.splitlines())
+    assert lines["dataset"].strip().startswith("digits")
+    assert lines["checkpoints"].strip().startswith("4 (epochs 0 to 2)")
+    assert "probe" in lines and "final" in lines
+    assert "not computed" not in lines["embedding"]
+
+
+def test_export_writes_an_offline_page(
+    capsys: pytest.CaptureFixture[str],
+    trained: Path,
+    tmp_path: Path,
+    assert_offline_html: Callable[[Path], str],
+) -> None:
+    page = tmp_path / "pages" / "tiny.html"
+    status, _, err = run_cli(capsys, "export", str(trained), str(page))
+    assert status == 0, err
+    html = assert_offline_html(page)
+    assert 'data-linlens="explorer"' in html or "linlens" in html
+    assert "embedding" not in err  # the trajectory saved by `train` was reused
+
+
+def test_export_into_a_folder_is_refused(
+    capsys: pytest.CaptureFixture[str], trained: Path, tmp_path: Path
+) -> None:
+    status, _, err = run_cli(capsys, "export", str(trained), str(tmp_path))
+    assert status == 2 and "is a folder" in err
+
+
+# --------------------------------------------------------------------------- demo
+
+
+@pytest.fixture(scope="module")
+def demo_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """One private cache for the demo tests (LINLENS_CACHE_DIR)."""
+    path = tmp_path_factory.mktemp("cache")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("LINLENS_CACHE_DIR", str(path))
+        yield path
+
+
+def test_demo_html_trains_once_then_reuses_the_cache(
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    demo_cache: Path,
+    tmp_path: Path,
+    assert_offline_html: Callable[[Path], str],
+) -> None:
+    first = tmp_path / "first.html"
+    status, _, err = run_cli(capsys, "demo", "--html", str(first), *TINY)
+    assert status == 0, err
+    assert "training" in err and "cached the run" in err
+    assert_offline_html(first)
+    manifests = list(demo_cache.glob("demo-*/run/manifest.json"))
+    assert len(manifests) == 1
+    written = manifests[0].stat().st_mtime_ns
+
+    def no_training(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the cached demo run was trained again")
+
+    monkeypatch.setattr(linlens_widgets, "train", no_training)
+    second = tmp_path / "second.html"
+    status, _, err = run_cli(capsys, "demo", "--html", str(second), *TINY)
+    assert status == 0, err
+    assert "reusing cached run" in err and "training" not in err
+    assert manifests[0].stat().st_mtime_ns == written
+    assert_offline_html(second)
+
+
+def test_demo_opens_jupyterlab_on_a_notebook_that_loads_the_cached_run(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, demo_cache: Path
+) -> None:
+    launched: list[tuple[list[str], Path]] = []
+
+    class FakeLab:
+        def __init__(self, command: list[str], cwd: Path) -> None:
+            launched.append((command, Path(cwd)))
+
+        def wait(self) -> int:
+            return 0
+
+    monkeypatch.setattr(subprocess, "Popen", FakeLab)
+    status, _, err = run_cli(capsys, "demo", "--no-browser", "--port", "8899", *TINY)
+    assert status == 0, err
+    [(command, cwd)] = launched
+    assert command[1:4] == ["-m", "jupyter", "lab"]
+    assert "--no-browser" in command and "--port=8899" in command
+    notebook = cwd / command[4]
+    source = "\n".join(c.source for c in nbformat.read(notebook, as_version=4).cells)
+    run_dir = cwd / "run"
+    assert repr(str(run_dir)) in source and "LensExplorer(run)" in source
+    assert (run_dir / "manifest.json").is_file()
+    assert cwd.parent == demo_cache
+
+
+def test_demo_keys_the_cache_on_its_parameters(
+    capsys: pytest.CaptureFixture[str], demo_cache: Path, tmp_path: Path
+) -> None:
+    before = {p.name for p in demo_cache.glob("demo-*")}
+    argv = ["demo", "--html", str(tmp_path / "p.html"), "--epochs", "1", "--hidden", "16", "16"]
+    status, _, err = run_cli(capsys, *argv)
+    assert status == 0, err
+    assert "training" in err
+    after = {p.name for p in demo_cache.glob("demo-*")}
+    assert len(after - before) == 1
+
+
+def test_demo_notebook_keeps_user_edits(tmp_path: Path) -> None:
+    notebook = cli.write_demo_notebook(tmp_path / "nb.ipynb", tmp_path / "run")
+    cells = nbformat.read(notebook, as_version=4).cells
+    assert [c.cell_type for c in cells].count("code") >= 2
+    notebook.write_text(json.dumps({**json.loads(notebook.read_text()), "edited": True}))
+    cli.write_demo_notebook(notebook, tmp_path / "run")
+    assert json.loads(notebook.read_text())["edited"] is True

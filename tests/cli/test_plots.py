@@ -1,0 +1,112 @@
+"""Bokeh figures of a run's training dynamics and the offline HTML report."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+from bokeh.models import ColumnDataSource, CrosshairTool, HoverTool, Span
+from bokeh.plotting import figure
+
+import linlens_widgets as ll
+from linlens_widgets import plots
+
+
+@pytest.fixture(scope="module")
+def run() -> ll.Run:
+    """A tiny digits run: 64-16-16-10, two epochs, log-spaced checkpoints."""
+    data = ll.datasets.digits()
+    model = ll.models.mlp(data.n_features, [16, 16], data.n_classes, seed=0)
+    return ll.train(model, data, epochs=2, checkpoints=6, batch_size=64, progress=False)
+
+
+def figures_of(layout: object) -> list[figure]:
+    return list(layout.select({"type": figure}))
+
+
+def test_dynamics_table_has_one_row_per_checkpoint(run: ll.Run) -> None:
+    table = plots.dynamics_table(run)
+    n = len(run.checkpoints)
+    assert {"epoch", "step", "intra", "inter", "subclusters"} <= set(table)
+    assert all(len(values) == n for values in table.values())
+    np.testing.assert_allclose(table["epoch"], [c.epoch for c in run.checkpoints])
+    assert np.all(np.abs(table["intra"]) <= 1 + 1e-6) and np.all(np.abs(table["inter"]) <= 1 + 1e-6)
+    per_class = [table[f"subclusters_{k}"] for k in range(len(run.classes))]
+    np.testing.assert_allclose(np.sum(per_class, axis=0), table["subclusters"])
+    assert np.all(table["subclusters"] >= len(run.classes))  # at least one cluster per class
+    for name in run.checkpoints[-1].metrics:
+        assert table[name][-1] == pytest.approx(run.checkpoints[-1].metrics[name])
+
+
+def test_the_lens_analysis_is_cached_on_the_run(
+    run: ll.Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = plots.dynamics_table(run)
+    assert run.attachment("plots.dynamics") is not None
+
+    def no_recompute(*args: object, **kwargs: object) -> None:
+        raise AssertionError("per-checkpoint analysis recomputed")
+
+    monkeypatch.setattr(ll.metrics, "over_run", no_recompute)
+    again = plots.dynamics_table(run)
+    np.testing.assert_array_equal(again["intra"], first["intra"])
+    plots.training_dynamics(run)  # no recomputation either
+
+
+def test_the_cache_survives_save_and_load(run: ll.Run, tmp_path: Path) -> None:
+    expected = plots.dynamics_table(run)
+    run.save(tmp_path / "r")
+    loaded = ll.Run.load(tmp_path / "r")
+    assert loaded.attachment("plots.dynamics") is not None
+    np.testing.assert_allclose(plots.dynamics_table(loaded)["inter"], expected["inter"])
+
+
+def test_training_dynamics_links_three_panels(run: ll.Run) -> None:
+    layout = plots.training_dynamics(run)
+    figs = figures_of(layout)
+    assert len(figs) == 3
+    assert len({id(f.x_range) for f in figs}) == 1  # one shared x axis
+    sources = {id(r.data_source) for f in figs for r in f.renderers}
+    assert len(sources) == 1  # one source: hovering a checkpoint highlights it in every panel
+    [source] = {r.data_source for r in figs[0].renderers}
+    assert isinstance(source, ColumnDataSource)
+    assert len(source.data["x"]) == len(run.checkpoints)
+    overlays = {id(t.overlay) for f in figs for t in f.tools if isinstance(t, CrosshairTool)}
+    assert len(overlays) == 1  # the crosshair moves in every panel at once
+    assert all(any(isinstance(t, HoverTool) for t in f.tools) for f in figs)
+    drawn = {r.glyph.y for f in figs for r in f.renderers}
+    assert {"intra", "inter", "subclusters_1"} <= drawn
+
+
+def test_x_axis_is_log_for_log_spaced_checkpoints() -> None:
+    epochs = np.array([0, 0.01, 0.02, 0.05, 0.2, 1, 5])
+    assert plots._resolve_x_scale(epochs, "auto") == "log"
+    assert plots._resolve_x_scale(np.arange(6.0), "auto") == "linear"
+    x = plots._plot_x(epochs, "log")
+    assert x[0] == pytest.approx(0.005) and np.all(x[1:] == epochs[1:])
+    with pytest.raises(ValueError, match="x_scale"):
+        plots._resolve_x_scale(epochs, "symlog")
+
+
+def test_metric_panel_has_a_named_epoch_cursor(run: ll.Run) -> None:
+    fig = plots.metric_panel(run, ["intra", "inter"])
+    cursor = fig.select_one({"name": "epoch-cursor"})
+    assert isinstance(cursor, Span) and cursor.dimension == "height"
+    assert cursor.location == pytest.approx(run.checkpoints[-1].epoch)
+    moved = plots.metric_panel(run, ["inter"], epoch=run.checkpoints[1].epoch)
+    assert moved.select_one({"name": "epoch-cursor"}).location == pytest.approx(
+        run.checkpoints[1].epoch
+    )
+    with pytest.raises(KeyError, match="accuracy_of_nothing"):
+        plots.metric_panel(run, ["accuracy_of_nothing"])
+
+
+def test_report_is_a_standalone_offline_page(
+    run: ll.Run, tmp_path: Path, assert_offline_html: Callable[[Path], str]
+) -> None:
+    path = plots.report(run, tmp_path / "out" / "report.html", title="Tiny digits run")
+    html = assert_offline_html(path)
+    assert "<title>Tiny digits run</title>" in html
+    assert "Bokeh" in html and len(html) > 200_000  # BokehJS is inlined, not linked
