@@ -1,0 +1,447 @@
+/**
+ * EmbeddingView front end: a WebGL scatter (regl-scatterplot) of every probe sample's embedded
+ * effective weights. All checkpoints' positions arrive once (E x N x 2 float32); changing `epoch`
+ * animates on the client. Pan/zoom, lasso (shift+drag or the lasso tool), box select, click to
+ * pick, hover tooltip with the sample's thumbnail, legend filter and colour modes.
+ */
+import createScatterplot, { createRenderer } from "regl-scatterplot";
+import { decodeArray } from "./codecs.js";
+import {
+  categoricalColor,
+  colorList,
+  cssGradient,
+  finiteRange,
+  greyPixels,
+  toHex,
+  viridis,
+} from "./colormaps.js";
+import { Disposer, fmt, guarded, h, makeRoot, pixelsToDataURL, showError } from "./dom.js";
+import { clampEpoch, DrawQueue, frame, frameShape, projectPoint, toPoints } from "./frames.js";
+import {
+  normalizeSelection,
+  sameSelection,
+  toggleHidden,
+  visibleIndices,
+} from "./selection.js";
+
+const WRONG = "#d62728";
+const RIGHT = "#9aa5b1";
+const TRANSITION_MS = 350;
+
+/** Whether this browser can create a WebGL context at all (regl-scatterplot needs one). */
+export function webglAvailable(doc = document) {
+  try {
+    const c = doc.createElement("canvas");
+    return Boolean(c.getContext("webgl2") || c.getContext("webgl"));
+  } catch {
+    return false;
+  }
+}
+
+/** Per-point colour values and encoding for a colour mode at epoch e. */
+export function colorEncoding(mode, { labels, predictions, values, nClasses, e }) {
+  const N = labels.data.length;
+  if (mode === "correct" && predictions) {
+    const { shape, data } = predictions;
+    const E = shape[0];
+    const k = clampEpoch(e, E);
+    const z = new Float32Array(N);
+    for (let i = 0; i < N; i++) z[i] = data[k * N + i] === labels.data[i] ? 1 : 0;
+    return { z, type: "categorical", colors: [WRONG, RIGHT] };
+  }
+  if (mode === "value" && values) {
+    const perEpoch = values.shape.length === 2;
+    const row = perEpoch
+      ? values.data.subarray(clampEpoch(e, values.shape[0]) * N, (clampEpoch(e, values.shape[0]) + 1) * N)
+      : values.data;
+    const [lo, hi] = finiteRange(values.data);
+    const span = hi - lo || 1;
+    const z = new Float32Array(N);
+    for (let i = 0; i < N; i++) {
+      const v = row[i];
+      z[i] = Number.isFinite(v) ? Math.min(1, Math.max(0, (v - lo) / span)) : 0;
+    }
+    return { z, type: "continuous", colors: colorList(viridis, 256), range: [lo, hi] };
+  }
+  const z = new Float32Array(N);
+  for (let i = 0; i < N; i++) z[i] = labels.data[i];
+  const colors = Array.from({ length: Math.max(nClasses, 1) }, (_, k) => categoricalColor(k));
+  return { z, type: "categorical", colors };
+}
+
+/** Default point size for n points (px): big for hundreds, small for tens of thousands. */
+export function defaultPointSize(n) {
+  if (n <= 2000) return 7;
+  if (n <= 20000) return 4;
+  return 2.5;
+}
+
+function readState(model) {
+  const positions = decodeArray(model.get("_positions"), "positions");
+  if (!positions) throw new Error("no positions were sent (the trajectory is empty)");
+  const { E, N } = frameShape(positions);
+  const labels = decodeArray(model.get("_labels"), "labels");
+  if (!labels || labels.data.length !== N) {
+    throw new Error(`labels hold ${labels?.data.length ?? 0} values for ${N} points`);
+  }
+  const predictions = decodeArray(model.get("_predictions"), "predictions");
+  const thumbnails = decodeArray(model.get("_thumbnails"), "thumbnails");
+  const values = decodeArray(model.get("_values"), "values");
+  const classes = model.get("_classes") ?? [];
+  const nClasses = Math.max(classes.length, ...Array.from(labels.data.slice(0, 5000), (v) => v + 1));
+  return { positions, labels, predictions, thumbnails, values, classes, nClasses, E, N };
+}
+
+function toolButton(label, icon, onclick) {
+  return h("button", { type: "button", class: "linlens-tool", "aria-label": label, title: label, onclick }, icon);
+}
+
+/**
+ * Render an EmbeddingView into `el`. `hooks.onPick(i, {shift})` (explorer use) is called on a
+ * click on a point. Returns the cleanup function.
+ */
+export function renderEmbedding({ model, el, hooks = {} }) {
+  const root = makeRoot(el, "embedding");
+  const bag = new Disposer();
+  let scatterplot = null;
+  let renderer = null;
+  const state = { ready: false };
+
+  try {
+    const data = readState(model);
+    Object.assign(state, data);
+  } catch (e) {
+    showError(root, e, "EmbeddingView");
+    return () => {
+      bag.dispose();
+      root.remove();
+    };
+  }
+
+  const { positions, labels, thumbnails, N, E } = state;
+  const epochLabels = model.get("_epoch_labels") ?? [];
+
+  // ---- layout
+  const status = h("span", { class: "linlens-status", "aria-live": "polite" });
+  const colorSelect = h(
+    "select",
+    { class: "linlens-color", "aria-label": "Colour points by" },
+    h("option", { value: "label" }, "Colour: label"),
+    state.predictions ? h("option", { value: "correct" }, "Colour: correct at epoch") : null,
+    state.values ? h("option", { value: "value" }, `Colour: ${model.get("value_name") || "value"}`) : null,
+  );
+  const panBtn = toolButton("Pan and zoom", "✥", () => setTool("pan"));
+  const lassoBtn = toolButton("Lasso select", "◌", () => setTool("lasso"));
+  const boxBtn = toolButton("Box select", "▭", () => setTool("box"));
+  const resetBtn = toolButton("Reset view", "⟲", () => scatterplot?.reset());
+  const clearBtn = toolButton("Clear selection", "✕", () => setSelection([], true));
+  const toolbar = h(
+    "div",
+    { class: "linlens-toolbar", role: "toolbar", "aria-label": "Embedding tools" },
+    panBtn,
+    lassoBtn,
+    boxBtn,
+    resetBtn,
+    clearBtn,
+    colorSelect,
+    status,
+  );
+  const canvas = h("canvas", { class: "linlens-canvas", "aria-label": "Embedding scatter plot" });
+  const tooltip = h("div", { class: "linlens-tooltip", role: "tooltip", hidden: true });
+  const epochBadge = h("div", { class: "linlens-badge" });
+  const plot = h("div", { class: "linlens-plot" }, canvas, epochBadge, tooltip);
+  plot.style.height = `${model.get("height") || 420}px`;
+  const legend = h("div", { class: "linlens-legend", "aria-label": "Legend" });
+  root.append(toolbar, plot, legend);
+
+  if (!webglAvailable(el.ownerDocument ?? document)) {
+    showError(root, new Error("WebGL is not available in this browser, so the scatter cannot be drawn. Enable hardware acceleration or WebGL and re-run the cell."), "EmbeddingView");
+    return () => {
+      bag.dispose();
+      root.remove();
+    };
+  }
+
+  // ---- scatter
+  let epoch = clampEpoch(model.get("epoch"), E);
+  let selection = normalizeSelection(model.get("selection"), N);
+  let hidden = model.get("hidden_classes") ?? [];
+  let mode = model.get("color") || "label";
+  if (![...colorSelect.options].some((o) => o.value === mode)) mode = "label";
+  colorSelect.value = mode;
+  let lastEncodingKey = "";
+
+  renderer = createRenderer();
+  scatterplot = createScatterplot({
+    renderer,
+    canvas,
+    width: "auto",
+    height: "auto",
+    pointSize: model.get("point_size") || defaultPointSize(N),
+    pointSizeSelected: 2,
+    pointOutlineWidth: 2,
+    opacity: N > 20000 ? 0.8 : 1,
+    lassoType: "freeform",
+    lassoColor: [0.2, 0.2, 0.2, 1],
+    deselectOnDblClick: true,
+    deselectOnEscape: true,
+    backgroundColor: [0, 0, 0, 0],
+    pointColorActive: [0.07, 0.07, 0.07, 1],
+    pointColorHover: [0.4, 0.4, 0.4, 1],
+    colorBy: "valueA",
+  });
+  bag.add(() => {
+    scatterplot.destroy();
+    // The renderer was created here, so its WebGL context is ours to free.
+    if (!renderer.isDestroyed) renderer.destroy();
+    const gl = renderer.regl?._gl;
+    gl?.getExtension("WEBGL_lose_context")?.loseContext();
+  });
+
+  function encoding(e) {
+    return colorEncoding(mode, { ...state, e });
+  }
+
+  function applyEncodingStyle(enc) {
+    const key = `${mode}:${enc.colors.length}`;
+    if (key === lastEncodingKey) return;
+    lastEncodingKey = key;
+    scatterplot.set({ pointColor: enc.colors, colorBy: "valueA" });
+  }
+
+  const queue = new DrawQueue(async ({ e, animate }) => {
+    const enc = encoding(e);
+    applyEncodingStyle(enc);
+    const pts = toPoints(frame(positions, e), enc.z);
+    const visible = visibleIndices(labels.data, hidden);
+    await scatterplot.draw(pts, {
+      transition: animate && state.ready,
+      transitionDuration: TRANSITION_MS,
+      preventFilterReset: true,
+      zDataType: enc.type,
+      select: selection,
+      ...(visible ? { filter: visible } : {}),
+    });
+    if (!visible && scatterplot.get("isPointsFiltered")) scatterplot.unfilter({ preventEvent: true });
+    if (!state.ready) {
+      state.ready = true;
+      root.dataset.ready = "true";
+    }
+    root.dataset.epoch = String(e);
+  }, (e) => showError(root, e, "EmbeddingView"));
+
+  function redraw(animate) {
+    queue.request({ e: epoch, animate });
+  }
+
+  // ---- status, legend, badge
+  function updateStatus() {
+    const hiddenNote = hidden.length ? ` · ${hidden.length} class${hidden.length > 1 ? "es" : ""} hidden` : "";
+    status.textContent = `${N.toLocaleString()} points · ${selection.length} selected${hiddenNote}`;
+    root.dataset.selected = String(selection.length);
+    epochBadge.textContent = epochLabels[epoch] ?? `checkpoint ${epoch + 1}/${E}`;
+  }
+
+  function renderLegend() {
+    legend.replaceChildren();
+    if (mode === "label") {
+      const names = state.classes.length ? state.classes : Array.from({ length: state.nClasses }, (_, k) => String(k));
+      names.forEach((name, k) => {
+        const off = hidden.includes(k);
+        legend.append(
+          h(
+            "button",
+            {
+              type: "button",
+              class: `linlens-legend-item${off ? " is-off" : ""}`,
+              "aria-pressed": String(!off),
+              "aria-label": `Show class ${name}`,
+              "data-class": k,
+              title: off ? `Show class ${name}` : `Hide class ${name}`,
+              onclick: guarded(root, () => setHidden(toggleHidden(hidden, k), true), "legend"),
+            },
+            h("span", { class: "linlens-swatch", style: { background: categoricalColor(k) } }),
+            name,
+          ),
+        );
+      });
+    } else if (mode === "correct") {
+      legend.append(
+        h("span", { class: "linlens-legend-item" }, h("span", { class: "linlens-swatch", style: { background: RIGHT } }), "correct"),
+        h("span", { class: "linlens-legend-item" }, h("span", { class: "linlens-swatch", style: { background: WRONG } }), "misclassified at this checkpoint"),
+      );
+    } else {
+      const [lo, hi] = finiteRange(state.values.data);
+      legend.append(
+        h("span", { class: "linlens-colorbar-label" }, model.get("value_name") || "value"),
+        h("span", { class: "linlens-tick" }, fmt(lo)),
+        h("span", { class: "linlens-colorbar", style: { background: cssGradient(viridis) } }),
+        h("span", { class: "linlens-tick" }, fmt(hi)),
+      );
+    }
+  }
+
+  // ---- state setters (local change -> model)
+  function setSelection(next, sync) {
+    const norm = normalizeSelection(next, N);
+    if (sameSelection(norm, selection) && !sync) return;
+    selection = norm;
+    if (scatterplot) {
+      if (selection.length) scatterplot.select(selection, { preventEvent: true });
+      else scatterplot.deselect({ preventEvent: true });
+    }
+    updateStatus();
+    if (sync && !sameSelection(model.get("selection") ?? [], selection)) {
+      model.set("selection", selection);
+      model.save_changes();
+    }
+  }
+
+  function setHidden(next, sync) {
+    hidden = next;
+    const visible = visibleIndices(labels.data, hidden);
+    if (visible) scatterplot.filter(visible, { preventEvent: true });
+    else scatterplot.unfilter({ preventEvent: true });
+    renderLegend();
+    updateStatus();
+    if (sync) {
+      model.set("hidden_classes", hidden);
+      model.save_changes();
+    }
+  }
+
+  function setTool(tool) {
+    const lasso = tool === "lasso" || tool === "box";
+    scatterplot.set({ mouseMode: lasso ? "lasso" : "panZoom", lassoType: tool === "box" ? "rectangle" : "freeform" });
+    for (const [btn, t] of [[panBtn, "pan"], [lassoBtn, "lasso"], [boxBtn, "box"]]) {
+      btn.setAttribute("aria-pressed", String(t === tool));
+    }
+    root.dataset.tool = tool;
+  }
+
+  // ---- tooltip
+  const thumbCache = new Map();
+  function thumbnailURL(i) {
+    if (!thumbnails) return null;
+    if (thumbCache.has(i)) return thumbCache.get(i);
+    const [, hh, ww] = thumbnails.shape;
+    const px = thumbnails.data.subarray(i * hh * ww, (i + 1) * hh * ww);
+    const url = pixelsToDataURL(greyPixels(px, 1 / 255), ww, hh);
+    if (thumbCache.size > 500) thumbCache.clear();
+    thumbCache.set(i, url);
+    return url;
+  }
+
+  function showTooltip(i) {
+    const label = labels.data[i];
+    const name = state.classes[label] ?? String(label);
+    const rows = [h("div", { class: "linlens-tip-title" }, `#${i} · ${name}`)];
+    if (state.predictions) {
+      const k = clampEpoch(epoch, state.predictions.shape[0]);
+      const pred = state.predictions.data[k * N + i];
+      const ok = pred === label;
+      rows.push(
+        h("div", { class: ok ? "linlens-ok" : "linlens-bad" }, `predicted ${state.classes[pred] ?? pred}${ok ? " ✓" : " ✗"}`),
+      );
+    }
+    if (state.values) {
+      const perEpoch = state.values.shape.length === 2;
+      const v = perEpoch ? state.values.data[clampEpoch(epoch, state.values.shape[0]) * N + i] : state.values.data[i];
+      rows.push(h("div", {}, `${model.get("value_name") || "value"}: ${fmt(v)}`));
+    }
+    const url = thumbnailURL(i);
+    tooltip.replaceChildren(...(url ? [h("img", { src: url, alt: `input image of sample ${i}` })] : []), h("div", {}, ...rows));
+    const [x, y] = project(i);
+    const w = plot.clientWidth;
+    tooltip.hidden = false;
+    tooltip.style.left = `${Math.min(x + 12, Math.max(0, w - 180))}px`;
+    tooltip.style.top = `${Math.max(0, y - 12)}px`;
+  }
+
+  // ---- projection (DOM contract: root.linlensProject(i) -> [x, y] CSS px)
+  function project(i) {
+    const idx = Number(i);
+    if (!Number.isInteger(idx) || idx < 0 || idx >= N) {
+      throw new RangeError(`point index ${i} is outside 0..${N - 1}`);
+    }
+    const xy = frame(positions, epoch);
+    const view = scatterplot.get("cameraView");
+    const rect = canvas.getBoundingClientRect();
+    return projectPoint(xy[2 * idx], xy[2 * idx + 1], view, rect.width, rect.height);
+  }
+  root.linlensProject = project;
+
+  // ---- events from the scatter
+  scatterplot.subscribe("select", guarded(root, ({ points }) => setSelection(points, true), "selection"));
+  scatterplot.subscribe("deselect", guarded(root, () => setSelection([], true), "selection"));
+  scatterplot.subscribe("pointOver", guarded(root, showTooltip, "tooltip"));
+  scatterplot.subscribe("pointOut", () => {
+    tooltip.hidden = true;
+  });
+  bag.listen(
+    canvas,
+    "click",
+    guarded(root, (ev) => {
+      const i = scatterplot.get("hoveredPoint");
+      if (Number.isInteger(i) && i >= 0) hooks.onPick?.(i, { shift: ev.shiftKey });
+    }, "pick"),
+  );
+  bag.listen(colorSelect, "change", guarded(root, () => {
+    mode = colorSelect.value;
+    model.set("color", mode);
+    model.save_changes();
+    renderLegend();
+    redraw(false);
+  }, "colour"));
+
+  // ---- events from the model
+  bag.onModel(model, "change:epoch", guarded(root, () => {
+    const next = clampEpoch(model.get("epoch"), E);
+    if (next === epoch) return;
+    epoch = next;
+    tooltip.hidden = true;
+    updateStatus();
+    redraw(true);
+  }, "epoch"));
+  bag.onModel(model, "change:selection", guarded(root, () => setSelection(model.get("selection"), false), "selection"));
+  bag.onModel(model, "change:hidden_classes", guarded(root, () => setHidden(model.get("hidden_classes") ?? [], false), "legend"));
+  bag.onModel(model, "change:color", guarded(root, () => {
+    const m = model.get("color");
+    if (m === mode || ![...colorSelect.options].some((o) => o.value === m)) return;
+    mode = m;
+    colorSelect.value = m;
+    renderLegend();
+    redraw(false);
+  }, "colour"));
+  bag.onModel(model, "change:point_size", () => scatterplot.set({ pointSize: model.get("point_size") || defaultPointSize(N) }));
+  bag.onModel(model, "msg:custom", guarded(root, (msg) => {
+    if (msg?.type === "reset_view") scatterplot.reset();
+    else if (msg?.type === "zoom_to_selection" && selection.length) scatterplot.zoomToPoints(selection, { transition: true, padding: 0.2 });
+  }, "message"));
+
+  setTool("pan");
+  renderLegend();
+  updateStatus();
+  redraw(false);
+
+  return () => {
+    queue.close();
+    bag.dispose();
+    delete root.linlensProject;
+    root.remove();
+  };
+}
+
+export default {
+  render({ model, el }) {
+    try {
+      return renderEmbedding({ model, el });
+    } catch (e) {
+      const root = el.querySelector(".linlens-root") ?? makeRoot(el, "embedding");
+      showError(root, e, "EmbeddingView");
+      return () => root.remove();
+    }
+  },
+};
+
+export { toHex };

@@ -1,0 +1,103 @@
+/**
+ * LensExplorer front end: the scrubber, the scatter and the comparison in one layout, linked on
+ * the client (so scrubbing never waits for the kernel, and the same links work in a saved page).
+ * The child widgets are separate models; this view renders each with its own module's render.
+ */
+import { renderCompare } from "./compare.js";
+import { Disposer, guarded, h, makeRoot, showError } from "./dom.js";
+import { renderEmbedding } from "./embedding.js";
+import { renderScrubber } from "./scrubber.js";
+import { samplesFromSelection } from "./selection.js";
+
+const PREFIX = "IPY_MODEL_";
+
+/** Resolve a widget reference ("IPY_MODEL_<id>") to its model through the host's manager. */
+export async function resolveModel(model, ref, name) {
+  if (typeof ref !== "string" || !ref.startsWith(PREFIX)) {
+    throw new Error(`${name}: expected a widget reference, got ${JSON.stringify(ref)}`);
+  }
+  const manager = model.widget_manager;
+  if (!manager?.get_model) throw new Error("this notebook host cannot resolve child widgets");
+  const child = await manager.get_model(ref.slice(PREFIX.length));
+  if (!child) throw new Error(`${name}: widget ${ref} is not known to this page`);
+  return child;
+}
+
+/** Set a trait on a model and sync it, only when it changes. */
+export function setIfChanged(model, name, value) {
+  const cur = model.get(name);
+  if (cur === value || JSON.stringify(cur) === JSON.stringify(value)) return false;
+  model.set(name, value);
+  model.save_changes();
+  return true;
+}
+
+/**
+ * Link the three models: scrubber epoch -> scatter and comparison; scatter selection or a click
+ * on a point -> comparison samples. Returns an unlink function.
+ */
+export function linkModels({ scrubber, embedding, compare }, bag = new Disposer()) {
+  const onEpoch = () => {
+    const e = scrubber.get("epoch");
+    setIfChanged(embedding, "epoch", e);
+    setIfChanged(compare, "epoch", e);
+  };
+  const onSelection = () => {
+    const sel = embedding.get("selection") ?? [];
+    if (sel.length < 2) return; // single clicks are handled by onPick (A, or B with shift)
+    const prev = { a: compare.get("sample_a"), b: compare.get("sample_b") };
+    const next = samplesFromSelection(sel, prev);
+    setIfChanged(compare, "sample_a", next.a);
+    setIfChanged(compare, "sample_b", next.b);
+  };
+  bag.onModel(scrubber, "change:epoch", onEpoch);
+  bag.onModel(embedding, "change:selection", onSelection);
+  const onPick = (i, { shift }) => {
+    const prev = { a: compare.get("sample_a"), b: compare.get("sample_b") };
+    const next = samplesFromSelection([i], prev, { shift });
+    setIfChanged(compare, "sample_a", next.a);
+    setIfChanged(compare, "sample_b", next.b);
+  };
+  onEpoch();
+  return { onPick, unlink: () => bag.dispose() };
+}
+
+export async function renderExplorer({ model, el }) {
+  const root = makeRoot(el, "explorer");
+  const bag = new Disposer();
+  const cleanups = [];
+  try {
+    const [scrubber, embedding, compare] = await Promise.all([
+      resolveModel(model, model.get("scrubber"), "scrubber"),
+      resolveModel(model, model.get("embedding"), "embedding"),
+      resolveModel(model, model.get("compare"), "compare"),
+    ]);
+    const top = h("div", { class: "linlens-ex-top" });
+    const left = h("div", { class: "linlens-ex-left" });
+    const right = h("div", { class: "linlens-ex-right" });
+    const help = h(
+      "div",
+      { class: "linlens-help" },
+      "Drag the slider or press play to watch training. Click a point to compare it (A); shift-click sets B; a lasso or box selection compares its first two points.",
+    );
+    root.append(top, h("div", { class: "linlens-ex-main" }, left, right), help);
+    const links = linkModels({ scrubber, embedding, compare }, bag);
+    cleanups.push(renderScrubber({ model: scrubber, el: top }));
+    cleanups.push(renderEmbedding({ model: embedding, el: left, hooks: { onPick: guarded(root, links.onPick, "pick") } }));
+    cleanups.push(renderCompare({ model: compare, el: right }));
+    root.dataset.ready = "true";
+  } catch (e) {
+    showError(root, e, "LensExplorer");
+  }
+  return () => {
+    bag.dispose();
+    for (const c of cleanups.reverse()) c?.();
+    root.remove();
+  };
+}
+
+export default {
+  render({ model, el }) {
+    return renderExplorer({ model, el });
+  },
+};

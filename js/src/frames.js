@@ -1,0 +1,121 @@
+/**
+ * Checkpoint frames of an embedding: positions of all epochs live in one float32 buffer
+ * (E x N x 2). These helpers read a frame, interpolate between frames, and project a point to
+ * CSS pixels with the scatter's camera, all without touching the kernel.
+ */
+
+/** Validate a decoded positions array and return {E, N}. */
+export function frameShape(positions) {
+  const { shape, data } = positions;
+  if (shape.length !== 3 || shape[2] !== 2) {
+    throw new TypeError(`positions must have shape (epochs, points, 2), got [${shape}]`);
+  }
+  if (data.length !== shape[0] * shape[1] * 2) {
+    throw new TypeError("positions buffer is shorter than its shape says");
+  }
+  return { E: shape[0], N: shape[1] };
+}
+
+/** Clamp an epoch index into [0, E-1] (non-numbers become 0). */
+export function clampEpoch(epoch, E) {
+  const e = Number.isFinite(epoch) ? Math.round(epoch) : 0;
+  return Math.min(Math.max(e, 0), Math.max(E - 1, 0));
+}
+
+/** A view (no copy) of frame e: Float32Array of length 2N, x0 y0 x1 y1 ... */
+export function frame(positions, e) {
+  const { E, N } = frameShape(positions);
+  const k = clampEpoch(e, E);
+  return positions.data.subarray(k * N * 2, (k + 1) * N * 2);
+}
+
+/**
+ * Positions at a fractional epoch t (e.g. 2.25 = a quarter of the way from frame 2 to 3),
+ * linearly interpolated. Returns a new Float32Array of length 2N.
+ */
+export function interpolate(positions, t, out) {
+  const { E, N } = frameShape(positions);
+  const tc = Math.min(Math.max(Number.isFinite(t) ? t : 0, 0), E - 1);
+  const lo = Math.floor(tc);
+  const hi = Math.min(lo + 1, E - 1);
+  const f = tc - lo;
+  const a = positions.data.subarray(lo * N * 2, (lo + 1) * N * 2);
+  const b = positions.data.subarray(hi * N * 2, (hi + 1) * N * 2);
+  const res = out ?? new Float32Array(N * 2);
+  for (let i = 0; i < N * 2; i++) res[i] = a[i] + (b[i] - a[i]) * f;
+  return res;
+}
+
+/**
+ * Build the point list regl-scatterplot draws: {x, y, valueA} with x/y from a frame and valueA
+ * the colour value of each point.
+ */
+export function toPoints(xy, values) {
+  const n = xy.length / 2;
+  const x = new Float32Array(n);
+  const y = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    x[i] = xy[2 * i];
+    y[i] = xy[2 * i + 1];
+  }
+  return { x, y, valueA: values };
+}
+
+/**
+ * Project a data point (NDC, [-1, 1]) to CSS pixels relative to the canvas's top-left, the way
+ * regl-scatterplot does: clip = projection(1/aspect) * view * [x, y, 0, 1].
+ * `view` is the camera's column-major 4x4 matrix; width/height are the canvas's CSS size.
+ */
+export function projectPoint(x, y, view, width, height) {
+  const aspect = width / height;
+  // column-major: v' = M * v, M[col*4 + row]
+  const cx = view[0] * x + view[4] * y + view[12];
+  const cy = view[1] * x + view[5] * y + view[13];
+  const cw = view[3] * x + view[7] * y + view[15];
+  const nx = cx / aspect / cw;
+  const ny = cy / cw;
+  return [(width * (nx + 1)) / 2, height * (0.5 - ny / 2)];
+}
+
+/**
+ * Coalesces requests to draw a frame while a draw is in flight: regl-scatterplot rejects a draw
+ * while another is running, so only the latest request survives and runs after the current one.
+ */
+export class DrawQueue {
+  constructor(drawFn, onError = (e) => console.error(e)) {
+    this.drawFn = drawFn;
+    this.onError = onError;
+    this.pending = null;
+    this.running = false;
+    this.closed = false;
+  }
+
+  request(job) {
+    if (this.closed) return;
+    this.pending = job;
+    if (!this.running) {
+      this.running = true;
+      this._next();
+    }
+  }
+
+  async _next() {
+    while (this.pending !== null && !this.closed) {
+      const job = this.pending;
+      this.pending = null;
+      this.running = true;
+      try {
+        await this.drawFn(job);
+      } catch (err) {
+        // A failed draw must not wedge the queue; report it and keep serving later requests.
+        if (!this.closed) this.onError(err);
+      }
+    }
+    this.running = false;
+  }
+
+  close() {
+    this.closed = true;
+    this.pending = null;
+  }
+}

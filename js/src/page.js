@@ -1,0 +1,177 @@
+/**
+ * Host for a saved, kernel-free page: a small in-page model (get/set/on/off/save_changes/send over
+ * a plain object) per widget, binary state decoded from base64, and a responder that answers the
+ * comparison's "fetch" messages from the arrays embedded in the page. The widgets are drawn by the
+ * very same render functions as in a notebook.
+ */
+import { base64ToDataView, decodeArray, sizeOf } from "./codecs.js";
+import { showError } from "./dom.js";
+import { renderCompare } from "./compare.js";
+import { renderEmbedding } from "./embedding.js";
+import { renderExplorer } from "./explorer.js";
+import { renderScrubber } from "./scrubber.js";
+
+/** Replace every {b64, dtype, shape} inside a state value by {view: DataView, dtype, shape}. */
+export function reviveBuffers(value) {
+  if (Array.isArray(value)) return value.map(reviveBuffers);
+  if (value && typeof value === "object") {
+    if (typeof value.b64 === "string" && value.dtype) {
+      return { view: base64ToDataView(value.b64), dtype: value.dtype, shape: value.shape };
+    }
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, reviveBuffers(v)]));
+  }
+  return value;
+}
+
+/** Minimal model with the anywidget surface the front end uses. */
+export class PageModel {
+  constructor(state, { manager = null, respond = null } = {}) {
+    this.state = { ...state };
+    this.listeners = new Map();
+    this.widget_manager = manager;
+    this.respond = respond;
+  }
+
+  get(name) {
+    return this.state[name];
+  }
+
+  set(name, value) {
+    const old = this.state[name];
+    this.state[name] = value;
+    if (old !== value) this.emit(`change:${name}`, this, value);
+  }
+
+  save_changes() {}
+
+  on(event, fn) {
+    if (!this.listeners.has(event)) this.listeners.set(event, new Set());
+    this.listeners.get(event).add(fn);
+  }
+
+  off(event, fn) {
+    if (!event) {
+      this.listeners.clear();
+      return;
+    }
+    if (!fn) this.listeners.delete(event);
+    else this.listeners.get(event)?.delete(fn);
+  }
+
+  emit(event, ...args) {
+    for (const fn of [...(this.listeners.get(event) ?? [])]) fn(...args);
+  }
+
+  /** Messages go to the page's responder; its answer arrives asynchronously, like a kernel's. */
+  send(content) {
+    if (!this.respond) return;
+    const reply = this.respond(content);
+    if (reply) setTimeout(() => this.emit("msg:custom", reply.content, reply.buffers ?? []), 0);
+  }
+}
+
+/**
+ * Answer the comparison's fetch messages from a bank of precomputed arrays:
+ * samples (K) probe indices; input (K, D); weight (K, E, C, D); bias (K, E, C) or null;
+ * output (K, E, C); labels (K); class_means (E, Ck, C, D) or null.
+ */
+export function bankResponder(bank) {
+  const get = (k) => decodeArray(bank[k], k);
+  const samples = get("samples");
+  const input = get("input");
+  const weight = get("weight");
+  const bias = get("bias");
+  const output = get("output");
+  const labels = get("labels");
+  const means = get("class_means");
+  const where = new Map(Array.from(samples.data, (s, k) => [s, k]));
+  const [, E, C, D] = weight.shape;
+  const slice = (arr, start, shape) => {
+    const n = sizeOf(shape);
+    const data = arr.data.slice(start * n, (start + 1) * n);
+    return { data, shape };
+  };
+  const pack = (named) => {
+    const arrays = [];
+    const buffers = [];
+    for (const [name, a] of Object.entries(named)) {
+      if (!a) continue;
+      arrays.push({ name, dtype: "float32", shape: a.shape });
+      buffers.push(new DataView(a.data.buffer, a.data.byteOffset, a.data.byteLength));
+    }
+    return { arrays, buffers };
+  };
+  return (msg) => {
+    if (msg?.type === "fetch") {
+      const k = where.get(msg.sample);
+      if (k === undefined || msg.epoch < 0 || msg.epoch >= E) {
+        const listed = samples.data.length;
+        return {
+          content: {
+            type: "error",
+            sample: msg.sample,
+            epoch: msg.epoch,
+            message: `Sample #${msg.sample} is not stored in this page: a saved page carries the effective weights of ${listed} samples (colour the scatter by "in this page" to see which). Open the notebook to compare any sample.`,
+          },
+        };
+      }
+      const idx = k * E + msg.epoch;
+      const { arrays, buffers } = pack({
+        input: slice(input, k, [D]),
+        weight: slice(weight, idx, [C, D]),
+        bias: bias ? slice(bias, idx, [C]) : null,
+        output: slice(output, idx, [C]),
+      });
+      return { content: { type: "sample", sample: msg.sample, epoch: msg.epoch, label: labels.data[k], arrays }, buffers };
+    }
+    if (msg?.type === "fetch_class_means") {
+      if (!means) return { content: { type: "error", epoch: msg.epoch, message: "class means are not stored in this page" } };
+      const [, Ck, Cm, Dm] = means.shape;
+      const { arrays, buffers } = pack({ means: slice(means, msg.epoch, [Ck, Cm, Dm]) });
+      return { content: { type: "class_means", epoch: msg.epoch, arrays }, buffers };
+    }
+    return null;
+  };
+}
+
+const RENDER = {
+  embedding: renderEmbedding,
+  compare: renderCompare,
+  scrubber: renderScrubber,
+  explorer: renderExplorer,
+};
+
+/**
+ * Mount a saved page. `config` = {root: id, models: {id: {kind, state}}, bank, cursor}.
+ * `cursor` (optional) = {name, x: [per-checkpoint x]} moves a Bokeh span as the epoch changes.
+ * Returns {models, cleanup}.
+ */
+export async function mount(el, config) {
+  const models = {};
+  const manager = { get_model: async (id) => models[id] };
+  const respond = config.bank ? bankResponder(reviveBuffers(config.bank)) : null;
+  for (const [id, { state }] of Object.entries(config.models)) {
+    models[id] = new PageModel(reviveBuffers(state), { manager, respond });
+  }
+  const top = config.models[config.root];
+  if (!top) throw new Error(`page has no widget ${config.root}`);
+  let cleanup = () => {};
+  try {
+    cleanup = await RENDER[top.kind]({ model: models[config.root], el });
+  } catch (e) {
+    showError(el, e, "page");
+  }
+  const scrub = config.scrubber ? models[config.scrubber] : null;
+  if (scrub && config.cursor) {
+    const moveCursor = () => {
+      const doc = globalThis.Bokeh?.documents?.[0];
+      const span = doc?.get_model_by_name?.(config.cursor.name);
+      const x = config.cursor.x[scrub.get("epoch")];
+      if (span && x !== undefined) span.location = x;
+    };
+    scrub.on("change:epoch", moveCursor);
+  }
+  return { models, cleanup };
+}
+
+export default { mount };

@@ -1,0 +1,222 @@
+/**
+ * EpochScrubber front end: a native range input over the checkpoints (keyboard operable), play /
+ * pause with speed, step buttons, a label with epoch/step/accuracy, and a sparkline of the run's
+ * metrics with a cursor at the current checkpoint.
+ */
+import { Disposer, fmt, guarded, h, makeRoot, showError } from "./dom.js";
+import { clampEpoch } from "./frames.js";
+
+const SVG = "http://www.w3.org/2000/svg";
+export const SPEEDS = [0.5, 1, 2, 4, 8];
+
+function s(tag, attrs = {}) {
+  const node = document.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, String(v));
+  return node;
+}
+
+/**
+ * Polyline points ("x,y x,y ...") for values over [0, width] x [0, height], each series scaled to
+ * its own finite range (flat series sit in the middle). Non-finite values break nothing: they are
+ * skipped.
+ */
+export function sparkPoints(values, width, height, pad = 2) {
+  const finite = values.filter((v) => Number.isFinite(v));
+  if (finite.length === 0) return "";
+  const lo = Math.min(...finite);
+  const hi = Math.max(...finite);
+  const n = values.length;
+  const out = [];
+  values.forEach((v, i) => {
+    if (!Number.isFinite(v)) return;
+    const x = n === 1 ? width / 2 : (i / (n - 1)) * width;
+    const t = hi > lo ? (v - lo) / (hi - lo) : 0.5;
+    const y = pad + (1 - t) * (height - 2 * pad);
+    out.push(`${x.toFixed(1)},${y.toFixed(1)}`);
+  });
+  return out.join(" ");
+}
+
+/** Next checkpoint while playing: wraps to 0 when `loop`, else stays at the end (returns null). */
+export function nextFrame(e, E, loop) {
+  if (e + 1 < E) return e + 1;
+  return loop ? 0 : null;
+}
+
+export function renderScrubber({ model, el }) {
+  const root = makeRoot(el, "scrubber");
+  const bag = new Disposer();
+  const frames = model.get("_frames") ?? [];
+  const E = frames.length;
+  if (E === 0) {
+    showError(root, new Error("the run has no checkpoints to scrub"), "EpochScrubber");
+    return () => root.remove();
+  }
+  let epoch = clampEpoch(model.get("epoch"), E);
+  let timer = null;
+
+  const range = h("input", {
+    type: "range",
+    class: "linlens-epoch",
+    min: 0,
+    max: E - 1,
+    step: 1,
+    value: epoch,
+    "aria-label": "Checkpoint",
+  });
+  const label = h("span", { class: "linlens-epoch-label", "aria-live": "polite" });
+  const prev = h("button", { type: "button", class: "linlens-tool", "aria-label": "Previous checkpoint", title: "Previous checkpoint (←)" }, "⏮");
+  const play = h("button", { type: "button", class: "linlens-tool", "aria-label": "Play", title: "Play (space)" }, "▶");
+  const pause = h("button", { type: "button", class: "linlens-tool", "aria-label": "Pause", title: "Pause (space)" }, "⏸");
+  const next = h("button", { type: "button", class: "linlens-tool", "aria-label": "Next checkpoint", title: "Next checkpoint (→)" }, "⏭");
+  const speed = h(
+    "select",
+    { class: "linlens-speed", "aria-label": "Playback speed" },
+    ...SPEEDS.map((v) => h("option", { value: v }, `${v}×`)),
+  );
+  speed.value = String(SPEEDS.includes(model.get("speed")) ? model.get("speed") : 1);
+
+  // Sparkline of up to two series (e.g. test accuracy and loss), cursor at the current frame.
+  const W = 600;
+  const H = 36;
+  const svg = s("svg", { class: "linlens-spark", viewBox: `0 0 ${W} ${H}`, preserveAspectRatio: "none", role: "img" });
+  const series = (model.get("_series") ?? []).slice(0, 2);
+  const legend = h("div", { class: "linlens-spark-legend" });
+  series.forEach((ser, k) => {
+    const cls = `linlens-spark-line linlens-spark-${k}`;
+    svg.append(s("polyline", { class: cls, points: sparkPoints(ser.values, W, H), fill: "none" }));
+    legend.append(h("span", { class: `linlens-spark-key linlens-spark-${k}` }, ser.name));
+  });
+  svg.setAttribute("aria-label", series.length ? `Sparkline of ${series.map((x) => x.name).join(" and ")} over checkpoints` : "No metrics recorded");
+  const cursor = s("line", { class: "linlens-spark-cursor", y1: 0, y2: H });
+  svg.append(cursor);
+
+  const controls = h("div", { class: "linlens-scrub-row" }, prev, play, pause, next, range, speed);
+  root.append(controls, label, h("div", { class: "linlens-spark-wrap" }, svg, legend));
+  root.tabIndex = -1;
+
+  function describe(e) {
+    const f = frames[e] ?? {};
+    return f.label ?? `checkpoint ${e + 1}/${E}`;
+  }
+
+  function show() {
+    range.value = String(epoch);
+    range.setAttribute("aria-valuetext", describe(epoch));
+    label.textContent = `${describe(epoch)}  (${epoch + 1}/${E})`;
+    const x = E === 1 ? W / 2 : (epoch / (E - 1)) * W;
+    cursor.setAttribute("x1", x.toFixed(1));
+    cursor.setAttribute("x2", x.toFixed(1));
+    root.dataset.epoch = String(epoch);
+    const playing = timer !== null;
+    play.setAttribute("aria-pressed", String(playing));
+    root.dataset.playing = String(playing);
+    // Tooltips for the sparkline's values at the cursor.
+    svg.querySelector("title")?.remove();
+    const t = s("title");
+    t.textContent = series.map((ser) => `${ser.name}: ${fmt(ser.values[epoch])}`).join(", ");
+    svg.prepend(t);
+  }
+
+  function setEpoch(e, sync = true) {
+    const k = clampEpoch(e, E);
+    if (k === epoch && Number(model.get("epoch")) === k) return;
+    epoch = k;
+    show();
+    if (sync && model.get("epoch") !== k) {
+      model.set("epoch", k);
+      model.save_changes();
+    }
+  }
+
+  function stop(sync = true) {
+    if (timer !== null) clearInterval(timer);
+    timer = null;
+    show();
+    if (sync && model.get("playing")) {
+      model.set("playing", false);
+      model.save_changes();
+    }
+  }
+
+  function start(sync = true) {
+    if (timer !== null) clearInterval(timer);
+    if (epoch >= E - 1 && !model.get("loop")) setEpoch(0);
+    const fps = Number(speed.value) * 2;
+    timer = setInterval(
+      guarded(root, () => {
+        const n = nextFrame(epoch, E, Boolean(model.get("loop")));
+        if (n === null) stop();
+        else setEpoch(n);
+      }, "play"),
+      1000 / fps,
+    );
+    show();
+    if (sync && !model.get("playing")) {
+      model.set("playing", true);
+      model.save_changes();
+    }
+  }
+  bag.add(() => stop(false));
+
+  bag.listen(range, "input", guarded(root, () => setEpoch(Number(range.value)), "slider"));
+  bag.listen(prev, "click", guarded(root, () => setEpoch(epoch - 1), "step"));
+  bag.listen(next, "click", guarded(root, () => setEpoch(epoch + 1), "step"));
+  bag.listen(play, "click", guarded(root, () => start(), "play"));
+  bag.listen(pause, "click", guarded(root, () => stop(), "pause"));
+  bag.listen(speed, "change", guarded(root, () => {
+    model.set("speed", Number(speed.value));
+    model.save_changes();
+    if (timer !== null) start(false);
+  }, "speed"));
+  // Keyboard: arrows step (the range input does this natively when focused), space plays/pauses.
+  bag.listen(root, "keydown", guarded(root, (ev) => {
+    if (ev.target === speed) return;
+    const onRange = ev.target === range;
+    if (ev.key === " " || ev.key === "k") {
+      ev.preventDefault();
+      if (timer === null) start();
+      else stop();
+    } else if (!onRange && (ev.key === "ArrowRight" || ev.key === "ArrowUp")) {
+      ev.preventDefault();
+      setEpoch(epoch + 1);
+    } else if (!onRange && (ev.key === "ArrowLeft" || ev.key === "ArrowDown")) {
+      ev.preventDefault();
+      setEpoch(epoch - 1);
+    } else if (!onRange && ev.key === "Home") {
+      setEpoch(0);
+    } else if (!onRange && ev.key === "End") {
+      setEpoch(E - 1);
+    }
+  }, "keyboard"));
+
+  bag.onModel(model, "change:epoch", guarded(root, () => setEpoch(model.get("epoch"), false), "epoch"));
+  bag.onModel(model, "change:playing", guarded(root, () => {
+    const want = Boolean(model.get("playing"));
+    if (want && timer === null) start(false);
+    if (!want && timer !== null) stop(false);
+  }, "play"));
+  bag.onModel(model, "change:speed", () => {
+    speed.value = String(model.get("speed"));
+    if (timer !== null) start(false);
+  });
+
+  show();
+  if (model.get("playing")) start(false);
+  return () => {
+    bag.dispose();
+    root.remove();
+  };
+}
+
+export default {
+  render({ model, el }) {
+    try {
+      return renderScrubber({ model, el });
+    } catch (e) {
+      const root = el.querySelector(".linlens-root") ?? makeRoot(el, "scrubber");
+      showError(root, e, "EpochScrubber");
+      return () => root.remove();
+    }
+  },
+};

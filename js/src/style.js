@@ -1,0 +1,82 @@
+/** The package stylesheet: JupyterLab theme variables with fallbacks for plain pages. */
+export const CSS = `
+.linlens-root {
+  --ll-fg: var(--jp-ui-font-color1, #1f2328);
+  --ll-muted: var(--jp-ui-font-color2, #57606a);
+  --ll-bg: var(--jp-layout-color1, #ffffff);
+  --ll-bg2: var(--jp-layout-color2, #f3f4f6);
+  --ll-border: var(--jp-border-color2, #d0d7de);
+  --ll-accent: var(--jp-brand-color1, #1976d2);
+  --ll-a: #e66101;
+  --ll-b: #5e3c99;
+  font-family: var(--jp-ui-font-family, system-ui, -apple-system, "Segoe UI", sans-serif);
+  font-size: 12px;
+  color: var(--ll-fg);
+  box-sizing: border-box;
+  position: relative;
+}
+.linlens-root *, .linlens-root *::before, .linlens-root *::after { box-sizing: inherit; }
+.linlens-error {
+  border: 1px solid #d73a49; background: #ffeef0; color: #86181d; padding: 8px 10px;
+  border-radius: 4px; margin: 4px 0; font-family: var(--jp-code-font-family, monospace);
+  white-space: pre-wrap;
+}
+.linlens-notice { color: var(--ll-muted); padding: 12px; font-style: italic; }
+.linlens-toolbar, .linlens-scrub-row { display: flex; align-items: center; gap: 4px; flex-wrap: wrap; margin-bottom: 4px; }
+.linlens-tool {
+  min-width: 28px; height: 28px; padding: 0 6px; border: 1px solid var(--ll-border);
+  background: var(--ll-bg); color: var(--ll-fg); border-radius: 4px; cursor: pointer; font-size: 14px; line-height: 1;
+}
+.linlens-tool:hover { background: var(--ll-bg2); }
+.linlens-tool[aria-pressed="true"] { background: var(--ll-accent); color: #fff; border-color: var(--ll-accent); }
+.linlens-tool:focus-visible, .linlens-epoch:focus-visible, .linlens-legend-item:focus-visible { outline: 2px solid var(--ll-accent); outline-offset: 1px; }
+.linlens-root select { height: 28px; border: 1px solid var(--ll-border); border-radius: 4px; background: var(--ll-bg); color: var(--ll-fg); }
+.linlens-status { margin-left: auto; color: var(--ll-muted); }
+.linlens-plot { position: relative; width: 100%; border: 1px solid var(--ll-border); border-radius: 4px; overflow: hidden; background: var(--ll-bg); }
+.linlens-canvas { position: absolute; inset: 0; width: 100%; height: 100%; display: block; }
+.linlens-badge { position: absolute; left: 6px; top: 4px; color: var(--ll-muted); pointer-events: none; background: color-mix(in srgb, var(--ll-bg) 80%, transparent); padding: 1px 4px; border-radius: 3px; }
+.linlens-tooltip {
+  position: absolute; z-index: 5; pointer-events: none; display: flex; gap: 8px; align-items: center;
+  background: var(--ll-bg); border: 1px solid var(--ll-border); border-radius: 4px; padding: 6px;
+  box-shadow: 0 2px 8px rgba(0,0,0,.15); max-width: 220px;
+}
+.linlens-tooltip[hidden] { display: none; }
+.linlens-tooltip img { width: 56px; height: 56px; image-rendering: pixelated; border: 1px solid var(--ll-border); }
+.linlens-tip-title { font-weight: 600; }
+.linlens-ok { color: #2e7d32; } .linlens-bad { color: #c62828; }
+.linlens-legend { display: flex; flex-wrap: wrap; gap: 4px 10px; margin-top: 4px; align-items: center; }
+.linlens-legend-item { display: inline-flex; align-items: center; gap: 4px; border: none; background: none; color: var(--ll-fg); padding: 2px 4px; cursor: pointer; font: inherit; border-radius: 3px; }
+.linlens-legend-item.is-off { opacity: .35; text-decoration: line-through; }
+.linlens-swatch { width: 10px; height: 10px; border-radius: 50%; display: inline-block; }
+.linlens-colorbar { display: inline-block; width: 140px; height: 10px; border: 1px solid var(--ll-border); border-radius: 2px; vertical-align: middle; }
+.linlens-tick, .linlens-colorbar-label { color: var(--ll-muted); }
+.linlens-epoch { flex: 1 1 200px; min-width: 120px; accent-color: var(--ll-accent); }
+.linlens-epoch-label { display: block; color: var(--ll-fg); margin: 2px 0; font-variant-numeric: tabular-nums; }
+.linlens-spark-wrap { position: relative; }
+.linlens-spark { width: 100%; height: 36px; display: block; background: var(--ll-bg2); border-radius: 3px; }
+.linlens-spark-line { stroke-width: 1.5; vector-effect: non-scaling-stroke; }
+.linlens-spark-0 { stroke: #1976d2; color: #1976d2; } .linlens-spark-1 { stroke: #e65100; color: #e65100; }
+.linlens-spark-cursor { stroke: var(--ll-fg); stroke-width: 1; vector-effect: non-scaling-stroke; }
+.linlens-spark-legend { display: flex; gap: 12px; font-size: 11px; }
+.linlens-spark-key::before { content: "— "; }
+.linlens-compare-head { display: flex; flex-wrap: wrap; gap: 6px 14px; align-items: baseline; margin-bottom: 6px; }
+.linlens-tag { font-weight: 600; padding: 1px 5px; border-radius: 3px; color: #fff; background: var(--ll-muted); }
+.linlens-tag-a { background: var(--ll-a); } .linlens-tag-b { background: var(--ll-b); }
+.linlens-cosine { font-weight: 600; font-variant-numeric: tabular-nums; }
+.linlens-epoch-note { color: var(--ll-muted); }
+.linlens-compare-body { overflow-x: auto; }
+.linlens-grid { display: grid; gap: 3px; align-items: start; }
+.linlens-cell { display: flex; flex-direction: column; align-items: center; font-size: 10px; color: var(--ll-muted); padding: 2px; border: 2px solid transparent; border-radius: 3px; }
+.linlens-cell.is-pred { border-color: var(--ll-fg); }
+.linlens-colhead { justify-content: flex-end; }
+.linlens-classname { color: var(--ll-fg); font-weight: 600; font-size: 11px; }
+.linlens-rowhead { flex-direction: row; gap: 2px; align-self: center; color: var(--ll-fg); font-size: 11px; white-space: nowrap; }
+.linlens-img { width: 48px; height: 48px; image-rendering: pixelated; display: block; border: 1px solid var(--ll-border); }
+.linlens-scale { display: flex; flex-wrap: wrap; gap: 8px; align-items: center; margin-top: 6px; color: var(--ll-muted); }
+.linlens-scale-note { flex-basis: 100%; }
+.linlens-root[data-linlens="explorer"] { display: flex; flex-direction: column; gap: 8px; }
+.linlens-ex-main { display: flex; gap: 12px; flex-wrap: wrap; align-items: flex-start; }
+.linlens-ex-left { flex: 1 1 380px; min-width: 300px; }
+.linlens-ex-right { flex: 1 1 420px; min-width: 300px; }
+.linlens-help { color: var(--ll-muted); font-size: 11px; }
+`;

@@ -1,0 +1,90 @@
+import { describe, expect, it } from "vitest";
+import { bankResponder, PageModel, reviveBuffers } from "../src/page.js";
+import { decodeMessageArrays } from "../src/codecs.js";
+import { linkModels } from "../src/explorer.js";
+
+const b64 = (typed) => Buffer.from(new Uint8Array(typed.buffer)).toString("base64");
+
+describe("in-page model", () => {
+  it("get/set/on/off with change events", () => {
+    const m = new PageModel({ epoch: 0 });
+    const seen = [];
+    const fn = (_m, v) => seen.push(v);
+    m.on("change:epoch", fn);
+    m.set("epoch", 2);
+    m.set("epoch", 2); // no change, no event
+    m.off("change:epoch", fn);
+    m.set("epoch", 3);
+    m.save_changes();
+    expect(seen).toEqual([2]);
+    expect(m.get("epoch")).toBe(3);
+  });
+
+  it("revives base64 buffers into DataViews", () => {
+    const state = reviveBuffers({ a: { b64: b64(new Float32Array([1, 2])), dtype: "float32", shape: [2] }, n: 3 });
+    expect(state.a.view).toBeInstanceOf(DataView);
+    expect(state.a.view.getFloat32(4, true)).toBe(2);
+    expect(state.n).toBe(3);
+  });
+});
+
+describe("bank responder", () => {
+  // 2 samples (ids 4 and 9), 2 epochs, 2 classes, D = 3
+  const weight = Float32Array.from({ length: 2 * 2 * 2 * 3 }, (_, i) => i);
+  const bank = reviveBuffers({
+    samples: { b64: b64(new Int32Array([4, 9])), dtype: "int32", shape: [2] },
+    input: { b64: b64(new Float32Array(6)), dtype: "float32", shape: [2, 3] },
+    weight: { b64: b64(weight), dtype: "float32", shape: [2, 2, 2, 3] },
+    bias: null,
+    output: { b64: b64(new Float32Array([1, 0, 0, 1, 0, 1, 1, 0])), dtype: "float32", shape: [2, 2, 2] },
+    labels: { b64: b64(new Int32Array([0, 1])), dtype: "int32", shape: [2] },
+    class_means: null,
+  });
+  const respond = bankResponder(bank);
+
+  it("answers a fetch with the stored sample's arrays", () => {
+    const { content, buffers } = respond({ type: "fetch", sample: 9, epoch: 1 });
+    expect(content.type).toBe("sample");
+    expect(content.label).toBe(1);
+    const arrays = decodeMessageArrays(content, buffers);
+    expect(arrays.weight.shape).toEqual([2, 3]);
+    expect(Array.from(arrays.weight.data)).toEqual([18, 19, 20, 21, 22, 23]);
+    expect(arrays.bias).toBeUndefined();
+  });
+
+  it("explains a sample that the page does not store", () => {
+    const { content } = respond({ type: "fetch", sample: 5, epoch: 0 });
+    expect(content.type).toBe("error");
+    expect(content.message).toMatch(/#5 is not stored in this page.*2 samples/);
+  });
+
+  it("delivers replies asynchronously through msg:custom", async () => {
+    const m = new PageModel({}, { respond });
+    const got = [];
+    m.on("msg:custom", (c) => got.push(c.type));
+    m.send({ type: "fetch", sample: 4, epoch: 0 });
+    expect(got).toEqual([]);
+    await new Promise((r) => setTimeout(r, 5));
+    expect(got).toEqual(["sample"]);
+  });
+});
+
+describe("explorer links", () => {
+  it("scrubber drives epoch; brush and clicks choose samples", () => {
+    const scrubber = new PageModel({ epoch: 0 });
+    const embedding = new PageModel({ epoch: 0, selection: [] });
+    const compare = new PageModel({ epoch: 0, sample_a: 0, sample_b: 1 });
+    const { onPick, unlink } = linkModels({ scrubber, embedding, compare });
+    scrubber.set("epoch", 3);
+    expect(embedding.get("epoch")).toBe(3);
+    expect(compare.get("epoch")).toBe(3);
+    embedding.set("selection", [8, 2, 5]);
+    expect([compare.get("sample_a"), compare.get("sample_b")]).toEqual([8, 2]);
+    onPick(11, { shift: false });
+    onPick(12, { shift: true });
+    expect([compare.get("sample_a"), compare.get("sample_b")]).toEqual([11, 12]);
+    unlink();
+    scrubber.set("epoch", 1);
+    expect(embedding.get("epoch")).toBe(3);
+  });
+});

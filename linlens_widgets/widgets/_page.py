@@ -1,0 +1,233 @@
+"""Kernel-free HTML page of a LensExplorer (``LensExplorer.save_html``).
+
+The page inlines the same front-end code the notebook runs (``static/page.js``, which bundles
+the widgets' render functions) and gives it small in-page models over the widgets' state, with
+binary arrays embedded as base64. The comparison's on-demand fetches are answered in the page
+from a bank of precomputed W_eff for a bounded set of samples. The Bokeh metrics panel is
+embedded with inline BokehJS resources. Nothing is loaded from the network.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from linlens_widgets.widgets._bundle import bundle_path
+from linlens_widgets.widgets._codecs import array_to_b64
+
+if TYPE_CHECKING:
+    from linlens_widgets.widgets.explorer import LensExplorer
+
+MAX_BANK_BYTES = 64 * 2**20
+"""Largest total size of the embedded W_eff bank (float32 bytes) before save_html refuses."""
+
+_SKIP = ("_model_", "_view_", "_esm", "_css", "_anywidget", "_dom_classes")
+_SKIP_EXACT = {"layout", "tabbable", "tooltip"}
+
+
+def page_state(widget: Any) -> dict[str, Any]:
+    """Return a widget's synced state as JSON-able data, arrays as ``{b64, dtype, shape}``."""
+    state = widget.get_state()
+    out: dict[str, Any] = {}
+    for key, value in state.items():
+        if key in _SKIP_EXACT or key.startswith(_SKIP):
+            continue
+        out[key] = _jsonable(value)
+    return out
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        if isinstance(value.get("view"), (memoryview, bytes)):
+            raw = np.frombuffer(bytes(value["view"]), dtype=value["dtype"])
+            return array_to_b64(raw.reshape(value["shape"]))
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def bank_samples(labels: np.ndarray, max_samples: int, extra: list[int]) -> np.ndarray:
+    """Probe indices the page carries: up to ``max_samples`` spread evenly over classes + extra.
+
+    Takes the first samples of each class in probe order, round-robin over classes, so every
+    class is represented even when ``max_samples`` is small.
+
+    >>> bank_samples(np.array([0, 0, 1, 1, 2]), 3, [])
+    array([0, 2, 4])
+    """
+    if max_samples < 2:
+        raise ValueError(f"max_samples must be at least 2, got {max_samples}")
+    by_class = [list(np.flatnonzero(labels == k)) for k in np.unique(labels)]
+    chosen: list[int] = []
+    depth = 0
+    while len(chosen) < max_samples and any(depth < len(c) for c in by_class):
+        for members in by_class:
+            if depth < len(members) and len(chosen) < max_samples:
+                chosen.append(int(members[depth]))
+        depth += 1
+    return np.array(sorted(set(chosen) | {int(i) for i in extra}), dtype=np.int64)
+
+
+def weight_bank(explorer: LensExplorer, samples: np.ndarray) -> dict[str, Any]:
+    """W_eff, b_eff, outputs and inputs of ``samples`` at every checkpoint of the explorer."""
+    compare = explorer.compare
+    n_frames = len(compare.checkpoint_ids)
+    rows = [compare.weights(int(s), 0) for s in samples[:1]]
+    c, d = rows[0]["weight"].shape
+    size = len(samples) * n_frames * c * d * 4
+    if size > MAX_BANK_BYTES:
+        raise ValueError(
+            f"{len(samples)} samples × {n_frames} checkpoints × {c}×{d} weights need "
+            f"{size / 2**20:.0f} MB (limit {MAX_BANK_BYTES / 2**20:.0f} MB); lower max_samples"
+        )
+    weight = np.zeros((len(samples), n_frames, c, d), np.float32)
+    output = np.zeros((len(samples), n_frames, c), np.float32)
+    bias: np.ndarray | None = None
+    means = []
+    for e in range(n_frames):
+        for k, s in enumerate(samples):
+            arr = compare.weights(int(s), e)
+            weight[k, e] = arr["weight"]
+            output[k, e] = arr["output"]
+            if arr["bias"] is not None:
+                if bias is None:
+                    bias = np.zeros((len(samples), n_frames, c), np.float32)
+                bias[k, e] = arr["bias"]
+        means.append(compare.class_means(e))
+    inputs = np.stack([compare.weights(int(s), 0)["input"] for s in samples])
+    labels = np.asarray([int(compare.weights(int(s), 0)["label"]) for s in samples])
+    return {
+        "samples": array_to_b64(samples, "int32"),
+        "input": array_to_b64(inputs, "float32"),
+        "weight": array_to_b64(weight, "float32"),
+        "bias": None if bias is None else array_to_b64(bias, "float32"),
+        "output": array_to_b64(output, "float32"),
+        "labels": array_to_b64(labels, "int32"),
+        "class_means": array_to_b64(np.stack(means), "float32"),
+    }
+
+
+def _bokeh_parts(explorer: LensExplorer) -> tuple[str, str, str, dict[str, Any] | None]:
+    """(resources, script, div, cursor config) of the metrics panel, inline; empty when absent."""
+    if explorer.panel is None:
+        return "", "", "", None
+    from bokeh.embed import components
+    from bokeh.resources import INLINE
+
+    from linlens_widgets import plots
+    from linlens_widgets.widgets.explorer import _cursor_x
+
+    fig = explorer.panel._model
+    script, div = components(fig)
+    xs = _cursor_x(explorer.panel, explorer.scrubber.checkpoint_ids)
+    cursor = {"name": plots.CURSOR_NAME, "x": xs}
+    return INLINE.render_js(), script, div, cursor
+
+
+def _script_json(data: Any) -> str:
+    """JSON safe to place inside a <script> element."""
+    return json.dumps(data, separators=(",", ":")).replace("</", "<\\/")
+
+
+def write_page(
+    explorer: LensExplorer, path: Path, *, max_samples: int, title: str | None, panel: bool
+) -> Path:
+    """Write the explorer's page to ``path`` (see ``LensExplorer.save_html``)."""
+    labels = np.asarray(explorer.embedding._labels)
+    cmp = explorer.compare
+    extra = [cmp.sample_a, cmp.sample_b, *explorer.embedding.selection[:2]]
+    samples = bank_samples(labels, max_samples, extra)
+    bank = weight_bank(explorer, samples)
+
+    emb = page_state(explorer.embedding)
+    if emb.get("_values") is None:
+        flags = np.zeros(len(labels), np.float32)
+        flags[samples] = 1.0
+        emb["_values"] = array_to_b64(flags)
+        emb["value_name"] = "in this page"
+    ids = {k: k for k in ("explorer", "embedding", "compare", "scrubber")}
+    config = {
+        "root": ids["explorer"],
+        "scrubber": ids["scrubber"],
+        "models": {
+            ids["explorer"]: {
+                "kind": "explorer",
+                "state": {k: f"IPY_MODEL_{ids[k]}" for k in ("embedding", "compare", "scrubber")},
+            },
+            ids["embedding"]: {"kind": "embedding", "state": emb},
+            ids["compare"]: {"kind": "compare", "state": page_state(explorer.compare)},
+            ids["scrubber"]: {"kind": "scrubber", "state": page_state(explorer.scrubber)},
+        },
+        "bank": bank,
+    }
+    parts = _bokeh_parts(explorer) if panel else ("", "", "", None)
+    resources, bokeh_script, bokeh_div, cursor = parts
+    if cursor is not None:
+        config["cursor"] = cursor
+    name = title or f"linlens — {getattr(explorer.run, 'dataset_name', 'run')}"
+    n_points = len(labels)
+    note = (
+        f"Saved page: no kernel needed. The scatter holds all {n_points:,} probe samples at all "
+        f"{explorer.scrubber.n_epochs} checkpoints; the weight comparison works for the "
+        f"{len(samples)} samples stored here (colour the scatter by \u201cin this page\u201d to "
+        "see them). Open the notebook to compare any sample."
+    )
+    page = _TEMPLATE.format(
+        title=html.escape(name),
+        heading=html.escape(name),
+        note=html.escape(note),
+        bundle=bundle_path("page.js").read_text(encoding="utf-8").replace("</script", "<\\/script"),
+        config=_script_json(config),
+        bokeh_resources=resources,
+        bokeh_script=bokeh_script,
+        bokeh_div=bokeh_div,
+        samples=html.escape(", ".join(str(int(s)) for s in samples)),
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(page, encoding="utf-8")
+    tmp.replace(path)
+    return path
+
+
+_TEMPLATE = """<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title}</title>
+<style>
+body {{ font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 16px auto;
+       max-width: 1280px; padding: 0 16px; color: #1f2328; }}
+h1 {{ font-size: 18px; margin: 0 0 4px; }}
+.linlens-page-note {{ color: #57606a; font-size: 13px; margin: 0 0 12px; }}
+.linlens-page-panel {{ margin-top: 16px; }}
+details {{ color: #57606a; font-size: 12px; margin-top: 12px; }}
+</style>
+{bokeh_resources}
+</head>
+<body>
+<h1>{heading}</h1>
+<p class="linlens-page-note" id="linlens-bound">{note}</p>
+<div id="linlens-app"></div>
+<div class="linlens-page-panel">{bokeh_div}</div>
+<details><summary>Samples whose weights this page stores</summary><p>{samples}</p></details>
+<script id="linlens-config" type="application/json">{config}</script>
+<script>{bundle}</script>
+<script>
+(function () {{
+  var config = JSON.parse(document.getElementById("linlens-config").textContent);
+  window.linlensPage.mount(document.getElementById("linlens-app"), config).then(function (page) {{
+    window.linlensModels = page.models;
+  }});
+}})();
+</script>
+{bokeh_script}
+</body>
+</html>
+"""

@@ -1,0 +1,103 @@
+import json
+import re
+
+import numpy as np
+import pytest
+
+import linlens_widgets as ll
+from linlens_widgets.widgets._page import bank_samples
+from tests.widgets.conftest import make_trajectory
+
+
+@pytest.fixture
+def ex(run, traj):
+    return ll.LensExplorer(run, trajectory=traj, panel=False)
+
+
+def test_children_and_defaults(ex, run):
+    assert ex.scrubber.epoch == ex.embedding.epoch == ex.compare.epoch == len(run.checkpoints) - 1
+    assert ex.compare.sample_a == 0
+    assert int(run.probe_labels[ex.compare.sample_b]) != int(run.probe_labels[0])
+    assert ex.layout_widget.embedding is ex.embedding
+    state = ex.layout_widget.get_state()
+    assert state["embedding"] == f"IPY_MODEL_{ex.embedding.model_id}"
+
+
+def test_scrubber_drives_the_others(ex):
+    ex.scrubber.epoch = 1
+    assert ex.embedding.epoch == 1 and ex.compare.epoch == 1
+
+
+def test_brush_sets_compared_samples(ex):
+    ex.embedding.selection = [9, 4, 13]
+    assert (ex.compare.sample_a, ex.compare.sample_b) == (4, 9)
+    ex.embedding.selection = [6]  # a single click is handled by the front end (A / shift B)
+    assert (ex.compare.sample_a, ex.compare.sample_b) == (4, 9)
+
+
+def test_compare_selection_needs_two_points(ex):
+    ex.embedding.selection = []
+    with pytest.raises(ValueError, match="holds 0 point"):
+        ex.compare_selection()
+    ex.embedding.selection = [3, 5]
+    assert ex.compare_selection() == (3, 5)
+
+
+def test_mismatched_trajectory_is_refused(run):
+    with pytest.raises(ValueError, match="N=30"):
+        ll.LensExplorer(run, trajectory=make_trajectory(run, n=30), panel=False)
+
+
+def test_bank_samples_spread_over_classes():
+    labels = np.array([0, 0, 0, 1, 1, 2, 2, 2])
+    assert bank_samples(labels, 3, []).tolist() == [0, 3, 5]
+    assert bank_samples(labels, 4, [7]).tolist() == [0, 1, 3, 5, 7]
+    with pytest.raises(ValueError, match="at least 2"):
+        bank_samples(labels, 1, [])
+
+
+def _config(text):
+    m = re.search(r'<script id="linlens-config" type="application/json">(.*?)</script>', text, re.S)
+    return json.loads(m.group(1))
+
+
+@pytest.fixture
+def page(ex, tmp_path, monkeypatch):
+    # class means come from the analysis package; a constructed run uses a plain mean here.
+    monkeypatch.setattr(
+        type(ex.compare),
+        "class_means",
+        lambda self, epoch=None: np.zeros((3, 3, 16), np.float32),
+    )
+    ex.embedding.selection = [10, 11]
+    path = ex.save_html(tmp_path / "page.html", max_samples=6)
+    return path.read_text(encoding="utf-8")
+
+
+def test_save_html_is_self_contained(page):
+    assert not re.search(r"<script[^>]+src=", page, re.I)
+    assert not re.search(r"<link[^>]+href=[\"']?https?:", page, re.I)
+    assert not re.search(r"""(src|href)=["']?(https?:)?//""", page, re.I)
+    assert "linlensPage" in page  # the bundle is inlined
+    assert "no kernel needed" in page
+
+
+def test_save_html_state_and_bank(page, run):
+    cfg = _config(page)
+    assert set(cfg["models"]) == {"explorer", "embedding", "compare", "scrubber"}
+    emb = cfg["models"]["embedding"]["state"]
+    assert emb["_positions"]["shape"] == [len(run.checkpoints), run.n, 2]
+    assert "view" not in emb["_positions"] and "b64" in emb["_positions"]
+    assert emb["value_name"] == "in this page"
+    bank = cfg["bank"]
+    samples = np.frombuffer(__import__("base64").b64decode(bank["samples"]["b64"]), np.int32)
+    assert {0, 10, 11}.issubset(set(samples.tolist()))
+    assert len(samples) <= 6 + 4
+    assert bank["weight"]["shape"] == [len(samples), len(run.checkpoints), 3, 16]
+    weight = np.frombuffer(__import__("base64").b64decode(bank["weight"]["b64"]), np.float32)
+    weight = weight.reshape(bank["weight"]["shape"])
+    k = samples.tolist().index(10)
+    np.testing.assert_allclose(
+        weight[k, 2], run.effective_weights(2).weight[10].reshape(3, 16).numpy(), rtol=1e-6
+    )
+    assert "_esm" not in emb and "layout" not in emb
