@@ -1,0 +1,72 @@
+"""General engine path: per-sample Jacobians with ``torch.func`` for any module structure.
+
+Residual blocks and custom modules cannot be walked as a chain, but a piecewise-linear model's
+Jacobian is still its effective weight. The Jacobian of a chunk is ``vmap(jacrev(f))`` when the
+output is no larger than the input (C <= D: C vector-Jacobian products per sample) and
+``vmap(jacfwd(f))`` otherwise (D Jacobian-vector products). Models that ``vmap`` cannot batch
+(data-dependent Python control flow, in-place tricks) fall back to one batched backward pass per
+output unit, never to a loop over samples.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import torch
+from torch import nn
+from torch.func import jacfwd, jacrev, vmap
+
+
+def jacobian_chunk(model: nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Jacobians and outputs of a chunk of inputs.
+
+    Parameters
+    ----------
+    model : nn.Module
+        A model in the mode it should be evaluated in (eval for Dropout/BatchNorm).
+    x : torch.Tensor
+        ``(n, *input_shape)`` on the model's device.
+
+    Returns
+    -------
+    tuple[torch.Tensor, torch.Tensor]
+        Jacobian ``(n, C, *input_shape)`` and output ``(n, C)``.
+    """
+    try:
+        return _vmapped(model, x)
+    except (RuntimeError, ValueError, NotImplementedError):
+        return _per_output(model, x)
+
+
+def _single(model: nn.Module) -> Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]]:
+    def f(xi: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        out = model(xi.unsqueeze(0)).reshape(-1)
+        return out, out
+
+    return f
+
+
+def _vmapped(model: nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    f = _single(model)
+    n_in = math.prod(x.shape[1:])
+    with torch.no_grad():
+        n_out = model(x[:1]).numel()
+        jac_fn = jacrev if n_out <= n_in else jacfwd
+        jac, out = vmap(jac_fn(f, has_aux=True))(x)
+    return jac.reshape(x.shape[0], n_out, *x.shape[1:]), out
+
+
+def _per_output(model: nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """One backward pass per output unit over the whole chunk (samples are independent)."""
+    with torch.enable_grad():
+        xg = x.detach().clone().requires_grad_(True)
+        out = model(xg).reshape(x.shape[0], -1)
+        n_out = out.shape[1]
+        jac = torch.empty((x.shape[0], n_out, *x.shape[1:]), dtype=x.dtype, device=x.device)
+        for c in range(n_out):
+            (grad,) = torch.autograd.grad(
+                out[:, c].sum(), xg, retain_graph=c < n_out - 1, allow_unused=True
+            )
+            jac[:, c] = 0 if grad is None else grad
+    return jac, out.detach()
