@@ -18,24 +18,14 @@ leaves the polytope between vertices (LC is then a lower bound). A boundary fart
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 
 import torch
 from torch import nn
 
-# Activations with a single kink at zero: the region boundary is where their input changes sign.
-_KINK_AT_ZERO: tuple[type[nn.Module], ...] = (nn.ReLU, nn.LeakyReLU, nn.PReLU)
-# Smooth activations: the network has no linear regions to count.
-_SMOOTH: tuple[type[nn.Module], ...] = (
-    nn.GELU,
-    nn.SiLU,
-    nn.Tanh,
-    nn.Sigmoid,
-    nn.Softplus,
-    nn.ELU,
-    nn.Mish,
-)
+from linlens_widgets.lens.layers import SMOOTH_LAYERS, UnsupportedLayerError, describe_module
+from linlens_widgets.lens.patterns import record_patterns
 
 
 def local_complexity(
@@ -53,9 +43,12 @@ def local_complexity(
     Parameters
     ----------
     model : nn.Module
-        A piecewise-linear network whose non-linearities are ``nn.ReLU``, ``nn.LeakyReLU`` or
-        ``nn.PReLU`` modules (functional calls such as ``torch.relu`` inside ``forward`` are not
-        seen). It runs in eval mode under ``torch.no_grad``; its training flag is restored.
+        A piecewise-linear network. Its units are those of the engine's activation patterns
+        (:func:`linlens_widgets.lens.patterns.activation_patterns`): every ``nn.ReLU``,
+        ``nn.LeakyReLU`` and ``nn.PReLU`` call (a unit counts when its pre-activation sign varies)
+        and every max-pool output (counts when its argmax varies). Functional calls such as
+        ``torch.relu`` inside ``forward`` are not seen. It runs in eval mode under
+        ``torch.no_grad``; its training flag is restored.
     x : Tensor
         Samples ``(N, *input_shape)`` around which to count.
     radius : float
@@ -69,13 +62,18 @@ def local_complexity(
     batch_size : int, default 256
         Samples per forward pass (each brings ``2k + 1`` points), bounding memory.
     by_layer : bool, default False
-        Return the counts per non-linear layer ``(N, L)`` instead of their sum ``(N,)``.
+        Return the counts per recorded layer call ``(N, L)`` instead of their sum ``(N,)``.
 
     Returns
     -------
     Tensor
         float32 counts, ``(N,)`` (or ``(N, L)``), on ``x``'s device. All zeros for a network
         without non-linearities (``(N, 0)`` with ``by_layer=True``).
+
+    Raises
+    ------
+    UnsupportedLayerError
+        The model has a smooth layer (GELU, Tanh, ...), so it has no linear regions.
 
     Examples
     --------
@@ -93,7 +91,7 @@ def local_complexity(
         raise ValueError(f"n_directions must be at least 1, got {n_directions}")
     if x.ndim < 2 or x.shape[0] == 0:
         raise ValueError(f"x must be a non-empty batch (N, *input_shape), got {tuple(x.shape)}")
-    layers = _kink_layers(model)
+    _refuse_smooth(model)
     device, dtype = _param_placement(model, x)
     directions = random_directions(x.shape[0], x[0].numel(), n_directions, seed=seed)
     counts = []
@@ -101,7 +99,7 @@ def local_complexity(
         for start in range(0, x.shape[0], batch_size):
             chunk = x[start : start + batch_size].to(device, dtype)
             points = cross_polytope(chunk, directions[start : start + batch_size], radius)
-            counts.append(_sign_changes(model, layers, points))
+            counts.append(_sign_changes(model, points))
     result = torch.cat(counts).to(x.device)
     return result if by_layer else result.sum(1)
 
@@ -147,59 +145,31 @@ def cross_polytope(x: torch.Tensor, directions: torch.Tensor, radius: float) -> 
     return points.reshape(n, points.shape[1], *shape)
 
 
-def _sign_changes(model: nn.Module, layers: list[nn.Module], points: torch.Tensor) -> torch.Tensor:
-    """Count, per sample and layer, the units whose pre-activation sign varies over ``points``."""
+def _sign_changes(model: nn.Module, points: torch.Tensor) -> torch.Tensor:
+    """Count, per sample and unit layer, the units whose state varies over ``points``.
+
+    ``points`` is ``(n, m, *input_shape)``; the states are the engine's activation patterns (ReLU
+    family: pre-activation ``> 0``; max-pool: the argmax), one layer call per column.
+    """
     n, m = points.shape[:2]
-    with _capture_inputs(layers) as captured:
-        model(points.reshape(n * m, *points.shape[2:]))
-    if not layers:
+    patterns, _ = record_patterns(model, points.reshape(n * m, *points.shape[2:]), maxpool=True)
+    if not patterns:
         return torch.zeros(n, 0)
     per_layer = []
-    for pre in captured:
-        positive = (pre.reshape(n, m, -1) > 0).cpu()
-        mixed = positive.any(1) & ~positive.all(1)
-        per_layer.append(mixed.sum(1))
-    return torch.stack(per_layer, 1).float()
+    for states in patterns:
+        states = states.reshape(n, m, -1)
+        per_layer.append((states != states[:, :1]).any(1).sum(1))
+    return torch.stack(per_layer, 1).float().cpu()
 
 
-def _kink_layers(model: nn.Module) -> list[nn.Module]:
-    """List the model's ReLU-family modules in registration order; refuse smooth activations."""
-    smooth = [(name, m) for name, m in model.named_modules() if isinstance(m, _SMOOTH)]
-    if smooth:
-        name, module = smooth[0]
-        raise ValueError(
-            f"local complexity counts linear-region boundaries, but layer {name!r} "
-            f"({type(module).__name__}) is smooth: the network has no linear regions"
-        )
-    return [m for m in model.modules() if isinstance(m, _KINK_AT_ZERO)]
-
-
-@contextmanager
-def _capture_inputs(layers: list[nn.Module]) -> Iterator[list[torch.Tensor]]:
-    """Record each layer's inputs (its pre-activations) during the forward passes in the block.
-
-    Yields a list that, once the block exits, holds one ``(batch, units)`` tensor per layer, in
-    layer order; a module called several times contributes the units of every call.
-    """
-    calls: list[list[torch.Tensor]] = [[] for _ in layers]
-
-    def make_hook(i: int) -> Callable[[nn.Module, tuple[torch.Tensor, ...]], None]:
-        def hook(_module: nn.Module, args: tuple[torch.Tensor, ...]) -> None:
-            calls[i].append(args[0].detach().flatten(1))
-
-        return hook
-
-    handles = [layer.register_forward_pre_hook(make_hook(i)) for i, layer in enumerate(layers)]
-    captured: list[torch.Tensor] = []
-    try:
-        yield captured
-    finally:
-        for handle in handles:
-            handle.remove()
-    missing = [i for i, c in enumerate(calls) if not c]
-    if missing:
-        raise RuntimeError(f"non-linear layers {missing} were not called by the forward pass")
-    captured.extend(torch.cat(c, dim=1) for c in calls)
+def _refuse_smooth(model: nn.Module) -> None:
+    """Raise when the model has a smooth layer: it has no linear regions to count."""
+    for name, module in model.named_modules():
+        if isinstance(module, SMOOTH_LAYERS):
+            raise UnsupportedLayerError(
+                f"{describe_module(name, module)} is smooth: local complexity counts "
+                "linear-region boundaries, which only piecewise-linear networks have"
+            )
 
 
 @contextmanager

@@ -10,6 +10,7 @@ from linlens_widgets.analysis.phenomena import (
     local_complexity,
     random_directions,
 )
+from linlens_widgets.lens.layers import UnsupportedLayerError
 
 
 def _neuron(weight: list[float], bias: float) -> nn.Sequential:
@@ -105,18 +106,25 @@ def test_module_called_twice_contributes_both_calls() -> None:
 
     model = Twice()
     counts = local_complexity(model, torch.randn(6, 3), radius=5.0, by_layer=True)
-    assert counts.shape == (6, 1)
-    assert (counts <= 9).all()
+    assert counts.shape == (6, 2)  # one column per call
+    assert (counts[:, 0] <= 4).all() and (counts[:, 1] <= 5).all()
 
 
 def test_errors_name_the_problem() -> None:
     x = torch.randn(4, 3)
-    with pytest.raises(ValueError, match="GELU"):
+    with pytest.raises(UnsupportedLayerError, match="1: GELU"):
         local_complexity(nn.Sequential(nn.Linear(3, 3), nn.GELU()), x, radius=0.1)
     with pytest.raises(ValueError, match="radius"):
         local_complexity(_neuron([1.0, 0.0, 0.0], 0.0), x, radius=0.0)
     with pytest.raises(ValueError, match="batch"):
         local_complexity(_neuron([1.0, 0.0, 0.0], 0.0), torch.randn(3), radius=0.1)
+
+
+def test_max_pool_counts_outputs_whose_argmax_varies() -> None:
+    model = nn.Sequential(nn.Unflatten(1, (1, 1, 2)), nn.MaxPool2d((1, 2)), nn.Flatten())
+    # max(x0, x1): the boundary is x0 = x1, at distance |x0 - x1| / √2.
+    x = torch.tensor([[0.0, 0.05], [0.0, 1.0]])
+    assert local_complexity(model, x, radius=0.2, n_directions=2).tolist() == [1.0, 0.0]
 
 
 def test_cross_polytope_vertices_are_at_radius_in_orthonormal_directions() -> None:

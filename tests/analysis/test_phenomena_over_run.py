@@ -101,3 +101,19 @@ def test_selected_metrics_checkpoints_and_default_radius() -> None:
     assert float(out["radius"]) > 0
     with pytest.raises(ValueError, match="unknown phenomena"):
         phenomena_over_run(run, ("curvature",), progress=False)
+
+
+def test_phenomena_of_a_trained_run() -> None:
+    import linlens_widgets as ll
+
+    data = ll.datasets.digits()
+    model = ll.models.mlp(data.n_features, [16], data.n_classes, bias=True, seed=0)
+    run = ll.train(model, data, epochs=1, checkpoints=3, probe=40, progress=False)
+    out = phenomena_over_run(run, PHENOMENA, n_directions=4, progress=False)
+    assert out["step"].tolist() == [c.step for c in run.checkpoints]
+    assert out["local_complexity_per_sample"].shape == (3, 40)
+    assert out["local_complexity_by_layer"].shape == (3, 1)
+    assert np.all((out["alignment"] >= 0) & (out["alignment"] <= 1))
+    assert np.all((out["weight_variation"] > 0) & (out["weight_variation"] < 1))
+    assert out["weight_variation"][-1] == weight_variation(run.effective_weights(2))
+    run.attach("phenomena", out, {"radius": float(out["radius"])})  # arrays fit the run store
