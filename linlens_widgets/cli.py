@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import json
 import os
 import shutil
 import subprocess
@@ -43,9 +42,15 @@ DEMO_PARAMS: dict[str, Any] = {
     "bias": False,
     "epochs": 20,
     "checkpoints": "log",
+    "probe": None,
     "seed": 0,
 }
 """The run ``linlens demo`` trains: the paper's bias-free two-hidden-layer MLP on digits."""
+
+TRAIN_DEFAULTS: dict[str, Any] = {**DEMO_PARAMS}
+"""Defaults of ``linlens train``: the demo's network, on whichever dataset is chosen."""
+
+_SHAPE_OPTIONS = ("hidden", "epochs", "checkpoints", "probe", "seed")
 
 DEMO_NOTEBOOK = "quickstart.ipynb"
 
@@ -124,20 +129,10 @@ def _add_demo(commands: Any) -> None:
         "--no-browser", action="store_true", help="start JupyterLab without a browser"
     )
     demo.add_argument("--port", type=int, help="port for JupyterLab (default: Jupyter's choice)")
-    demo.add_argument(
-        "--epochs",
-        type=_positive_int,
-        default=DEMO_PARAMS["epochs"],
-        help="training epochs of the demo run (default: %(default)s)",
+    shape = demo.add_argument_group(
+        "demo run (advanced)", "Each value is part of the cache key: changing one trains anew."
     )
-    demo.add_argument(
-        "--hidden",
-        type=_positive_int,
-        nargs="+",
-        default=DEMO_PARAMS["hidden"],
-        metavar="WIDTH",
-        help="hidden layer widths of the demo run (default: 256 256)",
-    )
+    _add_run_shape(shape, DEMO_PARAMS)
     demo.set_defaults(handler=_cmd_demo)
 
 
@@ -160,27 +155,11 @@ def _add_train(commands: Any) -> None:
     train.add_argument(
         "--download", action="store_true", help="download MNIST-family files into --root"
     )
-    train.add_argument(
-        "--hidden",
-        type=_positive_int,
-        nargs="+",
-        default=[256, 256],
-        metavar="WIDTH",
-        help="hidden layer widths (default: 256 256)",
-    )
-    train.add_argument("--epochs", type=_positive_int, default=20, help="(default: %(default)s)")
+    _add_run_shape(train, TRAIN_DEFAULTS)
     train.add_argument("--out", type=Path, required=True, metavar="DIR", help="run folder to write")
     train.add_argument("--lr", type=_positive_float, help="learning rate (default: train's)")
     train.add_argument("--optimizer", choices=("sgd", "adam"), help="(default: train's)")
     train.add_argument("--batch-size", type=_positive_int, help="(default: train's)")
-    train.add_argument(
-        "--checkpoints",
-        type=_checkpoints,
-        default="log",
-        help="checkpoint schedule: 'log' (20 log-spaced), 'epoch' (every epoch), a count of "
-        "log-spaced checkpoints, or comma-separated epochs such as 0,0.5,1,5 (default: log)",
-    )
-    train.add_argument("--seed", type=int, default=0, help="(default: %(default)s)")
     train.add_argument(
         "--bias",
         action=argparse.BooleanOptionalAction,
@@ -198,6 +177,36 @@ def _add_train(commands: Any) -> None:
         help="skip the aligned t-SNE (export computes it later)",
     )
     train.set_defaults(handler=_cmd_train)
+
+
+def _add_run_shape(parser: Any, defaults: dict[str, Any]) -> None:
+    """Add the options ``train`` and ``demo`` share: widths, epochs, checkpoints, probe, seed."""
+    parser.add_argument(
+        "--hidden",
+        type=_positive_int,
+        nargs="+",
+        default=defaults["hidden"],
+        metavar="WIDTH",
+        help=f"hidden layer widths (default: {' '.join(map(str, defaults['hidden']))})",
+    )
+    parser.add_argument(
+        "--epochs", type=_positive_int, default=defaults["epochs"], help="(default: %(default)s)"
+    )
+    parser.add_argument(
+        "--checkpoints",
+        type=_checkpoints,
+        default=defaults["checkpoints"],
+        help="checkpoint schedule: 'log' (20 log-spaced), 'epoch' (every epoch), a count of "
+        "log-spaced checkpoints, or comma-separated epochs such as 0,0.5,1,5 (default: log)",
+    )
+    parser.add_argument(
+        "--probe",
+        type=_positive_int,
+        default=defaults["probe"],
+        metavar="N",
+        help="test samples whose W_eff are tracked (default: the test split, at most 2000)",
+    )
+    parser.add_argument("--seed", type=int, default=defaults["seed"], help="(default: %(default)s)")
 
 
 def _add_export(commands: Any) -> None:
@@ -225,16 +234,22 @@ def _add_info(commands: Any) -> None:
 
 
 def _positive_int(text: str) -> int:
-    value = int(text)
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
     if value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text}")
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
     return value
 
 
 def _positive_float(text: str) -> float:
-    value = float(text)
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
     if not value > 0:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text}")
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
     return value
 
 
@@ -355,7 +370,7 @@ def _save_explorer(run: Run, page: Path) -> Path:
 def _cmd_demo(args: argparse.Namespace) -> int:
     if args.html is None and importlib.util.find_spec("jupyterlab") is None:
         raise CommandError(f"JupyterLab is not installed; {LAB_INSTALL_HINT}")
-    params = {**DEMO_PARAMS, "epochs": args.epochs, "hidden": list(args.hidden)}
+    params = {**DEMO_PARAMS, **{name: getattr(args, name) for name in _SHAPE_OPTIONS}}
     entry = _cache.entry_dir("demo", params)
     run = demo_run(entry, params)
     if args.html is not None:
@@ -401,6 +416,7 @@ def demo_run(entry: Path, params: dict[str, Any]) -> Run:
         seed=params["seed"],
         epochs=params["epochs"],
         checkpoints=params["checkpoints"],
+        probe=params["probe"],
     )
     _embed(run)
     entry.mkdir(parents=True, exist_ok=True)
@@ -510,6 +526,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
             ("lr", args.lr),
             ("optimizer", args.optimizer),
             ("batch_size", args.batch_size),
+            ("probe", args.probe),
         )
         if value is not None
     }
@@ -535,9 +552,12 @@ def _load_run(path: Path) -> Run:
     path = path.expanduser()
     if not path.exists():
         raise CommandError(f"no run folder at {path}")
-    from linlens_widgets.runs.store import Run
+    from linlens_widgets.runs.store import Run, RunFormatError
 
-    return Run.load(path)
+    try:
+        return Run.load(path)
+    except RunFormatError as exc:
+        raise CommandError(f"{path} is not a readable run folder: {exc}") from None
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
@@ -561,7 +581,8 @@ def run_summary(run: Run) -> dict[str, str]:
         run: a trained or loaded run.
 
     Returns:
-        dict[str, str]: dataset, classes, model, checkpoints, probe, final metrics, embedding.
+        dict[str, str]: dataset, classes, model, training, checkpoints, probe, final metrics and
+        embedding.
 
     >>> run_summary(run)["checkpoints"]  # doctest: +SKIP
     '12 (epochs 0 to 20)'
@@ -571,7 +592,8 @@ def run_summary(run: Run) -> dict[str, str]:
     summary = {
         "dataset": f"{run.dataset_name} (images {height}x{width})",
         "classes": ", ".join(run.classes),
-        "model": json.dumps(run.model_spec) if run.model_spec is not None else "custom module",
+        "model": _describe_spec(run.model_spec),
+        "training": ", ".join(f"{k}={v}" for k, v in run.config.items()) or "-",
         "checkpoints": (
             f"{len(checkpoints)} (epochs {checkpoints[0].epoch:g} to {checkpoints[-1].epoch:g})"
             if checkpoints
@@ -591,6 +613,14 @@ def run_summary(run: Run) -> dict[str, str]:
             f"{k}={meta[k]}" for k in ("method", "perplexity") if k in meta
         ) or ("cached")
     return summary
+
+
+def _describe_spec(spec: dict[str, Any] | None) -> str:
+    """``mlp(n_in=64, hidden=[256, 256], ...)`` for a preset, or "custom module"."""
+    if spec is None:
+        return "custom module"
+    kwargs = ", ".join(f"{k}={v!r}" for k, v in spec.get("kwargs", {}).items())
+    return f"{spec.get('preset', 'model')}({kwargs})"
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -399,24 +399,11 @@ def report(run: Run, path: str | Path, *, title: str | None = None) -> Path:
 
 
 def _report_header(run: Run, title: str) -> Div:
+    """The page title and the run's summary (the lines ``linlens info`` prints)."""
     from html import escape
 
-    checkpoints = run.checkpoints
-    rows = {
-        "dataset": run.dataset_name,
-        "model": _describe_model(run.model_spec),
-        "checkpoints": f"{len(checkpoints)}, epochs {checkpoints[0].epoch:g} to "
-        f"{checkpoints[-1].epoch:g}"
-        if checkpoints
-        else "none",
-        "probe samples": str(len(run.probe_labels)),
-        "linlens_widgets": __version__,
-    }
+    from linlens_widgets.cli import run_summary
+
+    rows = {**run_summary(run), "linlens_widgets": __version__}
     items = "".join(f"<li><b>{escape(k)}</b>: {escape(v)}</li>" for k, v in rows.items())
     return Div(text=f"<h1>{escape(title)}</h1><ul>{items}</ul>", width=_WIDTH)
-
-
-def _describe_model(spec: dict[str, Any] | None) -> str:
-    if spec is None:
-        return "custom module"
-    return ", ".join(f"{k}={v}" for k, v in spec.items())

@@ -13,7 +13,8 @@ import pytest
 import linlens_widgets
 from linlens_widgets import cli
 
-TINY = ["--epochs", "2", "--hidden", "16", "16"]
+# a network, run length and probe small enough for the aligned t-SNE to take seconds
+TINY = ["--epochs", "2", "--hidden", "16", "16", "--checkpoints", "3", "--probe", "120"]
 
 
 def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -24,29 +25,29 @@ def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, s
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A run written by `linlens train` (tiny, 4 checkpoints, embedded)."""
+    """A run written by `linlens train` (tiny, 3 checkpoints, embedded)."""
     out = tmp_path_factory.mktemp("runs") / "tiny"
-    argv = ["train", *TINY, "--checkpoints", "4", "--batch-size", "64", "--out", str(out)]
+    argv = ["train", *TINY, "--out", str(out)]
     assert cli.main(argv) == 0
     return out
 
 
 def test_train_writes_an_embedded_run(trained: Path) -> None:
     run = linlens_widgets.Run.load(trained)
-    assert len(run.checkpoints) == 4
+    assert len(run.checkpoints) == 3
     assert run.checkpoints[-1].epoch == pytest.approx(2)
     assert run.dataset_name == "digits"
     assert run.model_spec is not None
     assert run.attachment("trajectory") is not None
     trajectory = linlens_widgets.embed(run, progress=False)
-    assert trajectory.positions.shape == (4, len(run.probe_labels), 2)
+    assert trajectory.positions.shape == (3, len(run.probe_labels), 2)
 
 
 def test_train_refuses_then_replaces_with_overwrite(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     out = tmp_path / "r"
-    argv = ["train", *TINY, "--checkpoints", "2", "--no-embed", "--out", str(out)]
+    argv = ["train", *TINY, "--no-embed", "--out", str(out)]
     assert run_cli(capsys, *argv)[0] == 0
     assert linlens_widgets.Run.load(out).attachment("trajectory") is None
     status, _, err = run_cli(capsys, *argv, "--seed", "1")
@@ -61,7 +62,7 @@ def test_info_summarises_the_run(capsys: pytest.CaptureFixture[str], trained: Pa
     assert status == 0
     lines = dict(line.split(":", 1) for line in out.splitlines())
     assert lines["dataset"].strip().startswith("digits")
-    assert lines["checkpoints"].strip().startswith("4 (epochs 0 to 2)")
+    assert lines["checkpoints"].strip().startswith("3 (epochs 0 to 2)")
     assert "probe" in lines and "final" in lines
     assert "not computed" not in lines["embedding"]
 
@@ -157,7 +158,7 @@ def test_demo_keys_the_cache_on_its_parameters(
     capsys: pytest.CaptureFixture[str], demo_cache: Path, tmp_path: Path
 ) -> None:
     before = {p.name for p in demo_cache.glob("demo-*")}
-    argv = ["demo", "--html", str(tmp_path / "p.html"), "--epochs", "1", "--hidden", "16", "16"]
+    argv = ["demo", "--html", str(tmp_path / "p.html"), *TINY, "--epochs", "1"]
     status, _, err = run_cli(capsys, *argv)
     assert status == 0, err
     assert "training" in err

@@ -19,7 +19,7 @@ def run() -> ll.Run:
     """A tiny digits run: 64-16-16-10, two epochs, log-spaced checkpoints."""
     data = ll.datasets.digits()
     model = ll.models.mlp(data.n_features, [16, 16], data.n_classes, seed=0)
-    return ll.train(model, data, epochs=2, checkpoints=6, batch_size=64, progress=False)
+    return ll.train(model, data, epochs=2, checkpoints=6, probe=120, progress=False)
 
 
 def figures_of(layout: object) -> list[figure]:

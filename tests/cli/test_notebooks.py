@@ -1,0 +1,93 @@
+"""Every notebook in notebooks/ runs top to bottom on the offline digits default, in CI time.
+
+Notebooks are committed without outputs; each runs in a fresh kernel whose working folder is a
+temporary one (files a notebook writes, such as a saved explorer page, land there and are cleaned
+up) with ``LINLENS_MNIST`` unset, so the paper notebook takes its digits path.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+from linlens_widgets import cli
+
+NOTEBOOK_DIR = Path(__file__).resolve().parents[2] / "notebooks"
+NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("*.ipynb"))
+BUDGET_S = 120.0  # each notebook must run in well under two minutes on the 2-core CI box
+CDN = ("cdn.bokeh.org", "cdn.jsdelivr.net", "unpkg.com")
+
+
+def execute(notebook: nbformat.NotebookNode, workdir: Path) -> float:
+    """Run ``notebook`` in place in a fresh python3 kernel; return the wall time in seconds."""
+    client = NotebookClient(
+        notebook,
+        timeout=int(BUDGET_S),
+        kernel_name="python3",
+        resources={"metadata": {"path": str(workdir)}},
+    )
+    start = time.perf_counter()
+    client.execute()
+    return time.perf_counter() - start
+
+
+def output_text(notebook: nbformat.NotebookNode) -> str:
+    cells = [cell for cell in notebook.cells if cell.cell_type == "code"]
+    return "\n".join(str(output) for cell in cells for output in cell.outputs)
+
+
+@pytest.fixture
+def clean_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A temporary working folder and cache, and no MNIST folder: the digits default."""
+    monkeypatch.delenv("LINLENS_MNIST", raising=False)
+    monkeypatch.delenv("LINLENS_FASHION_MNIST", raising=False)
+    monkeypatch.setenv("LINLENS_CACHE_DIR", str(tmp_path / "cache"))
+    work = tmp_path / "work"
+    work.mkdir()
+    return work
+
+
+def test_notebooks_are_found() -> None:
+    names = {path.name for path in NOTEBOOKS}
+    assert {"quickstart.ipynb", "linear_lens.ipynb", "lecture.ipynb"} <= names
+    assert "beyond_the_paper.ipynb" in names
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_notebooks_are_committed_without_outputs(path: Path) -> None:
+    notebook = nbformat.read(path, as_version=4)
+    nbformat.validate(notebook)
+    for cell in notebook.cells:
+        if cell.cell_type == "code":
+            assert cell.outputs == [] and cell.execution_count is None, f"{path.name} has outputs"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_notebook_executes(path: Path, clean_env: Path) -> None:
+    notebook = nbformat.read(path, as_version=4)
+    elapsed = execute(notebook, clean_env)
+    print(f"{path.name}: {elapsed:.1f} s")
+    assert elapsed < BUDGET_S, f"{path.name} took {elapsed:.0f} s"
+    text = output_text(notebook)
+    assert "Traceback" not in text
+    for host in CDN:
+        assert host not in text, f"{path.name} loads resources from {host}"
+
+
+@pytest.mark.slow
+def test_demo_notebook_executes(clean_env: Path) -> None:
+    """The notebook `linlens demo` writes runs against the cached run it points at."""
+    params = {**cli.DEMO_PARAMS, "epochs": 2, "hidden": [16, 16]}
+    entry = clean_env / "demo"
+    cli.demo_run(entry, params)
+    notebook_path = cli.write_demo_notebook(entry / cli.DEMO_NOTEBOOK, entry / "run")
+    notebook = nbformat.read(notebook_path, as_version=4)
+    execute(notebook, entry)
+    text = output_text(notebook)
+    assert "Traceback" not in text
+    assert "application/vnd.jupyter.widget-view+json" in text  # the explorer was displayed
