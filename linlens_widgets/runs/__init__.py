@@ -1,1 +1,1 @@
-"""Training runs: datasets, model presets, the training loop and recorder, and the on-disk run store."""
+"""Training runs: datasets, model presets, the training loop, the recorder and the run store."""

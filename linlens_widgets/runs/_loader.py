@@ -1,0 +1,199 @@
+"""Load a run folder: manifest, probe, checkpoints and attachments, each validated before use.
+
+Only JSON and safetensors are read; a file that is anything else is refused with a
+:class:`RunFormatError` naming it. Nothing from the folder is imported, unpickled or executed.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from linlens_widgets.runs import _manifest, _sfio
+from linlens_widgets.runs._errors import RunFormatError
+from linlens_widgets.runs._probe import Probe
+
+if TYPE_CHECKING:  # pragma: no cover
+    from linlens_widgets.runs.store import ModelSource, Run
+
+
+def load_run(cls: type[Run], path: Path, model: ModelSource | None) -> Run:
+    """Read and validate the run folder at ``path`` (see :meth:`Run.load`)."""
+    from linlens_widgets.runs.store import Checkpoint
+
+    if not path.exists():
+        raise FileNotFoundError(f"no run folder at {path}")
+    if not path.is_dir():
+        raise RunFormatError(f"{path} is a file, not a run folder")
+    manifest = _manifest.read(path)
+    factory = _factory(manifest["model"], model)
+    expected = _expected_tensors(factory, manifest["model"])
+    dataset = manifest["dataset"]
+    probe = _read_probe(path, manifest["probe"], dataset["image_shape"], len(dataset["classes"]))
+    checkpoints, states = [], []
+    for entry in manifest["checkpoints"]:
+        states.append(_read_checkpoint(path, entry["index"], expected))
+        checkpoints.append(
+            Checkpoint(
+                index=entry["index"],
+                epoch=float(entry["epoch"]),
+                step=int(entry["step"]),
+                metrics={
+                    k: math.nan if v is None else float(v) for k, v in entry["metrics"].items()
+                },
+                wall_time=float(entry["wall_time"]),
+            )
+        )
+    return cls(
+        checkpoints=checkpoints,
+        states=states,
+        probe=probe,
+        dataset_name=dataset["name"],
+        dataset_hash=dataset["content_hash"],
+        image_shape=tuple(dataset["image_shape"]),
+        classes=tuple(dataset["classes"]),
+        model_spec=manifest["model"]["spec"],
+        model_factory=factory,
+        model_class=manifest["model"]["class"],
+        config=manifest.get("training") or {},
+        attachments=_read_attachments(path),
+        path=path,
+    )
+
+
+def _factory(model_info: dict[str, Any], model: ModelSource | None) -> Callable[[], nn.Module]:
+    """How to build the run's architecture: the caller's ``model=``, else the preset spec."""
+    if isinstance(model, nn.Module):
+        template = copy.deepcopy(model).cpu()
+        return lambda: copy.deepcopy(template)
+    if model is not None:
+        if not callable(model):
+            raise TypeError(
+                f"model= must be a callable or an nn.Module, got {type(model).__name__}"
+            )
+        return _checked_factory(model)
+    spec = model_info["spec"]
+    if spec is None:
+        raise RunFormatError(
+            f"this run was trained with a user module ({model_info['class']}) that the folder "
+            "cannot rebuild by itself; pass model=<a callable returning a fresh module of that "
+            "architecture> to Run.load"
+        )
+    from linlens_widgets.runs.models import build
+
+    try:
+        build(spec)
+    except ValueError as err:
+        raise RunFormatError(f"{_manifest.MANIFEST}: cannot rebuild model.spec: {err}") from err
+    frozen = json.loads(json.dumps(spec))
+    return lambda: build(frozen)
+
+
+def _checked_factory(factory: Callable[[], Any]) -> Callable[[], nn.Module]:
+    def build() -> nn.Module:
+        module = factory()
+        if not isinstance(module, nn.Module):
+            raise TypeError(f"model= factory returned {type(module).__name__}, not an nn.Module")
+        return module
+
+    return build
+
+
+def _expected_tensors(
+    factory: Callable[[], nn.Module], model_info: dict[str, Any]
+) -> dict[str, tuple[int, ...]]:
+    """Names and shapes every checkpoint must hold: the rebuilt model's state dict."""
+    try:
+        with torch.device("meta"):  # shapes only, no memory
+            reference = factory()
+    except Exception:  # a factory that cannot run on the meta device (loads files, moves devices)
+        reference = factory()
+    expected = {k: tuple(v.shape) for k, v in reference.state_dict().items()}
+    declared = {k: tuple(v["shape"]) for k, v in model_info["tensors"].items()}
+    if declared and declared != expected:
+        raise RunFormatError(_mismatch(_manifest.MANIFEST + " (model.tensors)", declared, expected))
+    return expected
+
+
+def _mismatch(
+    where: str, found: dict[str, tuple[int, ...]], expected: dict[str, tuple[int, ...]]
+) -> str:
+    missing = sorted(set(expected) - set(found))
+    if missing:
+        return f"{where} lacks tensor(s) {missing} that the model has"
+    extra = sorted(set(found) - set(expected))
+    if extra:
+        return f"{where} holds tensor(s) {extra} that the model does not have"
+    for name, shape in found.items():
+        if shape != expected[name]:
+            return (
+                f"{where}: tensor {name!r} has shape {shape} but the model expects {expected[name]}"
+            )
+    return f"{where} does not match the model"
+
+
+def _read_checkpoint(
+    path: Path, index: int, expected: dict[str, tuple[int, ...]]
+) -> dict[str, torch.Tensor]:
+    name = _manifest.checkpoint_file(index)
+    tensors, _ = _sfio.read_tensors(path / name, name)
+    found = {k: tuple(v.shape) for k, v in tensors.items()}
+    if found != expected:
+        raise RunFormatError(_mismatch(name, found, expected))
+    return tensors
+
+
+def _read_probe(path: Path, info: dict[str, Any], image_shape: list[int], n_classes: int) -> Probe:
+    name = _manifest.PROBE_FILE
+    tensors, _ = _sfio.read_tensors(path / name, name)
+    n, d = info["n"], image_shape[0] * image_shape[1]
+    specs = {
+        "inputs": ((n, d), torch.float32),
+        "labels": ((n,), torch.int64),
+        "indices": ((n,), torch.int64),
+    }
+    for key, (shape, dtype) in specs.items():
+        t = tensors.get(key)
+        if t is None:
+            raise RunFormatError(f"{name} lacks the tensor {key!r}")
+        if tuple(t.shape) != shape or t.dtype != dtype:
+            raise RunFormatError(
+                f"{name}: tensor {key!r} is {t.dtype} {tuple(t.shape)}, expected {dtype} {shape}"
+            )
+    if tensors["indices"].tolist() != info["indices"]:
+        raise RunFormatError(f"{name}: probe indices differ from those in {_manifest.MANIFEST}")
+    labels = tensors["labels"]
+    if int(labels.min()) < 0 or int(labels.max()) >= n_classes:
+        raise RunFormatError(f"{name}: probe labels fall outside the {n_classes} classes")
+    return Probe(tensors["inputs"], labels, tensors["indices"])
+
+
+def _read_attachments(path: Path) -> dict[str, tuple[dict[str, np.ndarray], dict[str, Any]]]:
+    from linlens_widgets.runs.store import _META_KEY, _NAME
+
+    folder = path / _manifest.ANALYSIS_DIR
+    if not folder.is_dir():
+        return {}
+    found = {}
+    for file in sorted(folder.glob("*.safetensors")):
+        name = file.name.removesuffix(".safetensors")
+        if not _NAME.match(name):
+            continue  # temporary files of an interrupted write start with a dot
+        where = f"{_manifest.ANALYSIS_DIR}/{file.name}"
+        arrays, metadata = _sfio.read_arrays(file, where)
+        try:
+            meta = json.loads(metadata.get(_META_KEY, "{}"))
+        except json.JSONDecodeError as err:
+            raise RunFormatError(f"{where}: its JSON meta is invalid: {err}") from err
+        if not isinstance(meta, dict):
+            raise RunFormatError(f"{where}: its meta must be a JSON object")
+        found[name] = (arrays, meta)
+    return found
