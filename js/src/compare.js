@@ -155,7 +155,9 @@ export function renderCompare({ model, el }) {
     );
 
     const grid = h("div", { class: "linlens-grid" });
-    grid.style.gridTemplateColumns = `auto auto repeat(${show.length}, auto)`;
+    // Image columns share the width (each 24..72 px), so ten classes fit a half-width panel.
+    grid.style.gridTemplateColumns = `auto repeat(${show.length + 1}, minmax(24px, 72px))`;
+    grid.style.setProperty("--ll-aspect", `${img[1]} / ${img[0]}`);
     // Column headers: class name + per-class cosine.
     grid.append(h("div", { class: "linlens-cell linlens-colhead" }), h("div", { class: "linlens-cell linlens-colhead" }, "input"));
     for (const k of show) {

@@ -15,6 +15,7 @@ import {
   toHex,
   viridis,
 } from "./colormaps.js";
+import { icon } from "./icons.js";
 import { Disposer, fmt, guarded, h, makeRoot, pixelsToDataURL, showError } from "./dom.js";
 import { clampEpoch, DrawQueue, frame, frameShape, projectPoint, toPoints } from "./frames.js";
 import {
@@ -92,6 +93,19 @@ function readState(model) {
   return { positions, labels, predictions, thumbnails, values, classes, nClasses, E, N };
 }
 
+/**
+ * A regl-scatterplot renderer that draws straight into the visible canvas, so the widget holds
+ * exactly one canvas and it is the WebGL one. regl-scatterplot normally renders on a hidden
+ * canvas and copies each frame onto a 2D canvas; here the copy becomes a no-op because source
+ * and target are the same canvas.
+ */
+export function createCanvasRenderer(canvas) {
+  const nativeGetContext = canvas.getContext.bind(canvas);
+  const noCopy = { clearRect() {}, drawImage() {} };
+  canvas.getContext = (type, ...rest) => (type === "2d" ? noCopy : nativeGetContext(type, ...rest));
+  return createRenderer({ canvas });
+}
+
 function toolButton(label, icon, onclick) {
   return h("button", { type: "button", class: "linlens-tool", "aria-label": label, title: label, onclick }, icon);
 }
@@ -130,11 +144,11 @@ export function renderEmbedding({ model, el, hooks = {} }) {
     state.predictions ? h("option", { value: "correct" }, "Colour: correct at epoch") : null,
     state.values ? h("option", { value: "value" }, `Colour: ${model.get("value_name") || "value"}`) : null,
   );
-  const panBtn = toolButton("Pan and zoom", "✥", () => setTool("pan"));
-  const lassoBtn = toolButton("Lasso select", "◌", () => setTool("lasso"));
-  const boxBtn = toolButton("Box select", "▭", () => setTool("box"));
-  const resetBtn = toolButton("Reset view", "⟲", () => scatterplot?.reset());
-  const clearBtn = toolButton("Clear selection", "✕", () => setSelection([], true));
+  const panBtn = toolButton("Pan and zoom", icon("pan"), () => setTool("pan"));
+  const lassoBtn = toolButton("Lasso select", icon("lasso"), () => setTool("lasso"));
+  const boxBtn = toolButton("Box select", icon("box"), () => setTool("box"));
+  const resetBtn = toolButton("Reset view", icon("reset"), () => scatterplot?.reset());
+  const clearBtn = toolButton("Clear selection", icon("clear"), () => setSelection([], true));
   const toolbar = h(
     "div",
     { class: "linlens-toolbar", role: "toolbar", "aria-label": "Embedding tools" },
@@ -171,7 +185,7 @@ export function renderEmbedding({ model, el, hooks = {} }) {
   colorSelect.value = mode;
   let lastEncodingKey = "";
 
-  renderer = createRenderer();
+  renderer = createCanvasRenderer(canvas);
   scatterplot = createScatterplot({
     renderer,
     canvas,
@@ -190,13 +204,29 @@ export function renderEmbedding({ model, el, hooks = {} }) {
     pointColorHover: [0.4, 0.4, 0.4, 1],
     colorBy: "valueA",
   });
+  const gl = canvas.getContext("webgl");
   bag.add(() => {
     scatterplot.destroy();
-    // The renderer was created here, so its WebGL context is ours to free.
+    // The renderer was created here, so its WebGL context is ours to free (browsers allow
+    // only a handful of live contexts per page).
     if (!renderer.isDestroyed) renderer.destroy();
-    const gl = renderer.regl?._gl;
     gl?.getExtension("WEBGL_lose_context")?.loseContext();
   });
+  // Keep the renderer's framebuffer the size of the visible canvas.
+  const fit = () => {
+    const { width, height } = plot.getBoundingClientRect();
+    if (width > 0 && height > 0) {
+      renderer.resize(width, height);
+      renderer.refresh();
+      scatterplot.redraw?.();
+    }
+  };
+  fit();
+  if (typeof ResizeObserver !== "undefined") {
+    const ro = new ResizeObserver(fit);
+    ro.observe(plot);
+    bag.add(() => ro.disconnect());
+  }
 
   function encoding(e) {
     return colorEncoding(mode, { ...state, e });

@@ -3,6 +3,7 @@
  * pause with speed, step buttons, a label with epoch/step/accuracy, and a sparkline of the run's
  * metrics with a cursor at the current checkpoint.
  */
+import { icon } from "./icons.js";
 import { Disposer, fmt, guarded, h, makeRoot, showError } from "./dom.js";
 import { clampEpoch } from "./frames.js";
 
@@ -65,10 +66,10 @@ export function renderScrubber({ model, el }) {
     "aria-label": "Checkpoint",
   });
   const label = h("span", { class: "linlens-epoch-label", "aria-live": "polite" });
-  const prev = h("button", { type: "button", class: "linlens-tool", "aria-label": "Previous checkpoint", title: "Previous checkpoint (←)" }, "⏮");
-  const play = h("button", { type: "button", class: "linlens-tool", "aria-label": "Play", title: "Play (space)" }, "▶");
-  const pause = h("button", { type: "button", class: "linlens-tool", "aria-label": "Pause", title: "Pause (space)" }, "⏸");
-  const next = h("button", { type: "button", class: "linlens-tool", "aria-label": "Next checkpoint", title: "Next checkpoint (→)" }, "⏭");
+  const prev = h("button", { type: "button", class: "linlens-tool", "aria-label": "Previous checkpoint", title: "Previous checkpoint (←)" }, icon("prev"));
+  const play = h("button", { type: "button", class: "linlens-tool", "aria-label": "Play", title: "Play (space)" }, icon("play"));
+  const pause = h("button", { type: "button", class: "linlens-tool", "aria-label": "Pause", title: "Pause (space)" }, icon("pause"));
+  const next = h("button", { type: "button", class: "linlens-tool", "aria-label": "Next checkpoint", title: "Next checkpoint (→)" }, icon("next"));
   const speed = h(
     "select",
     { class: "linlens-speed", "aria-label": "Playback speed" },

@@ -24,6 +24,7 @@ export const CSS = `
 .linlens-notice { color: var(--ll-muted); padding: 12px; font-style: italic; }
 .linlens-toolbar, .linlens-scrub-row { display: flex; align-items: center; gap: 4px; flex-wrap: wrap; margin-bottom: 4px; }
 .linlens-tool {
+  display: inline-flex; align-items: center; justify-content: center;
   min-width: 28px; height: 28px; padding: 0 6px; border: 1px solid var(--ll-border);
   background: var(--ll-bg); color: var(--ll-fg); border-radius: 4px; cursor: pointer; font-size: 14px; line-height: 1;
 }
@@ -65,13 +66,16 @@ export const CSS = `
 .linlens-cosine { font-weight: 600; font-variant-numeric: tabular-nums; }
 .linlens-epoch-note { color: var(--ll-muted); }
 .linlens-compare-body { overflow-x: auto; }
-.linlens-grid { display: grid; gap: 3px; align-items: start; }
+.linlens-grid { display: grid; gap: 2px; align-items: start; }
 .linlens-cell { display: flex; flex-direction: column; align-items: center; font-size: 10px; color: var(--ll-muted); padding: 2px; border: 2px solid transparent; border-radius: 3px; }
 .linlens-cell.is-pred { border-color: var(--ll-fg); }
-.linlens-colhead { justify-content: flex-end; }
+.linlens-colhead { justify-content: flex-end; text-align: center; }
+.linlens-cos-class { white-space: nowrap; }
 .linlens-classname { color: var(--ll-fg); font-weight: 600; font-size: 11px; }
 .linlens-rowhead { flex-direction: row; gap: 2px; align-self: center; color: var(--ll-fg); font-size: 11px; white-space: nowrap; }
-.linlens-img { width: 48px; height: 48px; image-rendering: pixelated; display: block; border: 1px solid var(--ll-border); }
+.linlens-img { width: 100%; height: auto; aspect-ratio: var(--ll-aspect, 1); image-rendering: pixelated; display: block; border: 1px solid var(--ll-border); }
+.linlens-cell > .linlens-img { align-self: stretch; }
+.linlens-bias, .linlens-logit { white-space: nowrap; overflow: hidden; text-overflow: ellipsis; max-width: 100%; }
 .linlens-scale { display: flex; flex-wrap: wrap; gap: 8px; align-items: center; margin-top: 6px; color: var(--ll-muted); }
 .linlens-scale-note { flex-basis: 100%; }
 .linlens-root[data-linlens="explorer"] { display: flex; flex-direction: column; gap: 8px; }

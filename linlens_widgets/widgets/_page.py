@@ -88,7 +88,7 @@ def weight_bank(explorer: LensExplorer, samples: np.ndarray) -> dict[str, Any]:
     weight = np.zeros((len(samples), n_frames, c, d), np.float32)
     output = np.zeros((len(samples), n_frames, c), np.float32)
     bias: np.ndarray | None = None
-    means = []
+    means: list[np.ndarray] | None = _class_means_or_none(compare, n_frames)
     for e in range(n_frames):
         for k, s in enumerate(samples):
             arr = compare.weights(int(s), e)
@@ -98,7 +98,6 @@ def weight_bank(explorer: LensExplorer, samples: np.ndarray) -> dict[str, Any]:
                 if bias is None:
                     bias = np.zeros((len(samples), n_frames, c), np.float32)
                 bias[k, e] = arr["bias"]
-        means.append(compare.class_means(e))
     inputs = np.stack([compare.weights(int(s), 0)["input"] for s in samples])
     labels = np.asarray([int(compare.weights(int(s), 0)["label"]) for s in samples])
     return {
@@ -108,8 +107,16 @@ def weight_bank(explorer: LensExplorer, samples: np.ndarray) -> dict[str, Any]:
         "bias": None if bias is None else array_to_b64(bias, "float32"),
         "output": array_to_b64(output, "float32"),
         "labels": array_to_b64(labels, "int32"),
-        "class_means": array_to_b64(np.stack(means), "float32"),
+        "class_means": None if means is None else array_to_b64(np.stack(means), "float32"),
     }
+
+
+def _class_means_or_none(compare: Any, n_frames: int) -> list[np.ndarray] | None:
+    """Class-mean W_eff at every checkpoint, or None when the analysis package lacks them."""
+    try:
+        return [compare.class_means(e) for e in range(n_frames)]
+    except ImportError:
+        return None
 
 
 def _bokeh_parts(explorer: LensExplorer) -> tuple[str, str, str, dict[str, Any] | None]:
@@ -177,16 +184,46 @@ def write_page(
         f"{len(samples)} samples stored here (colour the scatter by \u201cin this page\u201d to "
         "see them). Open the notebook to compare any sample."
     )
+    listed = html.escape(", ".join(str(int(s)) for s in samples))
+    summary = "<summary>Samples whose weights this page stores</summary>"
+    details = f"<details>{summary}<p>{listed}</p></details>"
+    return _write(
+        path,
+        config,
+        title=name,
+        note=note,
+        bokeh=(resources, bokeh_script, bokeh_div),
+        samples=details,
+    )
+
+
+def write_single(widget: Any, kind: str, path: Path, *, title: str, note: str) -> Path:
+    """Write a page holding one widget (no comparison bank, no metrics panel)."""
+    config = {"root": kind, "models": {kind: {"kind": kind, "state": page_state(widget)}}}
+    return _write(path, config, title=title, note=note)
+
+
+def _write(
+    path: Path,
+    config: dict[str, Any],
+    *,
+    title: str,
+    note: str,
+    bokeh: tuple[str, str, str] = ("", "", ""),
+    samples: str = "",
+) -> Path:
+    """Fill the page template and write it atomically (temporary sibling, then rename)."""
+    resources, bokeh_script, bokeh_div = bokeh
     page = _TEMPLATE.format(
-        title=html.escape(name),
-        heading=html.escape(name),
+        title=html.escape(title),
+        heading=html.escape(title),
         note=html.escape(note),
         bundle=bundle_path("page.js").read_text(encoding="utf-8").replace("</script", "<\\/script"),
         config=_script_json(config),
         bokeh_resources=resources,
         bokeh_script=bokeh_script,
         bokeh_div=bokeh_div,
-        samples=html.escape(", ".join(str(int(s)) for s in samples)),
+        samples=samples,
     )
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
@@ -216,7 +253,7 @@ details {{ color: #57606a; font-size: 12px; margin-top: 12px; }}
 <p class="linlens-page-note" id="linlens-bound">{note}</p>
 <div id="linlens-app"></div>
 <div class="linlens-page-panel">{bokeh_div}</div>
-<details><summary>Samples whose weights this page stores</summary><p>{samples}</p></details>
+{samples}
 <script id="linlens-config" type="application/json">{config}</script>
 <script>{bundle}</script>
 <script>

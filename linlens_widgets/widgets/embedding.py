@@ -15,6 +15,7 @@ array.
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import anywidget
@@ -207,6 +208,22 @@ class EmbeddingView(anywidget.AnyWidget):
         if not self.selection:
             raise ValueError("the selection is empty; select points first (lasso, box or click)")
         self.send({"type": "zoom_to_selection"})
+
+    def save_html(self, path: str | Path, *, title: str = "linlens embedding") -> Path:
+        """Write this scatter as a single self-contained page (no kernel, no network).
+
+        The page holds every point at every checkpoint, so scrubbing with the epoch slider of a
+        saved explorer, or setting ``epoch`` here before saving, works offline.
+
+        >>> view.save_html("embedding.html")  # doctest: +SKIP
+        """
+        from linlens_widgets.widgets._page import write_single
+
+        note = (
+            f"Saved page: no kernel needed. {self._n_points:,} points at "
+            f"{self._n_epochs} checkpoints; shown: checkpoint {self.epoch + 1}."
+        )
+        return write_single(self, "embedding", Path(path), title=title, note=note)
 
     def positions_at(self, epoch: int | None = None) -> np.ndarray:
         """Positions (N, 2) shown at checkpoint position ``epoch`` (default: the current one)."""
