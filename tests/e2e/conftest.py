@@ -2,6 +2,7 @@
 
 - ``lab_server``: JupyterLab in an isolated temp dir (see ``_lab.py``), stopped by PID at the end.
 - ``browser``: Debian's Chromium driven by Playwright, WebGL through SwiftShader.
+- ``digits_run_path``: a small digits run (mlp 64-[32,32]-10, 8 checkpoints, embedded), saved once.
 - ``open_notebook``: writes a notebook, opens it in a new page, runs its setup cells; the kernel is
   shut down when the module ends (one notebook per test module).
 - ``guard``: per test, screenshots tracked pages on failure into ``test-artifacts/e2e/<test>/``
@@ -21,6 +22,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 from tests.e2e._guard import Guard, artifacts_dir
 from tests.e2e._lab import LabServer, start_lab
 from tests.e2e._notebook import LabNotebook, write_notebook
+from tests.e2e._runs import train_digits_run
 from tests.e2e._watch import PageWatch
 
 CHROMIUM = Path(os.environ.get("LINLENS_CHROMIUM", "/usr/lib/chromium/chromium"))
@@ -81,6 +83,12 @@ def lab_server(
     server = start_lab(tmp_path_factory.mktemp("jupyterlab"))
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def digits_run_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small digits run with its trajectory, trained once per session and saved."""
+    return train_digits_run(tmp_path_factory.mktemp("runs"))
 
 
 @dataclass

@@ -1,0 +1,39 @@
+"""The small digits run every browser test looks at, trained once per session and saved to disk.
+
+Notebooks load it with ``ll.Run.load`` (its trajectory is saved with it), so each kernel spends
+its time on what the test is about, not on training and t-SNE.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+# mlp 64-[32, 32]-10 on digits: the probe is the 450-sample test split; a few epochs, 8 checkpoints.
+HIDDEN = (32, 32)
+EPOCHS = 4
+CHECKPOINTS = 8
+
+
+def train_digits_run(folder: Path) -> Path:
+    """Train, embed and save the test run into ``folder / "digits-run"``; return that path."""
+    import linlens_widgets as ll
+
+    data = ll.datasets.digits()
+    model = ll.models.mlp(data.n_features, list(HIDDEN), data.n_classes)
+    run = ll.train(model, data, epochs=EPOCHS, checkpoints=CHECKPOINTS, seed=0, progress=False)
+    ll.embed(run, progress=False)
+    path = folder / "digits-run"
+    run.save(path)
+    return path
+
+
+def setup_cell(run_path: Path) -> str:
+    """Notebook code that loads the saved run and its trajectory as ``run`` and ``traj``."""
+    return (
+        "import json\n"
+        "import numpy as np\n"
+        "import torch\n"
+        "import linlens_widgets as ll\n"
+        f"run = ll.Run.load({str(run_path)!r})\n"
+        "traj = ll.embed(run, progress=False)\n"
+    )

@@ -1,0 +1,124 @@
+"""The widgets' DOM contract, as a test reads it: roots, the scatter canvas, projections, drags.
+
+Contract (see the widgets' docs): each widget renders ``div.linlens-root[data-linlens=<kind>]``;
+the scatter's root exposes ``linlensProject(i) -> [x, y]`` (CSS px from the canvas's top-left at
+the shown epoch); the scrubber is ``input.linlens-epoch``; errors show in ``.linlens-error``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+from playwright.sync_api import Locator, Page
+
+from tests.e2e._notebook import LabNotebook
+from tests.e2e._pixels import element_pixels, foreground_mask
+
+
+def root(scope: Locator | Page, kind: str) -> Locator:
+    """The root element of the (first) widget of ``kind`` inside ``scope``."""
+    return scope.locator(f".linlens-root[data-linlens={kind}]").first
+
+
+def scatter_canvas(embedding: Locator) -> Locator:
+    """The scatter's single WebGL canvas."""
+    return embedding.locator("canvas").first
+
+
+def wait_scatter_ready(embedding: Locator, timeout_ms: float = 30_000) -> None:
+    """Wait until the scatter drew its first frame (``data-ready``) and its canvas has a size."""
+    embedding.wait_for(state="visible", timeout=timeout_ms)
+    embedding.page.wait_for_function(
+        "(r) => r.dataset.ready === 'true' && typeof r.linlensProject === 'function'"
+        " && r.querySelector('canvas').getBoundingClientRect().width > 0",
+        arg=embedding.element_handle(),
+        timeout=timeout_ms,
+    )
+
+
+def project(embedding: Locator, indices: Sequence[int]) -> np.ndarray:
+    """CSS-px positions (len, 2) of points ``indices`` from the canvas's top-left, shown epoch."""
+    xy = embedding.evaluate(
+        "(root, idx) => idx.map((i) => root.linlensProject(i))", [int(i) for i in indices]
+    )
+    return np.asarray(xy, dtype=float).reshape(-1, 2)
+
+
+def canvas_origin(embedding: Locator) -> tuple[np.ndarray, tuple[float, float]]:
+    """Page coordinates of the canvas's top-left and its CSS size (width, height).
+
+    Scrolls the canvas into view first: running a cell scrolls the notebook, and a drag aimed
+    at an element outside the viewport reaches nothing.
+    """
+    canvas = scatter_canvas(embedding)
+    canvas.scroll_into_view_if_needed()
+    box = canvas.bounding_box()
+    assert box is not None, "the scatter canvas is not laid out"
+    return np.array([box["x"], box["y"]]), (box["width"], box["height"])
+
+
+def drag_path(
+    page: Page,
+    path: np.ndarray,
+    *,
+    max_step: float = 3.0,
+    pause_ms: int = 12,
+    modifier: str | None = None,
+) -> None:
+    """Press at ``path[0]``, move through every vertex, release: a slow, steady drag.
+
+    Moves are at most ``max_step`` px apart with ``pause_ms`` between them, as a hand moves: a
+    lasso records a point only after a minimum delay, so fast, long jumps would cut corners and
+    shift a box's start. ``modifier`` (e.g. "Shift") is held for the whole drag.
+    """
+    if modifier:
+        page.keyboard.down(modifier)
+    try:
+        page.mouse.move(*path[0])
+        page.mouse.down()
+        for a, b in itertools.pairwise(path):
+            n = max(1, int(np.ceil(np.linalg.norm(b - a) / max_step)))
+            for t in np.arange(1, n + 1) / n:
+                page.mouse.move(*(a + t * (b - a)))
+                page.wait_for_timeout(pause_ms)
+        page.mouse.up()
+    finally:
+        if modifier:
+            page.keyboard.up(modifier)
+
+
+def points_drawn(embedding: Locator, indices: Sequence[int], radius: int = 2) -> float:
+    """Fraction of points ``indices`` with a drawn (non-background) pixel at their projection."""
+    image = element_pixels(scatter_canvas(embedding))
+    mask = foreground_mask(image)
+    xy = np.rint(project(embedding, indices)).astype(int)
+    height, width = mask.shape
+    hits = 0
+    shown = 0
+    for x, y in xy:
+        if not (radius <= x < width - radius and radius <= y < height - radius):
+            continue
+        shown += 1
+        hits += bool(mask[y - radius : y + radius + 1, x - radius : x + radius + 1].any())
+    return hits / max(shown, 1)
+
+
+def poll(read: Callable[[], Any], done: Callable[[Any], bool], timeout_s: float = 10.0) -> Any:
+    """Call ``read`` until ``done(value)`` or the timeout; return the last value read."""
+    deadline = time.monotonic() + timeout_s
+    value = read()
+    while not done(value) and time.monotonic() < deadline:
+        time.sleep(0.2)
+        value = read()
+    return value
+
+
+def kernel_value(
+    nb: LabNotebook, expr: str, done: Callable[[Any], bool], timeout_s: float = 10.0
+) -> Any:
+    """Evaluate ``expr`` in the kernel until ``done(value)`` (traits sync asynchronously)."""
+    return poll(lambda: nb.eval_json(expr), done, timeout_s)
