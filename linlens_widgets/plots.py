@@ -59,7 +59,9 @@ _PANEL_HEIGHT = 220
 # --------------------------------------------------------------------------- per-checkpoint data
 
 
-def dynamics_table(run: Run, *, recompute: bool = False) -> dict[str, np.ndarray]:
+def dynamics_table(
+    run: Run, *, recompute: bool = False, progress: bool = True
+) -> dict[str, np.ndarray]:
     """Return every per-checkpoint value the figures draw, as columns of equal length.
 
     Columns: ``epoch``, ``step``, one per recorded checkpoint metric (e.g. ``train_loss``), the
@@ -71,6 +73,7 @@ def dynamics_table(run: Run, *, recompute: bool = False) -> dict[str, np.ndarray
     Args:
         run: a trained or loaded run.
         recompute: ignore an attached result and compute again (default False).
+        progress: show a progress bar while the analysis is computed (default True).
 
     Returns:
         dict[str, np.ndarray]: float64 columns of length ``len(run.checkpoints)``.
@@ -86,7 +89,7 @@ def dynamics_table(run: Run, *, recompute: bool = False) -> dict[str, np.ndarray
     }
     for name in _recorded_metrics(run):
         table[name] = np.array([c.metrics.get(name, np.nan) for c in checkpoints], dtype=np.float64)
-    table.update(_lens_analysis(run, recompute=recompute))
+    table.update(_lens_analysis(run, recompute=recompute, progress=progress))
     return table
 
 
@@ -98,7 +101,7 @@ def _recorded_metrics(run: Run) -> list[str]:
     return list(names)
 
 
-def _lens_analysis(run: Run, *, recompute: bool) -> dict[str, np.ndarray]:
+def _lens_analysis(run: Run, *, recompute: bool, progress: bool) -> dict[str, np.ndarray]:
     """Class similarity and sub-cluster counts per checkpoint, cached on the run."""
     meta_key = {"version": __version__, "checkpoints": len(run.checkpoints)}
     cached = None if recompute else run.attachment(_ATTACHMENT)
@@ -106,23 +109,29 @@ def _lens_analysis(run: Run, *, recompute: bool) -> dict[str, np.ndarray]:
         arrays, meta = cached
         if meta.get("key") == meta_key:
             return {name: np.asarray(values, dtype=np.float64) for name, values in arrays.items()}
-    arrays = _compute_lens_analysis(run)
+    arrays = _compute_lens_analysis(run, progress=progress)
     run.attach(_ATTACHMENT, arrays, {"key": meta_key})
     return arrays
 
 
-def _compute_lens_analysis(run: Run) -> dict[str, np.ndarray]:
+def _compute_lens_analysis(run: Run, *, progress: bool) -> dict[str, np.ndarray]:
+    """Evaluate class similarity and per-class sub-cluster counts at every checkpoint.
+
+    Both only need inner products and distances between effective weights, so they run on the
+    run's isometric weight features (much smaller than W_eff for MNIST-sized inputs, and already
+    computed by ``ll.embed``).
+    """
     from linlens_widgets.analysis import metrics
 
-    labels = run.probe_labels
-    classes = sorted(set(labels.tolist()))
+    classes = np.unique(run.probe_labels.numpy())
 
-    def per_checkpoint(weights: Any, *_: Any, **__: Any) -> np.ndarray:
+    def lens_summary(weights: Any, labels: Any) -> np.ndarray:
         similarity = metrics.class_similarity(weights, labels)
-        counts = [len(metrics.subclusters(weights, labels, cls)) for cls in classes]
+        counts = [len(metrics.subclusters(weights, labels, int(cls))) for cls in classes]
         return np.array([similarity.intra, similarity.inter, *counts], dtype=np.float64)
 
-    values = np.asarray(metrics.over_run(run, per_checkpoint), dtype=np.float64)
+    series = metrics.over_run(run, lens_summary, source="features", progress=progress)
+    values = series.stack()
     arrays = {"intra": values[:, 0], "inter": values[:, 1]}
     counts = values[:, 2:]
     arrays["subclusters"] = counts.sum(axis=1)
@@ -186,7 +195,7 @@ def _series(
     fig.line(
         "x", column_name, source=source, color=color, line_width=2, legend_label=label, **extra
     )
-    return fig.scatter(
+    renderer = fig.scatter(
         "x",
         column_name,
         source=source,
@@ -194,10 +203,11 @@ def _series(
         size=6,
         hover_fill_color="black",
         hover_line_color="black",
-        hover_size=10,
         legend_label=label,
         **extra,
     )
+    renderer.hover_glyph.size = 10
+    return renderer
 
 
 def _hover(fig: Any, renderers: list[Any], fields: Sequence[tuple[str, str]]) -> None:
@@ -273,7 +283,9 @@ def _checkpoint_legend(fig: Any) -> None:
     fig.legend.label_text_font_size = "9pt"
 
 
-def training_dynamics(run: Run, *, x_scale: XScale = "auto", recompute: bool = False) -> LayoutDOM:
+def training_dynamics(
+    run: Run, *, x_scale: XScale = "auto", recompute: bool = False, progress: bool = True
+) -> LayoutDOM:
     """Loss/accuracy, intra/inter-class W_eff similarity and sub-cluster counts over training.
 
     Three panels stacked on one shared x axis (the epoch), one marker per checkpoint, a shared
@@ -285,6 +297,7 @@ def training_dynamics(run: Run, *, x_scale: XScale = "auto", recompute: bool = F
         x_scale: ``"linear"``, ``"log"`` (epoch 0 is drawn at the left edge), or ``"auto"``
             (default): log when the checkpoints are log-spaced over more than 1.5 decades.
         recompute: recompute the lens analysis instead of reusing the one attached to the run.
+        progress: show a progress bar while the lens analysis is computed (default True).
 
     Returns:
         LayoutDOM: a Bokeh ``column`` of the three figures (show it, or pass it to ``file_html``).
@@ -292,7 +305,7 @@ def training_dynamics(run: Run, *, x_scale: XScale = "auto", recompute: bool = F
     >>> from bokeh.io import show
     >>> show(ll.plots.training_dynamics(run))  # doctest: +SKIP
     """
-    table = dynamics_table(run, recompute=recompute)
+    table = dynamics_table(run, recompute=recompute, progress=progress)
     scale = _resolve_x_scale(table["epoch"], x_scale)
     source = _source(table, scale)
     loss = _loss_panel(source, table, scale)
@@ -312,6 +325,7 @@ def metric_panel(
     x_scale: XScale = "linear",
     epoch: float | None = None,
     height: int = _PANEL_HEIGHT,
+    progress: bool = True,
 ) -> Any:
     """One figure of per-checkpoint metrics with a movable epoch cursor.
 
@@ -327,6 +341,7 @@ def metric_panel(
         x_scale: ``"linear"`` (default), ``"log"`` or ``"auto"``, as in :func:`training_dynamics`.
         epoch: where the cursor starts (default: the last checkpoint's epoch).
         height: figure height in pixels (default 220).
+        progress: show a progress bar while the lens analysis is computed (default True).
 
     Returns:
         bokeh.plotting.figure: the figure; ``fig.select_one({"name": "epoch-cursor"})`` is the
@@ -339,7 +354,7 @@ def metric_panel(
     >>> fig.select_one({"name": "epoch-cursor"}).location  # doctest: +SKIP
     20.0
     """
-    table = dynamics_table(run)
+    table = dynamics_table(run, progress=progress)
     names = list(metrics) if metrics is not None else [*_recorded_metrics(run), *_SIMILARITY]
     unknown = [name for name in names if name not in table]
     if unknown:
@@ -372,7 +387,7 @@ def metric_panel(
 # --------------------------------------------------------------------------- report
 
 
-def report(run: Run, path: str | Path, *, title: str | None = None) -> Path:
+def report(run: Run, path: str | Path, *, title: str | None = None, progress: bool = True) -> Path:
     """Write a standalone, offline HTML report of the run's training dynamics.
 
     BokehJS is inlined (``resources=INLINE``): the page loads no script or stylesheet from the
@@ -382,6 +397,7 @@ def report(run: Run, path: str | Path, *, title: str | None = None) -> Path:
         run: a trained or loaded run.
         path: the ``.html`` file to write (parent folders are created).
         title: page title (default: "linlens report: <dataset>").
+        progress: show a progress bar while the lens analysis is computed (default True).
 
     Returns:
         Path: the written file.
@@ -391,7 +407,7 @@ def report(run: Run, path: str | Path, *, title: str | None = None) -> Path:
     """
     path = Path(path).expanduser()
     title = title or f"linlens report: {run.dataset_name}"
-    layout = column(_report_header(run, title), training_dynamics(run))
+    layout = column(_report_header(run, title), training_dynamics(run, progress=progress))
     html = file_html(layout, resources=INLINE, title=title)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(html, encoding="utf-8")
@@ -399,7 +415,7 @@ def report(run: Run, path: str | Path, *, title: str | None = None) -> Path:
 
 
 def _report_header(run: Run, title: str) -> Div:
-    """The page title and the run's summary (the lines ``linlens info`` prints)."""
+    """Return the page title and the run's summary (the lines ``linlens info`` prints)."""
     from html import escape
 
     from linlens_widgets.cli import run_summary

@@ -27,7 +27,7 @@ def figures_of(layout: object) -> list[figure]:
 
 
 def test_dynamics_table_has_one_row_per_checkpoint(run: ll.Run) -> None:
-    table = plots.dynamics_table(run)
+    table = plots.dynamics_table(run, progress=False)
     n = len(run.checkpoints)
     assert {"epoch", "step", "intra", "inter", "subclusters"} <= set(table)
     assert all(len(values) == n for values in table.values())
@@ -43,20 +43,20 @@ def test_dynamics_table_has_one_row_per_checkpoint(run: ll.Run) -> None:
 def test_the_lens_analysis_is_cached_on_the_run(
     run: ll.Run, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    first = plots.dynamics_table(run)
+    first = plots.dynamics_table(run, progress=False)
     assert run.attachment("plots.dynamics") is not None
 
     def no_recompute(*args: object, **kwargs: object) -> None:
         raise AssertionError("per-checkpoint analysis recomputed")
 
     monkeypatch.setattr(ll.metrics, "over_run", no_recompute)
-    again = plots.dynamics_table(run)
+    again = plots.dynamics_table(run, progress=False)
     np.testing.assert_array_equal(again["intra"], first["intra"])
-    plots.training_dynamics(run)  # no recomputation either
+    plots.training_dynamics(run, progress=False)  # no recomputation either
 
 
 def test_the_cache_survives_save_and_load(run: ll.Run, tmp_path: Path) -> None:
-    expected = plots.dynamics_table(run)
+    expected = plots.dynamics_table(run, progress=False)
     run.save(tmp_path / "r")
     loaded = ll.Run.load(tmp_path / "r")
     assert loaded.attachment("plots.dynamics") is not None
@@ -64,7 +64,7 @@ def test_the_cache_survives_save_and_load(run: ll.Run, tmp_path: Path) -> None:
 
 
 def test_training_dynamics_links_three_panels(run: ll.Run) -> None:
-    layout = plots.training_dynamics(run)
+    layout = plots.training_dynamics(run, progress=False)
     figs = figures_of(layout)
     assert len(figs) == 3
     assert len({id(f.x_range) for f in figs}) == 1  # one shared x axis
