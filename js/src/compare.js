@@ -210,9 +210,11 @@ export function renderCompare({ model, el }) {
         if (k < Ck && k < Cout) meanRows.set(means.data.subarray((k * Cout + k) * D, (k * Cout + k + 1) * D), k * D);
       }
       const mmax = symmetricMax(...rowsOf(meanRows)) || 1;
-      row("mean", " class", null, meanRows, -1, mmax, null);
+      row("class mean", "", null, meanRows, -1, mmax, null);
     }
     body.replaceChildren(grid);
+    const meansNote = model.get("show_class_means") ? notices.get(`means:${e}`) : null;
+    if (meansNote) body.append(h("div", { class: "linlens-notice" }, `class means unavailable: ${meansNote}`));
     const hasBias = da.bias !== undefined && da.bias !== null;
     scale.replaceChildren(
       h("span", {}, `W_eff scale ±${fmt(vmax)}`),

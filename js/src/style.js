@@ -66,7 +66,7 @@ export const CSS = `
 .linlens-cosine { font-weight: 600; font-variant-numeric: tabular-nums; }
 .linlens-epoch-note { color: var(--ll-muted); }
 .linlens-compare-body { overflow-x: auto; }
-.linlens-grid { display: grid; gap: 2px; align-items: start; }
+.linlens-grid { display: grid; gap: 2px; align-items: start; justify-content: start; }
 .linlens-cell { display: flex; flex-direction: column; align-items: center; font-size: 10px; color: var(--ll-muted); padding: 2px; border: 2px solid transparent; border-radius: 3px; }
 .linlens-cell.is-pred { border-color: var(--ll-fg); }
 .linlens-colhead { justify-content: flex-end; text-align: center; }

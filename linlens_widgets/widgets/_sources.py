@@ -101,7 +101,7 @@ def find_metric(metrics: dict[str, float], keys: Sequence[str]) -> str | None:
 def frame_label(checkpoint: Any) -> str:
     """Human label of a checkpoint: ``epoch 3 · step 120 · test acc 92.1%``."""
     epoch = float(checkpoint.epoch)
-    parts = [f"epoch {epoch:g}", f"step {int(checkpoint.step)}"]
+    parts = [f"epoch {epoch:.3g}", f"step {int(checkpoint.step)}"]
     metrics = dict(checkpoint.metrics or {})
     acc = find_metric(metrics, ACCURACY_KEYS)
     if acc is not None:
@@ -133,7 +133,7 @@ def frames(run: Any | None, ids: np.ndarray, trajectory: Any | None = None) -> l
             epoch = float(trajectory.epochs[pos]) if trajectory is not None else float(pos)
             step = int(trajectory.steps[pos]) if trajectory is not None else pos
             out.append(
-                {"epoch": epoch, "step": step, "label": f"epoch {epoch:g} · step {step}"}
+                {"epoch": epoch, "step": step, "label": f"epoch {epoch:.3g} · step {step}"}
                 | {"metrics": {}}
             )
     return out
