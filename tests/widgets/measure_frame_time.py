@@ -88,6 +88,32 @@ def frame_stats(page, url: str, action: str) -> list[float]:
     return page.evaluate(RECORD, [4000, "wheel"])
 
 
+SWITCH = """async (n) => {
+  const root = document.querySelector('[data-linlens=embedding]');
+  const m = window.linlensModels.embedding;
+  const out = [];
+  for (let k = 0; k < n; k++) {
+    const target = String((Number(root.dataset.epoch) + 1) % 10);
+    const t0 = performance.now();
+    m.set('epoch', Number(target));
+    while (root.dataset.epoch !== target) await new Promise((r) => setTimeout(r, 1));
+    out.push(performance.now() - t0);
+    await new Promise((r) => setTimeout(r, 450));
+  }
+  return out;
+}"""
+
+
+def switch_latency(page, url: str) -> list[float]:
+    """Milliseconds from setting ``epoch`` to the new frame's points being uploaded and drawn."""
+    page.goto(url)
+    page.wait_for_function(
+        "() => document.querySelector('[data-linlens=embedding]')?.dataset.ready === 'true'",
+        timeout=120_000,
+    )
+    return page.evaluate(SWITCH, 8)
+
+
 def summary(times: list[float]) -> str:
     a = np.asarray(times)
     med, p95 = statistics.median(a), np.percentile(a, 95)
@@ -106,8 +132,10 @@ def main() -> None:
             for action in ("epoch", "wheel"):
                 results[k, action] = frame_stats(page, url, action)
                 print(f"{k:>7,} points, {action:>5}: {summary(results[k, action])}")
+            results[k, "switch"] = switch_latency(page, url)
+            print(f"{k:>7,} points, epoch switch latency: {summary(results[k, 'switch'])}")
         browser.close()
-    for action in ("epoch", "wheel"):
+    for action in ("epoch", "wheel", "switch"):
         ratio = statistics.median(results[n, action]) / statistics.median(results[1_000, action])
         print(f"{action}: median frame time at {n:,} points = {ratio:.2f}x the 1,000-point one")
 
