@@ -125,9 +125,10 @@ def forward(plan: Plan, x: torch.Tensor, *, patterns: bool) -> Trace:
         saved: Any = None
         if isinstance(module, UNIT_LAYERS):
             slope = unit_slope(module, h)
-            saved = (h > 0) if slope is None else slope
+            active = h > 0
+            saved = active.to(h.dtype) if slope is None else slope
             if patterns:
-                trace.patterns.append((h > 0).reshape(h.shape[0], -1))
+                trace.patterns.append(active.reshape(h.shape[0], -1))
         elif isinstance(module, MAXPOOL_LAYERS):
             h, saved = _maxpool(module, h)
             trace.saved.append(saved)

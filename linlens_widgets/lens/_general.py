@@ -4,8 +4,10 @@ Residual blocks and custom modules cannot be walked as a chain, but a piecewise-
 Jacobian is still its effective weight. The Jacobian of a chunk is ``vmap(jacrev(f))`` when the
 output is no larger than the input (C <= D: C vector-Jacobian products per sample) and
 ``vmap(jacfwd(f))`` otherwise (D Jacobian-vector products). Models that ``vmap`` cannot batch
-(data-dependent Python control flow, in-place tricks) fall back to one batched backward pass per
-output unit, never to a loop over samples.
+(data-dependent Python control flow, in-place tricks), or that contain ops whose batching rule
+is unreliable (``_prelu_kernel``: torch's vmap of PReLU's backward raises or, worse, silently
+returns wrong values), use one batched backward pass per output unit instead, never a loop over
+samples.
 """
 
 from __future__ import annotations
@@ -17,8 +19,13 @@ import torch
 from torch import nn
 from torch.func import jacfwd, jacrev, vmap
 
+#: aten ops for which vmap(jacrev/jacfwd) is not trusted.
+UNBATCHABLE_OPS = frozenset(["_prelu_kernel", "prelu"])
 
-def jacobian_chunk(model: nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+
+def jacobian_chunk(
+    model: nn.Module, x: torch.Tensor, *, use_vmap: bool = True
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Jacobians and outputs of a chunk of inputs.
 
     Parameters
@@ -27,12 +34,16 @@ def jacobian_chunk(model: nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, tor
         A model in the mode it should be evaluated in (eval for Dropout/BatchNorm).
     x : torch.Tensor
         ``(n, *input_shape)`` on the model's device.
+    use_vmap : bool, default True
+        False forces the per-output autograd route (see `UNBATCHABLE_OPS`).
 
     Returns
     -------
     tuple[torch.Tensor, torch.Tensor]
         Jacobian ``(n, C, *input_shape)`` and output ``(n, C)``.
     """
+    if not use_vmap:
+        return _per_output(model, x)
     try:
         return _vmapped(model, x)
     except (RuntimeError, ValueError, NotImplementedError):

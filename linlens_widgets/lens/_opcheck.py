@@ -145,6 +145,7 @@ class OpReport:
     random_ops: list[Finding] = field(default_factory=list)
     has_offset: bool = False
     output: torch.Tensor | None = None
+    ops: set[str] = field(default_factory=set)
 
 
 class _LevelMode(TorchDispatchMode):
@@ -164,6 +165,7 @@ class _LevelMode(TorchDispatchMode):
     def __torch_dispatch__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
         kwargs = kwargs or {}
         name = func.overloadpacket.__name__
+        self.report.ops.add(name)
         if name in _RANDOM_OPS:
             self._find(self.report.random_ops, name, "is random")
         flat_args, _ = tree_flatten((args, kwargs))

@@ -44,8 +44,10 @@ from linlens_widgets.lens.patterns import record_patterns
 
 __all__ = ["EffectiveWeights", "effective_weights", "iter_effective_weights", "weight_features"]
 
-# Default chunk budgets, in elements of the largest per-chunk tensor (float32: 4 bytes each).
-_FAST_BUDGET = 1 << 22
+# Default chunk budgets, in elements of the largest per-chunk working tensor (float32: 4 bytes
+# each). The fast path's largest buffers are (n*C, widest layer) and big chunks keep the GEMMs
+# efficient when threads compete for cores; the general path materializes more per sample.
+_FAST_BUDGET = 1 << 23
 _GENERAL_BUDGET = 1 << 22
 
 
@@ -311,6 +313,7 @@ class _Engine:
         self.has_bias = True
         self.n_out = 0
         self.widest = 0
+        self.use_vmap = True
         if self.plan is not None:
             self._probe_fast()
         if self.plan is None:
@@ -328,7 +331,10 @@ class _Engine:
             return
         self.has_bias = self.plan.has_bias
         self.n_out = probe.output.numel()
-        self.widest = max(math.prod(s[1:]) for s in [*probe.in_shapes, probe.output.shape])
+        shapes = [*probe.in_shapes, probe.output.shape]
+        if self.plan.first_linear is not None:  # its adjoint writes straight into the result
+            shapes = shapes[self.plan.first_linear + 1 :]
+        self.widest = max(math.prod(s[1:]) for s in shapes)
 
     def _check_general(self) -> None:
         sample = self.x[:1].to(self.device, self.dtype)
@@ -353,13 +359,16 @@ class _Engine:
             self.exact = False
         self.has_bias = report.has_offset or not self.exact
         self.n_out = report.output.numel() if isinstance(report.output, torch.Tensor) else 0
+        self.use_vmap = not (report.ops & _general.UNBATCHABLE_OPS)
 
     def _chunk_size(self, batch_size: int | None, per_sample: int, budget: int) -> int:
         if batch_size is not None:
             if batch_size < 1:
                 raise ValueError(f"batch_size must be positive; got {batch_size}")
             return batch_size
-        return max(1, min(self.x.shape[0], budget // max(1, per_sample)))
+        n = self.x.shape[0]
+        largest = max(1, min(n, budget // max(1, per_sample)))
+        return -(-n // -(-n // largest)) if n else 1  # equal chunks, none larger than that
 
     def _chunks(self, size: int) -> Iterator[tuple[int, torch.Tensor]]:
         for start in range(0, self.x.shape[0], size):
@@ -443,7 +452,7 @@ class _Engine:
         per_sample = self.n_out * math.prod(self.x.shape[1:])
         size = self._chunk_size(batch_size, per_sample, _GENERAL_BUDGET)
         for start, xc in self._chunks(size):
-            weight, output = _general.jacobian_chunk(self.model, xc)
+            weight, output = _general.jacobian_chunk(self.model, xc, use_vmap=self.use_vmap)
             patterns = record_patterns(self.model, xc)[0] if return_patterns else None
             yield start, self._result(weight, xc, output, patterns)
 
