@@ -1,0 +1,441 @@
+"""Lens metrics: class similarity of effective weights, sub-clusters within a class, class means.
+
+The paper's findings are statements about these numbers: during training the effective weights
+of same-class samples converge (intra-class cosine similarity rises) and those of different
+classes diverge (inter-class similarity falls), while a stylistically varied class such as "1"
+keeps persistent sub-clusters.
+
+Every function takes ``weights`` as an ``EffectiveWeights`` (its ``.weight`` is used), a
+``torch.Tensor`` or a NumPy array of shape ``(N, ...)``, flattened per sample. Class similarity
+also works on the engine's isometric features (``run.weight_features(i)``): they keep inner
+products, so centring and cosines computed on them equal those of the flattened W_eff.
+
+>>> import linlens_widgets as ll
+>>> sim = ll.metrics.class_similarity(run.weight_features(-1), run.probe_labels)  # doctest: +SKIP
+>>> sim.intra, sim.inter                                                          # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from linlens_widgets.analysis._pca import randomized_pca
+
+if TYPE_CHECKING:  # pragma: no cover
+    from linlens_widgets.runs.store import Run
+
+__all__ = [
+    "ClassSimilarity",
+    "RunSeries",
+    "Subcluster",
+    "class_mean_weights",
+    "class_similarity",
+    "over_run",
+    "subclusters",
+]
+
+Weights = Any  # EffectiveWeights | torch.Tensor | np.ndarray, (N, ...)
+_CHUNK = 8192
+
+
+def _tensor(weights: Weights) -> torch.Tensor:
+    """Return the weights as a tensor ``(N, ...)`` (``EffectiveWeights.weight`` when given one)."""
+    w = getattr(weights, "weight", weights)
+    if isinstance(w, np.ndarray):
+        w = torch.from_numpy(w)
+    if not isinstance(w, torch.Tensor):
+        raise TypeError(
+            f"weights must be EffectiveWeights, a torch.Tensor or a numpy array, got {type(w)}"
+        )
+    if w.ndim < 2:
+        raise ValueError(f"weights must have shape (N, ...) with N samples, got {tuple(w.shape)}")
+    return w.detach()
+
+
+def _labels(labels: Any, n: int) -> np.ndarray:
+    y = labels.detach().cpu().numpy() if isinstance(labels, torch.Tensor) else np.asarray(labels)
+    y = y.reshape(-1).astype(np.int64)
+    if y.shape != (n,):
+        raise ValueError(f"labels must have shape ({n},) to match the weights, got {y.shape}")
+    return y
+
+
+def _flat64(w: torch.Tensor, rows: slice | np.ndarray) -> torch.Tensor:
+    """Rows of ``w`` flattened to ``(rows, k)`` float64 on the CPU."""
+    block = w[rows]
+    return block.reshape(block.shape[0], -1).to("cpu", torch.float64)
+
+
+# ----------------------------------------------------------------------------- similarity
+
+
+@dataclass(frozen=True)
+class ClassSimilarity:
+    """Mean cosine similarity of flattened effective weights within and between classes.
+
+    Attributes
+    ----------
+    intra : float
+        Mean over classes of the mean cosine between two different samples of the class.
+    inter : float
+        Mean over ordered pairs of different classes of their mean cross-class cosine.
+    matrix : np.ndarray
+        ``(C, C)``: entry ``(a, b)`` is the mean cosine between samples of classes ``a`` and
+        ``b`` (self-pairs excluded on the diagonal; NaN for a class with one sample).
+    classes : np.ndarray
+        ``(C,)`` the class labels the rows/columns refer to.
+    centered : bool
+        Whether the probe set's mean W_eff was subtracted first.
+    """
+
+    intra: float
+    inter: float
+    matrix: np.ndarray
+    classes: np.ndarray
+    centered: bool
+
+
+def class_similarity(weights: Weights, labels: Any, *, centered: bool = True) -> ClassSimilarity:
+    """Intra- and inter-class mean cosine similarity of flattened effective weights.
+
+    Raw cosines are dominated by the component every sample shares (on a trained digits MLP,
+    raw intra and inter both sit near 0.9), which hides convergence and divergence; by default
+    the probe set's mean W_eff is subtracted first. Cost is ``O(N k)``: per-class sums of unit
+    vectors give all pair sums at once, streamed over row chunks.
+
+    Parameters
+    ----------
+    weights : EffectiveWeights, torch.Tensor or np.ndarray
+        ``(N, ...)`` effective weights, or the engine's isometric features ``(N, k)``.
+    labels : torch.Tensor or array
+        ``(N,)`` class labels.
+    centered : bool, default True
+        Subtract the mean over all N samples before taking cosines.
+
+    Returns
+    -------
+    ClassSimilarity
+        ``.intra``, ``.inter``, ``.matrix`` (C x C).
+
+    Examples
+    --------
+    >>> w = torch.tensor([[1.0, 0.0], [1.0, 0.1], [0.0, 1.0], [0.1, 1.0]])
+    >>> s = class_similarity(w, torch.tensor([0, 0, 1, 1]))
+    >>> s.intra > 0.9 > 0 > s.inter
+    True
+    """
+    w = _tensor(weights)
+    n = w.shape[0]
+    y = _labels(labels, n)
+    classes, index = np.unique(y, return_inverse=True)
+    mean = _column_mean(w) if centered else None
+    sums = torch.zeros(len(classes), int(np.prod(w.shape[1:])), dtype=torch.float64)
+    counts = torch.zeros(len(classes), dtype=torch.float64)
+    nonzero = torch.zeros(len(classes), dtype=torch.float64)
+    index_all = torch.from_numpy(index)
+    for s in range(0, n, _CHUNK):
+        rows = _flat64(w, slice(s, s + _CHUNK))
+        if mean is not None:
+            rows = rows - mean
+        norms = rows.norm(dim=1, keepdim=True)
+        unit = torch.where(norms > 0, rows / norms.clamp_min(1e-300), torch.zeros_like(rows))
+        idx = index_all[s : s + _CHUNK]
+        sums.index_add_(0, idx, unit)
+        counts.index_add_(0, idx, torch.ones(len(idx), dtype=torch.float64))
+        nonzero.index_add_(0, idx, (norms[:, 0] > 0).to(torch.float64))
+    dots = (sums @ sums.T).numpy()
+    cnt = counts.numpy()
+    pairs = np.outer(cnt, cnt)
+    np.fill_diagonal(pairs, cnt * (cnt - 1))
+    np.fill_diagonal(dots, np.diag(dots) - nonzero.numpy())  # drop self-pairs (cosine 1 each)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        matrix = np.where(pairs > 0, dots / np.maximum(pairs, 1), np.nan)
+    off = ~np.eye(len(classes), dtype=bool)
+    intra = float(np.nanmean(np.diag(matrix))) if np.isfinite(np.diag(matrix)).any() else np.nan
+    inter = float(np.nanmean(matrix[off])) if off.any() else np.nan
+    return ClassSimilarity(intra, inter, matrix, classes, centered)
+
+
+def _column_mean(w: torch.Tensor) -> torch.Tensor:
+    total = torch.zeros(int(np.prod(w.shape[1:])), dtype=torch.float64)
+    for s in range(0, w.shape[0], _CHUNK):
+        total += _flat64(w, slice(s, s + _CHUNK)).sum(dim=0)
+    return total / w.shape[0]
+
+
+class_similarity.accepts_features = True  # type: ignore[attr-defined]
+
+
+# ----------------------------------------------------------------------------- class means
+
+
+def class_mean_weights(weights: Weights, labels: Any) -> torch.Tensor:
+    """Compute the mean effective weight per class, in the weights' own shape.
+
+    Parameters
+    ----------
+    weights : EffectiveWeights, torch.Tensor or np.ndarray
+        ``(N, C_out, *input_shape)`` effective weights (any ``(N, ...)`` works).
+    labels : torch.Tensor or array
+        ``(N,)`` class labels.
+
+    Returns
+    -------
+    torch.Tensor
+        ``(n_classes, *weights.shape[1:])`` float32, row ``j`` the mean over samples whose label
+        is the ``j``-th smallest label present.
+
+    Examples
+    --------
+    >>> w = torch.arange(8.0).reshape(4, 1, 2)
+    >>> class_mean_weights(w, [0, 0, 1, 1])[:, 0]
+    tensor([[1., 2.],
+            [5., 6.]])
+    """
+    w = _tensor(weights)
+    y = _labels(labels, w.shape[0])
+    classes, index = np.unique(y, return_inverse=True)
+    sums = torch.zeros(len(classes), int(np.prod(w.shape[1:])), dtype=torch.float64)
+    idx_all = torch.from_numpy(index)
+    for s in range(0, w.shape[0], _CHUNK):
+        sums.index_add_(0, idx_all[s : s + _CHUNK], _flat64(w, slice(s, s + _CHUNK)))
+    counts = torch.from_numpy(np.bincount(index, minlength=len(classes))).to(torch.float64)
+    return (sums / counts[:, None]).to(torch.float32).reshape(len(classes), *w.shape[1:])
+
+
+# ----------------------------------------------------------------------------- sub-clusters
+
+
+@dataclass(frozen=True)
+class Subcluster:
+    """One sub-cluster of a class's effective weights.
+
+    Attributes
+    ----------
+    members : np.ndarray
+        Indices (into the N probe samples) of its members, ascending.
+    mean_weight : torch.Tensor
+        Mean effective weight of the members, in the weights' own shape ``(C_out, *input)``.
+    silhouette : float
+        Mean silhouette of the members in the clustering that produced it (NaN when the class
+        was not split).
+    """
+
+    members: np.ndarray
+    mean_weight: torch.Tensor
+    silhouette: float
+
+    @property
+    def size(self) -> int:
+        """Number of members."""
+        return len(self.members)
+
+
+def subclusters(
+    weights: Weights,
+    labels: Any,
+    cls: int,
+    *,
+    max_k: int = 6,
+    min_size: int = 5,
+    min_gain: float = 0.05,
+    pca_dims: int = 20,
+    seed: int = 0,
+) -> list[Subcluster]:
+    """Sub-clusters of one class's effective weights (e.g. the persistent styles of a "1").
+
+    Method: the class's flattened W_eff are reduced to ``pca_dims`` principal components
+    (randomized PCA); Ward agglomerative clustering (deterministic, no random restarts) is cut
+    at ``k = 2..max_k`` clusters, skipping cuts with a cluster smaller than ``min_size``. A raw
+    silhouette says little on its own (an elongated Gaussian blob split in two scores 0.5 in
+    2-D), so each cut is scored by its *gain*: mean silhouette minus that of the same clustering
+    of Gaussian data with the same principal variances (a null model without sub-clusters, as
+    in the gap statistic; mean of 3 draws). The cut with the largest gain wins if the gain is
+    at least ``min_gain``; otherwise the class is one cluster. On a digits MLP the "1" class
+    gains about 0.14 (3-4 styles, at initialisation and after training) while "0" and "8"
+    stay below 0.05, as do Gaussian blobs.
+
+    Parameters
+    ----------
+    weights : EffectiveWeights, torch.Tensor or np.ndarray
+        ``(N, C_out, *input)`` effective weights (features work too; means are then features).
+    labels : torch.Tensor or array
+        ``(N,)`` class labels.
+    cls : int
+        The class to split.
+    max_k : int, default 6
+        Most sub-clusters considered.
+    min_size : int, default 5
+        Smallest allowed sub-cluster.
+    min_gain : float, default 0.05
+        Silhouette gain over the Gaussian null model a split needs to be reported.
+    pca_dims : int, default 20
+        Components kept before clustering.
+    seed : int, default 0
+        Seed of the null-model draws.
+
+    Returns
+    -------
+    list[Subcluster]
+        Largest first; a single element when the class does not split.
+
+    Raises
+    ------
+    ValueError
+        If no sample has label ``cls``.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> w = np.concatenate([rng.normal(0, 0.1, (20, 4)), rng.normal(3, 0.1, (20, 4))])
+    >>> [c.size for c in subclusters(w, np.zeros(40, int), 0)]
+    [20, 20]
+    """
+    from sklearn.metrics import silhouette_samples, silhouette_score
+
+    w = _tensor(weights)
+    y = _labels(labels, w.shape[0])
+    members = np.flatnonzero(y == cls)
+    if len(members) == 0:
+        raise ValueError(f"no sample has label {cls}; labels present: {np.unique(y).tolist()}")
+    rows = _flat64(w, members).numpy()
+    best: tuple[float, np.ndarray, np.ndarray] | None = None
+    if len(members) >= 2 * min_size and max_k >= 2:
+        dims = max(1, min(pca_dims, len(members) - 1, rows.shape[1]))
+        x = randomized_pca(rows, dims, seed=seed).scores.astype(np.float64)
+        null = [
+            np.random.default_rng(seed + r).normal(size=x.shape) * x.std(axis=0) for r in range(3)
+        ]
+        for k in range(2, max_k + 1):
+            if k * min_size > len(members):
+                break
+            assign = _ward(x, k)
+            if np.bincount(assign).min() < min_size:
+                continue
+            sil = silhouette_samples(x, assign)
+            gain = sil.mean() - np.mean([silhouette_score(g, _ward(g, k)) for g in null])
+            if gain >= min_gain and (best is None or gain > best[0]):
+                best = (float(gain), assign, sil)
+    if best is None:
+        groups = [(members, float("nan"))]
+    else:
+        _, assign, sil = best
+        groups = [(members[assign == c], float(sil[assign == c].mean())) for c in np.unique(assign)]
+    shape = w.shape[1:]
+    out = [
+        Subcluster(
+            np.sort(idx),
+            torch.from_numpy(_flat64(w, idx).mean(dim=0).numpy()).to(torch.float32).reshape(shape),
+            s,
+        )
+        for idx, s in groups
+    ]
+    return sorted(out, key=lambda c: (-c.size, int(c.members[0])))
+
+
+def _ward(x: np.ndarray, k: int) -> np.ndarray:
+    """Ward agglomerative cluster labels of the rows of ``x`` cut at ``k`` clusters."""
+    from sklearn.cluster import AgglomerativeClustering
+
+    return AgglomerativeClustering(n_clusters=k, linkage="ward").fit_predict(x)
+
+
+# ----------------------------------------------------------------------------- over a run
+
+
+class RunSeries(list):
+    """Per-checkpoint results of :func:`over_run`: a list, plus the checkpoints it refers to.
+
+    Attributes
+    ----------
+    checkpoint_ids : np.ndarray
+        ``(E,)`` checkpoint index of each entry.
+    epochs : np.ndarray
+        ``(E,)`` epoch of each entry.
+    """
+
+    checkpoint_ids: np.ndarray
+    epochs: np.ndarray
+
+    def stack(self, attribute: str | None = None) -> np.ndarray:
+        """Stack the entries (or one attribute of each, e.g. ``"intra"``) into ``(E, ...)``.
+
+        >>> series.stack("intra")   # doctest: +SKIP
+        array([0.05, 0.21, 0.48])
+        """
+        items = self if attribute is None else [getattr(v, attribute) for v in self]
+        return np.asarray([np.asarray(v, dtype=np.float64) for v in items])
+
+
+Source = Literal["auto", "weights", "features"]
+
+
+def over_run(
+    run: Run,
+    fn: Callable[..., Any],
+    *,
+    source: Source = "auto",
+    checkpoints: Sequence[int] | None = None,
+    progress: bool = True,
+    **kwargs: Any,
+) -> RunSeries:
+    """Evaluate ``fn(weights, labels, **kwargs)`` at every checkpoint of a run.
+
+    Parameters
+    ----------
+    run : Run
+        A recorded run; its probe samples and labels are used.
+    fn : callable
+        E.g. :func:`class_similarity`, :func:`class_mean_weights`, or
+        ``functools.partial(subclusters, cls=1)``; any function of ``(weights, labels)``.
+    source : {"auto", "weights", "features"}, default "auto"
+        ``"weights"``: ``run.effective_weights(i)`` (full W_eff images). ``"features"``:
+        ``run.weight_features(i)`` (isometric, much smaller for MNIST-sized runs; fine for
+        anything that only needs inner products). ``"auto"``: features for
+        :func:`class_similarity`, weights otherwise.
+    checkpoints : sequence of int, optional
+        Checkpoint indices (default all).
+    progress : bool, default True
+        Show a progress bar over checkpoints.
+    **kwargs
+        Passed on to ``fn``.
+
+    Returns
+    -------
+    RunSeries
+        A list with one result per checkpoint, plus ``.checkpoint_ids``, ``.epochs`` and
+        ``.stack(attribute)`` for plotting.
+
+    Examples
+    --------
+    >>> sims = over_run(run, class_similarity)          # doctest: +SKIP
+    >>> sims.epochs, sims.stack("intra")                # doctest: +SKIP
+    """
+    n = len(run.checkpoints)
+    if n == 0:
+        raise ValueError("the run has no checkpoints")
+    ids = list(range(n)) if checkpoints is None else [int(i) for i in checkpoints]
+    bad = [i for i in ids if not -n <= i < n]
+    if bad:
+        raise ValueError(f"checkpoints {bad} out of range: the run has {n}")
+    ids = [i % n for i in ids]
+    if source not in ("auto", "weights", "features"):
+        raise ValueError(f"source must be 'auto', 'weights' or 'features', got {source!r}")
+    use_features = source == "features" or (
+        source == "auto" and getattr(fn, "accepts_features", False)
+    )
+    labels = run.probe_labels
+    name = getattr(fn, "__name__", "metric")
+    results = RunSeries()
+    for i in tqdm(ids, desc=name, unit="ckpt", disable=not progress):
+        weights = run.weight_features(i) if use_features else run.effective_weights(i)
+        results.append(fn(weights, labels, **kwargs))
+    results.checkpoint_ids = np.asarray(ids, dtype=np.int64)
+    results.epochs = np.array([run.checkpoints[i].epoch for i in ids], dtype=np.float64)
+    return results
