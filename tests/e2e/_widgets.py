@@ -65,26 +65,31 @@ def drag_path(
     page: Page,
     path: np.ndarray,
     *,
-    max_step: float = 3.0,
-    pause_ms: int = 12,
+    max_step: float = 12.0,
+    pause_ms: int = 15,
     modifier: str | None = None,
 ) -> None:
-    """Press at ``path[0]``, move through every vertex, release: a slow, steady drag.
+    """Press at ``path[0]``, move through every vertex, release: a steady drag, as a hand moves.
 
-    Moves are at most ``max_step`` px apart with ``pause_ms`` between them, as a hand moves: a
-    lasso records a point only after a minimum delay, so fast, long jumps would cut corners and
-    shift a box's start. ``modifier`` (e.g. "Shift") is held for the whole drag.
+    A lasso records its first point at the first move after the press and later points at most
+    every ~10 ms, so the first move is 1 px long, moves are ``max_step`` px apart with
+    ``pause_ms`` between them, and each vertex is held briefly, so the recorded outline follows
+    ``path``. ``modifier`` (e.g. "Shift") is held for the whole drag.
     """
     if modifier:
         page.keyboard.down(modifier)
     try:
         page.mouse.move(*path[0])
         page.mouse.down()
+        first = path[1] - path[0]
+        page.mouse.move(*(path[0] + first / max(np.linalg.norm(first), 1.0)))
+        page.wait_for_timeout(pause_ms)
         for a, b in itertools.pairwise(path):
             n = max(1, int(np.ceil(np.linalg.norm(b - a) / max_step)))
             for t in np.arange(1, n + 1) / n:
                 page.mouse.move(*(a + t * (b - a)))
                 page.wait_for_timeout(pause_ms)
+            page.wait_for_timeout(2 * pause_ms)
         page.mouse.up()
     finally:
         if modifier:
