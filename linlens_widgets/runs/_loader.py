@@ -35,7 +35,7 @@ def load_run(cls: type[Run], path: Path, model: ModelSource | None) -> Run:
         raise RunFormatError(f"{path} is a file, not a run folder")
     manifest = _manifest.read(path)
     factory = _factory(manifest["model"], model)
-    expected = _expected_tensors(factory, manifest["model"])
+    expected = _expected_tensors(factory, manifest["model"], user_model=model is not None)
     dataset = manifest["dataset"]
     probe = _read_probe(path, manifest["probe"], dataset["image_shape"], len(dataset["classes"]))
     checkpoints, states = [], []
@@ -108,7 +108,7 @@ def _checked_factory(factory: Callable[[], Any]) -> Callable[[], nn.Module]:
 
 
 def _expected_tensors(
-    factory: Callable[[], nn.Module], model_info: dict[str, Any]
+    factory: Callable[[], nn.Module], model_info: dict[str, Any], *, user_model: bool
 ) -> dict[str, tuple[int, ...]]:
     """Names and shapes every checkpoint must hold: the rebuilt model's state dict."""
     try:
@@ -119,7 +119,11 @@ def _expected_tensors(
     expected = {k: tuple(v.shape) for k, v in reference.state_dict().items()}
     declared = {k: tuple(v["shape"]) for k, v in model_info["tensors"].items()}
     if declared and declared != expected:
-        raise RunFormatError(_mismatch(_manifest.MANIFEST + " (model.tensors)", declared, expected))
+        where = f"{_manifest.MANIFEST} (model.tensors)"
+        message = _mismatch(where, declared, expected)
+        if user_model:
+            message = f"model= builds a different architecture than this run's: {message}"
+        raise RunFormatError(message)
     return expected
 
 

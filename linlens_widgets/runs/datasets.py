@@ -220,7 +220,7 @@ def digits(*, test_fraction: float = 0.25, seed: int = 0) -> Dataset:
     )
 
 
-def mnist(root: str | Path, *, download: bool = False) -> Dataset:
+def mnist(root: str | Path, download: bool = False) -> Dataset:
     """MNIST (60,000 + 10,000 28×28 digits) from a local folder of the standard IDX files.
 
     Parameters
@@ -249,7 +249,7 @@ def mnist(root: str | Path, *, download: bool = False) -> Dataset:
     return _load_idx_dataset(root, "mnist", "MNIST", DIGIT_CLASSES, download)
 
 
-def fashion_mnist(root: str | Path, *, download: bool = False) -> Dataset:
+def fashion_mnist(root: str | Path, download: bool = False) -> Dataset:
     """Fashion-MNIST (Zalando's 28×28 clothing images) from a local folder of the IDX files.
 
     Same file names and folder layouts as :func:`mnist` (torchvision's layout is

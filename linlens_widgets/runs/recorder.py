@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 import math
+import operator
 import time
 from typing import Any
 
@@ -216,6 +217,10 @@ def _as_float(name: str, value: Any) -> float:
 
 
 def _as_step(step: Any) -> int:
-    if isinstance(step, bool) or not isinstance(step, int) or step < 0:
+    try:
+        value = operator.index(step)  # ints, numpy integers, 0-d integer tensors
+    except TypeError:
+        value = -1
+    if isinstance(step, bool) or value < 0:
         raise ValueError(f"step must be a non-negative integer, got {step!r}")
-    return int(step)
+    return value
