@@ -104,6 +104,60 @@ def local_complexity(
     return result if by_layer else result.sum(1)
 
 
+def boundary_points(
+    model: nn.Module, a: torch.Tensor, b: torch.Tensor, *, n_steps: int = 30
+) -> torch.Tensor:
+    """Points on the decision boundary between pairs of samples the model classifies differently.
+
+    For each pair ``(a_i, b_i)`` whose predicted classes (argmax of the outputs) differ, bisect the
+    segment between them ``n_steps`` times and return the point where the prediction switches from
+    ``a_i``'s class. Local complexity at these points, compared with that at the data, shows whether
+    linear regions gather near the decision boundary (the seed's final training phase).
+
+    Parameters
+    ----------
+    model : nn.Module
+        A classifier mapping ``(N, *input_shape)`` to scores ``(N, C)``; run in eval mode without
+        gradients (its training flag is restored).
+    a, b : Tensor
+        Paired samples ``(N, *input_shape)``.
+    n_steps : int, default 30
+        Bisection steps; the point is within ``||b_i − a_i|| / 2**n_steps`` of the boundary.
+
+    Returns
+    -------
+    Tensor
+        ``(M, *input_shape)`` boundary points, one per pair with differing predictions
+        (``M`` may be 0).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from torch import nn
+    >>> net = nn.Linear(1, 2)
+    >>> with torch.no_grad():
+    ...     _ = net.weight.copy_(torch.tensor([[1.0], [-1.0]])), net.bias.zero_()
+    >>> boundary_points(net, torch.tensor([[-1.0], [2.0]]), torch.tensor([[3.0], [5.0]])).tolist()
+    [[0.0]]
+    """
+    if a.shape != b.shape:
+        raise ValueError(
+            f"a and b must have the same shape, got {tuple(a.shape)} and {tuple(b.shape)}"
+        )
+    with _eval_mode(model), torch.no_grad():
+        label_a = model(a).argmax(1)
+        differ = label_a != model(b).argmax(1)
+        a, b, label_a = a[differ], b[differ], label_a[differ]
+        shape = (-1,) + (1,) * (a.ndim - 1)
+        lo = torch.zeros(len(a), dtype=a.dtype, device=a.device)
+        hi = torch.ones_like(lo)
+        for _ in range(n_steps):
+            mid = (lo + hi) / 2
+            same = model(a + mid.reshape(shape) * (b - a)).argmax(1) == label_a
+            lo, hi = torch.where(same, mid, lo), torch.where(same, hi, mid)
+        return a + ((lo + hi) / 2).reshape(shape) * (b - a)
+
+
 def random_directions(n: int, dim: int, k: int, *, seed: int = 0) -> torch.Tensor:
     """Draw ``n`` independent sets of ``min(k, dim)`` orthonormal directions in ``R^dim``.
 

@@ -32,6 +32,7 @@ from linlens_widgets.analysis._alignment import (
     neuron_alignment,
 )
 from linlens_widgets.analysis._complexity import (
+    boundary_points,
     cross_polytope,
     local_complexity,
     random_directions,
@@ -43,6 +44,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "PHENOMENA",
+    "boundary_points",
     "cross_polytope",
     "default_radius",
     "effective_rank",

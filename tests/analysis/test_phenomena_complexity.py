@@ -5,6 +5,7 @@ import torch
 from torch import nn
 
 from linlens_widgets.analysis.phenomena import (
+    boundary_points,
     cross_polytope,
     default_radius,
     local_complexity,
@@ -145,3 +146,19 @@ def test_default_radius_is_a_fraction_of_the_median_neighbour_gap() -> None:
     assert default_radius(x, fraction=0.5) == pytest.approx(1.5)
     with pytest.raises(ValueError, match="coincide"):
         default_radius(torch.zeros(3, 2))
+
+
+def test_boundary_points_lie_on_the_decision_boundary() -> None:
+    torch.manual_seed(2)
+    model = nn.Sequential(nn.Linear(4, 16), nn.ReLU(), nn.Linear(16, 3))
+    a, b = torch.randn(50, 4), torch.randn(50, 4)
+    points = boundary_points(model, a, b, n_steps=40)
+    with torch.no_grad():
+        differ = model(a).argmax(1) != model(b).argmax(1)
+        scores = model(points)
+    assert len(points) == int(differ.sum()) > 0
+    top2 = scores.topk(2, dim=1).values
+    assert torch.allclose(top2[:, 0], top2[:, 1], atol=1e-4)  # two classes tie on the boundary
+    assert boundary_points(model, a[:0], b[:0]).shape == (0, 4)
+    with pytest.raises(ValueError, match="same shape"):
+        boundary_points(model, a, b[:3])
