@@ -18,7 +18,7 @@ saved after plotting, is instant.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -46,34 +46,41 @@ if TYPE_CHECKING:
     from linlens_widgets.runs.store import Run
 
 XScale = Literal["auto", "linear", "log"]
+LensAnalysis = Literal["similarity", "subclusters"]
 
 CURSOR_NAME = "epoch-cursor"
 """Name of the vertical ``Span`` that :func:`metric_panel` places at the shown epoch."""
 
-_ATTACHMENT = "plots.dynamics"
 _SIMILARITY = ("intra", "inter")
-_WIDTH = 720
-_PANEL_HEIGHT = 220
+_FRAME_WIDTH = 560  # fixed plot area, so stacked panels share x positions whatever their legends
+_PANEL_HEIGHT = 180
 
 
 # --------------------------------------------------------------------------- per-checkpoint data
 
 
 def dynamics_table(
-    run: Run, *, recompute: bool = False, progress: bool = True
+    run: Run,
+    *,
+    lens: Sequence[LensAnalysis] = ("similarity", "subclusters"),
+    recompute: bool = False,
+    progress: bool = True,
 ) -> dict[str, np.ndarray]:
     """Return every per-checkpoint value the figures draw, as columns of equal length.
 
-    Columns: ``epoch``, ``step``, one per recorded checkpoint metric (e.g. ``train_loss``), the
-    class similarity of the probe samples' effective weights ``intra`` and ``inter``, and
-    ``subclusters`` (total over classes) plus ``subclusters_<k>`` for class index ``k``. The
-    analysis columns are computed with ``ll.metrics.over_run`` on the first call and attached to
-    the run, so later calls (and a run saved afterwards) reuse them.
+    Columns: ``epoch``, ``step`` and one per recorded checkpoint metric (e.g. ``train_loss``);
+    with ``"similarity"`` in ``lens``, the class similarity of the probe samples' effective
+    weights ``intra`` and ``inter``; with ``"subclusters"``, the number of sub-clusters of each
+    class ``subclusters_<k>`` (class index ``k``), their total ``subclusters`` and their mean per
+    class ``subclusters_mean``. Each lens analysis is computed with ``ll.metrics.over_run`` on
+    first use and attached to the run (``plots.similarity``, ``plots.subclusters``), so later
+    calls, and the run once saved, reuse it.
 
     Args:
         run: a trained or loaded run.
-        recompute: ignore an attached result and compute again (default False).
-        progress: show a progress bar while the analysis is computed (default True).
+        lens: which lens analyses to include (default both; sub-clusters cost the most).
+        recompute: ignore attached results and compute again (default False).
+        progress: show a progress bar while an analysis is computed (default True).
 
     Returns:
         dict[str, np.ndarray]: float64 columns of length ``len(run.checkpoints)``.
@@ -89,7 +96,14 @@ def dynamics_table(
     }
     for name in _recorded_metrics(run):
         table[name] = np.array([c.metrics.get(name, np.nan) for c in checkpoints], dtype=np.float64)
-    table.update(_lens_analysis(run, recompute=recompute, progress=progress))
+    for analysis in lens:
+        if analysis not in _LENS_ANALYSES:
+            raise ValueError(f"unknown lens analysis {analysis!r}; use {', '.join(_LENS_ANALYSES)}")
+        table.update(_lens_analysis(run, analysis, recompute=recompute, progress=progress))
+    if "subclusters" in lens:
+        counts = np.stack([v for k, v in table.items() if k.startswith("subclusters_")])
+        table["subclusters"] = counts.sum(axis=0)
+        table["subclusters_mean"] = counts.mean(axis=0)
     return table
 
 
@@ -101,43 +115,49 @@ def _recorded_metrics(run: Run) -> list[str]:
     return list(names)
 
 
-def _lens_analysis(run: Run, *, recompute: bool, progress: bool) -> dict[str, np.ndarray]:
-    """Class similarity and sub-cluster counts per checkpoint, cached on the run."""
-    meta_key = {"version": __version__, "checkpoints": len(run.checkpoints)}
-    cached = None if recompute else run.attachment(_ATTACHMENT)
-    if cached is not None:
-        arrays, meta = cached
-        if meta.get("key") == meta_key:
-            return {name: np.asarray(values, dtype=np.float64) for name, values in arrays.items()}
-    arrays = _compute_lens_analysis(run, progress=progress)
-    run.attach(_ATTACHMENT, arrays, {"key": meta_key})
+def _lens_analysis(
+    run: Run, analysis: LensAnalysis, *, recompute: bool, progress: bool
+) -> dict[str, np.ndarray]:
+    """One lens analysis per checkpoint, attached to the run and reused while it is current."""
+    name = f"plots.{analysis}"
+    key = {"version": __version__, "checkpoints": [c.step for c in run.checkpoints]}
+    cached = None if recompute else run.attachment(name)
+    if cached is not None and cached[1].get("key") == key:
+        return {column: values.astype(np.float64) for column, values in cached[0].items()}
+    arrays = _LENS_ANALYSES[analysis](run, progress)
+    run.attach(name, arrays, {"key": key})
     return arrays
 
 
-def _compute_lens_analysis(run: Run, *, progress: bool) -> dict[str, np.ndarray]:
-    """Evaluate class similarity and per-class sub-cluster counts at every checkpoint.
+def _similarity_over_run(run: Run, progress: bool) -> dict[str, np.ndarray]:
+    """Intra- and inter-class similarity at every checkpoint (``ll.metrics.class_similarity``)."""
+    from linlens_widgets.analysis import metrics
 
-    Both only need inner products and distances between effective weights, so they run on the
-    run's isometric weight features (much smaller than W_eff for MNIST-sized inputs, and already
-    computed by ``ll.embed``).
+    series = metrics.over_run(run, metrics.class_similarity, progress=progress)
+    return {"intra": series.stack("intra"), "inter": series.stack("inter")}
+
+
+def _subclusters_over_run(run: Run, progress: bool) -> dict[str, np.ndarray]:
+    """Sub-cluster count of every class at every checkpoint (``ll.metrics.subclusters``).
+
+    Clustering needs only distances between effective weights, so it runs on the run's isometric
+    weight features (much smaller than W_eff for MNIST-sized inputs, and cached by ``ll.embed``).
     """
     from linlens_widgets.analysis import metrics
 
     classes = np.unique(run.probe_labels.numpy())
 
-    def lens_summary(weights: Any, labels: Any) -> np.ndarray:
-        similarity = metrics.class_similarity(weights, labels)
-        counts = [len(metrics.subclusters(weights, labels, int(cls))) for cls in classes]
-        return np.array([similarity.intra, similarity.inter, *counts], dtype=np.float64)
+    def subcluster_counts(weights: Any, labels: Any) -> np.ndarray:
+        return np.array([len(metrics.subclusters(weights, labels, int(c))) for c in classes])
 
-    series = metrics.over_run(run, lens_summary, source="features", progress=progress)
-    values = series.stack()
-    arrays = {"intra": values[:, 0], "inter": values[:, 1]}
-    counts = values[:, 2:]
-    arrays["subclusters"] = counts.sum(axis=1)
-    for k, cls in enumerate(classes):
-        arrays[f"subclusters_{cls}"] = counts[:, k]
-    return arrays
+    counts = metrics.over_run(run, subcluster_counts, source="features", progress=progress).stack()
+    return {f"subclusters_{c}": counts[:, k] for k, c in enumerate(classes)}
+
+
+_LENS_ANALYSES: dict[str, Callable[[Run, bool], dict[str, np.ndarray]]] = {
+    "similarity": _similarity_over_run,
+    "subclusters": _subclusters_over_run,
+}
 
 
 # --------------------------------------------------------------------------- x axis
@@ -170,37 +190,63 @@ def _source(table: dict[str, np.ndarray], scale: Literal["linear", "log"]) -> Co
     return ColumnDataSource(data=data, name="checkpoints")
 
 
-def _figure(title: str, scale: str, *, x_range: Any = None, height: int = _PANEL_HEIGHT) -> Any:
+def _figure(
+    title: str,
+    scale: str,
+    *,
+    x_range: Any = None,
+    height: int = _PANEL_HEIGHT,
+    fixed_frame: bool = True,
+) -> Any:
+    """Return a figure; ``fixed_frame`` sizes the plot area (stacked panels), else the whole."""
+    size = ("frame_width", "frame_height") if fixed_frame else ("width", "height")
     options: dict[str, Any] = {
         "title": title,
         "x_axis_type": scale,
-        "width": _WIDTH,
-        "height": height,
+        size[0]: _FRAME_WIDTH if fixed_frame else _FRAME_WIDTH + 160,
+        size[1]: height,
         "tools": "pan,wheel_zoom,box_zoom,reset,save",
         "toolbar_location": "right",
     }
     if x_range is not None:
         options["x_range"] = x_range
     fig = figure(**options)
-    fig.xaxis.axis_label = "epoch" + (
-        " (log scale; initialisation at the left edge)" * (scale == "log")
-    )
+    log_note = " (log scale; initialisation at the left edge)" if scale == "log" else ""
+    fig.xaxis.axis_label = f"epoch{log_note}"
     return fig
 
 
 def _series(
-    fig: Any, source: ColumnDataSource, column_name: str, label: str, color: str, **extra: Any
+    fig: Any,
+    source: ColumnDataSource,
+    column_name: str,
+    label: str,
+    color: str,
+    *,
+    emphasis: float = 1.0,
+    **extra: Any,
 ) -> Any:
-    """Draw a line through the checkpoints and a marker at each, highlighted on (linked) hover."""
+    """Draw a line through the checkpoints and a marker at each, highlighted on (linked) hover.
+
+    ``emphasis`` below 1 draws a thinner, fainter series (context lines behind a main one).
+    """
     fig.line(
-        "x", column_name, source=source, color=color, line_width=2, legend_label=label, **extra
+        "x",
+        column_name,
+        source=source,
+        color=color,
+        line_width=2 * emphasis,
+        alpha=min(1.0, 0.2 + emphasis),
+        legend_label=label,
+        **extra,
     )
     renderer = fig.scatter(
         "x",
         column_name,
         source=source,
         color=color,
-        size=6,
+        alpha=min(1.0, 0.2 + emphasis),
+        size=6 * emphasis,
         hover_fill_color="black",
         hover_line_color="black",
         legend_label=label,
@@ -256,17 +302,17 @@ def _subcluster_panel(
 ) -> Any:
     fig = _figure("Sub-clusters of W_eff per class", scale, x_range=x_range)
     fig.yaxis.axis_label = "sub-clusters"
-    renderers = []
-    fields = []
+    renderers = [_series(fig, source, "subclusters_mean", "mean per class", "black")]
+    fields = [("mean", "subclusters_mean")]
     for k, name in enumerate(classes):
         column_name = f"subclusters_{k}"
         if column_name not in source.data:
             continue
         color = Category10_10[k % len(Category10_10)]
-        renderers.append(_series(fig, source, column_name, f"'{name}'", color))
-        fields.append((f"'{name}'", column_name))
+        label = f"'{name}'"
+        renderers.append(_series(fig, source, column_name, label, color, emphasis=0.5))
+        fields.append((label, column_name))
     _hover(fig, renderers, fields)
-    fig.legend.click_policy = "hide"
     return fig
 
 
@@ -277,10 +323,14 @@ def _link_crosshair(figures: Sequence[Any]) -> None:
         fig.add_tools(CrosshairTool(overlay=line))
 
 
-def _checkpoint_legend(fig: Any) -> None:
-    fig.legend.location = "top_left"
-    fig.legend.background_fill_alpha = 0.6
-    fig.legend.label_text_font_size = "9pt"
+def _legend_outside(fig: Any) -> None:
+    """Move the legend right of the plot area (it never hides data); click an entry to hide it."""
+    legend = fig.legend[0]
+    legend.click_policy = "hide"
+    legend.label_text_font_size = "9pt"
+    legend.glyph_height = legend.glyph_width = 14
+    legend.spacing = 0
+    fig.add_layout(legend, "right")
 
 
 def training_dynamics(
@@ -313,7 +363,7 @@ def training_dynamics(
     subclusters = _subcluster_panel(source, run.classes, scale, loss.x_range)
     figures = [loss, similarity, subclusters]
     for fig in figures:
-        _checkpoint_legend(fig)
+        _legend_outside(fig)
     _link_crosshair(figures)
     return column(*figures, name="training-dynamics")
 
@@ -354,22 +404,21 @@ def metric_panel(
     >>> fig.select_one({"name": "epoch-cursor"}).location  # doctest: +SKIP
     20.0
     """
-    table = dynamics_table(run, progress=progress)
     names = list(metrics) if metrics is not None else [*_recorded_metrics(run), *_SIMILARITY]
+    table = dynamics_table(run, lens=_lens_needed(names), progress=progress)
     unknown = [name for name in names if name not in table]
     if unknown:
         available = ", ".join(n for n in table if n not in ("epoch", "step"))
         raise KeyError(f"unknown metric(s) {', '.join(unknown)}; available: {available}")
     scale = _resolve_x_scale(table["epoch"], x_scale)
     source = _source(table, scale)
-    fig = _figure("Metrics over training", scale, height=height)
+    fig = _figure("Metrics over training", scale, height=height, fixed_frame=False)
     renderers = [
         _series(fig, source, name, name, Category10_10[k % len(Category10_10)])
         for k, name in enumerate(names)
     ]
     _hover(fig, renderers, [(n, n) for n in names])
-    _checkpoint_legend(fig)
-    fig.legend.click_policy = "hide"
+    _legend_outside(fig)
     start = table["epoch"][-1] if epoch is None else epoch
     cursor_x = float(_plot_x(np.append(table["epoch"], start), scale)[-1])
     fig.add_layout(
@@ -382,6 +431,16 @@ def metric_panel(
         )
     )
     return fig
+
+
+def _lens_needed(names: Sequence[str]) -> list[LensAnalysis]:
+    """Return the lens analyses that provide ``names`` (a panel computes only what it draws)."""
+    needed: list[LensAnalysis] = []
+    if any(name in _SIMILARITY for name in names):
+        needed.append("similarity")
+    if any(name.startswith("subclusters") for name in names):
+        needed.append("subclusters")
+    return needed
 
 
 # --------------------------------------------------------------------------- report
@@ -422,4 +481,4 @@ def _report_header(run: Run, title: str) -> Div:
 
     rows = {**run_summary(run), "linlens_widgets": __version__}
     items = "".join(f"<li><b>{escape(k)}</b>: {escape(v)}</li>" for k, v in rows.items())
-    return Div(text=f"<h1>{escape(title)}</h1><ul>{items}</ul>", width=_WIDTH)
+    return Div(text=f"<h1>{escape(title)}</h1><ul>{items}</ul>", width=_FRAME_WIDTH + 200)

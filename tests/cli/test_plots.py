@@ -29,7 +29,7 @@ def figures_of(layout: object) -> list[figure]:
 def test_dynamics_table_has_one_row_per_checkpoint(run: ll.Run) -> None:
     table = plots.dynamics_table(run, progress=False)
     n = len(run.checkpoints)
-    assert {"epoch", "step", "intra", "inter", "subclusters"} <= set(table)
+    assert {"epoch", "step", "intra", "inter", "subclusters", "subclusters_mean"} <= set(table)
     assert all(len(values) == n for values in table.values())
     np.testing.assert_allclose(table["epoch"], [c.epoch for c in run.checkpoints])
     assert np.all(np.abs(table["intra"]) <= 1 + 1e-6) and np.all(np.abs(table["inter"]) <= 1 + 1e-6)
@@ -44,7 +44,8 @@ def test_the_lens_analysis_is_cached_on_the_run(
     run: ll.Run, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     first = plots.dynamics_table(run, progress=False)
-    assert run.attachment("plots.dynamics") is not None
+    assert run.attachment("plots.similarity") is not None
+    assert run.attachment("plots.subclusters") is not None
 
     def no_recompute(*args: object, **kwargs: object) -> None:
         raise AssertionError("per-checkpoint analysis recomputed")
@@ -59,7 +60,7 @@ def test_the_cache_survives_save_and_load(run: ll.Run, tmp_path: Path) -> None:
     expected = plots.dynamics_table(run, progress=False)
     run.save(tmp_path / "r")
     loaded = ll.Run.load(tmp_path / "r")
-    assert loaded.attachment("plots.dynamics") is not None
+    assert loaded.attachment("plots.subclusters") is not None
     np.testing.assert_allclose(plots.dynamics_table(loaded)["inter"], expected["inter"])
 
 
@@ -77,7 +78,8 @@ def test_training_dynamics_links_three_panels(run: ll.Run) -> None:
     assert len(overlays) == 1  # the crosshair moves in every panel at once
     assert all(any(isinstance(t, HoverTool) for t in f.tools) for f in figs)
     drawn = {r.glyph.y for f in figs for r in f.renderers}
-    assert {"intra", "inter", "subclusters_1"} <= drawn
+    assert {"intra", "inter", "subclusters_mean", "subclusters_1", "test_acc"} <= drawn
+    assert len({f.frame_width for f in figs}) == 1  # x positions line up across panels
 
 
 def test_x_axis_is_log_for_log_spaced_checkpoints() -> None:
@@ -101,6 +103,17 @@ def test_metric_panel_has_a_named_epoch_cursor(run: ll.Run) -> None:
     )
     with pytest.raises(KeyError, match="accuracy_of_nothing"):
         plots.metric_panel(run, ["accuracy_of_nothing"])
+
+
+def test_metric_panel_computes_only_what_it_draws() -> None:
+    data = ll.datasets.digits()
+    model = ll.models.mlp(data.n_features, [8], data.n_classes, seed=0)
+    fresh = ll.train(model, data, epochs=1, checkpoints=3, probe=100, progress=False)
+    plots.metric_panel(fresh, ["test_acc", "intra"], progress=False)
+    assert fresh.attachment("plots.similarity") is not None
+    assert fresh.attachment("plots.subclusters") is None
+    with pytest.raises(ValueError, match="unknown lens analysis"):
+        plots.dynamics_table(fresh, lens=["curvature"])
 
 
 def test_report_is_a_standalone_offline_page(
