@@ -16,12 +16,17 @@ import torch.nn.functional as F
 from torch import nn
 
 from linlens_widgets.runs import models
-from linlens_widgets.runs._probe import resolve_probe
+from linlens_widgets.runs._probe import resolve_probe, stratified_subset
 from linlens_widgets.runs.datasets import Dataset
 from linlens_widgets.runs.store import Checkpoint, Run
 
 #: Samples per forward pass when evaluating loss and accuracy.
 EVAL_BATCH_SIZE = 4096
+
+#: ``train_loss``/``train_acc`` are measured on at most this many training samples (a fixed,
+#: stratified subset), so that checkpoints stay cheap on MNIST-sized data. The test split is
+#: always evaluated in full.
+TRAIN_EVAL_CAP = 10_000
 
 
 class Recorder:
@@ -29,7 +34,8 @@ class Recorder:
 
     Each :meth:`snapshot` copies the weights to the CPU and (unless ``evaluate=False``) computes
     ``train_loss``, ``train_acc``, ``test_loss`` and ``test_acc`` (cross-entropy, eval mode, batched
-    passes without gradients); metrics you pass are added (and win over computed ones).
+    passes without gradients; train metrics on at most :data:`TRAIN_EVAL_CAP` = 10,000 training
+    samples, a fixed stratified subset); metrics you pass are added (and win over computed ones).
 
     Parameters
     ----------
@@ -176,6 +182,9 @@ class Recorder:
         key = (split, device)
         if key not in self._eval_cache:
             x, y = getattr(self.data, f"x_{split}"), getattr(self.data, f"y_{split}")
+            if split == "train" and len(y) > TRAIN_EVAL_CAP:
+                keep = stratified_subset(y, TRAIN_EVAL_CAP)
+                x, y = x[keep], y[keep]
             self._eval_cache[key] = (x.to(device), y.to(device))
         return self._eval_cache[key]
 

@@ -167,3 +167,20 @@ def test_training_errors_are_clear(data: ll.Dataset) -> None:
         ll.train(ll.models.mlp(64, [4], 10), data, epochs=1, optimizer="lbfgs", progress=False)
     with pytest.raises(ValueError, match=r"diverged.*smaller lr"):
         ll.train(ll.models.mlp(64, [64], 10, bias=True), data, epochs=1, lr=1e20, progress=False)
+
+
+def test_train_metrics_use_a_fixed_subset_of_large_training_sets(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from linlens_widgets.runs import recorder
+
+    monkeypatch.setattr(recorder, "TRAIN_EVAL_CAP", 100)
+    data = ll.Dataset.from_tensors(torch.rand(400, 4), torch.arange(400) % 2, test_fraction=0.25)
+    model = ll.models.mlp(4, [3], 2, seed=0)
+    rec = ll.Recorder(model, data, probe=10)
+    metrics = rec.snapshot(epoch=0, step=0).metrics
+    x, y = rec._split("train", torch.device("cpu"))
+    assert len(y) == 100 and torch.bincount(y).tolist() == [50, 50]
+    with torch.no_grad():
+        expected = nn.functional.cross_entropy(model(x), y).item()
+    assert metrics["train_loss"] == pytest.approx(expected)
