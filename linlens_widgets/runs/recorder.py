@@ -55,7 +55,7 @@ class Recorder:
     >>> data = ll.datasets.digits()
     >>> model = ll.models.mlp(64, [32], 10)
     >>> rec = ll.Recorder(model, data, probe=100)
-    >>> rec.snapshot(epoch=0, step=0)
+    >>> first = rec.snapshot(epoch=0, step=0)
     >>> # ... your training loop, calling rec.snapshot(epoch=e, step=s) when you like ...
     >>> rec.run.checkpoints[0].metrics["test_acc"] < 0.5
     True
