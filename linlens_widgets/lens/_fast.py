@@ -124,11 +124,13 @@ def forward(plan: Plan, x: torch.Tensor, *, patterns: bool) -> Trace:
         trace.in_shapes.append(h.shape)
         saved: Any = None
         if isinstance(module, UNIT_LAYERS):
+            # the activation is its slope times its input: one product instead of the module
             slope = unit_slope(module, h)
-            active = h > 0
-            saved = active.to(h.dtype) if slope is None else slope
             if patterns:
-                trace.patterns.append(active.reshape(h.shape[0], -1))
+                trace.patterns.append((h > 0).reshape(h.shape[0], -1))
+            trace.saved.append(slope)
+            h = h * slope
+            continue
         elif isinstance(module, MAXPOOL_LAYERS):
             h, saved = _maxpool(module, h)
             trace.saved.append(saved)

@@ -133,19 +133,20 @@ def is_unit_layer(module: nn.Module) -> bool:
     return isinstance(module, UNIT_LAYERS)
 
 
-def unit_slope(module: nn.Module, pre: torch.Tensor) -> torch.Tensor | None:
-    """Return the slope of a unit layer at pre-activation ``pre`` (same shape); None for ReLU.
+def unit_slope(module: nn.Module, pre: torch.Tensor) -> torch.Tensor:
+    """Return the slope of a unit layer at pre-activation ``pre``: a tensor broadcastable to it.
 
-    The derivative is 1 where ``pre > 0`` and the negative slope elsewhere (ReLU: 0, LeakyReLU:
+    The slope is 1 where ``pre > 0`` and the negative-side slope elsewhere (ReLU: 0, LeakyReLU:
     ``negative_slope``, PReLU: its learned weight per channel). This matches autograd, which uses
-    the negative-side slope at exactly 0. For ReLU the caller uses the boolean mask ``pre > 0``
-    directly, so None is returned.
+    the negative-side slope at exactly 0, and ``module(pre) == pre * slope``.
 
     >>> unit_slope(nn.LeakyReLU(0.5), torch.tensor([-1.0, 2.0]))
     tensor([0.5000, 1.0000])
+    >>> unit_slope(nn.ReLU(), torch.tensor([-1.0, 2.0]))
+    tensor([0., 1.])
     """
     if isinstance(module, nn.ReLU):
-        return None
+        return torch.gt(pre, 0, out=torch.empty_like(pre))
     one = torch.ones((), dtype=pre.dtype, device=pre.device)
     if isinstance(module, nn.LeakyReLU):
         neg = torch.full((), module.negative_slope, dtype=pre.dtype, device=pre.device)
