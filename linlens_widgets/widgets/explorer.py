@@ -109,6 +109,12 @@ class LensExplorer(ipywidgets.VBox):
         if self.panel is not None:
             self.scrubber.observe(self._move_cursor, names="epoch")
 
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        # jupyter_bokeh draws with the page's BokehJS: load it (inline, no CDN) before the panel.
+        if self.panel is not None:
+            _load_bokehjs()
+        return super()._repr_mimebundle_(**kwargs)
+
     def _selection_changed(self, change: dict[str, Any]) -> None:
         sel = list(change["new"])
         if len(sel) >= 2:
@@ -196,6 +202,21 @@ def _metrics_panel(run: Any, metrics: Sequence[str] | None, ids: np.ndarray, epo
     if cursor is not None:
         cursor.location = _figure_x(fig)[int(ids[epoch])]
     return BokehModel(fig)
+
+
+_BOKEHJS_LOADED = False
+
+
+def _load_bokehjs() -> None:
+    """Load BokehJS into the notebook once per kernel, from inline resources (works offline)."""
+    global _BOKEHJS_LOADED
+    if _BOKEHJS_LOADED:
+        return
+    from bokeh.io import output_notebook
+    from bokeh.resources import INLINE
+
+    output_notebook(resources=INLINE, hide_banner=True)
+    _BOKEHJS_LOADED = True
 
 
 def _figure_x(fig: Any) -> list[float]:
