@@ -35,7 +35,9 @@ def write_tensors(path: Path, tensors: dict[str, torch.Tensor], metadata: dict[s
 
 def write_arrays(path: Path, arrays: dict[str, np.ndarray], metadata: dict[str, str]) -> None:
     """Write numpy arrays to ``path`` and fsync it."""
-    _write_bytes(path, np_save({k: np.ascontiguousarray(v) for k, v in arrays.items()}, metadata))
+    # np.array(order="C") keeps 0-d arrays 0-d (np.ascontiguousarray would make them 1-d)
+    contiguous = {k: np.array(v, order="C", copy=True) for k, v in arrays.items()}
+    _write_bytes(path, np_save(contiguous, metadata))
 
 
 def _write_bytes(path: Path, data: bytes) -> None:

@@ -181,10 +181,12 @@ def test_attachments_round_trip_and_persist(run: ll.Run, folder: Path) -> None:
     loaded = ll.Run.load(folder)
     assert loaded.attachment("trajectory") is None
     positions = np.random.rand(4, 60, 2).astype(np.float32)
-    loaded.attach("trajectory", {"positions": positions, "ids": np.arange(4)}, {"method": "tsne"})
+    arrays = {"positions": positions, "ids": np.arange(4), "score": np.float64(0.5)}
+    loaded.attach("trajectory", arrays, {"method": "tsne"})
     assert (folder / "analysis" / "trajectory.safetensors").is_file()  # written at once
     arrays, meta = ll.Run.load(folder).attachment("trajectory")
     assert np.array_equal(arrays["positions"], positions) and arrays["ids"].dtype == np.int64
+    assert arrays["score"].shape == () and arrays["score"] == 0.5
     assert meta == {"method": "tsne"}
     loaded.attach("trajectory", {"positions": positions[:1]}, {"method": "pca"})
     assert ll.Run.load(folder).attachment("trajectory")[1] == {"method": "pca"}
