@@ -140,7 +140,10 @@ class Recorder:
 
     @property
     def run(self) -> Run:
-        """A :class:`Run` of the checkpoints recorded so far (at least one is needed)."""
+        """A new :class:`Run` of the checkpoints recorded so far (at least one is needed).
+
+        Each access builds a new Run (with its own cache); keep the one you use.
+        """
         if not self._checkpoints:
             raise ValueError("no checkpoints recorded yet; call snapshot() first")
         template = self._template

@@ -92,7 +92,8 @@ class Run:
     model_spec : dict or None
         The preset spec (see :func:`linlens_widgets.models.spec_of`); None for user modules.
     config : dict
-        Training settings (epochs, lr, optimizer, ...), empty for recorder-made runs.
+        Training settings (epochs, lr, optimizer, ...): from :func:`train`, or the ``config``
+        given to a :class:`Recorder`.
     path : Path or None
         The folder this run was loaded from or last saved to; attachments are written there too.
     device : str, torch.device or None

@@ -184,3 +184,11 @@ def test_train_metrics_use_a_fixed_subset_of_large_training_sets(
     with torch.no_grad():
         expected = nn.functional.cross_entropy(model(x), y).item()
     assert metrics["train_loss"] == pytest.approx(expected)
+
+
+def test_the_default_recipe_reaches_90_percent_on_digits(data: ll.Dataset) -> None:
+    """The documented setting: MLP 64-[128,128]-10 (bias-free), 20 epochs, default everything."""
+    model = ll.models.mlp(data.n_features, [128, 128], data.n_classes, seed=0)
+    run = ll.train(model, data, epochs=20, progress=False)
+    assert 16 <= len(run.checkpoints) <= 24
+    assert run.checkpoints[-1].metrics["test_acc"] > 0.9
