@@ -88,7 +88,8 @@ def resolve_probe(probe: Any, data: Dataset) -> Probe:
         return _from_indices(data, torch.arange(len(y)))
     if isinstance(probe, bool):
         raise ValueError(f"probe must be None, 'test', an int, indices or (x, y), got {probe!r}")
-    if isinstance(probe, int):
+    if isinstance(probe, (int, np.integer)):
+        probe = int(probe)
         if not 0 < probe <= len(y):
             raise ValueError(f"probe={probe} samples, but the test split holds {len(y)}")
         return _from_indices(data, stratified_subset(y, probe))

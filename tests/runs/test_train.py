@@ -94,7 +94,7 @@ def test_probe_options(data: ll.Dataset) -> None:
         torch.equal(default.probe_inputs, data.x_test)
         and default.probe_inputs.dtype == torch.float32
     )
-    hundred = probe_of(100)
+    hundred = probe_of(np.int64(100))
     assert torch.bincount(hundred.probe_labels).tolist() == [10] * 10  # stratified
     assert torch.equal(hundred.probe_labels, data.y_test[hundred.probe_indices])
     picked = probe_of(torch.tensor([5, 1, 9]))
