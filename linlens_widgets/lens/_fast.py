@@ -216,12 +216,62 @@ def chain(
     out_shape = tuple(trace.output.shape[1:])
     eye = torch.eye(n_out, dtype=trace.output.dtype, device=trace.output.device)
     g = _G(eye.view(n_out, *out_shape), shared=True, identity=True)
-    for i in range(len(plan.leaves) - 1, stop - 1, -1):
+    i = len(plan.leaves) - 1
+    while i >= stop:
         module = plan.leaves[i][1]
         in_shape = tuple(trace.in_shapes[i][1:])
+        if _can_fuse(plan, trace, g, i, stop, n_out):
+            target = out if _only_reshapes_until(plan, stop, i - 1) else None
+            g = _fused_unit_linear(plan.leaves[i - 1][1], g, trace.saved[i], n, buffers, i, target)
+            i -= 2
+            continue
         target = out if i == stop or _only_reshapes_until(plan, stop, i) else None
         g = _adjoint(module, g, trace.saved[i], in_shape, n, n_out, buffers, i, target)
+        i -= 1
     return _per_sample(g, n, out)
+
+
+_FUSE_LIMIT = 1 << 24
+
+
+def _can_fuse(plan: Plan, trace: Trace, g: _G, i: int, stop: int, n_out: int) -> bool:
+    """Tell whether leaf i is a unit layer met by a shared G, after a Linear on 2-D inputs."""
+    if not g.shared or i - 1 < stop or not isinstance(plan.leaves[i][1], UNIT_LAYERS):
+        return False
+    linear = plan.leaves[i - 1][1]
+    if not isinstance(linear, nn.Linear) or len(trace.in_shapes[i - 1]) != 2:
+        return False
+    units, inputs = linear.weight.shape
+    return units * n_out * inputs <= _FUSE_LIMIT and trace.saved[i].shape == (trace.n, units)
+
+
+def _fused_unit_linear(
+    linear: nn.Linear,
+    g: _G,
+    slope: torch.Tensor,
+    n: int,
+    buffers: _Buffers,
+    key: int,
+    out: torch.Tensor | None,
+) -> _G:
+    """``(G diag(s_i)) W`` for all samples i as one GEMM: ``S @ P``, ``P[k] = G[:, k] W[k, :]``.
+
+    The first mask met from the output side multiplies a matrix shared by all samples, so the
+    mask product and the next Linear fold into a single ``(n x U) @ (U x C*V)`` GEMM with no
+    elementwise pass over the per-sample rows.
+    """
+    weight = linear.weight
+    units, inputs = weight.shape
+    n_out = g.value.shape[0]
+    shared = g.value.reshape(n_out, units)
+    outer = (shared.T.unsqueeze(2) * weight.unsqueeze(1)).reshape(units, n_out * inputs)
+    rows = n * n_out
+    if out is not None and out.is_contiguous() and out.numel() == rows * inputs:
+        target = out.view(n, n_out * inputs)
+    else:
+        target = buffers.get(key, (n, n_out * inputs), shared)
+    torch.mm(slope, outer, out=target)
+    return _G(target.view(rows, inputs), shared=False)
 
 
 def _only_reshapes_until(plan: Plan, stop: int, i: int) -> bool:
