@@ -2,6 +2,8 @@ import json
 import os
 import pickle
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -403,3 +405,31 @@ def test_temporary_leftovers_of_a_killed_save_are_ignored(run: ll.Run, folder: P
     leftover.mkdir()
     (leftover / "manifest.json").write_text("{")
     assert_same_run(run, ll.Run.load(folder))
+
+
+@pytest.mark.slow
+def test_a_save_killed_midway_leaves_the_old_run(run: ll.Run, tmp_path: Path) -> None:
+    target = tmp_path / "r"
+    run.save(target)
+    script = f"""
+import time
+import linlens_widgets as ll
+from linlens_widgets.runs import store
+run = ll.Run.load({str(target)!r})
+real = store._write_tensors
+def stall(*args, **kwargs):
+    real(*args, **kwargs)
+    print("wrote a file", flush=True)
+    time.sleep(120)
+store._write_tensors = stall
+run.save({str(target)!r}, overwrite=True)
+"""
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "wrote a file"
+    finally:
+        proc.kill()
+        proc.wait()
+    assert_same_run(run, ll.Run.load(target))
+    leftovers = [p.name for p in tmp_path.iterdir() if p.name != "r"]
+    assert len(leftovers) == 1 and leftovers[0].startswith(".r.tmp-")  # hidden, ignored
