@@ -17,6 +17,9 @@ from torch import nn
 
 Weighting = Literal["uniform", "norm"]
 
+# Layers whose weight rows (output units) are neurons with input-weight directions.
+_INPUT_LAYERS = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)
+
 
 def first_layer_weight(source: torch.Tensor | np.ndarray | nn.Module) -> torch.Tensor:
     """Return the input-weight matrix ``(h, d)`` of ``source`` as a float64 CPU tensor.
@@ -25,7 +28,8 @@ def first_layer_weight(source: torch.Tensor | np.ndarray | nn.Module) -> torch.T
     ----------
     source : Tensor | ndarray | nn.Module
         A weight matrix ``(h, d)`` (one row per neuron; extra trailing dims, e.g. a conv kernel
-        ``(out, in, kh, kw)``, are flattened), or a module whose first ``nn.Linear`` is used.
+        ``(out, in, kh, kw)``, are flattened), or a module whose first ``nn.Linear`` or
+        convolution (in registration order) is used.
 
     Returns
     -------
@@ -33,13 +37,7 @@ def first_layer_weight(source: torch.Tensor | np.ndarray | nn.Module) -> torch.T
         ``(h, d)`` float64, detached, on the CPU.
     """
     if isinstance(source, nn.Module):
-        linear = next((m for m in source.modules() if isinstance(m, nn.Linear)), None)
-        if linear is None:
-            raise ValueError(
-                f"{type(source).__name__} has no nn.Linear layer to read input weights from; "
-                "pass the weight matrix (h, d) instead"
-            )
-        weight = linear.weight
+        weight = _first_layer(source).weight
     else:
         weight = torch.as_tensor(source)
     if weight.ndim < 2:
@@ -65,7 +63,8 @@ def neuron_alignment(
     Parameters
     ----------
     weight : Tensor | ndarray | nn.Module
-        Weight matrix ``(h, d)`` (rows = neurons), or a module whose first ``nn.Linear`` is used.
+        Weight matrix ``(h, d)`` (rows = neurons), or a module whose first ``nn.Linear`` or
+        convolution is used (a convolution's neurons are its output channels).
     weighting : {"uniform", "norm"}, default "uniform"
         ``"uniform"`` gives every neuron the same vote. ``"norm"`` weights each pair by
         ``||w_i||² ||w_j||²``, so neurons that never grew (e.g. inactive on all data) count less:
@@ -117,7 +116,7 @@ def effective_rank(weight: torch.Tensor | np.ndarray | nn.Module) -> float:
     Parameters
     ----------
     weight : Tensor | ndarray | nn.Module
-        Weight matrix ``(h, d)``, or a module whose first ``nn.Linear`` is used.
+        Weight matrix ``(h, d)``, or a module whose first ``nn.Linear`` or convolution is used.
 
     Returns
     -------
@@ -141,10 +140,21 @@ def effective_rank(weight: torch.Tensor | np.ndarray | nn.Module) -> float:
     return float(torch.exp(-(p * p.log()).sum()))
 
 
+def _first_layer(module: nn.Module) -> nn.Module:
+    """Find the first ``nn.Linear`` or convolution of ``module`` (registration order)."""
+    layer = next((m for m in module.modules() if isinstance(m, _INPUT_LAYERS)), None)
+    if layer is None:
+        raise ValueError(
+            f"{type(module).__name__} has no nn.Linear or convolution to read input weights from; "
+            "pass the weight matrix (h, d) instead"
+        )
+    return layer
+
+
 def _stored_dtype(source: torch.Tensor | np.ndarray | nn.Module) -> torch.dtype:
     """Floating dtype the weights are stored in (float32 for integer input)."""
     if isinstance(source, nn.Module):
-        source = next(m for m in source.modules() if isinstance(m, nn.Linear)).weight
+        source = _first_layer(source).weight
     dtype = torch.as_tensor(source).dtype
     return dtype if dtype.is_floating_point else torch.float32
 

@@ -70,6 +70,14 @@ def test_module_uses_its_first_linear_layer_and_accepts_numpy() -> None:
     assert neuron_alignment(model[1].weight.detach().numpy()) == pytest.approx(expected)
 
 
+def test_module_with_a_convolution_first_uses_its_kernels() -> None:
+    model = nn.Sequential(
+        nn.Unflatten(1, (1, 4, 4)), nn.Conv2d(1, 6, 3), nn.ReLU(), nn.Flatten(), nn.Linear(24, 2)
+    )
+    assert neuron_alignment(model) == pytest.approx(neuron_alignment(model[1].weight.reshape(6, 9)))
+    assert effective_rank(model) == pytest.approx(effective_rank(model[1].weight.reshape(6, 9)))
+
+
 def test_zero_rows_are_ignored_and_too_few_neurons_are_reported() -> None:
     direction = torch.randn(1, 8)
     w = torch.cat([direction, torch.zeros(3, 8), -direction])
@@ -79,7 +87,7 @@ def test_zero_rows_are_ignored_and_too_few_neurons_are_reported() -> None:
         neuron_alignment(torch.randn(1, 8))
     with pytest.raises(ValueError, match=r"weight matrix \(h, d\)"):
         neuron_alignment(torch.randn(8))
-    with pytest.raises(ValueError, match=r"no nn\.Linear"):
+    with pytest.raises(ValueError, match=r"no nn\.Linear or convolution"):
         neuron_alignment(nn.Sequential(nn.ReLU()))
     with pytest.raises(ValueError, match="weighting"):
         neuron_alignment(torch.randn(3, 3), weighting="cosine")  # type: ignore[arg-type]
