@@ -297,6 +297,8 @@ class _Engine:
         if not isinstance(x, torch.Tensor) or x.dim() < 2:
             got = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
             raise ValueError(f"x must be a batch of inputs (N, *input_shape); got {got}")
+        if x.shape[0] == 0:
+            raise ValueError(f"x holds no samples: shape {tuple(x.shape)}")
         self.model = model
         self.x = x
         self.device = torch.device(device) if device is not None else _model_device(model, x)

@@ -186,11 +186,18 @@ def _is_plain_sequential(module: nn.Module) -> bool:
 def check_eval_mode(model: nn.Module) -> None:
     """Raise `TrainingModeError` if a Dropout or BatchNorm of ``model`` is in training mode.
 
-    Never switches the mode itself: a silent ``eval()`` would change the user's model.
+    Never switches the mode itself: a silent ``eval()`` would change the user's model. A
+    BatchNorm without running statistics is refused in any mode (`UnsupportedLayerError`).
 
     >>> check_eval_mode(nn.Sequential(nn.Linear(2, 2), nn.Dropout()).eval())
     """
     for path, module in model.named_modules():
+        if isinstance(module, _BATCHNORM_LAYERS) and module.running_var is None:
+            raise UnsupportedLayerError(
+                f"{describe_module(path, module)} has no running statistics "
+                "(track_running_stats=False), so it normalises with batch statistics even in "
+                "eval mode and is not a per-sample affine map"
+            )
         if not module.training:
             continue
         if isinstance(module, _DROPOUT_LAYERS) and module.p > 0:

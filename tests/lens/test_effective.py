@@ -10,7 +10,11 @@ from torch import nn
 from torch.func import jacrev, vmap
 
 from linlens_widgets.lens import _fast
-from linlens_widgets.lens.effective import EffectiveWeights, effective_weights
+from linlens_widgets.lens.effective import (
+    EffectiveWeights,
+    effective_weights,
+    iter_effective_weights,
+)
 
 TOL = 1e-5
 
@@ -218,3 +222,24 @@ def test_float64_models_are_computed_in_float64(lens_tools) -> None:
     ew = effective_weights(model, x)
     assert ew.weight.dtype == torch.float64
     assert lens_tools.rel_error(ew.weight, lens_tools.reference_jacobian(model, x.double())) < 1e-12
+
+
+def test_wide_outputs_use_forward_mode_and_stay_exact(lens_tools) -> None:
+    model = lens_tools.Wrapped(nn.Sequential(nn.Linear(3, 12), nn.ReLU(), nn.Linear(12, 9)))
+    x = torch.randn(5, 3)  # C = 9 > D = 3: jacfwd
+    ew = effective_weights(model, x)
+    assert lens_tools.rel_error(ew.weight, lens_tools.reference_jacobian(model, x)) < TOL
+
+
+def test_iter_effective_weights_streams_chunks() -> None:
+    model = nn.Sequential(nn.Linear(6, 5), nn.ReLU(), nn.Linear(5, 2))
+    x = torch.randn(11, 6)
+    whole = effective_weights(model, x)
+    chunks = list(iter_effective_weights(model, x, batch_size=4))
+    assert [len(c) for c in chunks] == [4, 4, 3]
+    assert torch.allclose(torch.cat([c.weight for c in chunks]), whole.weight)
+
+
+def test_empty_input_is_refused() -> None:
+    with pytest.raises(ValueError, match="no samples"):
+        effective_weights(nn.Linear(3, 2), torch.empty(0, 3))

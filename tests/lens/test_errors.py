@@ -184,3 +184,9 @@ def test_general_path_shape_errors_are_value_errors() -> None:
 def test_weight_features_refuse_smooth_layers() -> None:
     with pytest.raises(UnsupportedLayerError, match="1: Tanh"):
         weight_features(nn.Sequential(nn.Linear(4, 3), nn.Tanh()), torch.randn(2, 4))
+
+
+def test_batchnorm_without_running_statistics_is_refused() -> None:
+    model = nn.Sequential(nn.Linear(4, 3), nn.BatchNorm1d(3, track_running_stats=False)).eval()
+    with pytest.raises(UnsupportedLayerError, match=r"1: BatchNorm1d has no running statistics"):
+        effective_weights(model, torch.randn(5, 4))
