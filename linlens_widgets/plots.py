@@ -37,6 +37,7 @@ from bokeh.models import (
 from bokeh.palettes import Category10_10
 from bokeh.plotting import figure
 from bokeh.resources import INLINE
+from threadpoolctl import threadpool_limits
 
 from linlens_widgets import __version__
 
@@ -150,7 +151,11 @@ def _subclusters_over_run(run: Run, progress: bool) -> dict[str, np.ndarray]:
     def subcluster_counts(weights: Any, labels: Any) -> np.ndarray:
         return np.array([len(metrics.subclusters(weights, labels, int(c))) for c in classes])
 
-    counts = metrics.over_run(run, subcluster_counts, source="features", progress=progress).stack()
+    # Each class is a small matrix (tens of samples): multi-threaded BLAS only adds thread
+    # hand-offs there, and on a busy machine its spinning threads made this 10-20x slower.
+    with threadpool_limits(1, user_api="blas"):
+        series = metrics.over_run(run, subcluster_counts, source="features", progress=progress)
+    counts = series.stack()
     return {f"subclusters_{c}": counts[:, k] for k, c in enumerate(classes)}
 
 
