@@ -25,7 +25,10 @@ class _HasWeight(Protocol):
 
 
 def weight_variation(
-    weights: torch.Tensor | np.ndarray | _HasWeight, *, normalise: Normalisation = "energy"
+    weights: torch.Tensor | np.ndarray | _HasWeight,
+    labels: object = None,
+    *,
+    normalise: Normalisation = "energy",
 ) -> float:
     """Relative variance of the effective weights across samples.
 
@@ -45,6 +48,9 @@ def weight_variation(
         Effective weights ``(N, C, *input_shape)`` of ``N`` samples (anything with a ``.weight``
         tensor, such as ``EffectiveWeights``, or the tensor itself). Only the weights are used, not
         ``b_eff``.
+    labels : optional
+        Not used: the variation is taken over all samples. Accepted so that the function plugs
+        into ``metrics.over_run(run, weight_variation)``, which calls ``fn(weights, labels)``.
     normalise : {"energy", "mean"}, default "energy"
         Which denominator to use (see above).
 

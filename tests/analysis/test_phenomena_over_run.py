@@ -103,10 +103,13 @@ def test_selected_metrics_checkpoints_and_default_radius() -> None:
         phenomena_over_run(run, ("curvature",), progress=False)
 
 
+@pytest.mark.slow  # the first optimizer in a process imports torch._dynamo (seconds)
 def test_phenomena_of_a_trained_run() -> None:
     import linlens_widgets as ll
 
-    data = ll.datasets.digits()
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.rand(200, 16, generator=g), torch.randint(0, 3, (200,), generator=g)
+    data = ll.Dataset.from_tensors(x, y)
     model = ll.models.mlp(data.n_features, [16], data.n_classes, bias=True, seed=0)
     run = ll.train(model, data, epochs=1, checkpoints=3, probe=40, progress=False)
     out = phenomena_over_run(run, PHENOMENA, n_directions=4, progress=False)
@@ -117,3 +120,7 @@ def test_phenomena_of_a_trained_run() -> None:
     assert np.all((out["weight_variation"] > 0) & (out["weight_variation"] < 1))
     assert out["weight_variation"][-1] == weight_variation(run.effective_weights(2))
     run.attach("phenomena", out, {"radius": float(out["radius"])})  # arrays fit the run store
+    from linlens_widgets.analysis.metrics import over_run
+
+    series = over_run(run, weight_variation, source="weights", progress=False)
+    np.testing.assert_allclose(list(series), out["weight_variation"])
