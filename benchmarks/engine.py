@@ -11,7 +11,8 @@ so that load from other processes affects all of them alike. Printed:
 * the factored features (`weight_features`) against materializing W_eff;
 * peak extra memory of the features at N = 70,000 in chunks, against N = 7,000.
 
-Run: ``uv run python benchmarks/engine.py`` (about a minute on two cores; ``--quick`` for less).
+Run: ``uv run python benchmarks/engine.py`` (about a minute on two cores; ``--quick`` for less;
+``--threads 1`` gives ratios that suffer less when other processes compete for the cores).
 """
 
 from __future__ import annotations
@@ -198,7 +199,12 @@ def main() -> None:
     parser.add_argument("--memory-n", type=int, default=70_000)
     parser.add_argument("--batch-size", type=int, default=500)
     parser.add_argument("--quick", action="store_true", help="fewer rounds, smaller memory run")
+    parser.add_argument(
+        "--threads", type=int, default=None, help="torch threads (default: left as torch sets it)"
+    )
     args = parser.parse_args()
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
     if args.quick:
         args.rounds, args.memory_n = 5, 20_000
     model = paper_mlp()

@@ -384,14 +384,10 @@ class _Engine:
         weight_out: torch.Tensor | None = None,
     ) -> Iterator[tuple[int, EffectiveWeights]]:
         """Yield ``(start, chunk)``; fast-path chunks write into ``weight_out`` when given."""
-        if self.plan is not None:
-            try:
-                yield from self._run_fast(batch_size, return_patterns, weight_out)
-                return
-            except _fast.NotFastError:
-                self.plan = None
-                self._check_general()
-        yield from self._run_general(batch_size, return_patterns)
+        if self.plan is not None:  # the one-sample probe has shown that the chain applies
+            yield from self._run_fast(batch_size, return_patterns, weight_out)
+        else:
+            yield from self._run_general(batch_size, return_patterns)
 
     def collect(self, *, batch_size: int | None, return_patterns: bool) -> EffectiveWeights:
         """All chunks gathered on ``x``'s device, weights written in place when possible."""
