@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from linlens_widgets.runs.store import Run
 
 __all__ = [
+    "ATTACHMENT",
     "PHENOMENA",
     "boundary_points",
     "cross_polytope",
@@ -55,6 +56,9 @@ __all__ = [
     "random_directions",
     "weight_variation",
 ]
+
+#: Name of the run attachment that stores :func:`phenomena_over_run` results.
+ATTACHMENT = "phenomena"
 
 #: The metric names ``phenomena_over_run`` understands.
 PHENOMENA: tuple[str, ...] = ("alignment", "effective_rank", "local_complexity", "weight_variation")
@@ -106,8 +110,12 @@ def phenomena_over_run(
     weighting: Weighting = "uniform",
     checkpoints: Sequence[int] | None = None,
     progress: bool = True,
+    recompute: bool = False,
 ) -> dict[str, np.ndarray]:
     """Evaluate the phenomena metrics at every checkpoint of a run.
+
+    Results over all checkpoints are stored with the run (``run.attach("phenomena", ...)``, saved
+    by ``run.save``) and reused by later calls with the same settings.
 
     Parameters
     ----------
@@ -128,6 +136,8 @@ def phenomena_over_run(
         Checkpoint positions to evaluate; default all.
     progress : bool, default True
         Show a progress bar.
+    recompute : bool, default False
+        Ignore a stored result and compute again.
 
     Returns
     -------
@@ -152,6 +162,18 @@ def phenomena_over_run(
     probe = run.probe_inputs
     if "local_complexity" in which and radius is None:
         radius = default_radius(probe)
+    settings = {
+        "radius": radius,
+        "n_directions": n_directions,
+        "seed": seed,
+        "weighting": weighting,
+        "n_checkpoints": len(run.checkpoints),
+    }
+    cacheable = checkpoints is None and hasattr(run, "attach")
+    if cacheable and not recompute:
+        stored = _stored(run, which, settings)
+        if stored is not None:
+            return stored
     values: dict[str, list[object]] = {name: [] for name in which}
     for i in tqdm(positions, desc="phenomena", disable=not progress):
         model = run.model_at(i)
@@ -179,7 +201,26 @@ def phenomena_over_run(
             out.update(_local_complexity_arrays(values[name], radius))  # type: ignore[arg-type]
         else:
             out[name] = np.asarray(values[name], dtype=np.float64)
+    if cacheable:
+        run.attach(ATTACHMENT, out, {**settings, "which": sorted(which)})
     return out
+
+
+def _stored(run: Run, which: Sequence[str], settings: dict) -> dict[str, np.ndarray] | None:
+    """Return the stored phenomena if they cover ``which`` with the same ``settings``."""
+    item = run.attachment(ATTACHMENT)
+    if item is None:
+        return None
+    arrays, meta = item
+    if not set(which) <= set(meta.get("which", ())):
+        return None
+    relevant = [k for k in settings if k != "radius" or "local_complexity" in which]
+    if any(meta.get(k) != settings[k] for k in relevant):
+        return None
+    keys = {"checkpoint", "epoch", "step", *which}
+    if "local_complexity" in which:
+        keys |= {"local_complexity_per_sample", "local_complexity_by_layer", "radius"}
+    return {k: v for k, v in arrays.items() if k in keys}
 
 
 def _checkpoint_axes(run: Run, positions: list[int]) -> dict[str, np.ndarray]:

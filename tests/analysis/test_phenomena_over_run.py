@@ -104,7 +104,7 @@ def test_selected_metrics_checkpoints_and_default_radius() -> None:
 
 
 @pytest.mark.slow  # the first optimizer in a process imports torch._dynamo (seconds)
-def test_phenomena_of_a_trained_run() -> None:
+def test_phenomena_of_a_trained_run(monkeypatch: pytest.MonkeyPatch) -> None:
     import linlens_widgets as ll
 
     g = torch.Generator().manual_seed(0)
@@ -119,7 +119,22 @@ def test_phenomena_of_a_trained_run() -> None:
     assert np.all((out["alignment"] >= 0) & (out["alignment"] <= 1))
     assert np.all((out["weight_variation"] > 0) & (out["weight_variation"] < 1))
     assert out["weight_variation"][-1] == weight_variation(run.effective_weights(2))
-    run.attach("phenomena", out, {"radius": float(out["radius"])})  # arrays fit the run store
+    assert run.attachments == ["phenomena"]  # stored with the run
+
+    calls = []
+    model_at = run.model_at
+    monkeypatch.setattr(run, "model_at", lambda i: calls.append(i) or model_at(i))
+    again = phenomena_over_run(
+        run, ("alignment", "local_complexity"), n_directions=4, progress=False
+    )
+    assert calls == []  # reused: same settings, subset of the stored metrics
+    np.testing.assert_array_equal(again["local_complexity"], out["local_complexity"])
+    assert "weight_variation" not in again
+    phenomena_over_run(run, ("local_complexity",), n_directions=2, progress=False)
+    assert calls == [0, 1, 2]  # other settings: computed afresh
+    phenomena_over_run(run, ("alignment",), progress=False, recompute=True)
+    assert calls == [0, 1, 2, 0, 1, 2]
+
     from linlens_widgets.analysis.metrics import over_run
 
     series = over_run(run, weight_variation, source="weights", progress=False)
