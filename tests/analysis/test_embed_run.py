@@ -62,3 +62,21 @@ def test_training_raises_intra_class_and_lowers_inter_class_similarity(digits_ru
     )
     # the uncentred cosines are dominated by the shared component: the finding is hidden there
     assert raw.inter > 0.5
+
+
+def test_saved_run_reopens_its_trajectory_without_recomputing(digits_run, tmp_path, monkeypatch):
+    from linlens_widgets.analysis import embed as embed_module
+
+    traj = ll.embed(digits_run, method="pca", progress=False)
+    digits_run.save(tmp_path / "run")
+    loaded = ll.Run.load(tmp_path / "run")
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("recomputed although a matching trajectory was saved")
+
+    monkeypatch.setattr(embed_module, "embed_features", refuse)
+    again = ll.embed(loaded, method="pca", progress=False)
+    np.testing.assert_array_equal(again.positions, traj.positions)
+    np.testing.assert_array_equal(again.epochs, traj.epochs)
+    with pytest.raises(AssertionError, match="recomputed"):
+        ll.embed(loaded, method="pca", seed=1, progress=False)
