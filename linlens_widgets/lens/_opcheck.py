@@ -55,6 +55,9 @@ _AFFINE_OK = _words(
     max_pool2d_with_indices max_pool3d_with_indices adaptive_max_pool1d adaptive_max_pool2d max
     min maximum minimum amax amin abs where sort topk kthvalue median nanmedian cummax cummin
     masked_select add_ sub_ mul_ div_ neg_ set_ resize_ empty_strided unfold im2col col2im
+    upsample_nearest1d upsample_nearest2d _upsample_nearest_exact1d _upsample_nearest_exact2d
+    upsample_linear1d upsample_bilinear2d pixel_shuffle pixel_unshuffle channel_shuffle
+    max_unpool2d max_unpool1d
     """
 )
 
@@ -186,7 +189,7 @@ class _LevelMode(TorchDispatchMode):
     def _out_level(self, name: str, args: Any, kwargs: dict[str, Any], in_level: int) -> int:
         if name in _STEP_OPS or in_level == STEP:
             return STEP
-        if name not in _AFFINE_OK:
+        if name not in _AFFINE_OK and not (name.endswith("_") and name[:-1] in _AFFINE_OK):
             self._find(self.report.findings, name, "is not piecewise-linear")
             return AFFINE
         self._check_affine_use(name, args, kwargs)

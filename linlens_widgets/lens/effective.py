@@ -178,7 +178,8 @@ def effective_weights(
         Samples per chunk; memory is bounded by it, not by N. Default: chosen from the layer
         sizes (a few MB per chunk).
     device : torch.device or str, optional
-        Where to compute (default: the model's device). Results are returned on ``x``'s device.
+        Where to compute (default: the model's device, which it must match when given). Inputs
+        move there chunk by chunk; results are returned on ``x``'s device.
     linearize : bool, default False
         Accept layers that are not piecewise-linear (GELU, Tanh, LayerNorm, ...) and return the
         local linearization, with ``exact=False``.
@@ -301,7 +302,7 @@ class _Engine:
             raise ValueError(f"x holds no samples: shape {tuple(x.shape)}")
         self.model = model
         self.x = x
-        self.device = torch.device(device) if device is not None else _model_device(model, x)
+        self.device = _compute_device(model, x, device)
         self.dtype = _model_dtype(model, x)
         self.linearize = linearize
         check_eval_mode(model)
@@ -532,6 +533,26 @@ def _model_device(model: nn.Module, x: torch.Tensor) -> torch.device:
     for tensor in (*model.parameters(), *model.buffers()):
         return tensor.device
     return x.device
+
+
+def _compute_device(
+    model: nn.Module, x: torch.Tensor, device: torch.device | str | None
+) -> torch.device:
+    """Pick the compute device: ``device`` if given (it must hold the model), else the model's."""
+    model_device = _model_device(model, x)
+    if device is None:
+        return model_device
+    wanted = torch.device(device)
+    has_state = any(True for _ in (*model.parameters(), *model.buffers()))
+    same = wanted.type == model_device.type and (
+        wanted.index is None or model_device.index is None or wanted.index == model_device.index
+    )
+    if has_state and not same:
+        raise ValueError(
+            f"the model is on {model_device} but device={str(wanted)!r} was asked; move the model "
+            "there first (the engine never moves or copies it) or leave device=None"
+        )
+    return model_device if has_state else wanted
 
 
 def _model_dtype(model: nn.Module, x: torch.Tensor) -> torch.dtype:

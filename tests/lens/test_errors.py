@@ -190,3 +190,30 @@ def test_batchnorm_without_running_statistics_is_refused() -> None:
     model = nn.Sequential(nn.Linear(4, 3), nn.BatchNorm1d(3, track_running_stats=False)).eval()
     with pytest.raises(UnsupportedLayerError, match=r"1: BatchNorm1d has no running statistics"):
         effective_weights(model, torch.randn(5, 4))
+
+
+def test_linear_ops_of_custom_modules_are_accepted(lens_tools) -> None:
+    class Mixer(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv = nn.Conv2d(1, 2, 3, padding=1)
+            self.head = nn.Linear(2 * 8 * 8 + 2, 3)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            h = self.conv(x.view(-1, 1, 4, 4))
+            h = torch.nn.functional.interpolate(h, scale_factor=2.0, mode="nearest")
+            h = torch.nn.functional.relu6(h).flatten(1)
+            pooled = h.view(-1, 2, 64).amax(dim=2)
+            h = torch.cat([h, pooled.clamp(min=0.1)], dim=1)
+            h.mul_(0.5)
+            return self.head(h)
+
+    model, x = Mixer(), torch.randn(4, 16)
+    ew = effective_weights(model, x)
+    assert ew.exact and ew.bias is not None
+    assert lens_tools.rel_error(ew.weight, lens_tools.reference_jacobian(model, x)) < 1e-5
+
+
+def test_device_must_hold_the_model() -> None:
+    with pytest.raises(ValueError, match="model is on cpu"):
+        effective_weights(nn.Linear(3, 2), torch.randn(2, 3), device="meta")
