@@ -103,20 +103,25 @@ def test_selected_metrics_checkpoints_and_default_radius() -> None:
         phenomena_over_run(run, ("curvature",), progress=False)
 
 
-@pytest.mark.slow  # the first optimizer in a process imports torch._dynamo (seconds)
-def test_phenomena_of_a_trained_run(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_phenomena_of_a_recorded_run(monkeypatch: pytest.MonkeyPatch) -> None:
     import linlens_widgets as ll
 
     g = torch.Generator().manual_seed(0)
     x, y = torch.rand(200, 16, generator=g), torch.randint(0, 3, (200,), generator=g)
     data = ll.Dataset.from_tensors(x, y)
     model = ll.models.mlp(data.n_features, [16], data.n_classes, bias=True, seed=0)
-    run = ll.train(model, data, epochs=1, checkpoints=3, probe=40, progress=False)
+    recorder = ll.Recorder(model, data, probe=40)
+    for step in range(3):  # three checkpoints of a model whose first layer turns and grows
+        recorder.snapshot(epoch=step, step=step)
+        with torch.no_grad():
+            model[0].weight.add_(model[0].weight[:1].clone()).mul_(1.5)
+    run = recorder.run
     out = phenomena_over_run(run, PHENOMENA, n_directions=4, progress=False)
     assert out["step"].tolist() == [c.step for c in run.checkpoints]
     assert out["local_complexity_per_sample"].shape == (3, 40)
     assert out["local_complexity_by_layer"].shape == (3, 1)
     assert np.all((out["alignment"] >= 0) & (out["alignment"] <= 1))
+    assert out["alignment"][0] < out["alignment"][1] < out["alignment"][2]  # rows turned to row 0
     assert np.all((out["weight_variation"] > 0) & (out["weight_variation"] < 1))
     assert out["weight_variation"][-1] == weight_variation(run.effective_weights(2))
     assert run.attachments == ["phenomena"]  # stored with the run
