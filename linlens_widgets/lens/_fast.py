@@ -162,6 +162,7 @@ class _Buffers:
 
     def __init__(self) -> None:
         self._store: dict[int, torch.Tensor] = {}
+        self.constants: dict[int, torch.Tensor] = {}  # per-call products of weights
 
     def get(self, key: int, shape: tuple[int, ...], like: torch.Tensor) -> torch.Tensor:
         buf = self._store.get(key)
@@ -264,7 +265,10 @@ def _fused_unit_linear(
     units, inputs = weight.shape
     n_out = g.value.shape[0]
     shared = g.value.reshape(n_out, units)
-    outer = (shared.T.unsqueeze(2) * weight.unsqueeze(1)).reshape(units, n_out * inputs)
+    outer = buffers.constants.get(key)
+    if outer is None:
+        outer = (shared.T.unsqueeze(2) * weight.unsqueeze(1)).reshape(units, n_out * inputs)
+        buffers.constants[key] = outer
     rows = n * n_out
     if out is not None and out.is_contiguous() and out.numel() == rows * inputs:
         target = out.view(n, n_out * inputs)
