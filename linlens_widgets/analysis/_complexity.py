@@ -37,6 +37,7 @@ def local_complexity(
     seed: int = 0,
     batch_size: int = 256,
     by_layer: bool = False,
+    directions: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Count the region boundaries (neurons changing sign) within ``radius`` of each sample.
 
@@ -63,6 +64,10 @@ def local_complexity(
         Samples per forward pass (each brings ``2k + 1`` points), bounding memory.
     by_layer : bool, default False
         Return the counts per recorded layer call ``(N, L)`` instead of their sum ``(N,)``.
+    directions : Tensor, optional
+        Precomputed ``random_directions(N, D, n_directions, seed=seed)`` ``(N, D, k)``, to reuse
+        the same neighbourhoods across many models (e.g. checkpoints) without drawing them again;
+        ``n_directions`` and ``seed`` are then ignored.
 
     Returns
     -------
@@ -93,7 +98,13 @@ def local_complexity(
         raise ValueError(f"x must be a non-empty batch (N, *input_shape), got {tuple(x.shape)}")
     _refuse_smooth(model)
     device, dtype = _param_placement(model, x)
-    directions = random_directions(x.shape[0], x[0].numel(), n_directions, seed=seed)
+    if directions is None:
+        directions = random_directions(x.shape[0], x[0].numel(), n_directions, seed=seed)
+    elif directions.ndim != 3 or directions.shape[:2] != (x.shape[0], x[0].numel()):
+        raise ValueError(
+            f"directions must be (N, D, k) = ({x.shape[0]}, {x[0].numel()}, k) for x of shape "
+            f"{tuple(x.shape)}, got {tuple(directions.shape)}"
+        )
     counts = []
     with _eval_mode(model), torch.no_grad():
         for start in range(0, x.shape[0], batch_size):
@@ -168,11 +179,10 @@ def random_directions(n: int, dim: int, k: int, *, seed: int = 0) -> torch.Tenso
     """
     k = min(k, dim)
     generator = torch.Generator().manual_seed(seed)
-    gaussian = torch.randn(n, dim, k, generator=generator, dtype=torch.float64)
+    gaussian = torch.randn(n, dim, k, generator=generator)
     q, r = torch.linalg.qr(gaussian)
     # Fix the column signs so that the distribution is uniform (QR's sign convention is not).
-    q = q * torch.sign(torch.diagonal(r, dim1=-2, dim2=-1)).unsqueeze(-2)
-    return q.float()
+    return q * torch.sign(torch.diagonal(r, dim1=-2, dim2=-1)).unsqueeze(-2)
 
 
 def cross_polytope(x: torch.Tensor, directions: torch.Tensor, radius: float) -> torch.Tensor:

@@ -74,16 +74,19 @@ def weight_variation(
         raise ValueError(
             f"expected effective weights (N, C, *input_shape) with N >= 1, got {tuple(w.shape)}"
         )
-    w = w.detach().to("cpu", torch.float64).reshape(w.shape[0], -1)
-    mean = w.mean(0)
+    w = w.detach().reshape(w.shape[0], -1)
+    if not w.is_floating_point() or w.element_size() < 4:
+        w = w.float()
     # The variance is shift-invariant; centring on the first sample first makes it exactly 0 when
-    # all samples share one W (a linear network), instead of round-off of the mean.
+    # all samples share one W (a linear network), instead of round-off of the mean. Elementwise
+    # work stays in the weights' precision; sums accumulate in float64.
     shifted = w - w[0]
-    spread = float(((shifted - shifted.mean(0)) ** 2).sum(1).mean())
+    shift_mean = shifted.mean(0, dtype=torch.float64)
+    spread = float(((shifted - shift_mean.to(w.dtype)) ** 2).sum(dtype=torch.float64)) / len(w)
     if normalise == "energy":
-        denom = float((w * w).sum(1).mean())
+        denom = float((w * w).sum(dtype=torch.float64)) / len(w)
     elif normalise == "mean":
-        denom = float((mean * mean).sum())
+        denom = float(((w[0].double() + shift_mean) ** 2).sum())
     else:
         raise ValueError(f"normalise must be 'energy' or 'mean', got {normalise!r}")
     if denom <= 0:

@@ -174,6 +174,9 @@ def phenomena_over_run(
         stored = _stored(run, which, settings)
         if stored is not None:
             return stored
+    directions = None
+    if "local_complexity" in which:  # one draw of the neighbourhoods, shared by all checkpoints
+        directions = random_directions(len(probe), probe[0].numel(), n_directions, seed=seed)
     values: dict[str, list[object]] = {name: [] for name in which}
     for i in tqdm(positions, desc="phenomena", disable=not progress):
         model = run.model_at(i)
@@ -190,9 +193,8 @@ def phenomena_over_run(
                         model,
                         probe,
                         radius=radius,  # type: ignore[arg-type]
-                        n_directions=n_directions,
-                        seed=seed,
                         by_layer=True,
+                        directions=directions,
                     )
                 )
     out = _checkpoint_axes(run, positions)

@@ -121,6 +121,16 @@ def test_errors_name_the_problem() -> None:
         local_complexity(_neuron([1.0, 0.0, 0.0], 0.0), torch.randn(3), radius=0.1)
 
 
+def test_precomputed_directions_give_the_same_counts() -> None:
+    model = nn.Sequential(nn.Linear(6, 30), nn.ReLU(), nn.Linear(30, 2))
+    x = torch.randn(9, 6)
+    q = random_directions(9, 6, 3, seed=4)
+    expected = local_complexity(model, x, radius=0.5, n_directions=3, seed=4)
+    assert torch.equal(local_complexity(model, x, radius=0.5, directions=q), expected)
+    with pytest.raises(ValueError, match=r"directions must be \(N, D, k\)"):
+        local_complexity(model, x, radius=0.5, directions=q[:5])
+
+
 def test_max_pool_counts_outputs_whose_argmax_varies() -> None:
     model = nn.Sequential(nn.Unflatten(1, (1, 1, 2)), nn.MaxPool2d((1, 2)), nn.Flatten())
     # max(x0, x1): the boundary is x0 = x1, at distance |x0 - x1| / √2.
