@@ -1,0 +1,215 @@
+"""``LensExplorer(run).save_html(path)`` opened from file:// with every network request blocked:
+the scatter draws, scrubbing works, the comparison shows the engine's cosine, nothing leaves."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from playwright.sync_api import Browser, Route
+
+from tests.e2e._guard import Guard
+from tests.e2e._pixels import changed_fraction, element_pixels
+from tests.e2e._watch import PageWatch
+from tests.e2e._widgets import (
+    canvas_origin,
+    points_drawn,
+    poll,
+    project,
+    root,
+    scatter_canvas,
+    wait_scatter_ready,
+)
+
+pytestmark = pytest.mark.e2e
+
+LOCAL_SCHEMES = ("data:", "blob:")
+
+
+def engine_cosine(run, a: int, b: int, checkpoint: int) -> tuple[float, list[float]]:
+    """Cosine of two samples' flattened W_eff (and per class row), straight from the engine."""
+    w = run.effective_weights(checkpoint).weight
+    wa, wb = w[a].flatten().double(), w[b].flatten().double()
+    overall = float(torch.dot(wa, wb) / (wa.norm() * wb.norm()))
+    rows = torch.nn.functional.cosine_similarity(
+        w[a].flatten(1).double(), w[b].flatten(1).double(), dim=1
+    )
+    return overall, rows.tolist()
+
+
+@pytest.fixture(scope="module")
+def saved(digits_run_path: Path, tmp_path_factory: pytest.TempPathFactory):
+    """The run and its explorer page written by ``LensExplorer(run).save_html``."""
+    import linlens_widgets as ll
+
+    run = ll.Run.load(digits_run_path)
+    path = ll.LensExplorer(run).save_html(tmp_path_factory.mktemp("page") / "explorer.html")
+    return run, ll.embed(run, progress=False), Path(path)
+
+
+@pytest.fixture(scope="module")
+def offline(browser: Browser, saved):
+    """The saved page in a context where every request but the page itself is aborted."""
+    _, _, path = saved
+    url = path.resolve().as_uri()
+    aborted: list[str] = []
+
+    def only_the_page(route: Route) -> None:
+        if route.request.url == url:
+            route.continue_()
+        else:
+            aborted.append(route.request.url)
+            route.abort()
+
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, device_scale_factor=1)
+    context.route("**/*", only_the_page)
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    watch = PageWatch().attach(page)
+    page.goto(url)
+    yield page, watch, url, aborted
+    context.close()
+
+
+@pytest.fixture
+def ui(offline, guard: Guard):
+    page, watch, url, aborted = offline
+    guard.track(page, watch)
+    explorer = root(page, "explorer")
+    explorer.wait_for(state="visible")
+    wait_scatter_ready(root(explorer, "embedding"))
+    return page, explorer, url, aborted
+
+
+def _config(page) -> dict:
+    return json.loads(page.locator("#linlens-config").text_content())
+
+
+def _bank_samples(page) -> list[int]:
+    """Probe indices whose W_eff the page stores (the page lists them for the reader)."""
+    text = page.locator("details p").text_content() or ""
+    return [int(s) for s in text.split(",")]
+
+
+def test_saved_page_draws_scatter_offline(ui, guard: Guard) -> None:
+    page, explorer, _, aborted = ui
+    n = _config(page)["models"]["embedding"]["state"]["_positions"]["shape"][1]
+    drawn = points_drawn(root(explorer, "embedding"), range(n))
+    guard.check(drawn > 0.95, f"saved page: only {drawn:.1%} of {n} points drawn in place")
+    guard.check(
+        page.evaluate("() => !!(window.Bokeh && window.Bokeh.documents.length)"),
+        "the metrics panel's inline BokehJS did not render a document",
+    )
+    guard.check(not aborted, f"the saved page tried to reach the network: {aborted}")
+    guard.assert_clean()
+
+
+def test_saved_page_scrubs_offline(ui, guard: Guard) -> None:
+    page, explorer, _, aborted = ui
+    embedding = root(explorer, "embedding")
+    n = _config(page)["models"]["embedding"]["state"]["_positions"]["shape"][1]
+    slider = root(explorer, "scrubber").locator("input.linlens-epoch")
+    canvas = scatter_canvas(embedding)
+    canvas_origin(embedding)
+    before = element_pixels(canvas)
+
+    box = slider.bounding_box()
+    assert box is not None
+    y = box["y"] + box["height"] / 2
+    page.mouse.move(box["x"] + box["width"] - 4, y)
+    page.mouse.down()
+    for x in np.linspace(box["x"] + box["width"] - 4, box["x"] - 20, 15):
+        page.mouse.move(float(x), y)
+        page.wait_for_timeout(20)
+    page.mouse.up()
+    for epoch, action in ((0, None), (1, "ArrowRight"), (2, "ArrowRight")):
+        if action:
+            slider.focus()
+            page.keyboard.press(action)
+        guard.check(slider.input_value() == str(epoch), f"slider {slider.input_value()} != {epoch}")
+        page.wait_for_function(
+            "([r, e]) => r.dataset.epoch === String(e)",
+            arg=[embedding.element_handle(), epoch],
+            timeout=10_000,
+        )
+        drawn = poll(lambda: points_drawn(embedding, range(n)), lambda f: f > 0.95)
+        guard.check(drawn > 0.95, f"epoch {epoch}: only {drawn:.1%} of points drawn in place")
+        now = element_pixels(canvas)
+        change = changed_fraction(before, now)
+        guard.check(change > 0.002, f"scatter barely changed at epoch {epoch}: {change:.3%}")
+        before = now
+    compare_epoch = root(explorer, "compare").get_attribute("data-epoch")
+    guard.check(
+        compare_epoch == "2", f"the comparison did not follow the scrubber: {compare_epoch}"
+    )
+    guard.check(not aborted, f"the saved page tried to reach the network: {aborted}")
+    guard.assert_clean()
+
+
+def test_saved_page_compares_picked_samples_offline(ui, saved, guard: Guard) -> None:
+    page, explorer, _, aborted = ui
+    run, traj, _ = saved
+    embedding = root(explorer, "embedding")
+    compare = root(explorer, "compare")
+    epoch = int(root(explorer, "scrubber").get_attribute("data-epoch"))
+    bank = _bank_samples(page)
+    points = project(embedding, bank)
+    _, size = canvas_origin(embedding)
+    all_points = project(embedding, range(len(traj.labels)))
+    isolated = [
+        bank[k]
+        for k in range(len(bank))
+        if (np.sort(np.linalg.norm(all_points - points[k], axis=1))[1] >= 12)
+        and (20 < points[k][0] < size[0] - 20)
+        and (20 < points[k][1] < size[1] - 20)
+    ]
+    guard.check(len(isolated) >= 2, f"only {len(isolated)} stored samples are clickable")
+    a, b = isolated[0], isolated[-1]
+    origin, _ = canvas_origin(embedding)
+    for sample, shift in ((a, False), (b, True)):
+        x, y = origin + project(embedding, [sample])[0]
+        page.mouse.move(x - 6, y - 6)
+        page.mouse.move(x, y, steps=3)
+        page.wait_for_timeout(150)
+        if shift:
+            page.keyboard.down("Shift")
+        page.mouse.click(x, y)
+        if shift:
+            page.keyboard.up("Shift")
+    page.wait_for_function(
+        "([r, a, b]) => r.dataset.sampleA === String(a) && r.dataset.sampleB === String(b)"
+        " && r.dataset.state === 'ready'",
+        arg=[compare.element_handle(), a, b],
+        timeout=10_000,
+    )
+    overall, per_class = engine_cosine(run, a, b, int(traj.checkpoint_ids[epoch]))
+    shown = float(compare.locator("[data-testid=cosine]").get_attribute("data-value"))
+    guard.check(
+        abs(shown - overall) < 1e-5,
+        f"saved page cosine {shown!r} != engine cosine {overall!r} for samples {a}, {b}",
+    )
+    for cell in compare.locator("[data-testid=cosine-class]").all():
+        cls = int(cell.get_attribute("data-class"))
+        value = float(cell.get_attribute("data-value"))
+        guard.check(abs(value - per_class[cls]) < 1e-5, f"class {cls}: {value} != {per_class[cls]}")
+    images = compare.locator("canvas.linlens-img")
+    guard.check(images.count() >= 22, f"only {images.count()} images in the comparison")
+    guard.check(not aborted, f"the saved page tried to reach the network: {aborted}")
+    guard.assert_clean()
+
+
+def test_saved_page_made_no_network_request(ui, guard: Guard) -> None:
+    """Every request the page made in this module: the file itself, or in-memory data/blob."""
+    page, _, url, aborted = ui
+    page.reload()
+    root(page, "explorer").wait_for(state="visible")
+    wait_scatter_ready(root(root(page, "explorer"), "embedding"))
+    watch = next(w.watch for w in guard.tracked if w.page is page)
+    outside = [r for r in watch.requests if r != url and not r.startswith(LOCAL_SCHEMES)]
+    guard.check(url in watch.requests, f"the page request itself was not seen: {watch.requests}")
+    guard.check(not outside, f"requests left the page: {outside}")
+    guard.check(not aborted, f"the saved page tried to reach the network: {aborted}")
+    guard.assert_clean()
