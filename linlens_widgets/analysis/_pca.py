@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+from threadpoolctl import threadpool_limits
 
 ArrayLike = np.ndarray | torch.Tensor
 
@@ -100,6 +101,16 @@ def _times_t(x: ArrayLike, mean: np.ndarray, q: np.ndarray, chunk: int) -> np.nd
     return out - np.outer(mean, q.sum(axis=0))
 
 
+def _orth(a: np.ndarray) -> np.ndarray:
+    """Orthonormal basis of the columns of a tall ``a`` (QR), on one BLAS thread.
+
+    QR of a tall, thin matrix gains nothing from threads and slows down 10-100x when several
+    BLAS threads compete for a busy CPU.
+    """
+    with threadpool_limits(limits=1, user_api="blas"):
+        return np.linalg.qr(a)[0]
+
+
 def randomized_pca(
     x: ArrayLike,
     n_components: int,
@@ -148,13 +159,13 @@ def randomized_pca(
     if n_components >= rank or n_components + oversamples >= rank:
         return _exact_pca(x, mean, total_var, min(n_components, rank), chunk)
     rng = np.random.default_rng(seed)
-    q = _times(x, mean, rng.standard_normal((k, n_components + oversamples)), chunk)
-    q, _ = np.linalg.qr(q)
+    q = _orth(_times(x, mean, rng.standard_normal((k, n_components + oversamples)), chunk))
     for _ in range(n_iter):
-        z, _ = np.linalg.qr(_times_t(x, mean, q, chunk))
-        q, _ = np.linalg.qr(_times(x, mean, z, chunk))
+        z = _orth(_times_t(x, mean, q, chunk))
+        q = _orth(_times(x, mean, z, chunk))
     b = _times_t(x, mean, q, chunk).T  # (l, k) = Q^T (X - mean)
-    u_b, s, _ = np.linalg.svd(b, full_matrices=False)
+    with threadpool_limits(limits=1, user_api="blas"):
+        u_b, s, _ = np.linalg.svd(b, full_matrices=False)
     scores = (q @ u_b[:, :n_components]) * s[:n_components]
     return PCAResult(_sign_fixed(scores), s[:n_components] ** 2 / n, total_var)
 
@@ -162,7 +173,11 @@ def randomized_pca(
 def _exact_pca(
     x: ArrayLike, mean: np.ndarray, total_var: float, n_components: int, chunk: int
 ) -> PCAResult:
-    """Exact PCA through the smaller Gram/covariance matrix (used when nothing is dropped)."""
+    """Exact PCA through the smaller Gram or covariance matrix.
+
+    Used when little or nothing is dropped, so that matrix is at most
+    ``n_components + oversamples`` wide.
+    """
     n = x.shape[0]
     k = mean.shape[0]
     if k <= n:
@@ -170,14 +185,16 @@ def _exact_pca(
         for s, e in _chunks(n, chunk):
             r = _rows(x, s, e) - mean
             cov += r.T @ r
-        evals, evecs = np.linalg.eigh(cov)
+        with threadpool_limits(limits=1, user_api="blas"):
+            evals, evecs = np.linalg.eigh(cov)
         order = np.argsort(evals)[::-1][:n_components]
         scores = _times(x, mean, evecs[:, order], chunk)
         evals = evals[order]
     else:
         centred = np.concatenate([_rows(x, s, e) - mean for s, e in _chunks(n, chunk)])
         gram = centred @ centred.T
-        evals, evecs = np.linalg.eigh(gram)
+        with threadpool_limits(limits=1, user_api="blas"):
+            evals, evecs = np.linalg.eigh(gram)
         order = np.argsort(evals)[::-1][:n_components]
         evals = np.clip(evals[order], 0.0, None)
         scores = evecs[:, order] * np.sqrt(evals)
