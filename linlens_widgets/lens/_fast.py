@@ -143,6 +143,18 @@ def forward(plan: Plan, x: torch.Tensor, *, patterns: bool) -> Trace:
     return trace
 
 
+@dataclass
+class _Tiled:
+    """Argmax of a max-pool whose windows tile its input: a one-hot mask ``(n, c, *window grid)``.
+
+    With ``kernel == stride``, no padding or dilation and sizes divisible by the kernel, the
+    pool is "select by mask, then sum each window", so its adjoint is one broadcast product of
+    the upsampled cotangent with the mask: no zero fill and no scatter.
+    """
+
+    onehot: torch.Tensor
+
+
 def _maxpool(module: nn.Module, h: torch.Tensor) -> tuple[torch.Tensor, Any]:
     pool = F.max_pool1d if isinstance(module, nn.MaxPool1d) else F.max_pool2d
     out, indices = pool(
@@ -154,7 +166,30 @@ def _maxpool(module: nn.Module, h: torch.Tensor) -> tuple[torch.Tensor, Any]:
         ceil_mode=module.ceil_mode,
         return_indices=True,
     )
-    return out, indices
+    kernel = _tiling_kernel(module, h)
+    if kernel is None:
+        return out, indices
+    n, c = h.shape[:2]
+    onehot = torch.zeros((n, c, math.prod(h.shape[2:])), dtype=h.dtype, device=h.device)
+    onehot.scatter_(2, indices.reshape(n, c, -1), 1.0)
+    grid: list[int] = []
+    for size, k in zip(h.shape[2:], kernel, strict=True):
+        grid += [size // k, k]
+    return out, _Tiled(onehot.view(n, c, *grid))
+
+
+def _tiling_kernel(module: nn.Module, h: torch.Tensor) -> tuple[int, ...] | None:
+    dims = h.dim() - 2
+
+    def tup(value: Any) -> tuple[int, ...]:
+        return tuple(value) if isinstance(value, (tuple, list)) else (value,) * dims
+
+    kernel, stride = tup(module.kernel_size), tup(module.stride or module.kernel_size)
+    if kernel != stride or any(tup(module.padding)) or any(d != 1 for d in tup(module.dilation)):
+        return None
+    if any(size % k for size, k in zip(h.shape[2:], kernel, strict=True)):
+        return None
+    return kernel
 
 
 class _Buffers:
@@ -377,9 +412,10 @@ def _unit(
     return _G(value, shared=False)
 
 
-def _maxpool_adjoint(
-    g: _G, indices: torch.Tensor, in_shape: tuple[int, ...], n: int, n_out: int
-) -> _G:
+def _maxpool_adjoint(g: _G, saved: Any, in_shape: tuple[int, ...], n: int, n_out: int) -> _G:
+    if isinstance(saved, _Tiled):
+        return _tiled_adjoint(g, saved.onehot, in_shape, n, n_out)
+    indices = saved
     channels = in_shape[0]
     n_in = math.prod(in_shape[1:])
     src = g.value.reshape(-1 if not g.shared else n_out, channels, indices[0, 0].numel())
@@ -387,6 +423,18 @@ def _maxpool_adjoint(
     index = indices.reshape(n, 1, channels, -1).expand(n, n_out, channels, src.shape[-1])
     result = torch.zeros((n, n_out, channels, n_in), dtype=src.dtype, device=src.device)
     result.scatter_add_(3, index, src)
+    return _G(result.view(n * n_out, *in_shape), shared=False)
+
+
+def _tiled_adjoint(
+    g: _G, onehot: torch.Tensor, in_shape: tuple[int, ...], n: int, n_out: int
+) -> _G:
+    """Upsample the cotangent to the input grid and keep each window's argmax, in one product."""
+    channels, grid = in_shape[0], onehot.shape[2:]
+    spread = [size if i % 2 == 0 else 1 for i, size in enumerate(grid)]
+    lead = (1, n_out) if g.shared else (n, n_out)
+    cot = g.value.reshape(*lead, channels, *spread)
+    result = cot * onehot.unsqueeze(1)
     return _G(result.view(n * n_out, *in_shape), shared=False)
 
 
