@@ -243,3 +243,39 @@ def test_iter_effective_weights_streams_chunks() -> None:
 def test_empty_input_is_refused() -> None:
     with pytest.raises(ValueError, match="no samples"):
         effective_weights(nn.Linear(3, 2), torch.empty(0, 3))
+
+
+@pytest.mark.parametrize(
+    ("pool", "side"),
+    [
+        (nn.MaxPool2d(2), 6),  # windows tile the input: one-hot mask adjoint
+        (nn.MaxPool2d(2), 7),  # remainder: scatter adjoint
+        (nn.MaxPool2d(3, stride=1, padding=1), 6),  # overlapping windows
+        (nn.MaxPool2d(2, ceil_mode=True), 7),
+        (nn.MaxPool2d((2, 3)), 6),
+    ],
+)
+def test_maxpool_variants_after_relu_ties(pool: nn.Module, side: int, lens_tools) -> None:
+    model = nn.Sequential(
+        nn.Unflatten(1, (1, side, side)),
+        nn.Conv2d(1, 3, 3, padding=1),
+        nn.ReLU(),  # zeros make whole windows tie
+        pool,
+        nn.Flatten(),
+    ).eval()
+    features = model(torch.zeros(1, side * side)).shape[1]
+    model.append(nn.Linear(features, 3))
+    x = torch.randn(5, side * side)
+    ew = effective_weights(model, x)
+    assert lens_tools.rel_error(ew.weight, lens_tools.reference_jacobian(model, x)) < TOL
+    general = effective_weights(lens_tools.Wrapped(model), x)
+    assert lens_tools.rel_error(ew.weight, general.weight) < TOL
+
+
+def test_maxpool1d_tiled(lens_tools) -> None:
+    model = nn.Sequential(
+        nn.Unflatten(1, (2, 8)), nn.Conv1d(2, 3, 3, padding=1), nn.MaxPool1d(2), nn.Flatten()
+    ).eval()
+    x = torch.randn(4, 16)
+    ew = effective_weights(model, x)
+    assert lens_tools.rel_error(ew.weight, lens_tools.reference_jacobian(model, x)) < TOL
