@@ -39,6 +39,8 @@ def test_same_geometry_in_rotated_coordinates_gives_a_still_layout(drifting):
     frames = np.stack([x[0] @ np.linalg.qr(rng.normal(size=(10, 10)))[0] for _ in range(3)])
     traj = embed_features(frames, y, **FAST)
     assert traj.steadiness() < 0.02
+    # no flip or rotation either: the raw positions (no Procrustes) stay put
+    assert np.abs(traj.positions[0] - traj.positions[-1]).max() < 0.05
     pca = embed_features(frames, y, method="pca", progress=False)
     np.testing.assert_allclose(pca.positions[0], pca.positions[2], atol=1e-4)
 
