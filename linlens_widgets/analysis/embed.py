@@ -107,9 +107,10 @@ def embed(
     run : Run
         A recorded run with at least one checkpoint.
     method : {"tsne", "pca", "umap"}, default "tsne"
-        ``"tsne"``: openTSNE. ``"pca"``: the exact top-2 principal components of each
-        checkpoint (instant; aligned frames are only rotated/reflected onto their neighbour, so
-        each stays an exact projection). ``"umap"``: needs the optional ``umap-learn``.
+        ``"tsne"``: openTSNE. ``"pca"``: the top-2 principal components of each checkpoint
+        (no optimisation, for huge N or quick looks; aligned frames are only rotated/reflected
+        onto their neighbour, so each stays an orthogonal projection of its features).
+        ``"umap"``: needs the optional ``umap-learn``.
     perplexity : float, default 30
         t-SNE perplexity (UMAP: number of neighbours). Needs ``N >= 3 * perplexity``.
     pca_dims : int, default 50
