@@ -1,4 +1,7 @@
-"""`linlens train | export | info | demo` end to end on digits, with tiny networks and epochs."""
+"""`linlens train | export | info | demo` end to end on digits, with tiny networks and epochs.
+
+Everything that embeds (a t-SNE, seconds even when tiny) is marked slow.
+"""
 
 from __future__ import annotations
 
@@ -32,6 +35,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
+@pytest.mark.slow
 def test_train_writes_an_embedded_run(trained: Path) -> None:
     run = linlens_widgets.Run.load(trained)
     assert len(run.checkpoints) == 3
@@ -57,6 +61,7 @@ def test_train_refuses_then_replaces_with_overwrite(
     assert linlens_widgets.Run.load(out).model_spec["kwargs"]["bias"] is True
 
 
+@pytest.mark.slow
 def test_info_summarises_the_run(capsys: pytest.CaptureFixture[str], trained: Path) -> None:
     status, out, _ = run_cli(capsys, "info", str(trained))
     assert status == 0
@@ -67,6 +72,7 @@ def test_info_summarises_the_run(capsys: pytest.CaptureFixture[str], trained: Pa
     assert "not computed" not in lines["embedding"]
 
 
+@pytest.mark.slow
 def test_export_writes_an_offline_page(
     capsys: pytest.CaptureFixture[str],
     trained: Path,
@@ -81,6 +87,7 @@ def test_export_writes_an_offline_page(
     assert "embedding" not in err  # the trajectory saved by `train` was reused
 
 
+@pytest.mark.slow
 def test_export_into_a_folder_is_refused(
     capsys: pytest.CaptureFixture[str], trained: Path, tmp_path: Path
 ) -> None:
@@ -100,6 +107,7 @@ def demo_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         yield path
 
 
+@pytest.mark.slow
 def test_demo_html_trains_once_then_reuses_the_cache(
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
@@ -128,6 +136,7 @@ def test_demo_html_trains_once_then_reuses_the_cache(
     assert_offline_html(second)
 
 
+@pytest.mark.slow
 def test_demo_opens_jupyterlab_on_a_notebook_that_loads_the_cached_run(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, demo_cache: Path
 ) -> None:
@@ -154,6 +163,7 @@ def test_demo_opens_jupyterlab_on_a_notebook_that_loads_the_cached_run(
     assert cwd.parent == demo_cache
 
 
+@pytest.mark.slow
 def test_demo_keys_the_cache_on_its_parameters(
     capsys: pytest.CaptureFixture[str], demo_cache: Path, tmp_path: Path
 ) -> None:
