@@ -27,6 +27,8 @@ _EXPORTS: dict[str, tuple[str, str | None]] = {
     # lens: the effective-weight engine
     "effective_weights": ("linlens_widgets.lens.effective", "effective_weights"),
     "EffectiveWeights": ("linlens_widgets.lens.effective", "EffectiveWeights"),
+    "weight_features": ("linlens_widgets.lens.effective", "weight_features"),
+    "activation_patterns": ("linlens_widgets.lens.patterns", "activation_patterns"),
     "UnsupportedLayerError": ("linlens_widgets.lens.layers", "UnsupportedLayerError"),
     # runs: data, models, training, storage
     "datasets": ("linlens_widgets.runs.datasets", None),
@@ -50,15 +52,39 @@ _EXPORTS: dict[str, tuple[str, str | None]] = {
     "plots": ("linlens_widgets.plots", None),
 }
 
-__all__ = ["__version__", *sorted(_EXPORTS)]
+__all__ = [
+    "Checkpoint",
+    "Dataset",
+    "EffectiveWeights",
+    "EmbeddingView",
+    "EpochScrubber",
+    "LensExplorer",
+    "Recorder",
+    "Run",
+    "RunFormatError",
+    "Trajectory",
+    "UnsupportedLayerError",
+    "WeightCompare",
+    "__version__",
+    "activation_patterns",
+    "datasets",
+    "effective_weights",
+    "embed",
+    "metrics",
+    "models",
+    "plots",
+    "train",
+    "weight_features",
+]
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from linlens_widgets import plots
     from linlens_widgets.analysis import metrics
     from linlens_widgets.analysis.embed import embed
     from linlens_widgets.analysis.trajectory import Trajectory
-    from linlens_widgets.lens.effective import EffectiveWeights, effective_weights
+    from linlens_widgets.lens.effective import EffectiveWeights, effective_weights, weight_features
     from linlens_widgets.lens.layers import UnsupportedLayerError
+    from linlens_widgets.lens.patterns import activation_patterns
     from linlens_widgets.runs import datasets, models
     from linlens_widgets.runs.datasets import Dataset
     from linlens_widgets.runs.recorder import Recorder

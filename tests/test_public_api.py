@@ -1,0 +1,32 @@
+"""The flat public namespace: every advertised name resolves, and nothing heavy loads on import."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import linlens_widgets as ll
+
+
+def test_all_lists_exactly_the_lazy_exports() -> None:
+    assert sorted(ll.__all__) == sorted(["__version__", *ll._EXPORTS])
+
+
+def test_every_public_name_resolves() -> None:
+    for name in ll.__all__:
+        assert getattr(ll, name) is not None, name
+
+
+def test_unknown_name_raises_attribute_error() -> None:
+    try:
+        ll.not_a_name  # noqa: B018
+    except AttributeError as err:
+        assert "not_a_name" in str(err)
+    else:  # pragma: no cover
+        raise AssertionError("expected AttributeError")
+
+
+def test_import_does_not_load_torch() -> None:
+    code = "import sys, linlens_widgets; print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
