@@ -85,8 +85,11 @@ export function renderCompare({ model, el }) {
 
   function sampleName(tag, s, d) {
     const n = names();
-    const label = d ? n[d.label] ?? d.label : "…";
-    return `${tag}: #${s} · ${label}`;
+    if (!d) return `${tag}: #${s}`;
+    const label = n[d.label] ?? d.label;
+    const k = argmax(d.output?.data ?? []);
+    const pred = k < 0 ? "" : k === d.label ? " ✓" : ` → predicted ${n[k] ?? k}`;
+    return `${tag}: #${s} · ${label}${pred}`;
   }
 
   function draw() {

@@ -285,7 +285,7 @@ export function renderEmbedding({ model, el, hooks = {} }) {
               type: "button",
               class: `linlens-legend-item${off ? " is-off" : ""}`,
               "aria-pressed": String(!off),
-              "aria-label": `Show class ${name}`,
+              "aria-label": `Class ${name}`,
               "data-class": k,
               title: off ? `Show class ${name}` : `Hide class ${name}`,
               onclick: guarded(root, () => setHidden(toggleHidden(hidden, k), true), "legend"),
@@ -408,10 +408,18 @@ export function renderEmbedding({ model, el, hooks = {} }) {
   scatterplot.subscribe("pointOut", () => {
     tooltip.hidden = true;
   });
+  // A click picks a point; the click that ends a drag (pan, lasso, box) does not.
+  let downAt = null;
+  bag.listen(canvas, "pointerdown", (ev) => {
+    downAt = [ev.clientX, ev.clientY];
+  });
   bag.listen(
     canvas,
     "click",
     guarded(root, (ev) => {
+      const moved = downAt ? Math.hypot(ev.clientX - downAt[0], ev.clientY - downAt[1]) : 0;
+      downAt = null;
+      if (moved > 4) return;
       const i = scatterplot.get("hoveredPoint");
       if (Number.isInteger(i) && i >= 0) hooks.onPick?.(i, { shift: ev.shiftKey });
     }, "pick"),
