@@ -17,7 +17,7 @@ import {
 } from "./colormaps.js";
 import { icon } from "./icons.js";
 import { Disposer, fmt, guarded, h, makeRoot, pixelsToDataURL, showError } from "./dom.js";
-import { clampEpoch, DrawQueue, frame, frameShape, projectPoint, toPoints } from "./frames.js";
+import { clampEpoch, DrawQueue, fitCamera, frame, frameShape, projectPoint, toPoints } from "./frames.js";
 import {
   normalizeSelection,
   sameSelection,
@@ -186,7 +186,14 @@ export function renderEmbedding({ model, el, hooks = {} }) {
   let lastEncodingKey = "";
 
   renderer = createCanvasRenderer(canvas);
+  // Start zoomed to the shown checkpoint (the camera then stays put while scrubbing, so motion
+  // between checkpoints reads as motion); "Reset view" returns here.
+  const rect0 = plot.getBoundingClientRect();
+  const aspect0 = rect0.width > 0 && rect0.height > 0 ? Math.min(rect0.width / rect0.height, 1) : 1;
+  const camera0 = fitCamera(frame(positions, epoch), aspect0);
   scatterplot = createScatterplot({
+    cameraTarget: camera0.target,
+    cameraDistance: camera0.distance,
     renderer,
     canvas,
     width: "auto",

@@ -119,3 +119,29 @@ export class DrawQueue {
     this.pending = null;
   }
 }
+
+/**
+ * Camera that fits a frame's points: {target: [cx, cy], distance} for regl-scatterplot, whose
+ * distance 1 shows y in [-1, 1] (and x in [-aspect, aspect]). `pad` > 1 leaves a margin.
+ * Falls back to the default view for empty or degenerate frames.
+ */
+export function fitCamera(xy, aspect = 1, pad = 1.12) {
+  let x0 = Infinity;
+  let x1 = -Infinity;
+  let y0 = Infinity;
+  let y1 = -Infinity;
+  for (let i = 0; i + 1 < xy.length; i += 2) {
+    const x = xy[i];
+    const y = xy[i + 1];
+    if (!Number.isFinite(x) || !Number.isFinite(y)) continue;
+    if (x < x0) x0 = x;
+    if (x > x1) x1 = x;
+    if (y < y0) y0 = y;
+    if (y > y1) y1 = y;
+  }
+  if (!(x1 >= x0 && y1 >= y0)) return { target: [0, 0], distance: 1 };
+  const a = aspect > 0 && Number.isFinite(aspect) ? aspect : 1;
+  const half = Math.max((y1 - y0) / 2, (x1 - x0) / 2 / a);
+  const distance = half > 1e-6 ? Math.min(half * pad, 10) : 1;
+  return { target: [(x0 + x1) / 2, (y0 + y1) / 2], distance };
+}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { clampEpoch, DrawQueue, frame, frameShape, interpolate, projectPoint, toPoints } from "../src/frames.js";
+import { clampEpoch, DrawQueue, fitCamera, frame, frameShape, interpolate, projectPoint, toPoints } from "../src/frames.js";
 
 // 3 epochs, 2 points
 const positions = {
@@ -85,5 +85,24 @@ describe("DrawQueue", () => {
     q.close();
     q.request(5);
     expect(drawn).toHaveLength(3);
+  });
+});
+
+describe("fitCamera", () => {
+  it("centres on the points and fits the larger half-extent", () => {
+    const cam = fitCamera(new Float32Array([-0.5, 0, 0.5, 0.2, 0.1, -0.2]), 1, 1);
+    expect(cam.target[0]).toBeCloseTo(0);
+    expect(cam.target[1]).toBeCloseTo(0);
+    expect(cam.distance).toBeCloseTo(0.5);
+  });
+
+  it("accounts for a narrow canvas and ignores non-finite values", () => {
+    const cam = fitCamera(new Float32Array([-0.5, 0, 0.5, 0, Number.NaN, 9]), 0.5, 1);
+    expect(cam.distance).toBeCloseTo(1); // x half-extent 0.5 over aspect 0.5
+  });
+
+  it("falls back to the default view for empty or single-point frames", () => {
+    expect(fitCamera(new Float32Array([]))).toEqual({ target: [0, 0], distance: 1 });
+    expect(fitCamera(new Float32Array([0.3, 0.3])).distance).toBe(1);
   });
 });
