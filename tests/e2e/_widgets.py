@@ -68,13 +68,15 @@ def drag_path(
     max_step: float = 12.0,
     pause_ms: int = 15,
     modifier: str | None = None,
+    release: bool = True,
 ) -> None:
     """Press at ``path[0]``, move through every vertex, release: a steady drag, as a hand moves.
 
     A lasso records its first point at the first move after the press and later points at most
     every ~10 ms, so the first move is 1 px long, moves are ``max_step`` px apart with
     ``pause_ms`` between them, and each vertex is held briefly, so the recorded outline follows
-    ``path``. ``modifier`` (e.g. "Shift") is held for the whole drag.
+    ``path``. ``modifier`` (e.g. "Shift") is held for the whole drag; ``release=False`` leaves
+    the button pressed at the last vertex (to time what the release triggers).
     """
     if modifier:
         page.keyboard.down(modifier)
@@ -90,7 +92,8 @@ def drag_path(
                 page.mouse.move(*(a + t * (b - a)))
                 page.wait_for_timeout(pause_ms)
             page.wait_for_timeout(2 * pause_ms)
-        page.mouse.up()
+        if release:
+            page.mouse.up()
     finally:
         if modifier:
             page.keyboard.up(modifier)
