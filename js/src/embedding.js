@@ -415,6 +415,11 @@ export function renderEmbedding({ model, el, hooks = {} }) {
   scatterplot.subscribe("pointOut", () => {
     tooltip.hidden = true;
   });
+  // Shift+drag is our lasso: keep that mousedown from reaching the notebook, which would start a
+  // shift-selection of cells and capture the drag's mouse moves (JupyterLab, Notebook 7).
+  bag.listen(plot, "mousedown", (ev) => {
+    if (ev.shiftKey) ev.stopPropagation();
+  });
   // A click picks a point; the click that ends a drag (pan, lasso, box) does not.
   let downAt = null;
   bag.listen(canvas, "pointerdown", (ev) => {
