@@ -76,11 +76,10 @@ def _kernel_epochs(lab) -> list[int]:
 def test_scrubber_drag_moves_scatter_and_kernel(ui, guard: Guard) -> None:
     lab, explorer = ui
     n_epochs = lab.nb.eval_json("ex.scrubber.n_epochs")
+    lab.nb.run("ex.scrubber.epoch = ex.scrubber.n_epochs - 1")
     slider = _slider(explorer)
-    guard.check(
-        slider.input_value() == str(n_epochs - 1),
-        f"the slider starts at {slider.input_value()}, expected the last checkpoint",
-    )
+    poll(slider.input_value, lambda v: v == str(n_epochs - 1))
+    _wait_epoch_shown(lab, explorer, n_epochs - 1, guard)
     canvas = scatter_canvas(root(explorer, "embedding"))
     canvas_origin(root(explorer, "embedding"))
     before = element_pixels(canvas)
@@ -185,7 +184,9 @@ def test_pick_two_samples_compares_with_engine_cosine(ui, guard: Guard) -> None:
     embedding = root(explorer, "embedding")
     compare = root(explorer, "compare")
     n = lab.nb.eval_json("ex.embedding.n_points")
-    epoch = int(lab.nb.eval_json("ex.scrubber.epoch"))
+    lab.nb.run("ex.scrubber.epoch = ex.scrubber.n_epochs - 1")  # the trained network
+    epoch = lab.nb.eval_json("ex.scrubber.n_epochs") - 1
+    _wait_epoch_shown(lab, explorer, epoch, guard)
     _, size = canvas_origin(embedding)
     a, b = _isolated_points(project(embedding, range(n)), size, 2)
 
