@@ -502,10 +502,11 @@ def _launch_lab(notebook: Path, *, port: int | None, open_browser: bool) -> int:
         command.append("--no-browser")
     _say(f"starting JupyterLab on {notebook} (Ctrl+C to stop)")
     process = subprocess.Popen(command, cwd=notebook.parent)
-    try:
-        return process.wait()
-    except KeyboardInterrupt:  # Jupyter got the same Ctrl+C and shuts itself down
-        return process.wait()
+    while True:
+        try:
+            return process.wait()
+        except KeyboardInterrupt:  # Jupyter gets the same Ctrl+C and decides when to stop
+            continue
 
 
 # --------------------------------------------------------------------------- train / export / info
