@@ -3,7 +3,8 @@
 ``linlens demo`` trains the default digits run once (cached in the user cache directory, see
 :mod:`linlens_widgets._cache`), embeds it, and opens JupyterLab on a notebook with the explorer;
 ``--html`` writes the kernel-free explorer page instead. ``linlens train`` trains and saves a run,
-``linlens export`` turns a saved run into an explorer page, ``linlens info`` summarises a run.
+``linlens export`` turns a saved run into an explorer page, ``linlens report`` into a Bokeh
+report of its training dynamics, and ``linlens info`` summarises it.
 
 User errors (a missing MNIST folder, an existing ``--out``) print ``linlens: error: …`` and exit
 with status 2, without a traceback.
@@ -105,6 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_demo(commands)
     _add_train(commands)
     _add_export(commands)
+    _add_report(commands)
     _add_info(commands)
     return parser
 
@@ -218,6 +220,20 @@ def _add_export(commands: Any) -> None:
     export.add_argument("run", type=Path, help="run folder (written by linlens train or Run.save)")
     export.add_argument("page", type=Path, help="HTML file to write")
     export.set_defaults(handler=_cmd_export)
+
+
+def _add_report(commands: Any) -> None:
+    report = commands.add_parser(
+        "report",
+        help="write a saved run's training dynamics as an offline Bokeh HTML report",
+        description=(
+            "Write loss/accuracy, intra/inter-class W_eff similarity and sub-cluster counts over "
+            "training as one standalone HTML page (BokehJS inlined, no CDN)."
+        ),
+    )
+    report.add_argument("run", type=Path, help="run folder")
+    report.add_argument("page", type=Path, help="HTML file to write")
+    report.set_defaults(handler=_cmd_report)
 
 
 def _add_info(commands: Any) -> None:
@@ -351,14 +367,20 @@ def _embed(run: Run) -> None:
     ll.embed(run, progress=True)
 
 
+def _writable_page(page: Path) -> Path:
+    """Check that ``page`` names a file (not a folder) and create its parent folder."""
+    page = page.expanduser()
+    if page.is_dir():
+        raise CommandError(f"{page} is a folder; give a file name such as {page / 'page.html'}")
+    page.parent.mkdir(parents=True, exist_ok=True)
+    return page
+
+
 def _save_explorer(run: Run, page: Path) -> Path:
     """Write the kernel-free explorer page for ``run`` and return its path."""
     from linlens_widgets.widgets.explorer import LensExplorer
 
-    page = page.expanduser()
-    if page.is_dir():
-        raise CommandError(f"{page} is a folder; give a file name such as {page / 'lens.html'}")
-    page.parent.mkdir(parents=True, exist_ok=True)
+    page = _writable_page(page)
     LensExplorer(run).save_html(page)
     _say(f"wrote {page} (open it in a browser; no server needed)")
     return page
@@ -565,6 +587,16 @@ def _cmd_export(args: argparse.Namespace) -> int:
     run = _load_run(args.run)
     _embed(run)
     _save_explorer(run, args.page)
+    return 0
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from linlens_widgets import plots
+
+    run = _load_run(args.run)
+    page = _writable_page(args.page)
+    plots.report(run, page)
+    _say(f"wrote {page} (open it in a browser; no server needed)")
     return 0
 
 

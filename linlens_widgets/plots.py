@@ -7,9 +7,9 @@ sub-clusters per class (the paper's stylistic sub-classes of '1'). All panels sh
 epoch, log-scaled when the checkpoints are log-spaced), mark each checkpoint, and link their hover:
 every figure reads one ``ColumnDataSource``, so hovering a checkpoint highlights it everywhere.
 
-The per-checkpoint analysis is computed once with :func:`linlens_widgets.analysis.metrics.over_run`
-and attached to the run (``run.attach("plots.dynamics", ...)``), so re-plotting, or plotting a run
-saved after plotting, is instant.
+The per-checkpoint analyses are computed once with :func:`linlens_widgets.analysis.metrics.over_run`
+and attached to the run (``plots.similarity``, ``plots.subclusters``; written into the run folder
+when the run has one), so re-plotting, or plotting a run saved after plotting, is instant.
 
 >>> import linlens_widgets as ll
 >>> run = ll.Run.load("runs/digits")  # doctest: +SKIP

@@ -28,7 +28,7 @@ def assert_user_error(status: int, err: str, *fragments: str) -> None:
 def test_help_and_version(capsys: pytest.CaptureFixture[str]) -> None:
     status, out, _ = run_cli(capsys, "--help")
     assert status == 0
-    for command in ("demo", "train", "export", "info"):
+    for command in ("demo", "train", "export", "report", "info"):
         assert command in out
     status, out, _ = run_cli(capsys, "--version")
     assert status == 0 and out.startswith("linlens ")
@@ -132,11 +132,12 @@ def test_checkpoint_epochs_after_the_run_are_refused(
     assert_user_error(status, err, "epoch 5", "last epoch (2)")
 
 
-@pytest.mark.parametrize("command", ["export", "info"])
+@pytest.mark.parametrize("command", ["export", "report", "info"])
 def test_missing_run_folder(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, command: str
 ) -> None:
-    argv = [command, str(tmp_path / "nope")] + ([str(tmp_path / "p.html")] * (command == "export"))
+    page = [] if command == "info" else [str(tmp_path / "p.html")]
+    argv = [command, str(tmp_path / "nope"), *page]
     status, _, err = run_cli(capsys, *argv)
     assert_user_error(status, err, "no run folder", str(tmp_path / "nope"))
 

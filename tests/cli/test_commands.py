@@ -88,6 +88,21 @@ def test_export_writes_an_offline_page(
 
 
 @pytest.mark.slow
+def test_report_writes_an_offline_bokeh_page(
+    capsys: pytest.CaptureFixture[str],
+    trained: Path,
+    tmp_path: Path,
+    assert_offline_html: Callable[[Path], str],
+) -> None:
+    page = tmp_path / "report.html"
+    status, _, err = run_cli(capsys, "report", str(trained), str(page))
+    assert status == 0, err
+    html = assert_offline_html(page)
+    assert "Class similarity of W_eff" in html and "Sub-clusters of W_eff" in html
+    assert (trained / "analysis" / "plots.subclusters.safetensors").is_file()  # cached in the run
+
+
+@pytest.mark.slow
 def test_export_into_a_folder_is_refused(
     capsys: pytest.CaptureFixture[str], trained: Path, tmp_path: Path
 ) -> None:
