@@ -420,18 +420,30 @@ export function renderEmbedding({ model, el, hooks = {} }) {
   bag.listen(plot, "mousedown", (ev) => {
     if (ev.shiftKey) ev.stopPropagation();
   });
-  // A click picks a point; the click that ends a drag (pan, lasso, box) does not.
+  // A click picks a point; the click that ends a drag (pan, lasso, box) does not. Caught in the
+  // capture phase, so that the scatter's own click handler does not replace a lasso's selection
+  // with the point under the cursor when the drag ends on a point.
+  // The drag's furthest excursion counts, not its net displacement: a closed lasso ends where
+  // it began.
   let downAt = null;
-  bag.listen(canvas, "pointerdown", (ev) => {
+  let travelled = 0;
+  bag.listen(plot, "pointerdown", (ev) => {
     downAt = [ev.clientX, ev.clientY];
-  });
+    travelled = 0;
+  }, true);
+  bag.listen(window, "pointermove", (ev) => {
+    if (downAt) travelled = Math.max(travelled, Math.hypot(ev.clientX - downAt[0], ev.clientY - downAt[1]));
+  }, true);
+  bag.listen(plot, "click", (ev) => {
+    const dragged = travelled > 4;
+    downAt = null;
+    travelled = 0;
+    if (dragged) ev.stopPropagation();
+  }, true);
   bag.listen(
     canvas,
     "click",
     guarded(root, (ev) => {
-      const moved = downAt ? Math.hypot(ev.clientX - downAt[0], ev.clientY - downAt[1]) : 0;
-      downAt = null;
-      if (moved > 4) return;
       const i = scatterplot.get("hoveredPoint");
       if (Number.isInteger(i) && i >= 0) hooks.onPick?.(i, { shift: ev.shiftKey });
     }, "pick"),
