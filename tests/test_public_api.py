@@ -30,3 +30,10 @@ def test_import_does_not_load_torch() -> None:
     code = "import sys, linlens_widgets; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_metrics_gathers_the_phenomena() -> None:
+    from linlens_widgets.analysis import phenomena
+
+    for name in ("neuron_alignment", "local_complexity", "weight_variation", "phenomena_over_run"):
+        assert getattr(ll.metrics, name) is getattr(phenomena, name)

@@ -5,6 +5,12 @@ of same-class samples converge (intra-class cosine similarity rises) and those o
 classes diverge (inter-class similarity falls), while a stylistically varied class such as "1"
 keeps persistent sub-clusters.
 
+The related training phenomena live in :mod:`linlens_widgets.analysis.phenomena` and are
+re-exported here, so that ``ll.metrics`` is the one place to look: :func:`neuron_alignment`
+(early alignment under small initialisation), :func:`local_complexity` (linear-region density near
+the data), :func:`weight_variation` (how far a net is from one linear map), each over a run with
+:func:`phenomena_over_run`.
+
 Every function takes ``weights`` as an ``EffectiveWeights`` (its ``.weight`` is used), a
 ``torch.Tensor`` or a NumPy array of shape ``(N, ...)``, flattened per sample. Class similarity
 also works on the engine's isometric features (``run.weight_features(i)``): they keep inner
@@ -26,6 +32,15 @@ import torch
 from tqdm.auto import tqdm
 
 from linlens_widgets.analysis._pca import randomized_pca
+from linlens_widgets.analysis.phenomena import (
+    boundary_points,
+    default_radius,
+    effective_rank,
+    local_complexity,
+    neuron_alignment,
+    phenomena_over_run,
+    weight_variation,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from linlens_widgets.runs.store import Run
@@ -34,10 +49,17 @@ __all__ = [
     "ClassSimilarity",
     "RunSeries",
     "Subcluster",
+    "boundary_points",
     "class_mean_weights",
     "class_similarity",
+    "default_radius",
+    "effective_rank",
+    "local_complexity",
+    "neuron_alignment",
     "over_run",
+    "phenomena_over_run",
     "subclusters",
+    "weight_variation",
 ]
 
 Weights = Any  # EffectiveWeights | torch.Tensor | np.ndarray, (N, ...)
