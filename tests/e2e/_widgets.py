@@ -48,6 +48,25 @@ def project(embedding: Locator, indices: Sequence[int]) -> np.ndarray:
     return np.asarray(xy, dtype=float).reshape(-1, 2)
 
 
+def settled_positions(
+    embedding: Locator, indices: Sequence[int], timeout_s: float = 5.0
+) -> np.ndarray:
+    """``project(indices)`` once the camera and any transition have come to rest.
+
+    The scatter animates epoch changes and view fits; aiming a drag at positions read during an
+    animation would miss, so read until two reads 150 ms apart agree to 0.1 px.
+    """
+    previous = project(embedding, indices)
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        embedding.page.wait_for_timeout(150)
+        current = project(embedding, indices)
+        if np.abs(current - previous).max(initial=0.0) < 0.1:
+            return current
+        previous = current
+    raise AssertionError(f"the scatter's points kept moving for {timeout_s:.0f} s")
+
+
 def canvas_origin(embedding: Locator) -> tuple[np.ndarray, tuple[float, float]]:
     """Page coordinates of the canvas's top-left and its CSS size (width, height).
 

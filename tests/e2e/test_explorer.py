@@ -17,6 +17,7 @@ from tests.e2e._widgets import (
     project,
     root,
     scatter_canvas,
+    settled_positions,
     wait_scatter_ready,
 )
 
@@ -188,7 +189,7 @@ def test_pick_two_samples_compares_with_engine_cosine(ui, guard: Guard) -> None:
     epoch = lab.nb.eval_json("ex.scrubber.n_epochs") - 1
     _wait_epoch_shown(lab, explorer, epoch, guard)
     _, size = canvas_origin(embedding)
-    a, b = _isolated_points(project(embedding, range(n)), size, 2)
+    a, b = _isolated_points(settled_positions(embedding, range(n)), size, 2)
 
     _click_point(lab, embedding, a)
     _click_point(lab, embedding, b, shift=True)

@@ -21,6 +21,7 @@ from tests.e2e._widgets import (
     project,
     root,
     scatter_canvas,
+    settled_positions,
     wait_scatter_ready,
 )
 
@@ -156,7 +157,7 @@ def test_saved_page_compares_picked_samples_offline(ui, saved, guard: Guard) -> 
     compare = root(explorer, "compare")
     epoch = int(root(explorer, "scrubber").get_attribute("data-epoch"))
     bank = _bank_samples(page)
-    points = project(embedding, bank)
+    points = settled_positions(embedding, bank)
     _, size = canvas_origin(embedding)
     all_points = project(embedding, range(len(traj.labels)))
     isolated = [
