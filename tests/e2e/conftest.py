@@ -38,6 +38,7 @@ CHROMIUM_ARGS = [
     "--enable-unsafe-swiftshader",
 ]
 VIEWPORT = {"width": 1400, "height": 1000}
+BUNDLE_FILES = ("embedding.js", "compare.js", "scrubber.js", "explorer.js", "page.js")
 
 
 @pytest.hookimpl(wrapper=True)
@@ -65,6 +66,19 @@ def chromium_executable() -> Path:
 
 
 @pytest.fixture(scope="session")
+def frontend_built() -> None:
+    """Fail early, naming the fix, when the widgets' JavaScript bundle was never built."""
+    from linlens_widgets.widgets._bundle import BUILD_HINT, STATIC
+
+    missing = [n for n in BUNDLE_FILES if not (STATIC / n).is_file()]
+    if missing:
+        pytest.fail(
+            f"front-end bundle not built ({', '.join(missing)} missing in {STATIC}); "
+            f"the browser tests would only see the 'not built' message. Run `{BUILD_HINT}`."
+        )
+
+
+@pytest.fixture(scope="session")
 def browser(chromium_executable: Path) -> Iterator[Browser]:
     """Headless Chromium launched by Playwright (no download: the system binary)."""
     with sync_playwright() as playwright:
@@ -86,8 +100,12 @@ def lab_server(
 
 
 @pytest.fixture(scope="session")
-def digits_run_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A small digits run with its trajectory, trained once per session and saved."""
+def digits_run_path(tmp_path_factory: pytest.TempPathFactory, frontend_built: None) -> Path:
+    """A small digits run with its trajectory, trained once per session and saved.
+
+    Every product test uses it, so it also checks the front end is built (the harness tests,
+    which need no bundle, do not).
+    """
     return train_digits_run(tmp_path_factory.mktemp("runs"))
 
 
