@@ -522,6 +522,8 @@ def _launch_lab(notebook: Path, *, port: int | None, open_browser: bool) -> int:
         command.append(f"--port={port}")
     if not open_browser:
         command.append("--no-browser")
+    if hasattr(os, "geteuid") and os.geteuid() == 0:  # containers often run as root
+        command.append("--allow-root")
     _say(f"starting JupyterLab on {notebook} (Ctrl+C to stop)")
     process = subprocess.Popen(command, cwd=notebook.parent)
     while True:

@@ -6,6 +6,7 @@ Everything that embeds (a t-SNE, seconds even when tiny) is marked slow.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -170,6 +171,7 @@ def test_demo_opens_jupyterlab_on_a_notebook_that_loads_the_cached_run(
     [(command, cwd)] = launched
     assert command[1:4] == ["-m", "jupyter", "lab"]
     assert "--no-browser" in command and "--port=8899" in command
+    assert ("--allow-root" in command) == (os.geteuid() == 0)  # Jupyter refuses root otherwise
     notebook = cwd / command[4]
     source = "\n".join(c.source for c in nbformat.read(notebook, as_version=4).cells)
     run_dir = cwd / "run"
