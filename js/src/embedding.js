@@ -106,6 +106,22 @@ export function createCanvasRenderer(canvas) {
   return createRenderer({ canvas });
 }
 
+/**
+ * The plot's resolved background colour as [r, g, b, a] in 0..1 (follows the notebook theme, so
+ * the gap ring drawn around selected points matches the page). Transparent when unknown.
+ */
+export function themeBackground(node) {
+  try {
+    const css = getComputedStyle(node).backgroundColor;
+    const m = css.match(/rgba?\(([^)]+)\)/);
+    if (!m) return [0, 0, 0, 0];
+    const [r, g, b, a = 1] = m[1].split(/[ ,/]+/).filter(Boolean).map(Number);
+    return a === 0 ? [0, 0, 0, 0] : [r / 255, g / 255, b / 255, a];
+  } catch {
+    return [0, 0, 0, 0];
+  }
+}
+
 function toolButton(label, icon, onclick) {
   return h("button", { type: "button", class: "linlens-tool", "aria-label": label, title: label, onclick }, icon);
 }
@@ -206,7 +222,7 @@ export function renderEmbedding({ model, el, hooks = {} }) {
     lassoColor: [0.2, 0.2, 0.2, 1],
     deselectOnDblClick: true,
     deselectOnEscape: true,
-    backgroundColor: [0, 0, 0, 0],
+    backgroundColor: themeBackground(plot),
     pointColorActive: [0.07, 0.07, 0.07, 1],
     pointColorHover: [0.4, 0.4, 0.4, 1],
     colorBy: "valueA",
