@@ -328,7 +328,12 @@ def _load_dataset(name: str, root: Path | None, *, download: bool = False) -> Da
             raise CommandError(f"--dataset {name} needs --root DIR (or ${env_var})")
         root = Path(env_root)
     loader = datasets.mnist if name == "mnist" else datasets.fashion_mnist
-    return loader(root.expanduser(), download=download)
+    try:
+        return loader(root.expanduser(), download=download)
+    except FileNotFoundError as exc:
+        if download:
+            raise
+        raise CommandError(f"{exc} (on the command line: --download)") from None
 
 
 def _env(name: str) -> str | None:
