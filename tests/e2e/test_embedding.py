@@ -52,10 +52,13 @@ def _clear_selection(lab, embedding) -> None:
 
 def test_scatter_draws_points_in_lab(ui, guard: Guard) -> None:
     lab, embedding = ui
-    # The scatter draws with WebGL (regl) and shows the frame on this one canvas; no 2-D
-    # fallback exists, so drawn points at the projected positions prove the WebGL path works.
     canvases = embedding.locator("canvas").count()
     guard.check(canvases == 1, f"EmbeddingView should hold one canvas, found {canvases}")
+    # A canvas that already holds a context returns it (or null for another kind): no side effect.
+    webgl = scatter_canvas(embedding).evaluate(
+        "(c) => !!(c.getContext('webgl2') || c.getContext('webgl'))"
+    )
+    guard.check(webgl, "the scatter's canvas does not hold a WebGL context")
     image = element_pixels(scatter_canvas(embedding))
     drawn = foreground_mask(image).mean()
     guard.check(drawn > 0.005, f"scatter canvas is blank: {drawn:.4%} non-background pixels")
