@@ -89,8 +89,12 @@ def _labels(labels: Any, n: int) -> np.ndarray:
 
 
 def _flat64(w: torch.Tensor, rows: slice | np.ndarray) -> torch.Tensor:
-    """Rows of ``w`` flattened to ``(rows, k)`` float64 on the CPU."""
-    block = w[rows]
+    """Rows of ``w`` flattened to ``(rows, k)`` float64 on the CPU.
+
+    Index arrays are turned into tensors first: indexing a tensor with a NumPy array takes torch's
+    slow generic path (about 1000x slower for a few dozen rows).
+    """
+    block = w[rows] if isinstance(rows, slice) else w[torch.as_tensor(rows, dtype=torch.long)]
     return block.reshape(block.shape[0], -1).to("cpu", torch.float64)
 
 
