@@ -95,6 +95,9 @@ export function renderScrubber({ model, el }) {
   const controls = h("div", { class: "linlens-scrub-row" }, prev, play, pause, next, range, speed);
   root.append(controls, label, h("div", { class: "linlens-spark-wrap" }, svg, legend));
   root.tabIndex = -1;
+  // Keys pressed inside the scrubber are ours: JupyterLab/Notebook 7 (Lumino) skip their shortcuts
+  // (e.g. notebook cursor moves on arrow keys) for events from inside such an element.
+  root.setAttribute("data-lm-suppress-shortcuts", "true");
 
   function describe(e) {
     const f = frames[e] ?? {};
@@ -174,6 +177,9 @@ export function renderScrubber({ model, el }) {
   bag.listen(root, "keydown", guarded(root, (ev) => {
     if (ev.target === speed) return;
     const onRange = ev.target === range;
+    if (["ArrowLeft", "ArrowRight", "ArrowUp", "ArrowDown", "Home", "End", "PageUp", "PageDown", " "].includes(ev.key)) {
+      ev.stopPropagation(); // the notebook must not also act on the key
+    }
     if (ev.key === " " || ev.key === "k") {
       ev.preventDefault();
       if (timer === null) start();

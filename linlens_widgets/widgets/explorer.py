@@ -101,10 +101,11 @@ class LensExplorer(ipywidgets.VBox):
         self.panel = _metrics_panel(run, metrics, ids, self.scrubber.epoch) if panel else None
         children = [self.layout_widget] + ([self.panel] if self.panel is not None else [])
         super().__init__(children=children, **kwargs)
-        self._links = [
-            traitlets.link((self.scrubber, "epoch"), (self.embedding, "epoch")),
-            traitlets.link((self.scrubber, "epoch"), (self.compare, "epoch")),
-        ]
+        # The browser links the three itself (instant, and the same code runs in saved pages);
+        # these observers link changes made in Python. A change that arrives from the browser is
+        # not echoed back, so a fast scrub never races a stale value from the kernel.
+        for widget in (self.scrubber, self.embedding, self.compare):
+            widget.observe(self._epoch_changed, names="epoch")
         self.embedding.observe(self._selection_changed, names="selection")
         if self.panel is not None:
             self.scrubber.observe(self._move_cursor, names="epoch")
@@ -115,7 +116,16 @@ class LensExplorer(ipywidgets.VBox):
             _load_bokehjs()
         return super()._repr_mimebundle_(**kwargs)
 
+    def _epoch_changed(self, change: dict[str, Any]) -> None:
+        if _from_front_end(change["owner"], "epoch"):
+            return
+        for widget in (self.scrubber, self.embedding, self.compare):
+            if widget.epoch != change["new"]:
+                widget.epoch = change["new"]
+
     def _selection_changed(self, change: dict[str, Any]) -> None:
+        if _from_front_end(self.embedding, "selection"):
+            return
         sel = list(change["new"])
         if len(sel) >= 2:
             with self.compare.hold_trait_notifications():
@@ -174,6 +184,11 @@ class LensExplorer(ipywidgets.VBox):
         from linlens_widgets.widgets._page import write_page
 
         return write_page(self, Path(path), max_samples=max_samples, title=title, panel=panel)
+
+
+def _from_front_end(widget: Any, name: str) -> bool:
+    """Whether trait ``name`` of ``widget`` is being set by a message from the browser."""
+    return name in getattr(widget, "_property_lock", {})
 
 
 def _other_class(labels: np.ndarray, a: int) -> int:

@@ -101,3 +101,20 @@ def test_save_html_state_and_bank(page, run):
         weight[k, 2], run.effective_weights(2).weight[10].reshape(3, 16).numpy(), rtol=1e-6
     )
     assert "_esm" not in emb and "layout" not in emb
+
+
+def test_browser_changes_are_not_echoed_to_the_other_widgets(ex):
+    # The browser links the widgets itself and sends each one's new value; the kernel must not
+    # push its own (possibly stale) copies back while the user scrubs.
+    ex.scrubber.set_state({"epoch": 2})
+    assert ex.scrubber.epoch == 2 and ex.embedding.epoch == 4
+    ex.embedding.set_state({"epoch": 2})
+    ex.compare.set_state({"epoch": 2})
+    assert ex.embedding.epoch == ex.compare.epoch == 2
+    ex.embedding.set_state({"selection": [7, 8]})
+    assert (ex.compare.sample_a, ex.compare.sample_b) != (7, 8)
+
+
+def test_python_changes_to_any_epoch_move_all_three(ex):
+    ex.compare.epoch = 1
+    assert ex.scrubber.epoch == ex.embedding.epoch == 1
