@@ -16,9 +16,12 @@ CHECKPOINTS = 8
 
 def train_digits_run(folder: Path) -> Path:
     """Train, embed and save the test run into ``folder / "digits-run"``; return that path."""
+    import torch
+
     import linlens_widgets as ll
 
     data = ll.datasets.digits()
+    torch.manual_seed(0)  # the initial weights: the same run whatever ran before in the session
     model = ll.models.mlp(data.n_features, list(HIDDEN), data.n_classes)
     run = ll.train(model, data, epochs=EPOCHS, checkpoints=CHECKPOINTS, seed=0, progress=False)
     ll.embed(run, progress=False)
