@@ -47,12 +47,13 @@ if TYPE_CHECKING:
     from linlens_widgets.runs.store import Run
 
 XScale = Literal["auto", "linear", "log"]
-LensAnalysis = Literal["similarity", "subclusters"]
+LensAnalysis = Literal["similarity", "subclusters", "phenomena"]
 
 CURSOR_NAME = "epoch-cursor"
 """Name of the vertical ``Span`` that :func:`metric_panel` places at the shown epoch."""
 
 _SIMILARITY = ("intra", "inter")
+_PHENOMENA = ("alignment", "local_complexity", "weight_variation")
 _FRAME_WIDTH = 560  # fixed plot area, so stacked panels share x positions whatever their legends
 _PANEL_HEIGHT = 180
 
@@ -73,7 +74,9 @@ def dynamics_table(
     with ``"similarity"`` in ``lens``, the class similarity of the probe samples' effective
     weights ``intra`` and ``inter``; with ``"subclusters"``, the number of sub-clusters of each
     class ``subclusters_<k>`` (class index ``k``), their total ``subclusters`` and their mean per
-    class ``subclusters_mean``. Each lens analysis is computed with ``ll.metrics.over_run`` on
+    class ``subclusters_mean``; with ``"phenomena"``, ``alignment``, ``local_complexity`` (mean
+    over the probe samples) and ``weight_variation`` (``ll.metrics.phenomena_over_run``). Each
+    lens analysis is computed with ``ll.metrics.over_run`` on
     first use and attached to the run (``plots.similarity``, ``plots.subclusters``), so later
     calls, and the run once saved, reuse it.
 
@@ -159,9 +162,18 @@ def _subclusters_over_run(run: Run, progress: bool) -> dict[str, np.ndarray]:
     return {f"subclusters_{c}": counts[:, k] for k, c in enumerate(classes)}
 
 
+def _phenomena_over_run(run: Run, progress: bool) -> dict[str, np.ndarray]:
+    """Neuron alignment, local complexity and weight variation at every checkpoint."""
+    from linlens_widgets.analysis import metrics
+
+    values = metrics.phenomena_over_run(run, which=_PHENOMENA, progress=progress)
+    return {name: np.asarray(values[name], dtype=np.float64) for name in _PHENOMENA}
+
+
 _LENS_ANALYSES: dict[str, Callable[[Run, bool], dict[str, np.ndarray]]] = {
     "similarity": _similarity_over_run,
     "subclusters": _subclusters_over_run,
+    "phenomena": _phenomena_over_run,
 }
 
 
@@ -445,6 +457,8 @@ def _lens_needed(names: Sequence[str]) -> list[LensAnalysis]:
         needed.append("similarity")
     if any(name.startswith("subclusters") for name in names):
         needed.append("subclusters")
+    if any(name in _PHENOMENA for name in names):
+        needed.append("phenomena")
     return needed
 
 

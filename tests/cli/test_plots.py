@@ -116,6 +116,19 @@ def test_metric_panel_computes_only_what_it_draws() -> None:
         plots.dynamics_table(fresh, lens=["curvature"])
 
 
+def test_metric_panel_draws_the_phenomena() -> None:
+    data = ll.datasets.digits()
+    model = ll.models.mlp(data.n_features, [16], data.n_classes, bias=True, seed=0)
+    fresh = ll.train(model, data, epochs=1, checkpoints=3, probe=60, progress=False)
+    names = ["alignment", "local_complexity", "weight_variation"]
+    fig = plots.metric_panel(fresh, names, progress=False)
+    source = fig.select_one({"name": "checkpoints"})
+    expected = ll.metrics.phenomena_over_run(fresh, which=tuple(names), progress=False)
+    for name in names:
+        np.testing.assert_allclose(source.data[name], expected[name], rtol=1e-6)
+    assert fresh.attachment("plots.subclusters") is None
+
+
 def test_report_is_a_standalone_offline_page(
     run: ll.Run, tmp_path: Path, assert_offline_html: Callable[[Path], str]
 ) -> None:
