@@ -22,16 +22,8 @@ from playwright.sync_api import sync_playwright
 
 import linlens_widgets as ll
 
-CHROMIUM = "/usr/lib/chromium/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--use-angle=swiftshader",
-    "--enable-unsafe-swiftshader",
-]
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repo root, for the harness
+from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS
 
 RECORD = """async ([ms, action]) => {
   const root = document.querySelector('[data-linlens=embedding]');
@@ -125,7 +117,7 @@ def main() -> None:
     folder = Path(tempfile.mkdtemp(prefix="linlens-frames-"))
     pages = {k: make_page(k, folder).as_uri() for k in (1_000, n)}
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1000, "height": 700})
         results = {}
         for k, url in pages.items():
