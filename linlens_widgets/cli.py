@@ -543,8 +543,7 @@ def _launch_lab(notebook: Path, *, port: int | None, open_browser: bool) -> int:
 
 def _cmd_train(args: argparse.Namespace) -> int:
     out: Path = args.out.expanduser()
-    if out.exists() and not args.overwrite:
-        raise CommandError(f"{out} already exists; pass --overwrite to replace it")
+    _check_out(out, overwrite=args.overwrite)
     if isinstance(args.checkpoints, list) and args.checkpoints[-1] > args.epochs:
         raise CommandError(
             f"--checkpoints epoch {args.checkpoints[-1]:g} is after the last epoch ({args.epochs})"
@@ -576,6 +575,26 @@ def _cmd_train(args: argparse.Namespace) -> int:
     run.save(out, overwrite=args.overwrite)
     _say(f"saved the run to {out} ({len(run.checkpoints)} checkpoints)")
     return 0
+
+
+def _check_out(out: Path, *, overwrite: bool) -> None:
+    """Find every problem with ``--out`` before training: exists, not replaceable, unwritable."""
+    from linlens_widgets.runs._swap import check_replaceable
+
+    if out.exists() or out.is_symlink():
+        if not overwrite:
+            raise CommandError(f"{out} already exists; pass --overwrite to replace it")
+        try:
+            check_replaceable(out.absolute())
+        except FileExistsError as exc:
+            raise CommandError(f"--out {exc}") from None
+    parent = out.absolute().parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        raise CommandError(f"--out {out}: {parent} is a file, not a folder; choose another --out")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise CommandError(f"--out {out}: cannot write in {parent}; choose a writable folder")
 
 
 def _load_run(path: Path) -> Run:

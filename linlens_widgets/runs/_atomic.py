@@ -1,8 +1,11 @@
 """Write a directory atomically: build it in a temporary sibling, then rename it into place.
 
-A failure at any point (an exception, a full disk, a kill) leaves whatever was at the target path
-before intact. Temporary siblings are dot-named (``.<name>.tmp-<random>``), removed on every
-failure this process sees; only a killed process can leave one behind, and loaders ignore them.
+A failure at any point (an exception, a full disk, a kill) leaves a loadable run at the target
+path: the old one or the new one. Temporary siblings are dot-named (``.<name>.tmp-<random>``),
+removed on every failure this process sees; a killed process can leave one behind, which loaders
+ignore and a later save removes. An overwrite renames the old folder aside
+(``.<name>.old-<random>``) before renaming the new one in; a kill between the two renames is
+undone by :func:`linlens_widgets.runs._swap.recover`, which loading and saving call first.
 """
 
 from __future__ import annotations
@@ -13,13 +16,15 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
+from linlens_widgets.runs import _swap
+
 
 def replace_directory(
     target: Path,
     write: Callable[[Path], None],
     *,
     overwrite: bool,
-    may_replace: Callable[[Path], bool],
+    check_replaceable: Callable[[Path], None],
 ) -> None:
     """Create ``target`` by calling ``write(tmp_dir)`` and renaming ``tmp_dir`` into place.
 
@@ -32,9 +37,9 @@ def replace_directory(
     overwrite : bool
         Replace an existing ``target``: the old one is renamed aside, the new one renamed in,
         and the old one deleted only then; if the swap fails, the old one is put back.
-    may_replace : callable
-        Says whether an existing ``target`` is something we may replace (e.g. a run folder); guards
-        against deleting an unrelated folder by accident.
+    check_replaceable : callable
+        Raises ``FileExistsError`` (naming the reason) when an existing ``target`` is not
+        something we may replace; guards against deleting an unrelated folder or file.
 
     Raises
     ------
@@ -42,43 +47,59 @@ def replace_directory(
         If ``target`` exists and ``overwrite`` is False, or it exists and is not replaceable.
     """
     target = Path(target)
-    _check_target(target, overwrite, may_replace)
+    _swap.recover(target)
+    _check_target(target, overwrite, check_replaceable)
     target.parent.mkdir(parents=True, exist_ok=True)
+    _swap.discard_stale_tmp(target)
     tmp = _sibling(target, "tmp")
     tmp.mkdir()
+    _step("tmp-created")
     try:
         write(tmp)
         _fsync_dir(tmp)
-        _check_target(target, overwrite, may_replace)  # it may have appeared meanwhile
+        _step("written")
+        _check_target(target, overwrite, check_replaceable)  # it may have appeared meanwhile
         if target.exists():
-            _swap(tmp, target)
+            _replace(tmp, target)
         else:
             os.rename(tmp, target)
+            _step("renamed-in")
         _fsync_dir(target.parent)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
 
 
-def _check_target(target: Path, overwrite: bool, may_replace: Callable[[Path], bool]) -> None:
+def _check_target(target: Path, overwrite: bool, check_replaceable: Callable[[Path], None]) -> None:
     if not (target.exists() or target.is_symlink()):
         return
     if not overwrite:
         raise FileExistsError(f"{target} already exists; pass overwrite=True to replace it")
-    if target.is_symlink() or not target.is_dir() or not may_replace(target):
-        raise FileExistsError(f"{target} exists and is not a run folder; refusing to replace it")
+    check_replaceable(target)
 
 
-def _swap(new: Path, target: Path) -> None:
-    """Replace ``target`` by ``new``; restore ``target`` if the second rename fails."""
+def _replace(new: Path, target: Path) -> None:
+    """Replace ``target`` by ``new``; restore ``target`` if the second rename fails.
+
+    A kill between the renames leaves the old folder aside, which :func:`_swap.recover` restores.
+    """
     old = _sibling(target, "old")
     os.rename(target, old)
+    _fsync_dir(target.parent)
+    _step("old-aside")
     try:
         os.rename(new, target)
     except BaseException:
         os.rename(old, target)
         raise
-    shutil.rmtree(old, ignore_errors=True)
+    _fsync_dir(target.parent)
+    _step("new-in")
+    _swap.discard(old)
+    _step("old-removed")
+
+
+def _step(name: str) -> None:
+    """Mark a step of a save; does nothing (tests replace it to kill the process there)."""
 
 
 def _sibling(target: Path, kind: str) -> Path:

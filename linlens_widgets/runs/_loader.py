@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from linlens_widgets.runs import _manifest, _sfio
+from linlens_widgets.runs import _manifest, _safe_json, _sfio, _swap
 from linlens_widgets.runs._errors import RunFormatError
 from linlens_widgets.runs._probe import Probe
 
@@ -29,10 +29,12 @@ def load_run(cls: type[Run], path: Path, model: ModelSource | None) -> Run:
     """Read and validate the run folder at ``path`` (see :meth:`Run.load`)."""
     from linlens_widgets.runs.store import Checkpoint
 
+    _swap.recover(path)
     if not path.exists():
         raise FileNotFoundError(f"no run folder at {path}")
     if not path.is_dir():
         raise RunFormatError(f"{path} is a file, not a run folder")
+    _check_no_links(path)
     manifest = _manifest.read(path)
     factory = _factory(manifest["model"], model)
     expected = _expected_tensors(factory, manifest["model"], user_model=model is not None)
@@ -41,6 +43,7 @@ def load_run(cls: type[Run], path: Path, model: ModelSource | None) -> Run:
     checkpoints, states = [], []
     for entry in manifest["checkpoints"]:
         states.append(_read_checkpoint(path, entry["index"], expected))
+        _check_weights(states[-1], entry["index"], manifest["model"]["tensors"])
         checkpoints.append(
             Checkpoint(
                 index=entry["index"],
@@ -90,7 +93,8 @@ def _factory(model_info: dict[str, Any], model: ModelSource | None) -> Callable[
     from linlens_widgets.runs.models import build
 
     try:
-        build(spec)
+        with torch.device("meta"):  # shapes only: a spec is checked before anything is allocated
+            build(spec)
     except ValueError as err:
         raise RunFormatError(f"{_manifest.MANIFEST}: cannot rebuild model.spec: {err}") from err
     frozen = json.loads(json.dumps(spec))
@@ -148,6 +152,9 @@ def _read_checkpoint(
     path: Path, index: int, expected: dict[str, tuple[int, ...]]
 ) -> dict[str, torch.Tensor]:
     name = _manifest.checkpoint_file(index)
+    declared = {k: shape for k, (_, shape) in _sfio.header_shapes(path / name, name).items()}
+    if declared != expected:  # from the header alone, before the data is read
+        raise RunFormatError(_mismatch(name, declared, expected))
     tensors, _ = _sfio.read_tensors(path / name, name)
     found = {k: tuple(v.shape) for k, v in tensors.items()}
     if found != expected:
@@ -177,6 +184,7 @@ def _read_probe(path: Path, info: dict[str, Any], image_shape: list[int], n_clas
     labels = tensors["labels"]
     if int(labels.min()) < 0 or int(labels.max()) >= n_classes:
         raise RunFormatError(f"{name}: probe labels fall outside the {n_classes} classes")
+    _check_probe_inputs(tensors["inputs"], name)
     return Probe(tensors["inputs"], labels, tensors["indices"])
 
 
@@ -193,11 +201,64 @@ def _read_attachments(path: Path) -> dict[str, tuple[dict[str, np.ndarray], dict
             continue  # temporary files of an interrupted write start with a dot
         where = f"{_manifest.ANALYSIS_DIR}/{file.name}"
         arrays, metadata = _sfio.read_arrays(file, where)
-        try:
-            meta = json.loads(metadata.get(_META_KEY, "{}"))
-        except json.JSONDecodeError as err:
-            raise RunFormatError(f"{where}: its JSON meta is invalid: {err}") from err
+        meta = _safe_json.loads(metadata.get(_META_KEY, "{}"), f"{where} (its JSON meta)")
         if not isinstance(meta, dict):
             raise RunFormatError(f"{where}: its meta must be a JSON object")
         found[name] = (arrays, meta)
     return found
+
+
+def _check_no_links(path: Path) -> None:
+    """Refuse symlinks inside a run folder: loading reads only the folder's own files.
+
+    Files are also opened with ``O_NOFOLLOW``; this check names the link (a whole ``checkpoints/``
+    or ``analysis/`` folder, or a file in it) before anything is read.
+    """
+    for entry in (
+        path / _manifest.MANIFEST,
+        path / _manifest.PROBE_FILE,
+        path / _manifest.CHECKPOINT_DIR,
+        path / _manifest.ANALYSIS_DIR,
+    ):
+        if entry.is_symlink():
+            raise RunFormatError(
+                f"{entry.relative_to(path)} is a symbolic link; a run folder holds only its own "
+                "files"
+            )
+    for folder in (path / _manifest.CHECKPOINT_DIR, path / _manifest.ANALYSIS_DIR):
+        if not folder.is_dir():
+            continue
+        for entry in folder.iterdir():
+            if entry.is_symlink():
+                raise RunFormatError(
+                    f"{entry.relative_to(path)} is a symbolic link; a run folder holds only its "
+                    "own files"
+                )
+
+
+def _check_weights(
+    state: dict[str, torch.Tensor], index: int, declared: dict[str, dict[str, Any]]
+) -> None:
+    """Every tensor of a checkpoint has the manifest's dtype and only finite values."""
+    name = _manifest.checkpoint_file(index)
+    for key, tensor in state.items():
+        dtype = str(tensor.dtype).removeprefix("torch.")
+        wanted = declared.get(key, {}).get("dtype")
+        if wanted is not None and dtype != wanted:
+            raise RunFormatError(
+                f"{name}: tensor {key!r} is {dtype}, but {_manifest.MANIFEST} declares {wanted}"
+            )
+        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+            raise RunFormatError(f"{name}: tensor {key!r} holds NaN or infinite weights")
+
+
+def _check_probe_inputs(inputs: torch.Tensor, name: str) -> None:
+    """Probe inputs are finite and in ``[0, 1]``, as every dataset of a run is."""
+    bad = ~torch.isfinite(inputs).all(dim=1) | (inputs < 0).any(dim=1) | (inputs > 1).any(dim=1)
+    if bool(bad.any()):
+        rows = torch.nonzero(bad).flatten().tolist()
+        shown = ", ".join(map(str, rows[:5])) + (", ..." if len(rows) > 5 else "")
+        raise RunFormatError(
+            f"{name}: probe inputs must be finite and in [0, 1]; {len(rows)} row(s) are not "
+            f"(rows {shown})"
+        )

@@ -24,6 +24,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from linlens_widgets.runs import _safe_json, _sfio
 from linlens_widgets.runs._errors import RunFormatError
 
 FORMAT = "linlens-run"
@@ -32,6 +33,8 @@ MANIFEST = "manifest.json"
 PROBE_FILE = "probe.safetensors"
 CHECKPOINT_DIR = "checkpoints"
 ANALYSIS_DIR = "analysis"
+#: A manifest is a few kilobytes per thousand probe samples; anything far larger is refused.
+MAX_MANIFEST_BYTES = 64 * 1024 * 1024
 
 
 def checkpoint_file(index: int) -> str:
@@ -56,14 +59,13 @@ def dumps(manifest: dict[str, Any]) -> str:
 def read(path: Path) -> dict[str, Any]:
     """Read and validate ``path/manifest.json``; return its parsed, type-checked content."""
     file = path / MANIFEST
-    if not file.is_file():
+    if not (file.is_file() or file.is_symlink()):
         raise RunFormatError(f"{file} is missing: {path} is not a linlens run folder")
-    try:
-        data = json.loads(file.read_text(encoding="utf-8"), parse_constant=_reject_constant)
-    except (UnicodeDecodeError, json.JSONDecodeError, ValueError) as err:
-        raise RunFormatError(
-            f"{MANIFEST} is not valid JSON (truncated or corrupt?): {err}"
-        ) from err
+    with _sfio.open_regular(file, MANIFEST) as f:
+        raw = f.read(MAX_MANIFEST_BYTES + 1)
+    if len(raw) > MAX_MANIFEST_BYTES:
+        raise RunFormatError(f"{MANIFEST} is larger than {MAX_MANIFEST_BYTES} bytes")
+    data = _safe_json.loads(raw, MANIFEST)
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise RunFormatError(f"{MANIFEST} is not a linlens run manifest (no 'format': '{FORMAT}')")
     _check_version(data.get("schema_version"))
@@ -77,10 +79,6 @@ def read(path: Path) -> dict[str, Any]:
     if data.get("training") is not None and not isinstance(data["training"], dict):
         raise RunFormatError(f"{MANIFEST}: 'training' must be an object or null")
     return data
-
-
-def _reject_constant(name: str) -> None:
-    raise ValueError(f"non-standard JSON constant {name}")
 
 
 def _check_version(version: Any) -> None:

@@ -30,6 +30,7 @@ from linlens_widgets.runs._atomic import replace_directory
 from linlens_widgets.runs._cache import TensorCache
 from linlens_widgets.runs._errors import RunFormatError
 from linlens_widgets.runs._probe import Probe
+from linlens_widgets.runs._swap import check_replaceable
 
 if TYPE_CHECKING:  # pragma: no cover
     from linlens_widgets.lens.effective import EffectiveWeights
@@ -352,7 +353,12 @@ class Run:
 
         The folder is written as a temporary sibling and renamed into place; with
         ``overwrite=True`` an existing run there is renamed aside, replaced, and deleted only after
-        the swap. Any failure leaves an earlier run at ``path`` intact.
+        the swap. Any failure, a killed process included, leaves a loadable run at ``path``: an
+        old run left aside by a kill is put back by the next :meth:`load` or :meth:`save`.
+
+        Only a run this package wrote is replaced: the folder must hold a linlens
+        ``manifest.json`` and nothing but the files of a run (no symlinks, no files of your own),
+        or be empty. See ``docs/SECURITY.md``.
 
         Parameters
         ----------
@@ -369,7 +375,8 @@ class Run:
         Raises
         ------
         FileExistsError
-            If ``path`` exists and ``overwrite`` is False, or it exists and is not a run folder.
+            If ``path`` exists and ``overwrite`` is False; or it exists and is not a linlens run
+            folder, or holds a file a run does not (the message names it).
 
         >>> run.save("runs/digits")  # doctest: +SKIP
         """
@@ -378,7 +385,7 @@ class Run:
             target,
             self._write_folder,
             overwrite=overwrite,
-            may_replace=lambda p: (p / _manifest.MANIFEST).is_file() or not any(p.iterdir()),
+            check_replaceable=check_replaceable,
         )
         self.path = target
         return target
