@@ -8,8 +8,11 @@ dimensions), one big-endian uint32 per dimension, then the data. MNIST images us
 from __future__ import annotations
 
 import gzip
+import math
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
@@ -76,8 +79,17 @@ def missing_files_message(root: Path, torchvision_folder: str, dataset: str) -> 
     )
 
 
+#: Largest IDX payload read (bytes); MNIST's largest file holds 47 MB.
+MAX_IDX_BYTES = 1 << 32
+
+_CHUNK = 1 << 20
+
+
 def read_idx(path: Path, *, magic: int) -> np.ndarray:
     """Read one IDX file (raw or gzip) of unsigned bytes and return its array.
+
+    The file is streamed: the header is read first, and no more than the bytes it announces are
+    ever inflated or held, so a small gzip bomb or a header announcing terabytes costs nothing.
 
     Parameters
     ----------
@@ -94,33 +106,60 @@ def read_idx(path: Path, *, magic: int) -> np.ndarray:
     Raises
     ------
     ValueError
-        If the magic number, header or data length is wrong; the message names the file.
+        If the magic number, header, data length or compression is wrong (every decoding
+        failure, corrupt or truncated gzip included); the message names the file.
     """
-    data = _read_bytes(path)
-    if len(data) < 4:
-        raise ValueError(f"{path}: too short to be an IDX file ({len(data)} bytes)")
-    found = int.from_bytes(data[:4], "big")
+    try:
+        with _open_stream(path) as stream:
+            return _read_stream(stream, path, magic)
+    except (OSError, EOFError, zlib.error) as err:
+        if isinstance(err, FileNotFoundError | PermissionError | IsADirectoryError):
+            raise
+        raise ValueError(f"{path}: corrupt or truncated gzip data ({err})") from err
+
+
+def _open_stream(path: Path) -> BinaryIO:
+    """Open the file as a stream of its decompressed bytes (gzip recognised by its signature)."""
+    raw = open(path, "rb")  # noqa: SIM115 - handed to the caller's with block
+    if raw.read(2) == b"\x1f\x8b":
+        raw.seek(0)
+        return gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[return-value]
+    raw.seek(0)
+    return raw
+
+
+def _read_stream(stream: BinaryIO, path: Path, magic: int) -> np.ndarray:
+    head = stream.read(4)
+    if len(head) < 4:
+        raise ValueError(f"{path}: too short to be an IDX file ({len(head)} bytes)")
+    found = int.from_bytes(head, "big")
     if found != magic:
         raise ValueError(f"{path}: IDX magic number is {found}, expected {magic}")
     ndim = magic & 0xFF
-    header = 4 + 4 * ndim
-    if len(data) < header:
+    raw_dims = stream.read(4 * ndim)
+    if len(raw_dims) < 4 * ndim:
         raise ValueError(f"{path}: truncated IDX header")
-    dims = [int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim)]
-    expected = int(np.prod(dims, dtype=np.int64))
-    if len(data) - header != expected:
+    dims = [int.from_bytes(raw_dims[4 * i : 4 + 4 * i], "big") for i in range(ndim)]
+    expected = math.prod(dims)
+    if expected > MAX_IDX_BYTES:
+        raise ValueError(
+            f"{path}: IDX header announces shape {tuple(dims)} ({expected} bytes), more than the "
+            f"{MAX_IDX_BYTES} bytes an IDX file of this package may hold"
+        )
+    data = bytearray()
+    while len(data) < expected:  # grows with the data actually present, not the header's claim
+        chunk = stream.read(min(_CHUNK, expected - len(data)))
+        if not chunk:
+            break
+        data += chunk
+    if len(data) < expected:
         raise ValueError(
             f"{path}: IDX header announces shape {tuple(dims)} ({expected} bytes) but the file "
-            f"holds {len(data) - header} data bytes"
+            f"holds only {len(data)} data bytes"
         )
-    return np.frombuffer(data, dtype=np.uint8, offset=header).reshape(dims)
-
-
-def _read_bytes(path: Path) -> bytes:
-    raw = path.read_bytes()
-    if raw[:2] == b"\x1f\x8b":  # gzip signature, whatever the suffix says
-        try:
-            return gzip.decompress(raw)
-        except (OSError, EOFError) as err:
-            raise ValueError(f"{path}: corrupt gzip data ({err})") from err
-    return raw
+    if stream.read(1):
+        raise ValueError(
+            f"{path}: the file holds more data than its header announces (shape {tuple(dims)}, "
+            f"{expected} bytes)"
+        )
+    return np.frombuffer(data, dtype=np.uint8).reshape(dims)

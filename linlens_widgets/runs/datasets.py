@@ -168,10 +168,8 @@ class Dataset:
         labels = _labels(y, len(x_flat), what="y")
         if (x_test is None) != (y_test is None):
             raise ValueError("pass both x_test and y_test, or neither")
-        if classes is not None and len(labels) and int(labels.max()) >= len(classes):
-            raise ValueError(
-                f"y holds label {int(labels.max())} but only {len(classes)} classes are named"
-            )
+        n_named = None if classes is None else len(classes)
+        _check_label_range(labels, n_named, what="y")
         if x_test is None:
             train_idx, test_idx = _stratified_split(labels, test_fraction, seed)
             x_train, y_train = x_flat[train_idx], labels[train_idx]
@@ -182,6 +180,7 @@ class Dataset:
             if test_shape != shape:
                 raise ValueError(f"x_test images are {test_shape}, x images are {shape}")
             y_te = _labels(y_test, len(x_te), what="y_test")
+            _check_label_range(y_te, n_named, what="y_test")
         n_classes = int(max(int(y_train.max()), int(y_te.max()))) + 1
         names = tuple(str(c) for c in range(n_classes)) if classes is None else tuple(classes)
         return cls(name, x_train, y_train, x_te, y_te, shape, names)
@@ -435,6 +434,36 @@ def _labels(y: Any, n: int, *, what: str) -> torch.Tensor:
     if n and int(t.min()) < 0:
         raise ValueError(f"{what} holds a negative label ({int(t.min())}); labels start at 0")
     return t
+
+
+#: Most classes inferred from the labels when ``classes`` is not given (name them to use more).
+MAX_INFERRED_CLASSES = 10_000
+
+
+def _check_label_range(labels: torch.Tensor, n_classes: int | None, *, what: str) -> None:
+    """Labels must be ``0 .. n_classes - 1``: name the first one outside, and its position.
+
+    Without named classes the count is inferred as the largest label + 1, which must stay within
+    :data:`MAX_INFERRED_CLASSES`: a stray huge label (``10**9``, an unsigned ``-1`` sentinel)
+    would otherwise size every per-class table by it.
+    """
+    if not len(labels):
+        return
+    if n_classes is None:
+        limit = MAX_INFERRED_CLASSES
+        hint = (
+            f"without classes=, labels must lie in 0..{limit - 1}; relabel them or name the "
+            "classes with classes="
+        )
+    else:
+        limit = n_classes
+        hint = f"only {n_classes} classes are named, so labels must lie in 0..{n_classes - 1}"
+    bad = torch.nonzero(labels >= limit).flatten()
+    if len(bad):
+        position = int(bad[0])
+        raise ValueError(
+            f"{what} holds label {int(labels[position])} at position {position}; {hint}"
+        )
 
 
 def _stratified_split(

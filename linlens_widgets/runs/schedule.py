@@ -12,6 +12,8 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import TypeAlias
 
+import numpy as np
+
 #: What ``train(checkpoints=...)`` accepts: ``"log"``, ``"epoch"``, a count, a list of (fractional)
 #: epochs, or a mapping ``{"steps": [...]}`` / ``{"epochs": [...]}``.
 ScheduleSpec: TypeAlias = str | int | Sequence[float] | Mapping[str, Sequence[float]]
@@ -49,13 +51,29 @@ def log_steps(total_steps: int, count: int = DEFAULT_LOG_CHECKPOINTS) -> list[in
     count = min(count, total_steps + 1)
     if count == total_steps + 1:
         return list(range(total_steps + 1))
-    generated = count - 1
-    while True:
-        ratio = math.log(total_steps) / max(generated - 1, 1)
-        steps = {0, total_steps} | {round(math.exp(i * ratio)) for i in range(generated)}
-        if len(steps) >= count:
-            return _thin(sorted(steps), count)
-        generated += 1
+    # the fewest generated points that give `count` distinct steps: doubling, then bisection,
+    # each try one vectorised pass (growing the set one point at a time was quadratic)
+    low, high = count - 2, count - 1
+    while len(_geometric(total_steps, high)) < count:
+        low, high = high, high * 2
+    while high - low > 1:
+        middle = (low + high) // 2
+        if len(_geometric(total_steps, middle)) >= count:
+            high = middle
+        else:
+            low = middle
+    return _thin(_geometric(total_steps, high).tolist(), count)
+
+
+def _geometric(total_steps: int, generated: int) -> np.ndarray:
+    """Sorted distinct steps: 0, ``total_steps`` and ``generated`` rounded geometric points."""
+    ratio = math.log(total_steps) / max(generated - 1, 1)
+    points = np.rint(np.exp(np.arange(generated) * ratio))  # rint: round half to even, as round
+    points = np.concatenate([[0.0], np.minimum(points, total_steps), [total_steps]])
+    keep = np.empty(len(points), dtype=bool)  # the points ascend: distinct = differs from previous
+    keep[0] = True
+    np.not_equal(points[1:], points[:-1], out=keep[1:])
+    return points[keep].astype(np.int64)
 
 
 def _thin(steps: list[int], count: int) -> list[int]:
