@@ -70,7 +70,8 @@ def dynamics_table(
 ) -> dict[str, np.ndarray]:
     """Return every per-checkpoint value the figures draw, as columns of equal length.
 
-    Columns: ``epoch``, ``step`` and one per recorded checkpoint metric (e.g. ``train_loss``);
+    Columns: ``epoch``, ``step`` and one per recorded checkpoint metric (e.g. ``train_loss``;
+    a metric named like a computed column is ``metric.<name>``, see :func:`metric_column`);
     with ``"similarity"`` in ``lens``, the class similarity of the probe samples' effective
     weights ``intra`` and ``inter``; with ``"subclusters"``, the number of sub-clusters of each
     class ``subclusters_<k>`` (class index ``k``), their total ``subclusters`` and their mean per
@@ -98,8 +99,10 @@ def dynamics_table(
         "epoch": np.array([c.epoch for c in checkpoints], dtype=np.float64),
         "step": np.array([c.step for c in checkpoints], dtype=np.float64),
     }
-    for name in _recorded_metrics(run):
-        table[name] = np.array([c.metrics.get(name, np.nan) for c in checkpoints], dtype=np.float64)
+    for name in _recorded_names(run):
+        table[metric_column(name)] = np.array(
+            [c.metrics.get(name, np.nan) for c in checkpoints], dtype=np.float64
+        )
     for analysis in lens:
         if analysis not in _LENS_ANALYSES:
             raise ValueError(f"unknown lens analysis {analysis!r}; use {', '.join(_LENS_ANALYSES)}")
@@ -111,12 +114,37 @@ def dynamics_table(
     return table
 
 
-def _recorded_metrics(run: Run) -> list[str]:
+#: Column names the figures compute themselves; a recorded metric never takes one of them.
+RESERVED_COLUMNS = frozenset(
+    ["epoch", "step", "x", "intra", "inter", "subclusters", "subclusters_mean", "alignment",
+     "local_complexity", "weight_variation"]
+)  # fmt: skip
+
+
+def metric_column(name: str) -> str:
+    """Column of a recorded metric in :func:`dynamics_table`: its name, or ``metric.<name>``.
+
+    A metric named like a column the figures compute (``epoch``, ``step``, the plot's ``x``, a
+    lens analysis) is namespaced, so it can never overwrite the x axis or an analysis.
+
+    >>> metric_column("test_acc"), metric_column("epoch")
+    ('test_acc', 'metric.epoch')
+    """
+    reserved = name in RESERVED_COLUMNS or name.startswith(("subclusters_", "metric."))
+    return f"metric.{name}" if reserved else name
+
+
+def _recorded_names(run: Run) -> list[str]:
     """Names of the scalar metrics recorded with the checkpoints, in first-seen order."""
     names: dict[str, None] = {}
     for checkpoint in run.checkpoints:
         names.update(dict.fromkeys(checkpoint.metrics))
     return list(names)
+
+
+def _recorded_metrics(run: Run) -> list[str]:
+    """Columns of the recorded metrics in :func:`dynamics_table` (see :func:`metric_column`)."""
+    return [metric_column(name) for name in _recorded_names(run)]
 
 
 def _lens_analysis(

@@ -45,6 +45,7 @@ each frame, which is why it trades so much better.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -157,7 +158,7 @@ def embed(
     labels = _numpy(run.probe_labels).astype(np.int64)
     params = _params(method, perplexity, pca_dims, align, coupling, seed, n_iter, ids)
     if not recompute:
-        cached = _cached(run, params, len(labels))
+        cached = _cached(run, params, len(labels), ids=ids, labels=labels)
         if cached is not None:
             return cached
     features = (run.weight_features(i) for i in ids)
@@ -480,8 +481,15 @@ def _params(
     return params
 
 
-def _cached(run: Run, params: dict[str, Any], n: int) -> Trajectory | None:
-    """Return the run's stored trajectory if it was computed with exactly these parameters."""
+def _cached(
+    run: Run, params: dict[str, Any], n: int, *, ids: Sequence[int], labels: np.ndarray
+) -> Trajectory | None:
+    """Return the run's stored trajectory if it was computed with exactly these parameters.
+
+    A stored trajectory with the right parameters but damaged content (non-finite positions,
+    other checkpoints, another number of samples, other labels) is discarded with a warning, so
+    it is recomputed instead of drawn.
+    """
     stored = run.attachment(ATTACHMENT)
     if stored is None:
         return None
@@ -490,9 +498,32 @@ def _cached(run: Run, params: dict[str, Any], n: int) -> Trajectory | None:
         return None
     try:
         trajectory = Trajectory.from_arrays(arrays, meta)
-    except ValueError:
+        problem = _damage(trajectory, n, ids, labels)
+    except (ValueError, TypeError) as err:
+        problem = str(err)
+    if problem is not None:
+        warnings.warn(
+            f"the cached trajectory of this run is damaged ({problem}); discarding and "
+            "recomputing it",
+            stacklevel=3,
+        )
         return None
-    return trajectory if trajectory.n_points == n else None
+    return trajectory
+
+
+def _damage(trajectory: Trajectory, n: int, ids: Sequence[int], labels: np.ndarray) -> str | None:
+    """Describe what is wrong with a stored trajectory for these checkpoints and labels, if any."""
+    positions = np.asarray(trajectory.positions)
+    if positions.shape != (len(ids), n, 2):
+        return f"positions have shape {positions.shape}, expected {(len(ids), n, 2)}"
+    if not np.isfinite(positions).all():
+        return "positions hold NaN or infinite values"
+    stored_ids = trajectory.checkpoint_ids
+    if stored_ids is None or not np.array_equal(np.asarray(stored_ids), np.asarray(ids)):
+        return "its checkpoint ids differ from the run's"
+    if trajectory.labels is not None and not np.array_equal(trajectory.labels, labels):
+        return "its labels differ from the probe's"
+    return None
 
 
 def _numpy(x: ArrayLike) -> np.ndarray:

@@ -23,6 +23,7 @@ products, so centring and cosines computed on them equal those of the flattened 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
@@ -201,21 +202,31 @@ class_similarity.accepts_features = True  # type: ignore[attr-defined]
 # ----------------------------------------------------------------------------- class means
 
 
-def class_mean_weights(weights: Weights, labels: Any) -> torch.Tensor:
+def class_mean_weights(weights: Weights, labels: Any, n_classes: int | None = None) -> torch.Tensor:
     """Compute the mean effective weight per class, in the weights' own shape.
+
+    Row ``k`` is always class ``k``: a class without samples gets a row of NaN, so a missing
+    class never shifts the later ones.
 
     Parameters
     ----------
     weights : EffectiveWeights, torch.Tensor or np.ndarray
         ``(N, C_out, *input_shape)`` effective weights (any ``(N, ...)`` works).
     labels : torch.Tensor or array
-        ``(N,)`` class labels.
+        ``(N,)`` class labels ``0 .. n_classes - 1``.
+    n_classes : int, optional
+        Number of classes (e.g. ``run.n_classes``); default the largest label + 1.
 
     Returns
     -------
     torch.Tensor
-        ``(n_classes, *weights.shape[1:])`` float32, row ``j`` the mean over samples whose label
-        is the ``j``-th smallest label present.
+        ``(n_classes, *weights.shape[1:])`` float32, row ``k`` the mean over samples of class
+        ``k`` (NaN where class ``k`` has none).
+
+    Raises
+    ------
+    ValueError
+        A label is negative or not below ``n_classes``.
 
     Examples
     --------
@@ -223,16 +234,37 @@ def class_mean_weights(weights: Weights, labels: Any) -> torch.Tensor:
     >>> class_mean_weights(w, [0, 0, 1, 1])[:, 0]
     tensor([[1., 2.],
             [5., 6.]])
+    >>> class_mean_weights(w, [0, 0, 2, 2])[1, 0]
+    tensor([nan, nan])
     """
     w = _tensor(weights)
     y = _labels(labels, w.shape[0])
-    classes, index = np.unique(y, return_inverse=True)
-    sums = torch.zeros(len(classes), int(np.prod(w.shape[1:])), dtype=torch.float64)
-    idx_all = torch.from_numpy(index)
+    k = _class_count(y, n_classes)
+    sums = torch.zeros(k, int(np.prod(w.shape[1:])), dtype=torch.float64)
+    idx_all = torch.from_numpy(y)
     for s in range(0, w.shape[0], _CHUNK):
         sums.index_add_(0, idx_all[s : s + _CHUNK], _flat64(w, slice(s, s + _CHUNK)))
-    counts = torch.from_numpy(np.bincount(index, minlength=len(classes))).to(torch.float64)
-    return (sums / counts[:, None]).to(torch.float32).reshape(len(classes), *w.shape[1:])
+    counts = torch.from_numpy(np.bincount(y, minlength=k)).to(torch.float64)
+    means = sums / counts[:, None]  # 0/0: NaN for an absent class
+    means[counts == 0] = math.nan
+    return means.to(torch.float32).reshape(k, *w.shape[1:])
+
+
+def _class_count(y: np.ndarray, n_classes: int | None) -> int:
+    """``n_classes`` after checking every label lies below it (default: largest label + 1)."""
+    if len(y) and int(y.min()) < 0:
+        position = int(np.argmin(y))
+        raise ValueError(f"label {int(y[position])} at position {position} is negative")
+    if n_classes is None:
+        return int(y.max()) + 1 if len(y) else 0
+    if isinstance(n_classes, bool) or not isinstance(n_classes, int | np.integer) or n_classes < 1:
+        raise ValueError(f"n_classes must be a positive integer, got {n_classes!r}")
+    if len(y) and int(y.max()) >= n_classes:
+        position = int(np.argmax(y))
+        raise ValueError(
+            f"label {int(y[position])} at position {position} is not below n_classes={n_classes}"
+        )
+    return int(n_classes)
 
 
 # ----------------------------------------------------------------------------- sub-clusters

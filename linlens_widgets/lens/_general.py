@@ -81,3 +81,42 @@ def _per_output(model: nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, torch.
             )
             jac[:, c] = 0 if grad is None else grad
     return jac, out.detach()
+
+
+def check_per_sample(model: nn.Module, x: torch.Tensor) -> None:
+    """Refuse a module whose output for one sample depends on the other samples of its batch.
+
+    The engine takes each sample's Jacobian alone; a module that mixes the batch (a mean or sum
+    over dim 0, batch statistics) would give Jacobians that silently differ from its batched
+    forward pass. One cheap check: each of two different samples' output alone must equal its output
+    when both form one batch.
+
+    Parameters
+    ----------
+    model : nn.Module
+        The model, in the mode it is evaluated in.
+    x : torch.Tensor
+        One or two samples ``(n, *input_shape)``; a second one is made up when only one is given.
+
+    Raises
+    ------
+    ValueError
+        If the outputs differ (beyond floating-point noise).
+    """
+    first = x[:1]
+    other = x[1:2] if x.shape[0] > 1 else first
+    if torch.equal(other, first):
+        other = first * -0.5 + 1.0 if not torch.equal(first * -0.5 + 1.0, first) else first + 1.0
+    with torch.no_grad():
+        alone = torch.stack([model(first).reshape(-1), model(other).reshape(-1)])
+        together = model(torch.cat([first, other])).reshape(2, -1)
+    scale = float(alone.abs().max()) if alone.numel() else 0.0
+    if alone.shape != together.shape or not torch.allclose(
+        alone, together, rtol=1e-4, atol=1e-5 * max(1.0, scale)
+    ):
+        raise ValueError(
+            f"{type(model).__name__} mixes samples across the batch: a sample's output alone "
+            "differs from its output next to another sample (a mean, sum or statistic over "
+            "dim 0?); effective weights are per-sample Jacobians, so every sample must be "
+            "computed independently"
+        )

@@ -284,6 +284,24 @@ def weight_features(
     return engine.features(batch_size=batch_size)
 
 
+def _check_finite(x: torch.Tensor) -> None:
+    """Refuse NaN/inf inputs, naming the rows: they would give finite-looking effective weights.
+
+    A ReLU network's Jacobian at a NaN input is the weight product of whatever pattern the NaN
+    comparisons produce, a finite matrix unrelated to any input.
+    """
+    if not (x.is_floating_point() or x.is_complex()):
+        return
+    bad = ~torch.isfinite(x.reshape(x.shape[0], -1)).all(dim=1)
+    if bool(bad.any()):
+        rows = torch.nonzero(bad).flatten().tolist()
+        shown = ", ".join(map(str, rows[:10])) + (", ..." if len(rows) > 10 else "")
+        raise ValueError(
+            f"x holds NaN or infinite values in {len(rows)} sample(s) (rows {shown}); "
+            "effective weights are defined only at finite inputs"
+        )
+
+
 class _Engine:
     """Validated model and inputs, with the path chosen (fast chain or torch.func)."""
 
@@ -300,6 +318,7 @@ class _Engine:
             raise ValueError(f"x must be a batch of inputs (N, *input_shape); got {got}")
         if x.shape[0] == 0:
             raise ValueError(f"x holds no samples: shape {tuple(x.shape)}")
+        _check_finite(x)
         self.model = model
         self.x = x
         self.device = _compute_device(model, x, device)
@@ -363,6 +382,7 @@ class _Engine:
         self.has_bias = report.has_offset or not self.exact
         self.n_out = report.output.numel() if isinstance(report.output, torch.Tensor) else 0
         self.use_vmap = not (report.ops & _general.UNBATCHABLE_OPS)
+        _general.check_per_sample(self.model, self.x[:2].to(self.device, self.dtype))
 
     def _chunk_size(self, batch_size: int | None, per_sample: int, budget: int) -> int:
         if batch_size is not None:
