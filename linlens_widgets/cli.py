@@ -18,13 +18,16 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import itertools
+import math
 import os
 import shutil
 import subprocess
 import sys
+import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from linlens_widgets import __version__, _cache
 
@@ -60,6 +63,19 @@ class CommandError(Exception):
     """A problem with what the user asked for; printed as ``linlens: error: …`` (exit 2)."""
 
 
+#: Largest network ``train``/``demo`` build (parameters): 400 MB per checkpoint in float32.
+MAX_PARAMETERS = 100_000_000
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one ``linlens: error: …`` line, like the rest."""
+
+    def error(self, message: str) -> NoReturn:
+        command = self.prog.removeprefix(PROG).strip()
+        where = f" (see linlens {command} --help)" if command else " (see linlens --help)"
+        raise CommandError(f"{message}{where}")
+
+
 # --------------------------------------------------------------------------- entry point
 
 
@@ -80,14 +96,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
-    except SystemExit as exc:  # argparse exits on --help, --version and usage errors
-        return exc.code if isinstance(exc.code, int) else 2
-    try:
         return int(args.handler(args))
+    except SystemExit as exc:  # argparse exits on --help and --version
+        return exc.code if isinstance(exc.code, int) else 2
     except Exception as exc:
         if not _is_user_error(exc):
             raise
-        print(f"{PROG}: error: {_error_text(exc)}", file=sys.stderr)
+        print(f"{PROG}: error: {printable(_error_text(exc))}", file=sys.stderr)
         return 2
 
 
@@ -97,7 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
     >>> build_parser().parse_args(["export", "runs/a", "a.html"]).page
     PosixPath('a.html')
     """
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog=PROG,
         description="Watch a ReLU network learn through the linear lens.",
     )
@@ -264,8 +279,8 @@ def _positive_float(text: str) -> float:
         value = float(text)
     except ValueError:
         value = float("nan")
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+    if not (value > 0 and math.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"expected a positive finite number, got {text!r}")
     return value
 
 
@@ -283,8 +298,10 @@ def _checkpoints(text: str) -> str | int | list[float]:
         raise argparse.ArgumentTypeError(
             f"expected 'log', 'epoch', a count or comma-separated epochs, got {text!r}"
         ) from None
-    if not epochs or any(e < 0 for e in epochs):
-        raise argparse.ArgumentTypeError(f"epochs must be non-negative numbers, got {text!r}")
+    if not epochs or any(not (math.isfinite(e) and e >= 0) for e in epochs):
+        raise argparse.ArgumentTypeError(
+            f"epochs must be finite non-negative numbers, got {text!r}"
+        )
     return sorted(epochs)
 
 
@@ -292,8 +309,12 @@ def _checkpoints(text: str) -> str | int | list[float]:
 
 
 def _is_user_error(exc: Exception) -> bool:
-    """Tell errors that describe the user's input apart from bugs (which keep their traceback)."""
-    if isinstance(exc, CommandError | FileNotFoundError | FileExistsError | NotADirectoryError):
+    """Tell errors that describe the user's input apart from bugs (which keep their traceback).
+
+    Besides :class:`CommandError`, a damaged run folder and file-system errors (a missing,
+    existing, unwritable or wrongly typed path) are the user's to fix.
+    """
+    if isinstance(exc, CommandError | OSError):
         return True
     store = sys.modules.get("linlens_widgets.runs.store")
     return store is not None and isinstance(exc, store.RunFormatError)
@@ -302,7 +323,33 @@ def _is_user_error(exc: Exception) -> bool:
 def _error_text(exc: Exception) -> str:
     if isinstance(exc, OSError) and exc.filename is not None and exc.strerror:
         return f"{exc.strerror}: {exc.filename}"
-    return str(exc)
+    return " ".join(str(exc).split("\n"))
+
+
+_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def printable(text: str) -> str:
+    r"""Return ``text`` with control and direction-changing characters written as escapes.
+
+    Run folders are data: a dataset, class or metric name from a manifest must not move the
+    cursor, clear the terminal, set its title or reorder the line when printed.
+
+    >>> printable("a\x1b[2Jb\u202e")
+    'a\\x1b[2Jb\\u202e'
+    """
+    return "".join(_escape(c) if _is_control(c) else c for c in text)
+
+
+def _is_control(char: str) -> bool:
+    return unicodedata.category(char) in ("Cc", "Cf", "Zl", "Zp")
+
+
+def _escape(char: str) -> str:
+    if char in _ESCAPES:
+        return _ESCAPES[char]
+    code = ord(char)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
 def _say(message: str) -> None:
@@ -334,6 +381,8 @@ def _load_dataset(name: str, root: Path | None, *, download: bool = False) -> Da
         if download:
             raise
         raise CommandError(f"{exc} (on the command line: --download)") from None
+    except ValueError as exc:  # a damaged IDX file: the message names it
+        raise CommandError(f"{exc}; replace the file (or pass --download)") from None
 
 
 def _env(name: str) -> str | None:
@@ -436,6 +485,7 @@ def demo_run(entry: Path, params: dict[str, Any]) -> Run:
             _embed(run)
             return run
     data = _load_dataset(params["dataset"], None)
+    _check_shape(data, params["hidden"], params["probe"])
     run = _train_run(
         data,
         hidden=params["hidden"],
@@ -549,6 +599,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
             f"--checkpoints epoch {args.checkpoints[-1]:g} is after the last epoch ({args.epochs})"
         )
     data = _load_dataset(args.dataset, args.root, download=args.download)
+    _check_shape(data, args.hidden, args.probe)
     options = {
         name: value
         for name, value in (
@@ -575,6 +626,23 @@ def _cmd_train(args: argparse.Namespace) -> int:
     run.save(out, overwrite=args.overwrite)
     _say(f"saved the run to {out} ({len(run.checkpoints)} checkpoints)")
     return 0
+
+
+def _check_shape(data: Dataset, hidden: Sequence[int], probe: int | None) -> None:
+    """Refuse a probe larger than the test split, and a network too large to build."""
+    n_test = len(data.y_test)
+    if probe is not None and probe > n_test:
+        raise CommandError(
+            f"--probe {probe} is larger than the {data.name} test split ({n_test} samples); "
+            f"choose --probe {n_test} or less"
+        )
+    widths = [data.n_features, *hidden, data.n_classes]
+    parameters = sum(a * b + b for a, b in itertools.pairwise(widths))
+    if parameters > MAX_PARAMETERS:
+        raise CommandError(
+            f"--hidden {' '.join(map(str, hidden))} makes a network of {parameters:,} "
+            f"parameters, more than {MAX_PARAMETERS:,}; choose smaller widths"
+        )
 
 
 def _check_out(out: Path, *, overwrite: bool) -> None:
@@ -629,7 +697,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
 def _cmd_info(args: argparse.Namespace) -> int:
     run = _load_run(args.run)
     for label, value in run_summary(run).items():
-        print(f"{label + ':':<13} {value}")
+        print(f"{label + ':':<13} {printable(value)}")
     return 0
 
 
