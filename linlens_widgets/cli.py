@@ -678,6 +678,7 @@ def _load_run(path: Path) -> Run:
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
+    _writable_page(args.page)  # page problems show before the (long) embedding
     run = _load_run(args.run)
     _embed(run)
     _save_explorer(run, args.page)

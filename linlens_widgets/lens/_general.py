@@ -110,9 +110,11 @@ def check_per_sample(model: nn.Module, x: torch.Tensor) -> None:
     with torch.no_grad():
         alone = torch.stack([model(first).reshape(-1), model(other).reshape(-1)])
         together = model(torch.cat([first, other])).reshape(2, -1)
+    # loose enough for batch-size-dependent kernels (TF32 convolutions on GPUs), far below
+    # what mixing two different samples does to an output
     scale = float(alone.abs().max()) if alone.numel() else 0.0
     if alone.shape != together.shape or not torch.allclose(
-        alone, together, rtol=1e-4, atol=1e-5 * max(1.0, scale)
+        alone, together, rtol=1e-3, atol=1e-3 * max(1e-3, scale)
     ):
         raise ValueError(
             f"{type(model).__name__} mixes samples across the batch: a sample's output alone "

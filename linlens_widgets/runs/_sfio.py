@@ -128,9 +128,11 @@ def open_regular(path: Path, name: str) -> BinaryIO:
     """Open ``path`` for reading, refusing a symlink or anything but a regular file.
 
     ``O_NOFOLLOW`` makes the refusal atomic: a symlink swapped in after a check is not followed.
+    A FIFO or device is opened without blocking and then refused.
     """
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+        fd = os.open(path, flags)  # non-blocking: a FIFO planted in a folder cannot hang us
     except FileNotFoundError:
         raise RunFormatError(f"{name} is missing") from None
     except OSError as err:

@@ -432,7 +432,11 @@ def _labels(y: Any, n: int, *, what: str) -> torch.Tensor:
         raise ValueError(f"{what} must hold integer class labels, got {t.dtype}")
     t = t.to(torch.int64)
     if n and int(t.min()) < 0:
-        raise ValueError(f"{what} holds a negative label ({int(t.min())}); labels start at 0")
+        position = int(torch.argmin(t))
+        raise ValueError(
+            f"{what} holds a negative label ({int(t[position])}) at position {position}; labels "
+            "start at 0"
+        )
     return t
 
 

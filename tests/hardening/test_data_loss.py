@@ -194,6 +194,13 @@ def test_symlinks_inside_a_run_are_refused(run_dir: Path, tmp_path: Path, link: 
         ll.Run.load(run_dir)
 
 
+def test_a_fifo_in_a_run_is_refused_without_blocking(run_dir: Path) -> None:
+    (run_dir / "analysis").mkdir(exist_ok=True)
+    os.mkfifo(run_dir / "analysis" / "pipe.safetensors")
+    with pytest.raises(RunFormatError, match=r"analysis/pipe\.safetensors is not a regular file"):
+        ll.Run.load(run_dir)
+
+
 def test_header_is_checked_before_the_data_is_read(run_dir: Path) -> None:
     file = run_dir / "checkpoints" / "0001.safetensors"
     data = bytearray(file.read_bytes())

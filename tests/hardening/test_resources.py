@@ -45,6 +45,17 @@ def test_one_huge_label_is_named_without_allocating(bad: int, dtype: type, shown
     assert peak < 50 * 2**20
 
 
+@pytest.mark.parametrize(
+    "y17", [np.array(-1, np.int64), np.array(np.iinfo(np.uint64).max, np.uint64)]
+)
+def test_a_negative_label_is_named_with_its_position(y17: np.ndarray) -> None:
+    x = np.random.default_rng(0).random((40, 4, 4))
+    y = (np.arange(40) % 4).astype(y17.dtype)
+    y[17] = y17
+    with pytest.raises(ValueError, match=r"negative label \(-1\) at position 17"):
+        ll.Dataset.from_tensors(x, y)
+
+
 def test_labels_beyond_the_named_classes_are_named() -> None:
     x = np.random.default_rng(0).random((40, 4, 4))
     y = np.arange(40) % 3
