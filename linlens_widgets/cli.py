@@ -223,7 +223,9 @@ def _add_run_shape(parser: Any, defaults: dict[str, Any]) -> None:
         metavar="N",
         help="test samples whose W_eff are tracked (default: the test split, at most 2000)",
     )
-    parser.add_argument("--seed", type=int, default=defaults["seed"], help="(default: %(default)s)")
+    parser.add_argument(
+        "--seed", type=_seed, default=defaults["seed"], help="(default: %(default)s)"
+    )
 
 
 def _add_export(commands: Any) -> None:
@@ -271,6 +273,17 @@ def _positive_int(text: str) -> int:
         value = 0
     if value <= 0:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def _seed(text: str) -> int:
+    """Parse a seed every generator accepts: an integer from 0 to 2**63 - 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value < 2**63:
+        raise argparse.ArgumentTypeError(f"expected an integer from 0 to 2**63-1, got {text!r}")
     return value
 
 
@@ -409,7 +422,10 @@ def _train_run(
         f"training {data.n_features}-{'-'.join(map(str, hidden))}-{data.n_classes} MLP "
         f"({'with' if bias else 'without'} bias) on {data.name}"
     )
-    return ll.train(model, data, seed=seed, progress=True, **train_kwargs)
+    try:
+        return ll.train(model, data, seed=seed, progress=True, **train_kwargs)
+    except ValueError as exc:  # e.g. a diverged loss; train's own messages say what to change
+        raise CommandError(f"{exc} (on the command line: --lr, --init-scale)") from None
 
 
 def _embed(run: Run) -> None:

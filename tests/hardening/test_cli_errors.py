@@ -36,6 +36,8 @@ def one_line_error(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
         (["train", "--out", "r", "--checkpoints", "nan"], "--checkpoints"),
         (["train", "--out", "r", "--checkpoints", "0,inf"], "--checkpoints"),
         (["train", "--out", "r", "--epochs", "0"], "--epochs"),
+        (["train", "--out", "r", "--seed", "99999999999999999999999"], "--seed"),
+        (["train", "--out", "r", "--seed", "-5"], "--seed"),
         (["train", "--out", "r", "--hidden", "-4"], "--hidden"),
         (["train", "--out", "r", "--dataset", "cifar"], "--dataset"),
         (["train", "--out", "r", "--bogus"], "--bogus"),
@@ -61,6 +63,19 @@ def test_a_huge_hidden_layer_is_refused_before_building(
 ) -> None:
     line = one_line_error(capsys, "train", "--out", "r", "--hidden", *hidden)
     assert "--hidden" in line and "parameters" in line
+
+
+def test_a_diverging_run_ends_in_one_error_line(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    argv = ["train", "--out", tmp_path / "r", "--lr", "1e30", "--hidden", "8", "--epochs", "1"]
+    status = cli.main([str(a) for a in argv])
+    err = capsys.readouterr().err
+    assert status == 2 and "Traceback" not in err
+    errors = [line for line in err.splitlines() if "error" in line]
+    assert errors == [err.strip().splitlines()[-1]]
+    assert errors[0].startswith("linlens: error: training diverged") and "--lr" in errors[0]
+    assert not (tmp_path / "r").exists()
 
 
 def test_out_problems_are_found_before_training(
