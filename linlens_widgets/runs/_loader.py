@@ -95,7 +95,7 @@ def _factory(model_info: dict[str, Any], model: ModelSource | None) -> Callable[
     try:
         with torch.device("meta"):  # shapes only: a spec is checked before anything is allocated
             build(spec)
-    except ValueError as err:
+    except (ValueError, TypeError, RuntimeError, OverflowError) as err:  # sizes torch refuses
         raise RunFormatError(f"{_manifest.MANIFEST}: cannot rebuild model.spec: {err}") from err
     frozen = json.loads(json.dumps(spec))
     return lambda: build(frozen)

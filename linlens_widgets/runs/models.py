@@ -275,7 +275,8 @@ def build(spec: dict[str, Any]) -> nn.Module:
     Raises
     ------
     ValueError
-        For an unknown preset or arguments the preset rejects.
+        For an unknown preset, arguments the preset rejects, or more than
+        :data:`MAX_SPEC_LAYERS` layers.
 
     >>> build({"preset": "mlp", "kwargs": {"n_in": 4, "hidden": [8], "n_out": 2}})[0]
     Linear(in_features=4, out_features=8, bias=False)
@@ -287,6 +288,7 @@ def build(spec: dict[str, Any]) -> nn.Module:
     name = spec.get("preset")
     if name not in _PRESETS:
         raise ValueError(f"unknown model preset {name!r}; known presets: {sorted(_PRESETS)}")
+    _check_depth(spec.get("kwargs", {}))
     try:
         return _PRESETS[name](**spec.get("kwargs", {}))
     except TypeError as err:
@@ -296,6 +298,25 @@ def build(spec: dict[str, Any]) -> nn.Module:
 
 
 # ---------------------------------------------------------------- helpers
+
+
+#: Most layers (list entries or residual blocks) a spec read from a file may ask for: building a
+#: deep stack takes time even on the ``meta`` device, so a hostile manifest could stall a load.
+MAX_SPEC_LAYERS = 1000
+
+
+def _check_depth(kwargs: dict[str, Any]) -> None:
+    for key, value in kwargs.items():
+        if isinstance(value, list | tuple):
+            size = len(value)
+        elif key == "n_blocks" and isinstance(value, int):
+            size = value
+        else:
+            continue
+        if size > MAX_SPEC_LAYERS:
+            raise ValueError(
+                f"{key} asks for {size} layers; a spec is rebuilt with at most {MAX_SPEC_LAYERS}"
+            )
 
 
 def _tag(model: nn.Module, preset: str, kwargs: dict[str, Any]) -> Any:

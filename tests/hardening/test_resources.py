@@ -71,9 +71,17 @@ def test_labels_beyond_the_named_classes_are_named() -> None:
 # ----------------------------------------------------------------------------- model spec
 
 
-def test_a_huge_model_spec_is_refused_before_it_is_built(run_dir: Path) -> None:
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"hidden": [4_000_000]},  # 1 GB of weights if built
+        {"n_in": 10**18},  # more than torch can even size
+        {"hidden": [16] * 1_000_000},  # a stack that takes minutes to build even on meta
+    ],
+)
+def test_a_huge_model_spec_is_refused_before_it_is_built(run_dir: Path, kwargs: dict) -> None:
     manifest = json.loads((run_dir / "manifest.json").read_text())
-    manifest["model"]["spec"]["kwargs"]["hidden"] = [4_000_000]  # 1 GB of weights if built
+    manifest["model"]["spec"]["kwargs"].update(kwargs)
     (run_dir / "manifest.json").write_text(json.dumps(manifest))
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     with pytest.raises(RunFormatError, match=r"manifest\.json"):
