@@ -110,7 +110,14 @@ def leftovers(target: Path, kind: str) -> list[Path]:
     except OSError:
         return []
     found = [p for p in found if p.is_dir() and not p.is_symlink()]
-    return sorted(found, key=lambda p: p.stat().st_mtime_ns, reverse=True)
+    return sorted(found, key=_mtime_ns, reverse=True)
+
+
+def _mtime_ns(path: Path) -> int:
+    try:
+        return path.stat().st_mtime_ns
+    except OSError:  # removed meanwhile by another process
+        return 0
 
 
 def recover(target: Path) -> None:
@@ -154,5 +161,9 @@ def discard_stale_tmp(target: Path, *, min_age_s: float = STALE_TMP_AGE_S) -> No
 
 def discard(folder: Path) -> None:
     """Delete a set-aside or temporary run folder, unless it holds a file a run does not."""
-    if foreign_entry(folder) is None:
+    try:
+        foreign = foreign_entry(folder)
+    except OSError:  # gone or unreadable: nothing we may delete
+        return
+    if foreign is None:
         shutil.rmtree(folder, ignore_errors=True)
