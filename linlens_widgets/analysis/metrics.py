@@ -32,6 +32,13 @@ import torch
 from tqdm.auto import tqdm
 
 from linlens_widgets.analysis._pca import randomized_pca
+from linlens_widgets.analysis.neighbors import (
+    Neighbors,
+    centred_cosine,
+    neighbor_table,
+    neighbors,
+    probe_mean,
+)
 from linlens_widgets.analysis.phenomena import (
     boundary_points,
     default_radius,
@@ -47,17 +54,22 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = [
     "ClassSimilarity",
+    "Neighbors",
     "RunSeries",
     "Subcluster",
     "boundary_points",
+    "centred_cosine",
     "class_mean_weights",
     "class_similarity",
     "default_radius",
     "effective_rank",
     "local_complexity",
+    "neighbor_table",
+    "neighbors",
     "neuron_alignment",
     "over_run",
     "phenomena_over_run",
+    "probe_mean",
     "subclusters",
     "weight_variation",
 ]
