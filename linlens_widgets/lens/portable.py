@@ -248,11 +248,9 @@ def _infer_input_shape(leaves: list[tuple[str, nn.Module]]) -> tuple[int, ...]:
             return (module.in_features,)
         if isinstance(module, nn.Unflatten) and module.dim == 1:
             return (math.prod(module.unflattened_size),)
-        if not isinstance(module, _PASS):
+        if not isinstance(module, (*_PASS, nn.Flatten)):
             break
-    raise _NotPortable(
-        "the input shape cannot be inferred from the first layer; pass input_shape"
-    )
+    raise _NotPortable("the input shape cannot be inferred from the first layer; pass input_shape")
 
 
 def _pair(value: Any) -> list[int]:
