@@ -363,7 +363,8 @@ def to_arrays(net: PortableNetwork, dtype: str = "float32") -> tuple[dict[str, A
         C-contiguous arrays in that order, of ``dtype``.
 
     >>> import torch.nn as nn
-    >>> spec, arrays = to_arrays(portable_network(nn.Sequential(nn.Linear(3, 2, bias=False))), "float16")
+    >>> net = portable_network(nn.Sequential(nn.Linear(3, 2, bias=False)))
+    >>> spec, arrays = to_arrays(net, "float16")
     >>> spec["ops"][0]["weight"], spec["ops"][0]["bias"], arrays[0].dtype, spec["arrays"]
     (0, None, dtype('float16'), [{'shape': [2, 3], 'dtype': 'float16'}])
     """

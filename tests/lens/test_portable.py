@@ -131,7 +131,7 @@ def test_js_engine_matches_effective_weights(name: str, dtype: str, tmp_path: Pa
     assert rel_error(got["weight"], ew.weight) <= tol
     assert (ew.bias is None) == (got["bias"] is None)
     if ew.bias is not None:
-        # the reference offset f(x) - W_eff x carries float32 cancellation: compare at the output scale
+        # the reference f(x) - W_eff x carries float32 cancellation: compare at the output scale
         diff = np.abs(got["bias"] - ew.bias.numpy()).max()
         assert diff <= tol * float(ew.output.abs().max())
     assert got["predicted"] == ew.output.argmax(dim=1).tolist()
