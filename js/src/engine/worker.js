@@ -2,7 +2,8 @@
  * The engine's message protocol, served by a Web Worker or, where none can start, the main thread.
  *
  * Messages in (all carry a numeric `request`, echoed in the reply):
- *   {type: "load", network: id, spec, arrays}            -> {type: "loaded", network}
+ *   {type: "load", network: id, spec, arrays, warm?}      -> {type: "loaded", network}
+ *        (unless warm is false, one computation on a constant input warms the JIT up)
  *   {type: "inputs", inputs: id, data, shape: [N, D], scale?}  -> {type: "loaded", inputs}
  *   {type: "compute", network: id, inputs?: id, sample?: i, x?: Float32Array}
  *        -> {type: "result", network, sample, weight, bias, output, predicted, ms}
@@ -46,7 +47,10 @@ export function handleMessage(state, msg) {
   const request = msg?.request;
   try {
     if (msg.type === "load") {
-      state.networks.set(msg.network, decodeNetwork(msg.spec, msg.arrays));
+      const net = decodeNetwork(msg.spec, msg.arrays);
+      // one pass on a constant input gets the JIT going, so the first click is not the slow one
+      if (msg.warm !== false) effectiveWeights(net, new Float32Array(net.inputSize).fill(1));
+      state.networks.set(msg.network, net);
       return { reply: { type: "loaded", request, network: msg.network }, transfer: [] };
     }
     if (msg.type === "inputs") {
