@@ -26,6 +26,13 @@ function linearForward(op, h) {
   return out;
 }
 
+/** Outputs o in [lo, hi) whose input o * stride - pad + offset falls inside 0..n-1. */
+function validRange(count, stride, pad, offset, n) {
+  const lo = Math.max(0, Math.ceil((pad - offset) / stride));
+  const hi = Math.min(count, Math.floor((n - 1 + pad - offset) / stride) + 1);
+  return [lo, Math.max(lo, hi)];
+}
+
 function convForward(op, h) {
   const [cIn, H, W] = op.in_shape;
   const [cOut, oH, oW] = op.out_shape;
@@ -36,21 +43,21 @@ function convForward(op, h) {
   const w = op.weight;
   const out = new Float32Array(cOut * oH * oW);
   const acc = new Float64Array(oH * oW);
+  const ys = Array.from({ length: kH }, (_, ky) => validRange(oH, sH, pH, ky * dH, H));
+  const xs = Array.from({ length: kW }, (_, kx) => validRange(oW, sW, pW, kx * dW, W));
   for (let co = 0; co < cOut; co++) {
     acc.fill(op.bias ? op.bias[co] : 0);
     for (let ci = 0; ci < cIn; ci++) {
       for (let ky = 0; ky < kH; ky++) {
+        const [y0, y1] = ys[ky];
         for (let kx = 0; kx < kW; kx++) {
           const wv = w[((co * cIn + ci) * kH + ky) * kW + kx];
           if (wv === 0) continue;
-          for (let oy = 0; oy < oH; oy++) {
-            const iy = oy * sH - pH + ky * dH;
-            if (iy < 0 || iy >= H) continue;
-            const base = (ci * H + iy) * W;
-            for (let ox = 0; ox < oW; ox++) {
-              const ix = ox * sW - pW + kx * dW;
-              if (ix >= 0 && ix < W) acc[oy * oW + ox] += wv * h[base + ix];
-            }
+          const [x0, x1] = xs[kx];
+          for (let oy = y0; oy < y1; oy++) {
+            const src = (ci * H + oy * sH - pH + ky * dH) * W - pW + kx * dW;
+            const dst = oy * oW;
+            for (let ox = x0; ox < x1; ox++) acc[dst + ox] += wv * h[src + ox * sW];
           }
         }
       }
@@ -254,25 +261,28 @@ function convAdjoint(op, g, C, acc) {
       acc[c] += s;
     }
   }
+  // Driven by the non-zero cotangents: after a max-pool and a ReLU most of them are zero.
   const next = new Float64Array(C * inSize);
+  const kk = kH * kW;
+  const hw = H * W;
   for (let c = 0; c < C; c++) {
     const gRow = c * outSize;
     const nRow = c * inSize;
     for (let co = 0; co < cOut; co++) {
-      for (let ci = 0; ci < cIn; ci++) {
-        for (let ky = 0; ky < kH; ky++) {
-          for (let kx = 0; kx < kW; kx++) {
-            const wv = w[((co * cIn + ci) * kH + ky) * kW + kx];
-            if (wv === 0) continue;
-            for (let oy = 0; oy < oH; oy++) {
-              const iy = oy * sH - pH + ky * dH;
-              if (iy < 0 || iy >= H) continue;
-              const src = gRow + co * plane + oy * oW;
-              const dst = nRow + (ci * H + iy) * W;
-              for (let ox = 0; ox < oW; ox++) {
-                const ix = ox * sW - pW + kx * dW;
-                if (ix >= 0 && ix < W) next[dst + ix] += wv * g[src + ox];
-              }
+      const wCo = co * cIn * kk;
+      for (let oy = 0; oy < oH; oy++) {
+        for (let ox = 0; ox < oW; ox++) {
+          const gv = g[gRow + co * plane + oy * oW + ox];
+          if (gv === 0) continue;
+          for (let ky = 0; ky < kH; ky++) {
+            const iy = oy * sH - pH + ky * dH;
+            if (iy < 0 || iy >= H) continue;
+            for (let kx = 0; kx < kW; kx++) {
+              const ix = ox * sW - pW + kx * dW;
+              if (ix < 0 || ix >= W) continue;
+              let wi = wCo + ky * kW + kx;
+              let ni = nRow + iy * W + ix;
+              for (let ci = 0; ci < cIn; ci++, wi += kk, ni += hw) next[ni] += gv * w[wi];
             }
           }
         }
