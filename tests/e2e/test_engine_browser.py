@@ -32,7 +32,13 @@ async ({useWorker, samples, workerSource}) => {
       transferred: r.weight instanceof Float32Array,
     });
   }
-  const out = {mode: engine.mode, reason: engine.reason, results};
+  // the comparison's centred cosine of samples 0 and 1, centred on the mean W_eff of all samples
+  const C = engine.nOutputs, size = results[0].weight.length;
+  const mean = new Float32Array(size);
+  for (const r of results) r.weight.forEach((v, j) => { mean[j] += v / results.length; });
+  const w = (i) => Float32Array.from(results[i].weight);
+  const cosine = window.linlensEngine.centredCosine(w(0), w(1), mean, C);
+  const out = {mode: engine.mode, reason: engine.reason, results, cosine};
   engine.close();
   return out;
 }
@@ -104,6 +110,19 @@ def test_worker_results_equal_the_engine(
         diff = np.abs(np.asarray([r["bias"] for r in res]) - ew.bias.numpy()).max()
         assert diff <= tol * float(ew.output.abs().max())
     assert [r["predicted"] for r in res] == ew.output.argmax(dim=1).tolist()
+    want = centred_cosine(ew.weight, 0, 1)
+    assert got["cosine"]["overall"] == pytest.approx(want[0], abs=10 * tol)
+    assert got["cosine"]["perClass"] == pytest.approx(want[1], abs=10 * tol)
+
+
+def centred_cosine(weight: torch.Tensor, a: int, b: int) -> tuple[float, list[float]]:
+    """Cosine of samples a and b after subtracting the mean W_eff over all samples (float64)."""
+    w = weight.reshape(len(weight), weight.shape[1], -1).double()
+    centred = w - w.mean(dim=0)
+    wa, wb = centred[a], centred[b]
+    overall = float((wa * wb).sum() / (wa.norm() * wb.norm()))
+    rows = torch.nn.functional.cosine_similarity(wa, wb, dim=1)
+    return overall, rows.tolist()
 
 
 @pytest.mark.parametrize(
