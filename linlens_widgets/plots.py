@@ -144,8 +144,8 @@ def _subclusters_over_run(run: Run, progress: bool) -> dict[str, np.ndarray]:
     """Return the persistence and separation of every class's tracked sub-clusters.
 
     The groups are found once, after training, and the same samples are followed back to
-    initialisation (``ll.metrics.track_all_subclusters``, which also attaches its full result,
-    group means included, to the run).
+    initialisation (``ll.metrics.track_all_subclusters``, which attaches its full result, group
+    means included, to the run, and reuses one computed from the same checkpoints).
     """
     from linlens_widgets.analysis import metrics
 
