@@ -33,14 +33,14 @@ export function setIfChanged(model, name, value) {
 }
 
 /**
- * Link the three models: scrubber epoch -> scatter and comparison; scatter selection or a click
+ * Link the three models: scrubber checkpoint -> scatter and comparison; scatter selection or a click
  * on a point -> comparison samples. Returns an unlink function.
  */
 export function linkModels({ scrubber, embedding, compare }, bag = new Disposer()) {
-  const onEpoch = () => {
-    const e = scrubber.get("epoch");
-    setIfChanged(embedding, "epoch", e);
-    setIfChanged(compare, "epoch", e);
+  const onCheckpoint = () => {
+    const e = scrubber.get("checkpoint");
+    setIfChanged(embedding, "checkpoint", e);
+    setIfChanged(compare, "checkpoint", e);
   };
   const onSelection = () => {
     const sel = embedding.get("selection") ?? [];
@@ -50,7 +50,7 @@ export function linkModels({ scrubber, embedding, compare }, bag = new Disposer(
     setIfChanged(compare, "sample_a", next.a);
     setIfChanged(compare, "sample_b", next.b);
   };
-  bag.onModel(scrubber, "change:epoch", onEpoch);
+  bag.onModel(scrubber, "change:checkpoint", onCheckpoint);
   bag.onModel(embedding, "change:selection", onSelection);
   const onPick = (i, { shift }) => {
     const prev = { a: compare.get("sample_a"), b: compare.get("sample_b") };
@@ -58,7 +58,7 @@ export function linkModels({ scrubber, embedding, compare }, bag = new Disposer(
     setIfChanged(compare, "sample_a", next.a);
     setIfChanged(compare, "sample_b", next.b);
   };
-  onEpoch();
+  onCheckpoint();
   return { onPick, unlink: () => bag.dispose() };
 }
 
