@@ -6,7 +6,8 @@
  */
 import { decodeMessageArrays } from "./codecs.js";
 import { cssGradient, diverging, divergingPixels, greyPixels, symmetricMax } from "./colormaps.js";
-import { Disposer, fmt, guarded, h, makeRoot, showError } from "./dom.js";
+import { message } from "./contract.js";
+import { Disposer, fmt, guarded, h, makeRoot, renderOrShowError, showError } from "./dom.js";
 import { argmax, cosine, rowCosines } from "./selection.js";
 
 /** Which class rows to show: the requested ones that exist, else all. */
@@ -52,14 +53,14 @@ export function renderCompare({ model, el }) {
     const key = cacheKey(sample, checkpoint);
     if (cache.has(key) || pending.has(key) || notices.has(key)) return;
     pending.add(key);
-    model.send({ type: "fetch", sample, checkpoint });
+    model.send(message("fetch", { sample, checkpoint }));
   }
 
   function requestMeans(checkpoint) {
     const key = `means:${checkpoint}`;
     if (classMeans.has(checkpoint) || pending.has(key)) return;
     pending.add(key);
-    model.send({ type: "fetch_class_means", checkpoint });
+    model.send(message("fetch_class_means", { checkpoint }));
   }
 
   function onMessage(msg, buffers) {
@@ -245,14 +246,4 @@ export function renderCompare({ model, el }) {
   };
 }
 
-export default {
-  render({ model, el }) {
-    try {
-      return renderCompare({ model, el });
-    } catch (e) {
-      const root = el.querySelector(".linlens-root") ?? makeRoot(el, "compare");
-      showError(root, e, "WeightCompare");
-      return () => root.remove();
-    }
-  },
-};
+export default { render: renderOrShowError(renderCompare, "compare", "WeightCompare") };

@@ -16,7 +16,7 @@ import {
   viridis,
 } from "./colormaps.js";
 import { icon } from "./icons.js";
-import { Disposer, fmt, guarded, h, makeRoot, pixelsToDataURL, showError } from "./dom.js";
+import { Disposer, fmt, guarded, h, makeRoot, pixelsToDataURL, renderOrShowError, showError } from "./dom.js";
 import { clampCheckpoint, DrawQueue, fitCamera, frame, frameShape, projectPoint, toPoints } from "./frames.js";
 import {
   normalizeSelection,
@@ -510,16 +510,6 @@ export function renderEmbedding({ model, el, hooks = {} }) {
   };
 }
 
-export default {
-  render({ model, el }) {
-    try {
-      return renderEmbedding({ model, el });
-    } catch (e) {
-      const root = el.querySelector(".linlens-root") ?? makeRoot(el, "embedding");
-      showError(root, e, "EmbeddingView");
-      return () => root.remove();
-    }
-  },
-};
+export default { render: renderOrShowError(renderEmbedding, "embedding", "EmbeddingView") };
 
 export { toHex };

@@ -5,6 +5,7 @@
  * very same render functions as in a notebook.
  */
 import { base64ToDataView, decodeArray, sizeOf } from "./codecs.js";
+import { message } from "./contract.js";
 import { showError } from "./dom.js";
 import { renderCompare } from "./compare.js";
 import { renderEmbedding } from "./embedding.js";
@@ -107,12 +108,11 @@ export function bankResponder(bank) {
       if (k === undefined || msg.checkpoint < 0 || msg.checkpoint >= E) {
         const listed = samples.data.length;
         return {
-          content: {
-            type: "error",
+          content: message("error", {
             sample: msg.sample,
             checkpoint: msg.checkpoint,
             message: `Sample #${msg.sample} is not stored in this page: a saved page carries the effective weights of ${listed} samples (colour the scatter by "in this page" to see which). Open the notebook to compare any sample.`,
-          },
+          }),
         };
       }
       const idx = k * E + msg.checkpoint;
@@ -122,13 +122,13 @@ export function bankResponder(bank) {
         bias: bias ? slice(bias, idx, [C]) : null,
         output: slice(output, idx, [C]),
       });
-      return { content: { type: "sample", sample: msg.sample, checkpoint: msg.checkpoint, label: labels.data[k], arrays }, buffers };
+      return { content: message("sample", { sample: msg.sample, checkpoint: msg.checkpoint, label: labels.data[k], arrays }), buffers };
     }
     if (msg?.type === "fetch_class_means") {
-      if (!means) return { content: { type: "error", checkpoint: msg.checkpoint, message: "class means are not stored in this page" } };
+      if (!means) return { content: message("error", { checkpoint: msg.checkpoint, message: "class means are not stored in this page" }) };
       const [, Ck, Cm, Dm] = means.shape;
       const { arrays, buffers } = pack({ means: slice(means, msg.checkpoint, [Ck, Cm, Dm]) });
-      return { content: { type: "class_means", checkpoint: msg.checkpoint, arrays }, buffers };
+      return { content: message("class_means", { checkpoint: msg.checkpoint, arrays }), buffers };
     }
     return null;
   };

@@ -4,11 +4,12 @@
  * metrics with a cursor at the current checkpoint.
  */
 import { icon } from "./icons.js";
-import { Disposer, fmt, guarded, h, makeRoot, showError } from "./dom.js";
+import { FPS_AT_SPEED_1, SPEEDS } from "./contract.js";
+import { Disposer, fmt, guarded, h, makeRoot, renderOrShowError, showError } from "./dom.js";
 import { clampCheckpoint } from "./frames.js";
 
 const SVG = "http://www.w3.org/2000/svg";
-export const SPEEDS = [0.5, 1, 2, 4, 8];
+export { SPEEDS };
 
 function s(tag, attrs = {}) {
   const node = document.createElementNS(SVG, tag);
@@ -146,7 +147,7 @@ export function renderScrubber({ model, el }) {
   function start(sync = true) {
     if (timer !== null) clearInterval(timer);
     if (checkpoint >= E - 1 && !model.get("loop")) setCheckpoint(0);
-    const fps = Number(speed.value) * 2;
+    const fps = Number(speed.value) * FPS_AT_SPEED_1;
     timer = setInterval(
       guarded(root, () => {
         const n = nextFrame(checkpoint, E, Boolean(model.get("loop")));
@@ -216,14 +217,4 @@ export function renderScrubber({ model, el }) {
   };
 }
 
-export default {
-  render({ model, el }) {
-    try {
-      return renderScrubber({ model, el });
-    } catch (e) {
-      const root = el.querySelector(".linlens-root") ?? makeRoot(el, "scrubber");
-      showError(root, e, "CheckpointScrubber");
-      return () => root.remove();
-    }
-  },
-};
+export default { render: renderOrShowError(renderScrubber, "scrubber", "CheckpointScrubber") };
