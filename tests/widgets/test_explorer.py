@@ -112,3 +112,21 @@ def test_save_html_state_and_bank(page, run):
         weight[k, 2], run.effective_weights(2).weight[10].reshape(3, 16).numpy(), rtol=1e-6
     )
     assert "_esm" not in emb and "layout" not in emb
+
+
+def test_explorer_without_a_trajectory_says_it_computes_one(run, traj, capsys, monkeypatch):
+    calls = []
+
+    def fake_embed(r, *, progress):
+        calls.append(progress)
+        return traj
+
+    monkeypatch.setattr("linlens_widgets.analysis.embed.embed", fake_embed)
+    ex = ll.LensExplorer(run, panel=False)
+    out = capsys.readouterr().out.strip().splitlines()
+    assert out == [
+        f"Embedding {run.n} probe samples at {len(run.checkpoints)} checkpoints (aligned t-SNE); "
+        "the run has no folder, so it is kept in memory only (save the run to keep it)"
+    ]
+    assert calls == [True]  # ll.embed's progress bars are shown
+    assert ex.trajectory is traj
