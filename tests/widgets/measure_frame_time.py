@@ -7,7 +7,7 @@ panned with the mouse wheel and drags. Prints medians and 95th percentiles, plus
 the same page with 1,000 points measured in the same run, so the ratio stays meaningful on a
 busy machine.
 
-    uv run python tests/widgets/measure_frame_time.py [N]
+    uv run python -m tests.widgets.measure_frame_time [N]    # from the repository root
 """
 
 from __future__ import annotations
@@ -21,9 +21,7 @@ import numpy as np
 from playwright.sync_api import sync_playwright
 
 import linlens_widgets as ll
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repo root, for the harness
-from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS
+from tests.helpers.browser.chromium import CHROMIUM, CHROMIUM_ARGS
 
 RECORD = """async ([ms, action]) => {
   const root = document.querySelector('[data-linlens=embedding]');
