@@ -61,6 +61,8 @@ def bank_samples(labels: np.ndarray, max_samples: int, extra: list[int]) -> np.n
     Takes the first samples of each class in probe order, round-robin over classes, so every
     class is represented even when ``max_samples`` is small.
 
+    Examples
+    --------
     >>> bank_samples(np.array([0, 0, 1, 1, 2]), 3, [])
     array([0, 2, 4])
     """
