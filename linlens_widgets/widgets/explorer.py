@@ -11,7 +11,7 @@ syncs back through the traits, so the rules are written once. From Python, move 
 with ``LensExplorer.checkpoint`` and compare a selection with ``compare_selection()``; those are
 explicit commands, not links. The one Python-side follower is the Bokeh panel's cursor in a live
 notebook, because that Bokeh model lives in the kernel (a saved page moves it in its own script,
-from the same ``panel.cursor_positions``).
+from the same ``widgets.panel.cursor_positions``).
 
 >>> import linlens_widgets as ll
 >>> ex = ll.LensExplorer(run)  # doctest: +SKIP
@@ -30,7 +30,8 @@ import ipywidgets
 import numpy as np
 import traitlets
 
-from linlens_widgets.widgets import _sources, panel
+from linlens_widgets.widgets import _sources
+from linlens_widgets.widgets import panel as metrics_panel
 from linlens_widgets.widgets._bundle import bundle
 from linlens_widgets.widgets.compare import WeightCompare
 from linlens_widgets.widgets.embedding import EmbeddingView
@@ -126,13 +127,15 @@ class LensExplorer(ipywidgets.VBox):
         self.layout_widget = ExplorerLayout(
             embedding=self.embedding, compare=self.compare, scrubber=self.scrubber
         )
-        self.panel_figure = panel_fig = panel.metrics_figure(run, metrics) if panel else None
+        self.panel_figure = panel_fig = (
+            metrics_panel.metrics_figure(run, metrics) if panel else None
+        )
         self.panel = None
         if panel_fig is not None:
             from jupyter_bokeh import BokehModel
 
-            self._cursor_xs = panel.cursor_positions(panel_fig, ids)
-            panel.set_cursor(panel_fig, self._cursor_xs[k])
+            self._cursor_xs = metrics_panel.cursor_positions(panel_fig, ids)
+            metrics_panel.set_cursor(panel_fig, self._cursor_xs[k])
             self.panel = BokehModel(panel_fig)
             self.scrubber.observe(self._move_cursor, names="checkpoint")
         children = [self.layout_widget] + ([self.panel] if self.panel is not None else [])
@@ -141,7 +144,7 @@ class LensExplorer(ipywidgets.VBox):
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
         """Load BokehJS (inline, no CDN) before the panel is drawn; jupyter_bokeh needs it."""
         if self.panel is not None:
-            panel.load_bokehjs()
+            metrics_panel.load_bokehjs()
         return super()._repr_mimebundle_(**kwargs)
 
     @property
@@ -158,7 +161,7 @@ class LensExplorer(ipywidgets.VBox):
 
     def _move_cursor(self, change: dict[str, Any]) -> None:
         """Follow the scrubber with the Bokeh panel's cursor (the model lives in the kernel)."""
-        panel.set_cursor(self.panel_figure, self._cursor_xs[change["new"]])
+        metrics_panel.set_cursor(self.panel_figure, self._cursor_xs[change["new"]])
 
     def compare_selection(self) -> tuple[int, int]:
         """Compare the first two selected samples; returns them as (a, b).

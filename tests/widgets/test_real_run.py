@@ -148,3 +148,23 @@ def test_explorer_uses_the_trajectory_stored_with_the_run(real, capsys):
     ex = ll.LensExplorer(run, panel=False)
     assert capsys.readouterr().out == ""
     np.testing.assert_array_equal(ex.embedding._positions, traj.positions)
+
+
+def test_metrics_panel_cursor_follows_the_scrubber(real, tmp_path):
+    from linlens_widgets import plots
+
+    run, traj = real
+    ex = ll.LensExplorer(run, trajectory=traj)
+    assert ex.panel is not None and ex.panel_figure is not None
+    cursor = ex.panel_figure.select_one({"name": plots.CURSOR_NAME})
+    xs = [float(v) for v in ex.panel_figure.select_one({"name": "checkpoints"}).data["x"]]
+    assert cursor.location == pytest.approx(xs[int(traj.checkpoint_ids[-1])])
+    ex.scrubber.checkpoint = 0
+    assert cursor.location == pytest.approx(xs[int(traj.checkpoint_ids[0])])
+    text = ex.save_html(tmp_path / "panel.html", max_samples=4).read_text(encoding="utf-8")
+    config = json.loads(
+        re.search(
+            r'<script id="linlens-config" type="application/json">(.*?)</script>', text
+        ).group(1)
+    )
+    assert config["cursor"]["x"] == pytest.approx([xs[int(i)] for i in traj.checkpoint_ids])
