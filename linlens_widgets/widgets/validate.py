@@ -16,7 +16,7 @@ import numpy as np
 
 from linlens_widgets.runs.indexing import checkpoint_index
 
-__all__ = ["checkpoint_position", "index_list", "probe_index", "renamed_keyword"]
+__all__ = ["EpochAlias", "checkpoint_position", "index_list", "probe_index", "renamed_keyword"]
 
 
 def checkpoint_position(value: Any, n: int) -> int:
@@ -167,3 +167,13 @@ class EpochAlias:
     def epoch(self, value: int) -> None:
         self._warn_epoch()
         self.checkpoint = value
+
+    @property
+    def n_epochs(self) -> int:
+        """Deprecated name of ``n_checkpoints`` (it always counted checkpoints)."""
+        warnings.warn(
+            "n_epochs is deprecated and will be removed in the next release; use n_checkpoints",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return self.n_checkpoints  # type: ignore[attr-defined]

@@ -76,3 +76,5 @@ def test_old_names_warn_and_still_work(run):
     with pytest.warns(DeprecationWarning, match=r"\.epoch attribute is deprecated"):
         s.epoch = 0
     assert s.checkpoint == 0
+    with pytest.warns(DeprecationWarning, match="use n_checkpoints"):
+        assert s.n_epochs == s.n_checkpoints == len(run.checkpoints)
