@@ -2,7 +2,8 @@
 
 Contract (see the widgets' docs): each widget renders ``div.linlens-root[data-linlens=<kind>]``;
 the scatter's root exposes ``linlensProject(i) -> [x, y]`` (CSS px from the canvas's top-left at
-the shown checkpoint); the scrubber is ``input.linlens-checkpoint``; errors show in ``.linlens-error``.
+the shown checkpoint); the scrubber is ``input.linlens-checkpoint``; errors show in
+``.linlens-error``.
 """
 
 from __future__ import annotations
@@ -41,7 +42,8 @@ def wait_scatter_ready(embedding: Locator, timeout_ms: float = 30_000) -> None:
 
 
 def project(embedding: Locator, indices: Sequence[int]) -> np.ndarray:
-    """CSS-px positions (len, 2) of points ``indices`` from the canvas's top-left, shown checkpoint."""
+    """CSS-px positions (len, 2) of points ``indices`` from the canvas's top-left, at the shown
+    checkpoint."""
     xy = embedding.evaluate(
         "(root, idx) => idx.map((i) => root.linlensProject(i))", [int(i) for i in indices]
     )
