@@ -46,18 +46,22 @@ _EXPORTS: dict[str, tuple[str, str | None]] = {
     # widgets
     "EmbeddingView": ("linlens_widgets.widgets.embedding", "EmbeddingView"),
     "WeightCompare": ("linlens_widgets.widgets.compare", "WeightCompare"),
-    "EpochScrubber": ("linlens_widgets.widgets.scrubber", "EpochScrubber"),
+    "CheckpointScrubber": ("linlens_widgets.widgets.scrubber", "CheckpointScrubber"),
+    "EpochScrubber": ("linlens_widgets.widgets.scrubber", "EpochScrubber"),  # deprecated alias
     "LensExplorer": ("linlens_widgets.widgets.explorer", "LensExplorer"),
     # plots
     "plots": ("linlens_widgets.plots", None),
 }
 
+# Still importable for one release, but no longer advertised in ``__all__``.
+_DEPRECATED = frozenset({"EpochScrubber"})
+
 __all__ = [
     "Checkpoint",
+    "CheckpointScrubber",
     "Dataset",
     "EffectiveWeights",
     "EmbeddingView",
-    "EpochScrubber",
     "LensExplorer",
     "Recorder",
     "Run",
@@ -93,7 +97,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from linlens_widgets.widgets.compare import WeightCompare
     from linlens_widgets.widgets.embedding import EmbeddingView
     from linlens_widgets.widgets.explorer import LensExplorer
-    from linlens_widgets.widgets.scrubber import EpochScrubber
+    from linlens_widgets.widgets.scrubber import CheckpointScrubber, EpochScrubber  # noqa: F401
 
 
 def __getattr__(name: str) -> Any:

@@ -478,17 +478,21 @@ def write_demo_notebook(path: Path, run_dir: Path) -> Path:
     cells = [
         v4.new_markdown_cell(
             "# The linear lens, on a trained network\n\n"
-            "`linlens demo` trained a bias-free 64-256-256-10 ReLU network on scikit-learn's "
-            "digits and recorded checkpoints along the way. At every input *x* the network is "
-            "exactly linear: f(x) = W_eff(x) x. The explorer below embeds every probe sample's "
-            "effective weights W_eff(x) with an aligned t-SNE across the checkpoints.\n\n"
+            "`linlens demo` trained a ReLU MLP (its layer widths are printed below, read from "
+            "the run) on scikit-learn's digits and recorded checkpoints along the way. At every "
+            "input *x* the network is exactly linear: f(x) = W_eff(x) x. The explorer below "
+            "embeds every probe sample's effective weights W_eff(x) with an aligned t-SNE "
+            "across the checkpoints.\n\n"
             "- **Brush** points (shift+drag or the lasso button) to select samples.\n"
             "- **Compare** two samples' W_eff images per class, with their cosine.\n"
-            "- **Scrub** the epoch slider (or press Play) to watch the clusters form."
+            "- **Scrub** the checkpoint slider (or press Play) to watch the clusters form."
         ),
         v4.new_code_cell(
             "import linlens_widgets as ll\n\n"
             f"run = ll.Run.load({str(run_dir)!r})\n"
+            'spec = run.model_spec["kwargs"]\n'
+            'widths = [spec["n_in"], *spec["hidden"], spec["n_out"]]\n'
+            'print("-".join(map(str, widths)), "ReLU MLP,", "biases:", spec["bias"])\n'
             "explorer = ll.LensExplorer(run)\n"
             "explorer"
         ),
