@@ -1,6 +1,6 @@
 """Speed of the JavaScript effective-weight engine: the paper's 784-256-256-10 MLP, the CNN preset.
 
-Run: ``uv run python benchmarks/page_engine.py`` (node, and Chromium at /usr/lib/chromium/chromium
+Run from the repository root: ``uv run python -m benchmarks.page_engine`` (node, and Chromium at /usr/lib/chromium/chromium
 for the browser figures; about half a minute). Needs the built front end (``cd js && npm run
 build``), which provides ``engine.js`` and ``engine-worker.js``.
 
@@ -29,7 +29,6 @@ import json
 import shutil
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -37,12 +36,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))  # reuse the browser-test harness's Chromium path and flags
+import linlens_widgets as ll
+from tests.helpers.browser.chromium import CHROMIUM, CHROMIUM_ARGS
+from tests.helpers.browser.engine_page import missing_bundle, payload, write_page
 
-import linlens_widgets as ll  # noqa: E402
-from tests.e2e._engine_page import missing_bundle, payload, write_page  # noqa: E402
-from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 RUNNER = ROOT / "js" / "test" / "run_engine.mjs"
 CLICKS = 50

@@ -13,7 +13,7 @@ import torch
 from playwright.sync_api import Browser, Page
 
 import linlens_widgets as ll
-from tests.e2e._engine_page import missing_bundle, payload, write_page
+from tests.helpers.browser.engine_page import missing_bundle, payload, write_page
 
 pytestmark = pytest.mark.e2e
 
