@@ -4,7 +4,8 @@
 :mod:`linlens_widgets._cache`), embeds it, and opens JupyterLab on a notebook with the explorer;
 ``--html`` writes the kernel-free explorer page instead. ``linlens train`` trains and saves a run,
 ``linlens export`` turns a saved run into an explorer page, ``linlens report`` into a Bokeh
-report of its training dynamics, and ``linlens info`` summarises it.
+report of its training dynamics, and ``linlens info`` summarises it. ``linlens sweep`` trains the
+digits MLP over a grid of parameters on a Dask cluster (see :func:`linlens_widgets.sweep`).
 
 User errors (a missing MNIST folder, an existing ``--out``) print ``linlens: error: …`` and exit
 with status 2, without a traceback.

@@ -143,13 +143,13 @@ def test_failing_points_are_recorded_and_do_not_stop_the_others(
 ) -> None:
     counter = tmp_path / "calls.jsonl"
     make = functools.partial(counted_mlp, counter=str(counter))
-    grid = {"width": [8, 0], "lr": [0.05, 1e6], "seed": [0]}
+    grid = {"width": [8, 0], "lr": [0.05, 1e10], "seed": [0]}
     out = tmp_path / "sweep"
     sw = ll.sweep(make, data, grid, out=out, train_kwargs={"epochs": 2}, analyses=(), client=client)
     status = {p.name: (p.status, p.error) for p in sw.points}
     assert status["width=8__lr=0.05__seed=0"] == ("ok", None)
-    assert status["width=8__lr=1000000.0__seed=0"][0] == "failed"
-    assert "diverged" in status["width=8__lr=1000000.0__seed=0"][1]
+    assert status["width=8__lr=10000000000.0__seed=0"][0] == "failed"
+    assert "diverged" in status["width=8__lr=10000000000.0__seed=0"][1]
     assert status["width=0__lr=0.05__seed=0"][0] == "failed"
     assert "hidden width must be a positive integer" in status["width=0__lr=0.05__seed=0"][1]
     record = json.loads((out / "sweep.json").read_text())
