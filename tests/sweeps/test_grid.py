@@ -79,6 +79,7 @@ def test_grid_option_parsing() -> None:
         sg.parse_grid_option("seed")
 
 
+@pytest.mark.slow
 def test_sweep_refuses_bad_input_before_starting_anything(tmp_path) -> None:
     data = ll.datasets.digits()
     make = functools.partial(ll.models.mlp, 64, [8], 10)
@@ -123,3 +124,12 @@ def test_cli_sweep_errors(tmp_path, capsys, argv: list[str], message: str) -> No
     assert cli.main(["sweep", *argv, "--out", str(tmp_path / "s")]) == 2
     err = capsys.readouterr().err
     assert err.startswith("linlens: error: ") and message in err
+
+
+@pytest.mark.parametrize("name", ["linlens_widgets.sweeps.grid", "linlens_widgets.sweeps.execute"])
+def test_docstring_examples(name: str) -> None:
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 0 and result.failed == 0

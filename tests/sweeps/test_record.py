@@ -9,6 +9,8 @@ import pytest
 import linlens_widgets as ll
 from linlens_widgets.sweeps import record, task
 
+pytestmark = pytest.mark.slow  # the module's fixture trains and analyses three tiny runs
+
 
 @pytest.fixture(scope="module")
 def saved(tmp_path_factory):
