@@ -11,6 +11,7 @@ share and the workers have ``linlens_widgets`` installed.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -82,7 +83,9 @@ def sweep(
         The cluster to run on; default: a ``LocalCluster`` with one single-threaded worker
         process per core (at most one per point to run), closed when the sweep ends.
     retries : int, default 2
-        How often Dask retries a task that raised a storage error (``OSError``).
+        How often Dask retries a task that raised a storage error (``OSError``). A task whose
+        worker died is run again by the scheduler on its own (up to Dask's
+        ``distributed.scheduler.allowed-failures`` times, 3 by default).
     progress : bool, default True
         Show a progress bar over the points (it disappears when done) and print the Dask
         dashboard's address once.
@@ -270,7 +273,11 @@ def _cluster(client: Client | None, n_points: int) -> Iterator[Client]:
     workers = min(local_workers(), n_points)
     with (
         LocalCluster(
-            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0"
+            n_workers=workers,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=":0",
+            silence_logs=logging.ERROR,  # no shutdown chatter in the notebook
         ) as cluster,
         Client(cluster) as local,
     ):
