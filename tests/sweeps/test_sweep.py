@@ -133,7 +133,7 @@ def test_sweep_survives_a_killed_worker_and_resumes_without_training(
         analyses=("class_similarity",),
         client=client,
     )
-    assert time.perf_counter() - start < 5
+    assert time.perf_counter() - start < 10  # no cluster work: manifests and sweep.json only
     assert len(calls(counter)) == 5, (start_wall, calls(counter))
     assert again.table == table
 
