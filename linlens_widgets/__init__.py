@@ -43,6 +43,9 @@ _EXPORTS: dict[str, tuple[str, str | None]] = {
     "embed": ("linlens_widgets.analysis.embed", "embed"),
     "Trajectory": ("linlens_widgets.analysis.trajectory", "Trajectory"),
     "metrics": ("linlens_widgets.analysis.metrics", None),
+    # sweeps: many runs on a Dask cluster
+    "sweep": ("linlens_widgets.sweeps.execute", "sweep"),
+    "Sweep": ("linlens_widgets.sweeps.record", "Sweep"),
     # widgets
     "EmbeddingView": ("linlens_widgets.widgets.embedding", "EmbeddingView"),
     "WeightCompare": ("linlens_widgets.widgets.compare", "WeightCompare"),
@@ -66,6 +69,7 @@ __all__ = [
     "Recorder",
     "Run",
     "RunFormatError",
+    "Sweep",
     "Trajectory",
     "UnsupportedLayerError",
     "WeightCompare",
@@ -77,6 +81,7 @@ __all__ = [
     "metrics",
     "models",
     "plots",
+    "sweep",
     "train",
     "weight_features",
 ]
@@ -94,6 +99,8 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from linlens_widgets.runs.recorder import Recorder
     from linlens_widgets.runs.store import Checkpoint, Run, RunFormatError
     from linlens_widgets.runs.train import train
+    from linlens_widgets.sweeps.execute import sweep
+    from linlens_widgets.sweeps.record import Sweep
     from linlens_widgets.widgets.compare import WeightCompare
     from linlens_widgets.widgets.embedding import EmbeddingView
     from linlens_widgets.widgets.explorer import LensExplorer

@@ -4,7 +4,8 @@
 :mod:`linlens_widgets._cache`), embeds it, and opens JupyterLab on a notebook with the explorer;
 ``--html`` writes the kernel-free explorer page instead. ``linlens train`` trains and saves a run,
 ``linlens export`` turns a saved run into an explorer page, ``linlens report`` into a Bokeh
-report of its training dynamics, and ``linlens info`` summarises it.
+report of its training dynamics, and ``linlens info`` summarises it. ``linlens sweep`` trains the
+digits MLP over a grid of parameters on a Dask cluster (see :func:`linlens_widgets.sweep`).
 
 User errors (a missing MNIST folder, an existing ``--out``) print ``linlens: error: …`` and exit
 with status 2, without a traceback.
@@ -108,6 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_export(commands)
     _add_report(commands)
     _add_info(commands)
+    _add_sweep(commands)
     return parser
 
 
@@ -244,6 +246,53 @@ def _add_info(commands: Any) -> None:
     )
     info.add_argument("run", type=Path, help="run folder")
     info.set_defaults(handler=_cmd_info)
+
+
+def _add_sweep(commands: Any) -> None:
+    sweep = commands.add_parser(
+        "sweep",
+        help="train the digits MLP over a grid of parameters on a Dask cluster",
+        description=(
+            "Train, analyse and save one digits MLP run per grid point (the Cartesian product of "
+            "every --grid) on Dask's distributed scheduler; points already saved in --out are "
+            "skipped, failed points are recorded in DIR/sweep.json. Grid names: the MLP's hidden, "
+            "bias, init_scale, and train()'s lr, epochs, batch_size, optimizer, momentum, "
+            "weight_decay, checkpoints, probe; seed seeds both."
+        ),
+    )
+    sweep.add_argument(
+        "--grid",
+        action="append",
+        required=True,
+        metavar="NAME=V1,V2",
+        help="values of one parameter (repeat for more), e.g. --grid init_scale=0.001,1 "
+        "--grid seed=0,1 --grid hidden=64x64,128",
+    )
+    sweep.add_argument("--out", type=Path, required=True, metavar="DIR", help="sweep folder")
+    sweep.add_argument(
+        "--hidden",
+        type=_positive_int,
+        nargs="+",
+        default=TRAIN_DEFAULTS["hidden"],
+        metavar="WIDTH",
+        help="hidden widths when not in the grid (default: %(default)s)",
+    )
+    sweep.add_argument("--epochs", type=_positive_int, default=20, help="(default: %(default)s)")
+    sweep.add_argument(
+        "--analyses",
+        nargs="*",
+        default=["embed", "class_similarity"],
+        metavar="NAME",
+        help="per-run analyses (default: embed class_similarity)",
+    )
+    where = sweep.add_mutually_exclusive_group()
+    where.add_argument(
+        "--workers", type=_positive_int, help="local worker processes (default: one per core)"
+    )
+    where.add_argument(
+        "--scheduler", metavar="ADDRESS", help="a running Dask scheduler, e.g. tcp://host:8786"
+    )
+    sweep.set_defaults(handler=_cmd_sweep)
 
 
 # --------------------------------------------------------------------------- argument types
@@ -615,6 +664,58 @@ def _cmd_info(args: argparse.Namespace) -> int:
     run = _load_run(args.run)
     for label, value in run_summary(run).items():
         print(f"{label + ':':<13} {value}")
+    return 0
+
+
+def _cmd_sweep(args: argparse.Namespace) -> int:
+    import contextlib
+    import functools
+
+    from linlens_widgets.runs import datasets, models
+    from linlens_widgets.sweeps import grid as sweep_grid
+    from linlens_widgets.sweeps.execute import sweep
+
+    try:
+        grid = dict(sweep_grid.parse_grid_option(text) for text in args.grid)
+    except ValueError as exc:
+        raise CommandError(str(exc)) from None
+    allowed = {"hidden", "bias", "init_scale", "seed"} | sweep_grid.train_parameters()
+    unknown = sorted(set(grid) - allowed)
+    if unknown:
+        raise CommandError(f"unknown grid names {unknown}; use {', '.join(sorted(allowed))}")
+    data = datasets.digits()
+    make = functools.partial(
+        models.mlp, n_in=data.n_features, hidden=args.hidden, n_out=data.n_classes
+    )
+    train_kwargs = {} if "epochs" in grid else {"epochs": args.epochs}
+    with contextlib.ExitStack() as stack:
+        client = None
+        if args.scheduler is not None or args.workers is not None:
+            from distributed import Client, LocalCluster
+
+            target = args.scheduler or stack.enter_context(
+                LocalCluster(n_workers=args.workers, threads_per_worker=1, dashboard_address=":0")
+            )
+            try:
+                client = stack.enter_context(Client(target, timeout="20s"))
+            except OSError as exc:
+                raise CommandError(f"cannot reach the Dask scheduler {target}: {exc}") from None
+        try:
+            result = sweep(
+                make,
+                data,
+                grid,
+                out=args.out,
+                train_kwargs=train_kwargs,
+                analyses=args.analyses,
+                client=client,
+            )
+        except ValueError as exc:
+            raise CommandError(str(exc)) from None
+    for row in result.table:
+        detail = row["error"] if row["status"] != "ok" else f"test_acc={row.get('test_acc')}"
+        print(f"{row['status']:<6} {row['name']}  {detail}")
+    _say(f"{len(result.completed)} of {len(result)} runs in {result.out}")
     return 0
 
 
