@@ -1,7 +1,7 @@
 """The ``linlens`` command: a trained network in the linked explorer with one command.
 
 ``linlens demo`` trains the default digits run once (cached in the user cache directory, see
-:mod:`linlens_widgets._cache`), embeds it, and opens JupyterLab on a notebook with the explorer;
+:mod:`linlens_widgets._user_cache`), embeds it, and opens JupyterLab on a notebook with the explorer;
 ``--html`` writes the kernel-free explorer page instead. ``linlens train`` trains and saves a run,
 ``linlens export`` turns a saved run into an explorer page, ``linlens report`` into a Bokeh
 report of its training dynamics, and ``linlens info`` summarises it.
@@ -26,7 +26,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from linlens_widgets import __version__, _cache
+from linlens_widgets import __version__, _user_cache
+from linlens_widgets.runs.summary import run_summary
 
 if TYPE_CHECKING:
     from linlens_widgets.runs.datasets import Dataset
@@ -364,10 +365,12 @@ def _train_run(
 
 
 def _embed(run: Run) -> None:
-    """Compute (or reuse) the run's aligned embedding, which ``embed`` attaches to the run."""
+    """Compute (or reuse) the run's aligned embedding, kept in the run's analysis store."""
     import linlens_widgets as ll
 
-    if run.attachment("trajectory") is None:
+    from linlens_widgets.analysis.store import AnalysisStore
+
+    if "trajectory" not in AnalysisStore(run):
         _say(f"embedding {len(run.checkpoints)} checkpoints (aligned t-SNE)")
     ll.embed(run, progress=True)
 
@@ -398,7 +401,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     if args.html is None and importlib.util.find_spec("jupyterlab") is None:
         raise CommandError(f"JupyterLab is not installed; {LAB_INSTALL_HINT}")
     params = {**DEMO_PARAMS, **{name: getattr(args, name) for name in _SHAPE_OPTIONS}}
-    entry = _cache.entry_dir("demo", params)
+    entry = _user_cache.entry_dir("demo", params)
     run = demo_run(entry, params)
     if args.html is not None:
         _save_explorer(run, args.html)
@@ -414,13 +417,13 @@ def demo_run(entry: Path, params: dict[str, Any]) -> Run:
     ``entry / "run"``; a later call loads it instead of training again.
 
     Args:
-        entry: the cache folder for these parameters (see :func:`_cache.entry_dir`).
+        entry: the cache folder for these parameters (see :func:`_user_cache.entry_dir`).
         params: the demo parameters (``DEMO_PARAMS`` with any overrides).
 
     Returns:
         Run: The trained run, with its trajectory attached.
 
-    >>> run = demo_run(_cache.entry_dir("demo", DEMO_PARAMS), DEMO_PARAMS)  # doctest: +SKIP
+    >>> run = demo_run(_user_cache.entry_dir("demo", DEMO_PARAMS), DEMO_PARAMS)  # doctest: +SKIP
     """
     from linlens_widgets.runs.store import Run, RunFormatError
 
@@ -612,55 +615,6 @@ def _cmd_info(args: argparse.Namespace) -> int:
     for label, value in run_summary(run).items():
         print(f"{label + ':':<13} {value}")
     return 0
-
-
-def run_summary(run: Run) -> dict[str, str]:
-    """Return a run's manifest summary as ``{label: text}`` lines (what ``linlens info`` prints).
-
-    Args:
-        run: a trained or loaded run.
-
-    Returns:
-        dict[str, str]: dataset, classes, model, training, checkpoints, probe, final metrics and
-        embedding.
-
-    >>> run_summary(run)["checkpoints"]  # doctest: +SKIP
-    '12 (epochs 0 to 20)'
-    """
-    checkpoints = run.checkpoints
-    height, width = run.image_shape
-    summary = {
-        "dataset": f"{run.dataset_name} (images {height}x{width})",
-        "classes": ", ".join(run.classes),
-        "model": _describe_spec(run.model_spec),
-        "training": ", ".join(f"{k}={v}" for k, v in run.config.items()) or "-",
-        "checkpoints": (
-            f"{len(checkpoints)} (epochs {checkpoints[0].epoch:g} to {checkpoints[-1].epoch:g})"
-            if checkpoints
-            else "none"
-        ),
-        "probe": f"{len(run.probe_labels)} test samples",
-    }
-    if checkpoints:
-        final = checkpoints[-1].metrics
-        summary["final"] = ", ".join(f"{k}={v:.4g}" for k, v in sorted(final.items())) or "-"
-    trajectory = run.attachment("trajectory")
-    if trajectory is None:
-        summary["embedding"] = "not computed (linlens export computes it)"
-    else:
-        _, meta = trajectory
-        summary["embedding"] = ", ".join(
-            f"{k}={meta[k]}" for k in ("method", "perplexity") if k in meta
-        ) or ("cached")
-    return summary
-
-
-def _describe_spec(spec: dict[str, Any] | None) -> str:
-    """``mlp(n_in=64, hidden=[256, 256], ...)`` for a preset, or "custom module"."""
-    if spec is None:
-        return "custom module"
-    kwargs = ", ".join(f"{k}={v!r}" for k, v in spec.get("kwargs", {}).items())
-    return f"{spec.get('preset', 'model')}({kwargs})"
 
 
 if __name__ == "__main__":  # pragma: no cover

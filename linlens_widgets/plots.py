@@ -122,14 +122,17 @@ def _recorded_metrics(run: Run) -> list[str]:
 def _lens_analysis(
     run: Run, analysis: LensAnalysis, *, recompute: bool, progress: bool
 ) -> dict[str, np.ndarray]:
-    """One lens analysis per checkpoint, attached to the run and reused while it is current."""
+    """One lens analysis per checkpoint, kept in the run's analysis store while it is current."""
+    from linlens_widgets.analysis.store import AnalysisStore
+
+    store = AnalysisStore(run)
     name = f"plots.{analysis}"
     key = {"version": __version__, "checkpoints": [c.step for c in run.checkpoints]}
-    cached = None if recompute else run.attachment(name)
+    cached = None if recompute else store.get(name)
     if cached is not None and cached[1].get("key") == key:
         return {column: values.astype(np.float64) for column, values in cached[0].items()}
     arrays = _LENS_ANALYSES[analysis](run, progress)
-    run.attach(name, arrays, {"key": key})
+    store.put(name, arrays, {"key": key})
     return arrays
 
 
@@ -496,7 +499,7 @@ def _report_header(run: Run, title: str) -> Div:
     """Return the page title and the run's summary (the lines ``linlens info`` prints)."""
     from html import escape
 
-    from linlens_widgets.cli import run_summary
+    from linlens_widgets.runs.summary import run_summary
 
     rows = {**run_summary(run), "linlens_widgets": __version__}
     items = "".join(f"<li><b>{escape(k)}</b>: {escape(v)}</li>" for k, v in rows.items())

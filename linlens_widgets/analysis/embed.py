@@ -2,7 +2,7 @@
 
 Pipeline, one checkpoint at a time (memory is bounded by one checkpoint's features):
 
-1. **Features.** ``run.weight_features(i)``: the engine's isometric features of W_eff (exact
+1. **Features.** ``run_weights(run).weight_features(i)``: the engine's isometric features of W_eff (exact
    distances and inner products, folded through the first layer when that is smaller than the
    flattened ``C x D`` weights), so 70,000 MNIST samples never need 70,000 x 10 x 784 floats.
 2. **PCA** to ``pca_dims`` per checkpoint, randomized and streamed over row chunks
@@ -14,8 +14,9 @@ Pipeline, one checkpoint at a time (memory is bounded by one checkpoint's featur
    :mod:`linlens_widgets.analysis._tsne`); ``align=False`` runs independent t-SNEs, the baseline.
 5. **Quality**: per frame, the KL divergence for its own affinities and the 10-NN recall of the
    layout against the full-dimensional features (exact neighbours; at most 2,000 query points).
-6. **Normalise** all frames by one translation and one scale into [-1, 1], and attach the
-   result to the run (``run.attach("trajectory", ...)``) so widgets reopen it instantly.
+6. **Normalise** all frames by one translation and one scale into [-1, 1], and keep the
+   result in the run's analysis store (entry ``"trajectory"``, see
+   :class:`~linlens_widgets.analysis.store.AnalysisStore`) so widgets reopen it instantly.
 
 Choice of the default ``coupling = 0.01``, measured with ``benchmarks/embed.py --sweep`` on a
 bias-free digits MLP (450 probe samples, 10 log-spaced checkpoints over 20 epochs, perplexity
@@ -62,7 +63,10 @@ from linlens_widgets.analysis._quality import (
     query_indices,
 )
 from linlens_widgets.analysis._tsne import frame_affinities, tsne_dynamic, tsne_independent
+from linlens_widgets.analysis.store import AnalysisStore
 from linlens_widgets.analysis.trajectory import Trajectory, normalise_positions
+from linlens_widgets.analysis.weights import run_weights
+from linlens_widgets.runs.indexing import checkpoint_indices
 
 if TYPE_CHECKING:  # pragma: no cover
     from linlens_widgets.runs.store import Run
@@ -99,8 +103,9 @@ def embed(
 ) -> Trajectory:
     """Embed the probe samples' effective weights at every checkpoint of a run.
 
-    The result is cached in the run (``run.attach("trajectory", ...)``, saved with it) and
-    returned from there on the next call with the same parameters.
+    The result is kept in the run's analysis store (entry ``"trajectory"``, written to the run
+    folder when it has a writable one, and by ``run.save``) and returned from there on the next
+    call with the same parameters.
 
     Parameters
     ----------
@@ -160,7 +165,8 @@ def embed(
         cached = _cached(run, params, len(labels))
         if cached is not None:
             return cached
-    features = (run.weight_features(i) for i in ids)
+    weights = run_weights(run)
+    features = (weights.weight_features(i) for i in ids)
     trajectory = embed_features(
         features,
         labels,
@@ -180,7 +186,7 @@ def embed(
     trajectory.steps = np.array([run.checkpoints[i].step for i in ids], dtype=np.int64)
     trajectory.checkpoint_ids = np.asarray(ids, dtype=np.int64)
     trajectory.params = params
-    run.attach(ATTACHMENT, *trajectory.to_arrays())
+    AnalysisStore(run).put(ATTACHMENT, *trajectory.to_arrays())
     return trajectory
 
 
@@ -444,14 +450,8 @@ def _umap_layouts(
 
 
 def _checkpoint_ids(run: Run, checkpoints: Sequence[int] | None) -> list[int]:
-    n = len(run.checkpoints)
-    if n == 0:
-        raise ValueError("the run has no checkpoints to embed; train or record some first")
-    ids = list(range(n)) if checkpoints is None else [int(i) for i in checkpoints]
-    bad = [i for i in ids if not 0 <= i < n]
-    if bad or not ids:
-        raise ValueError(f"checkpoints {bad or ids} out of range: the run has {n} (0..{n - 1})")
-    return ids
+    """Non-negative positions of the checkpoints to embed (all of them by default)."""
+    return checkpoint_indices(checkpoints, len(run.checkpoints))
 
 
 def _params(
@@ -482,7 +482,7 @@ def _params(
 
 def _cached(run: Run, params: dict[str, Any], n: int) -> Trajectory | None:
     """Return the run's stored trajectory if it was computed with exactly these parameters."""
-    stored = run.attachment(ATTACHMENT)
+    stored = AnalysisStore(run).get(ATTACHMENT)
     if stored is None:
         return None
     arrays, meta = stored
