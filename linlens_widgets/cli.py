@@ -367,7 +367,6 @@ def _train_run(
 def _embed(run: Run) -> None:
     """Compute (or reuse) the run's aligned embedding, kept in the run's analysis store."""
     import linlens_widgets as ll
-
     from linlens_widgets.analysis.store import AnalysisStore
 
     if "trajectory" not in AnalysisStore(run):

@@ -32,8 +32,6 @@ import torch
 from tqdm.auto import tqdm
 
 from linlens_widgets.analysis._pca import randomized_pca
-from linlens_widgets.analysis.weights import run_weights
-from linlens_widgets.runs.indexing import checkpoint_indices
 from linlens_widgets.analysis.phenomena import (
     boundary_points,
     default_radius,
@@ -43,6 +41,8 @@ from linlens_widgets.analysis.phenomena import (
     phenomena_over_run,
     weight_variation,
 )
+from linlens_widgets.analysis.weights import run_weights
+from linlens_widgets.runs.indexing import checkpoint_indices
 
 if TYPE_CHECKING:  # pragma: no cover
     from linlens_widgets.runs.store import Run

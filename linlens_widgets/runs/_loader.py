@@ -19,8 +19,8 @@ from torch import nn
 from linlens_widgets.runs import _manifest, _sfio
 from linlens_widgets.runs._errors import RunFormatError
 from linlens_widgets.runs._probe import Probe
-from linlens_widgets.runs.checkpoint import Checkpoint
 from linlens_widgets.runs.analysis_files import ANALYSIS_DIR, AnalysisEntry, read_entries
+from linlens_widgets.runs.checkpoint import Checkpoint
 
 if TYPE_CHECKING:  # pragma: no cover
     from linlens_widgets.runs.store import ModelSource, Run
