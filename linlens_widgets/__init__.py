@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 
 def _version() -> str:
-    """The installed package's version (its metadata is the one place it is written down)."""
+    """Return the installed package's version (its metadata is the one place it is written)."""
     try:
         return importlib.metadata.version("linlens-widgets")
     except importlib.metadata.PackageNotFoundError:  # a source tree that is not installed

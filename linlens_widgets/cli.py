@@ -1,10 +1,10 @@
 """The ``linlens`` command: a trained network in the linked explorer with one command.
 
 ``linlens demo`` trains the default digits run once (cached in the user cache directory, see
-:mod:`linlens_widgets._user_cache`), embeds it, and opens JupyterLab on a notebook with the explorer;
-``--html`` writes the kernel-free explorer page instead. ``linlens train`` trains and saves a run,
-``linlens export`` turns a saved run into an explorer page, ``linlens report`` into a Bokeh
-report of its training dynamics, and ``linlens info`` summarises it.
+:mod:`linlens_widgets._user_cache`), embeds it, and opens JupyterLab on a notebook with the
+explorer; ``--html`` writes the kernel-free explorer page instead. ``linlens train`` trains and
+saves a run, ``linlens export`` turns a saved run into an explorer page, ``linlens report`` into a
+Bokeh report of its training dynamics, and ``linlens info`` summarises it.
 
 User errors (a missing MNIST folder, an existing ``--out``) print ``linlens: error: …`` and exit
 with status 2, without a traceback.
@@ -67,15 +67,19 @@ class CommandError(Exception):
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``linlens`` command line.
 
-    Args:
-        argv: arguments without the program name (default: ``sys.argv[1:]``).
+    Parameters
+    ----------
+    argv
+        Arguments without the program name (default: ``sys.argv[1:]``).
 
-    Returns:
-        int: The exit status: 0 on success, 2 for usage errors and user errors (printed as
+    Returns
+    -------
+    int
+        The exit status: 0 on success, 2 for usage errors and user errors (printed as
         ``linlens: error: …`` on stderr, without a traceback).
 
     >>> main(["--version"])  # doctest: +SKIP
-    linlens 0.1.0
+    linlens X.Y.Z
     0
     """
     parser = build_parser()
@@ -412,15 +416,20 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 def demo_run(entry: Path, params: dict[str, Any]) -> Run:
     """Return the demo run kept in the cache folder ``entry``, training it only when missing.
 
-    The run (with its aligned embedding attached) is saved atomically by ``Run.save`` to
+    The run (with its aligned embedding in its analysis store) is saved atomically by ``Run.save`` to
     ``entry / "run"``; a later call loads it instead of training again.
 
-    Args:
-        entry: the cache folder for these parameters (see :func:`_user_cache.entry_dir`).
-        params: the demo parameters (``DEMO_PARAMS`` with any overrides).
+    Parameters
+    ----------
+    entry
+        The cache folder for these parameters (see :func:`_user_cache.entry_dir`).
+    params
+        The demo parameters (``DEMO_PARAMS`` with any overrides).
 
-    Returns:
-        Run: The trained run, with its trajectory attached.
+    Returns
+    -------
+    Run
+        The trained run, with its trajectory in its analysis store.
 
     >>> run = demo_run(_user_cache.entry_dir("demo", DEMO_PARAMS), DEMO_PARAMS)  # doctest: +SKIP
     """
@@ -462,12 +471,17 @@ def write_demo_notebook(path: Path, run_dir: Path) -> Path:
 
     An existing notebook is kept, so edits made in an earlier session survive.
 
-    Args:
-        path: where the notebook goes (``.ipynb``).
-        run_dir: the saved run the notebook loads.
+    Parameters
+    ----------
+    path
+        Where the notebook goes (``.ipynb``).
+    run_dir
+        The saved run the notebook loads.
 
-    Returns:
-        Path: ``path``.
+    Returns
+    -------
+    Path
+        ``path``.
 
     >>> write_demo_notebook(Path("demo.ipynb"), Path("run"))  # doctest: +SKIP
     PosixPath('demo.ipynb')

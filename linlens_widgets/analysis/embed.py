@@ -2,9 +2,10 @@
 
 Pipeline, one checkpoint at a time (memory is bounded by one checkpoint's features):
 
-1. **Features.** ``run_weights(run).weight_features(i)``: the engine's isometric features of W_eff (exact
-   distances and inner products, folded through the first layer when that is smaller than the
-   flattened ``C x D`` weights), so 70,000 MNIST samples never need 70,000 x 10 x 784 floats.
+1. **Features.** ``run_weights(run).weight_features(i)``: the engine's isometric features of
+   W_eff (exact distances and inner products, folded through the first layer when that is
+   smaller than the flattened ``C x D`` weights), so 70,000 MNIST samples never need
+   70,000 x 10 x 784 floats.
 2. **PCA** to ``pca_dims`` per checkpoint, randomized and streamed over row chunks
    (:mod:`linlens_widgets.analysis._pca` explains why per checkpoint and not one shared basis:
    the features' coordinates differ between checkpoints, only their geometry is comparable).
@@ -73,7 +74,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["DEFAULT_COUPLING", "embed", "embed_features"]
 
-Method = Literal["tsne", "pca", "umap"]
+Method = Literal["tsne", "pca"]
 
 #: Default movement-penalty stiffness of the aligned t-SNE (see the module docstring).
 DEFAULT_COUPLING = 0.01
@@ -111,15 +112,14 @@ def embed(
     ----------
     run : Run
         A recorded run with at least one checkpoint.
-    method : {"tsne", "pca", "umap"}, default "tsne"
+    method : {"tsne", "pca"}, default "tsne"
         ``"tsne"``: openTSNE. ``"pca"``: the top-2 principal components of each checkpoint
         (no optimisation, for huge N or quick looks; aligned frames are only rotated/reflected
         onto their neighbour, so each stays an orthogonal projection of its features).
-        ``"umap"``: needs the optional ``umap-learn``.
     perplexity : float, default 30
-        t-SNE perplexity (UMAP: number of neighbours). Needs ``N >= 3 * perplexity``.
+        t-SNE perplexity. Needs ``N >= 3 * perplexity``.
     pca_dims : int, default 50
-        Principal components kept per checkpoint before t-SNE/UMAP.
+        Principal components kept per checkpoint before t-SNE.
     align : bool, default True
         Optimise frames together so that consecutive layouts are comparable; ``False`` embeds
         each checkpoint independently (the baseline, arbitrary orientation per frame).
@@ -147,9 +147,9 @@ def embed(
     Raises
     ------
     ValueError
-        No checkpoints, too few samples for the perplexity, or non-finite features.
-    ImportError
-        ``method="umap"`` without ``umap-learn`` installed.
+        An unknown method, too few samples for the perplexity, or non-finite features.
+    CheckpointIndexError
+        No checkpoints, or a checkpoint index outside the run (also a ``ValueError``).
 
     Examples
     --------
@@ -234,15 +234,19 @@ def embed_features(
     >>> embed_features(feats, method="pca", progress=False).positions.shape
     (3, 60, 2)
     """
-    if method not in ("tsne", "pca", "umap"):
-        raise ValueError(f"method must be 'tsne', 'pca' or 'umap', got {method!r}")
+    if method == "umap":
+        raise ValueError(
+            "method='umap' is not offered (removed with the umap extra); use method='tsne' "
+            "(aligned across checkpoints) or method='pca'"
+        )
+    if method not in ("tsne", "pca"):
+        raise ValueError(f"method must be 'tsne' or 'pca', got {method!r}")
     if perplexity <= 0:
         raise ValueError(f"perplexity must be > 0, got {perplexity}")
     if pca_dims < 2:
         raise ValueError(f"pca_dims must be >= 2, got {pca_dims}")
     if coupling < 0:
         raise ValueError(f"coupling must be >= 0, got {coupling}")
-    umap = _import_umap() if method == "umap" else None
     total = n_frames if n_frames is not None else _length(features)
     # Small dense products (QR of N x 60 blocks) are 10-100x slower with several BLAS threads
     # on a busy machine; the heavy t-SNE work is threaded by openTSNE itself (n_jobs).
@@ -261,7 +265,6 @@ def embed_features(
             n_jobs,
             total,
             frame_names,
-            umap,
         )
 
 
@@ -284,7 +287,6 @@ def _embed_features(
     n_jobs: int,
     total: int | None,
     frame_names: Sequence[str] | None,
-    umap: Any,
 ) -> Trajectory:
     dims = 2 if method == "pca" else pca_dims
     reduced, high_nn, queries = _reduce_all(
@@ -293,9 +295,6 @@ def _embed_features(
     n = reduced[0].shape[0]
     if method == "pca":
         raw, kl = _pca_layouts(reduced, align), np.full(len(reduced), np.nan)
-    elif method == "umap":
-        raw = _umap_layouts(umap, reduced, perplexity, align, seed)
-        kl = np.full(len(reduced), np.nan)
     else:
         raw, kl = _tsne_layouts(
             reduced, perplexity, align, coupling, seed, n_iter, n_jobs, progress
@@ -417,33 +416,6 @@ def _pca_layouts(reduced: list[np.ndarray], align: bool) -> np.ndarray:
         for t in range(len(out) - 2, -1, -1):
             out[t] = out[t] @ procrustes_rotation(out[t], out[t + 1])
     return np.stack(out)
-
-
-def _import_umap() -> Any:
-    try:
-        import umap  # type: ignore[import-not-found]
-    except ImportError as err:
-        raise ImportError(
-            "method='umap' needs the optional dependency umap-learn: "
-            "pip install linlens-widgets[umap]"
-        ) from err
-    return umap
-
-
-def _umap_layouts(
-    umap: Any, reduced: list[np.ndarray], perplexity: float, align: bool, seed: int
-) -> np.ndarray:
-    """UMAP per frame, or umap-learn's AlignedUMAP (each sample related to itself) if aligned."""
-    n = reduced[0].shape[0]
-    k = max(2, min(n - 1, round(perplexity)))
-    if align and len(reduced) > 1:
-        relations = [{i: i for i in range(n)} for _ in range(len(reduced) - 1)]
-        model = umap.AlignedUMAP(n_neighbors=k, random_state=seed)
-        model.fit(reduced, relations=relations)
-        return np.stack([np.asarray(e, dtype=np.float64) for e in model.embeddings_])
-    return np.stack(
-        [umap.UMAP(n_neighbors=k, random_state=seed).fit_transform(x) for x in reduced]
-    ).astype(np.float64)
 
 
 # ----------------------------------------------------------------------------- run plumbing

@@ -13,11 +13,13 @@ the data), :func:`weight_variation` (how far a net is from one linear map), each
 
 Every function takes ``weights`` as an ``EffectiveWeights`` (its ``.weight`` is used), a
 ``torch.Tensor`` or a NumPy array of shape ``(N, ...)``, flattened per sample. Class similarity
-also works on the engine's isometric features (``run_weights(run).weight_features(i)``): they keep inner
-products, so centring and cosines computed on them equal those of the flattened W_eff.
+also works on the engine's isometric features (``run_weights(run).weight_features(i)``): they
+keep inner products, so centring and cosines computed on them equal those of the flattened W_eff.
 
 >>> import linlens_widgets as ll
->>> sim = ll.metrics.class_similarity(run_weights(run).weight_features(-1), run.probe_labels)  # doctest: +SKIP
+>>> from linlens_widgets.analysis.weights import run_weights
+>>> features = run_weights(run).weight_features(-1)                             # doctest: +SKIP
+>>> sim = ll.metrics.class_similarity(features, run.probe_labels)                # doctest: +SKIP
 >>> sim.intra, sim.inter                                                          # doctest: +SKIP
 """
 
@@ -424,9 +426,9 @@ def over_run(
         ``functools.partial(subclusters, cls=1)``; any function of ``(weights, labels)``.
     source : {"auto", "weights", "features"}, default "auto"
         ``"weights"``: ``run_weights(run).effective_weights(i)`` (full W_eff images).
-        ``"features"``: ``run_weights(run).weight_features(i)`` (isometric, much smaller for MNIST-sized runs; fine for
-        anything that only needs inner products). ``"auto"``: features for
-        :func:`class_similarity`, weights otherwise.
+        ``"features"``: ``run_weights(run).weight_features(i)`` (isometric, much smaller for
+        MNIST-sized runs; fine for anything that only needs inner products). ``"auto"``:
+        features for :func:`class_similarity`, weights otherwise.
     checkpoints : sequence of int, optional
         Checkpoint indices (default all).
     progress : bool, default True

@@ -77,7 +77,7 @@ class Trajectory:
         ``(E,)`` mean fraction of each sample's 10 nearest neighbours in the high-dimensional
         effective weights that are also among its 10 nearest neighbours in the layout.
     method : str
-        ``"tsne"``, ``"pca"`` or ``"umap"``.
+        ``"tsne"`` or ``"pca"``.
     params : dict
         The parameters it was computed with (used to decide whether a cached one is reusable).
 
@@ -143,7 +143,7 @@ class Trajectory:
         return mean_displacement(self.positions)
 
     def to_arrays(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-        """Arrays and JSON-serialisable metadata for ``AnalysisStore(run).put("trajectory", ...)``."""
+        """Return arrays and JSON metadata for ``AnalysisStore(run).put("trajectory", ...)``."""
         arrays = {name: np.asarray(getattr(self, name)) for name in _ARRAY_FIELDS}
         meta = {"method": self.method, "params": dict(self.params)}
         meta.update({k: v for k, v in self.params.items() if k in ("perplexity", "coupling")})
@@ -151,7 +151,7 @@ class Trajectory:
 
     @classmethod
     def from_arrays(cls, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> Trajectory:
-        """Rebuild a trajectory from :meth:`to_arrays` output (e.g. ``AnalysisStore(run).get("trajectory")``).
+        """Rebuild a trajectory from :meth:`to_arrays` output (e.g. an analysis store entry).
 
         Raises
         ------

@@ -15,6 +15,7 @@ torch.Size([450, 10, 64])
 
 from __future__ import annotations
 
+import contextlib
 import weakref
 from collections import OrderedDict
 from collections.abc import Hashable
@@ -204,8 +205,6 @@ def run_weights(run: Run) -> RunWeights:
         return RunWeights(run)
     if found is None:
         found = RunWeights(run)
-        try:
+        with contextlib.suppress(TypeError):  # not weak-referenceable: no sharing
             _INSTANCES[run] = found
-        except TypeError:
-            pass
     return found

@@ -180,5 +180,5 @@ def _read_probe(path: Path, info: dict[str, Any], image_shape: list[int], n_clas
 
 
 def _read_analysis(path: Path) -> dict[str, AnalysisEntry]:
-    """The entries of the folder's analysis store (``analysis/``), validated."""
+    """Read the entries of the folder's analysis store (``analysis/``), validated."""
     return read_entries(path / ANALYSIS_DIR, ANALYSIS_DIR)

@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import Any
 
 from linlens_widgets.runs._errors import RunFormatError
-from linlens_widgets.runs.analysis_files import ANALYSIS_DIR
 
 FORMAT = "linlens-run"
 SCHEMA_VERSION = 1

@@ -4,8 +4,9 @@ A run folder holds ``manifest.json`` (see :mod:`linlens_widgets.runs._manifest`)
 ``checkpoints/NNNN.safetensors`` per checkpoint, ``probe.safetensors`` and the analysis store's
 ``analysis/<name>.safetensors`` (format: :mod:`linlens_widgets.runs.analysis_files`; meaning:
 :class:`linlens_widgets.analysis.store.AnalysisStore`). Computing from the checkpoints (effective
-weights, features, predictions) belongs to :mod:`linlens_widgets.analysis.weights`. Saving is atomic (temporary sibling + rename); loading reads JSON
-and safetensors only, never pickle, so opening a folder never runs code from it.
+weights, features, predictions) belongs to :mod:`linlens_widgets.analysis.weights`. Saving is
+atomic (temporary sibling + rename); loading reads JSON and safetensors only, never pickle, so
+opening a folder never runs code from it.
 """
 
 from __future__ import annotations
@@ -200,7 +201,7 @@ class Run:
 
     @property
     def cache_bytes(self) -> int:
-        """Deprecated: ``run_weights(run).cache_bytes``."""
+        """Delegate to ``run_weights(run).cache_bytes`` (deprecated)."""
         from linlens_widgets.analysis.weights import run_weights
 
         _deprecated("cache_bytes", "linlens_widgets.analysis.weights.run_weights(run).cache_bytes")
@@ -214,16 +215,17 @@ class Run:
         run_weights(self).cache_bytes = value
 
     def effective_weights(self, i: int, *, patterns: bool = False) -> EffectiveWeights:
-        """Deprecated: ``run_weights(run).effective_weights(i, patterns=...)``."""
+        """Delegate to ``run_weights(run).effective_weights(i, patterns=...)`` (deprecated)."""
         from linlens_widgets.analysis.weights import run_weights
 
         _deprecated(
-            "effective_weights", "linlens_widgets.analysis.weights.run_weights(run).effective_weights"
+            "effective_weights",
+            "linlens_widgets.analysis.weights.run_weights(run).effective_weights",
         )
         return run_weights(self).effective_weights(i, patterns=patterns)
 
     def weight_features(self, i: int) -> torch.Tensor:
-        """Deprecated: ``run_weights(run).weight_features(i)``."""
+        """Delegate to ``run_weights(run).weight_features(i)`` (deprecated)."""
         from linlens_widgets.analysis.weights import run_weights
 
         _deprecated(
@@ -232,21 +234,21 @@ class Run:
         return run_weights(self).weight_features(i)
 
     def predictions(self, i: int) -> torch.Tensor:
-        """Deprecated: ``run_weights(run).predictions(i)``."""
+        """Delegate to ``run_weights(run).predictions(i)`` (deprecated)."""
         from linlens_widgets.analysis.weights import run_weights
 
         _deprecated("predictions", "linlens_widgets.analysis.weights.run_weights(run).predictions")
         return run_weights(self).predictions(i)
 
     def attach(self, name: str, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
-        """Deprecated: ``AnalysisStore(run).put(name, arrays, meta)``."""
+        """Delegate to ``AnalysisStore(run).put(name, arrays, meta)`` (deprecated)."""
         from linlens_widgets.analysis.store import AnalysisStore
 
         _deprecated("attach", "linlens_widgets.analysis.store.AnalysisStore(run).put")
         AnalysisStore(self).put(name, arrays, meta)
 
     def attachment(self, name: str) -> AnalysisEntry | None:
-        """Deprecated: ``AnalysisStore(run).get(name)``."""
+        """Delegate to ``AnalysisStore(run).get(name)`` (deprecated)."""
         from linlens_widgets.analysis.store import AnalysisStore
 
         _deprecated("attachment", "linlens_widgets.analysis.store.AnalysisStore(run).get")
@@ -254,7 +256,7 @@ class Run:
 
     @property
     def attachments(self) -> list[str]:
-        """Deprecated: ``AnalysisStore(run).names``."""
+        """Delegate to ``AnalysisStore(run).names`` (deprecated)."""
         _deprecated("attachments", "linlens_widgets.analysis.store.AnalysisStore(run).names")
         return sorted(self.analysis_entries)
 
@@ -397,4 +399,3 @@ class Run:
 def _write_tensors(path: Path, tensors: dict[str, torch.Tensor], metadata: dict[str, str]) -> None:
     """Write one safetensors file of a run (a seam where tests inject failures)."""
     _sfio.write_tensors(path, tensors, metadata)
-

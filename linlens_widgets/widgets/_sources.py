@@ -169,9 +169,13 @@ def thumbnails(run: Any) -> np.ndarray:
 
 def predictions(run: Any, ids: np.ndarray) -> np.ndarray:
     """Predicted class of every probe sample at each frame's checkpoint, (E, N) uint8/int32."""
+    from linlens_widgets.analysis.weights import run_weights
+    from linlens_widgets.runs.store import Run
+
+    engine = run_weights(run) if isinstance(run, Run) else run  # stand-ins compute their own
     rows = []
     for cid in ids:
-        p = run.predictions(int(cid))
+        p = engine.predictions(int(cid))
         rows.append(p.detach().cpu().numpy() if hasattr(p, "detach") else np.asarray(p))
     out = np.stack(rows)
     return out.astype(np.uint8) if out.max(initial=0) < 256 and out.min(initial=0) >= 0 else out
