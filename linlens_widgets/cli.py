@@ -416,8 +416,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 def demo_run(entry: Path, params: dict[str, Any]) -> Run:
     """Return the demo run kept in the cache folder ``entry``, training it only when missing.
 
-    The run (with its aligned embedding in its analysis store) is saved atomically by ``Run.save`` to
-    ``entry / "run"``; a later call loads it instead of training again.
+    The run (with its aligned embedding in its analysis store) is saved atomically by
+    ``Run.save`` to ``entry / "run"``; a later call loads it instead of training again.
 
     Parameters
     ----------

@@ -29,7 +29,7 @@ from linlens_widgets.runs._atomic import replace_directory
 from linlens_widgets.runs._errors import RunFormatError
 from linlens_widgets.runs._loader import load_run
 from linlens_widgets.runs._probe import Probe
-from linlens_widgets.runs.analysis_files import AnalysisEntry, write_entry
+from linlens_widgets.runs.analysis_files import ANALYSIS_DIR, AnalysisEntry, write_entry
 from linlens_widgets.runs.checkpoint import Checkpoint
 from linlens_widgets.runs.indexing import checkpoint_index
 
@@ -317,9 +317,9 @@ class Run:
             }
             _write_tensors(folder / _manifest.checkpoint_file(ckpt.index), state, meta)
         if self.analysis_entries:
-            (folder / _manifest.ANALYSIS_DIR).mkdir()
+            (folder / ANALYSIS_DIR).mkdir()
             for name, (arrays, meta) in self.analysis_entries.items():
-                write_entry(folder / _manifest.ANALYSIS_DIR / f"{name}.safetensors", arrays, meta)
+                write_entry(folder / ANALYSIS_DIR / f"{name}.safetensors", arrays, meta)
         manifest = folder / _manifest.MANIFEST
         manifest.write_text(_manifest.dumps(self._manifest()), encoding="utf-8")
 
