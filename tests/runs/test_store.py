@@ -250,6 +250,20 @@ def test_analysis_store_writes_nothing_into_a_read_only_folder(folder: Path) -> 
     assert sorted(p.relative_to(folder) for p in folder.rglob("*")) == before
 
 
+def test_analysis_store_skips_a_folder_it_may_not_write(
+    folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where permissions do not bind (root), the store's own permission check is what holds."""
+    from linlens_widgets.analysis import store as analysis_store
+
+    loaded = ll.Run.load(folder)
+    before = sorted(p.relative_to(folder) for p in folder.rglob("*"))
+    monkeypatch.setattr(analysis_store.os, "access", lambda path, mode: False)
+    assert AnalysisStore(loaded).put("note", {"x": np.arange(3)}, {"n": 3}) is False
+    assert AnalysisStore(loaded).get("note")[1] == {"n": 3}
+    assert sorted(p.relative_to(folder) for p in folder.rglob("*")) == before
+
+
 def test_analysis_store_validates(run: ll.Run) -> None:
     with pytest.raises(ValueError, match="must match"):
         AnalysisStore(run).put("../escape", {}, {})
