@@ -232,8 +232,8 @@ def _add_report(commands: Any) -> None:
         "report",
         help="write a saved run's training dynamics as an offline Bokeh HTML report",
         description=(
-            "Write loss/accuracy, intra/inter-class W_eff similarity and sub-cluster counts over "
-            "training as one standalone HTML page (BokehJS inlined, no CDN)."
+            "Write loss/accuracy, intra/inter-class W_eff similarity and sub-cluster persistence "
+            "over training as one standalone HTML page (BokehJS inlined, no CDN)."
         ),
     )
     report.add_argument("run", type=Path, help="run folder")
@@ -516,7 +516,7 @@ def write_demo_notebook(path: Path, run_dir: Path) -> Path:
         ),
         v4.new_markdown_cell(
             "Training dynamics: loss and accuracy, intra/inter-class similarity of W_eff, and "
-            "the number of sub-clusters per checkpoint."
+            "how each class's sub-clusters persist and stay apart over training."
         ),
         v4.new_code_cell(
             "from bokeh.io import output_notebook, show\n"

@@ -9,7 +9,9 @@ The related training phenomena live in :mod:`linlens_widgets.analysis.phenomena`
 re-exported here, so that ``ll.metrics`` is the one place to look: :func:`neuron_alignment`
 (early alignment under small initialisation), :func:`local_complexity` (linear-region density near
 the data), :func:`weight_variation` (how far a net is from one linear map), each over a run with
-:func:`phenomena_over_run`.
+:func:`phenomena_over_run`. The sub-clusters of a class followed through training (the same
+samples at every checkpoint) live in :mod:`linlens_widgets.analysis.subcluster_tracking`:
+:func:`track_subclusters`, :func:`track_all_subclusters`.
 
 Every function takes ``weights`` as an ``EffectiveWeights`` (its ``.weight`` is used), a
 ``torch.Tensor`` or a NumPy array of shape ``(N, ...)``, flattened per sample. Class similarity
@@ -34,6 +36,13 @@ import torch
 from tqdm.auto import tqdm
 
 from linlens_widgets.analysis._pca import randomized_pca
+from linlens_widgets.analysis.neighbors import (
+    Neighbors,
+    centred_cosine,
+    neighbor_table,
+    neighbors,
+    probe_mean,
+)
 from linlens_widgets.analysis.phenomena import (
     boundary_points,
     default_radius,
@@ -43,6 +52,12 @@ from linlens_widgets.analysis.phenomena import (
     phenomena_over_run,
     weight_variation,
 )
+from linlens_widgets.analysis.subcluster_tracking import (
+    SubclusterTrack,
+    track_all_subclusters,
+    track_subclusters,
+    track_subclusters_in,
+)
 from linlens_widgets.analysis.weights import run_weights
 from linlens_widgets.runs.indexing import checkpoint_indices
 
@@ -51,18 +66,27 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = [
     "ClassSimilarity",
+    "Neighbors",
     "RunSeries",
     "Subcluster",
+    "SubclusterTrack",
     "boundary_points",
+    "centred_cosine",
     "class_mean_weights",
     "class_similarity",
     "default_radius",
     "effective_rank",
     "local_complexity",
+    "neighbor_table",
+    "neighbors",
     "neuron_alignment",
     "over_run",
     "phenomena_over_run",
+    "probe_mean",
     "subclusters",
+    "track_all_subclusters",
+    "track_subclusters",
+    "track_subclusters_in",
     "weight_variation",
 ]
 
@@ -327,7 +351,7 @@ def subclusters(
     >>> [c.size for c in subclusters(w, np.zeros(40, int), 0)]
     [20, 20]
     """
-    from sklearn.metrics import silhouette_samples, silhouette_score
+    from sklearn.metrics import silhouette_samples
 
     w = _tensor(weights)
     y = _labels(labels, w.shape[0])
@@ -337,11 +361,8 @@ def subclusters(
     rows = _flat64(w, members).numpy()
     best: tuple[float, np.ndarray, np.ndarray] | None = None
     if len(members) >= 2 * min_size and max_k >= 2:
-        dims = max(1, min(pca_dims, len(members) - 1, rows.shape[1]))
-        x = randomized_pca(rows, dims, seed=seed).scores.astype(np.float64)
-        null = [
-            np.random.default_rng(seed + r).normal(size=x.shape) * x.std(axis=0) for r in range(3)
-        ]
+        x = _pca_scores(rows, pca_dims, seed)
+        null = _null_draws(x, seed)
         for k in range(2, max_k + 1):
             if k * min_size > len(members):
                 break
@@ -349,7 +370,7 @@ def subclusters(
             if np.bincount(assign).min() < min_size:
                 continue
             sil = silhouette_samples(x, assign)
-            gain = sil.mean() - np.mean([silhouette_score(g, _ward(g, k)) for g in null])
+            gain = sil.mean() - _null_silhouette(null, k)
             if gain >= min_gain and (best is None or gain > best[0]):
                 best = (float(gain), assign, sil)
     if best is None:
@@ -374,6 +395,26 @@ def _ward(x: np.ndarray, k: int) -> np.ndarray:
     from sklearn.cluster import AgglomerativeClustering
 
     return AgglomerativeClustering(n_clusters=k, linkage="ward").fit_predict(x)
+
+
+def _pca_scores(rows: np.ndarray, pca_dims: int, seed: int) -> np.ndarray:
+    """Principal-component scores ``(n, d)`` float64 of one class's flattened rows."""
+    dims = max(1, min(pca_dims, rows.shape[0] - 1, rows.shape[1]))
+    return randomized_pca(rows, dims, seed=seed).scores.astype(np.float64)
+
+
+def _null_draws(x: np.ndarray, seed: int, draws: int = 3) -> list[np.ndarray]:
+    """Gaussian data with the principal variances of ``x``: the null model without sub-clusters."""
+    return [
+        np.random.default_rng(seed + r).normal(size=x.shape) * x.std(axis=0) for r in range(draws)
+    ]
+
+
+def _null_silhouette(null: Sequence[np.ndarray], k: int) -> float:
+    """Mean silhouette of the Ward cuts at ``k`` of the null draws (a split's score by chance)."""
+    from sklearn.metrics import silhouette_score
+
+    return float(np.mean([silhouette_score(g, _ward(g, k)) for g in null]))
 
 
 # ----------------------------------------------------------------------------- over a run

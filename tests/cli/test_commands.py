@@ -105,7 +105,7 @@ def test_report_writes_an_offline_bokeh_page(
     status, _, err = run_cli(capsys, "report", str(trained), str(page))
     assert status == 0, err
     html = assert_offline_html(page)
-    assert "Class similarity of W_eff" in html and "Sub-clusters of W_eff" in html
+    assert "Class similarity of W_eff" in html and "Sub-cluster persistence" in html
     assert (trained / "analysis" / "plots.subclusters.safetensors").is_file()  # cached in the run
 
 

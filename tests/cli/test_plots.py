@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from bokeh.models import ColumnDataSource, CrosshairTool, HoverTool, Span
+from bokeh.models import ColumnDataSource, CrosshairTool, HoverTool, Line, Span
 from bokeh.plotting import figure
 
 import linlens_widgets as ll
@@ -32,13 +32,19 @@ def figures_of(layout: object) -> list[figure]:
 def test_dynamics_table_has_one_row_per_checkpoint(run: ll.Run) -> None:
     table = plots.dynamics_table(run, progress=False)
     n = len(run.checkpoints)
-    assert {"epoch", "step", "intra", "inter", "subclusters", "subclusters_mean"} <= set(table)
+    classes = range(len(run.classes))
+    tracked = {f"{p}_{k}" for p in ("persistence", "separation", "groups") for k in classes}
+    assert {"epoch", "step", "intra", "inter"} | tracked <= set(table)
     assert all(len(values) == n for values in table.values())
     np.testing.assert_allclose(table["epoch"], [c.epoch for c in run.checkpoints])
     assert np.all(np.abs(table["intra"]) <= 1 + 1e-6) and np.all(np.abs(table["inter"]) <= 1 + 1e-6)
-    per_class = [table[f"subclusters_{k}"] for k in range(len(run.classes))]
-    np.testing.assert_allclose(np.sum(per_class, axis=0), table["subclusters"])
-    assert np.all(table["subclusters"] >= len(run.classes))  # at least one cluster per class
+    tracks = ll.metrics.track_all_subclusters(run, progress=False)  # attached: not recomputed
+    for k, track in enumerate(tracks.values()):
+        np.testing.assert_allclose(table[f"persistence_{k}"], track.persistence)
+        np.testing.assert_allclose(table[f"separation_{k}"], track.separation)
+        assert np.all(table[f"groups_{k}"] == track.k)
+        if track.k > 1:  # the groups are found at the last checkpoint: they agree with it
+            assert table[f"persistence_{k}"][-1] == pytest.approx(1.0)
     for name in run.checkpoints[-1].metrics:
         assert table[name][-1] == pytest.approx(run.checkpoints[-1].metrics[name])
 
@@ -59,6 +65,28 @@ def test_the_lens_analysis_is_cached_on_the_run(
     plots.training_dynamics(run, progress=False)  # no recomputation either
 
 
+def test_the_sub_cluster_panels_highlight_one_and_list_every_class(run: ll.Run) -> None:
+    figs = figures_of(plots.training_dynamics(run, progress=False))
+    by_title = {f.title.text.split(" (")[0]: f for f in figs}
+    persistence = by_title["Sub-cluster persistence"]
+    separation = by_title["Sub-cluster separation"]
+    for fig, prefix in ((persistence, "persistence"), (separation, "separation")):
+        lines = {r.glyph.y: r.glyph for r in fig.renderers if isinstance(r.glyph, Line)}
+        assert set(lines) == {f"{prefix}_{k}" for k in range(len(run.classes))}
+        widths = {y: g.line_width for y, g in lines.items()}
+        assert widths[f"{prefix}_1"] == max(widths.values()) > min(widths.values())
+        labels = [item.label.value for item in fig.legend[0].items]
+        assert any(label.startswith("'1' (") and "group" in label for label in labels)
+
+
+def test_a_stale_sub_cluster_count_attachment_is_recomputed(run: ll.Run) -> None:
+    key = {"version": ll.__version__, "checkpoints": [c.step for c in run.checkpoints]}
+    counts = {f"subclusters_{k}": np.ones(len(run.checkpoints)) for k in range(10)}
+    AnalysisStore(run).put("plots.subclusters", counts, {"key": key})  # an earlier version's
+    table = plots.dynamics_table(run, progress=False)
+    assert "persistence_1" in table and "subclusters_1" not in table
+
+
 def test_the_cache_survives_save_and_load(run: ll.Run, tmp_path: Path) -> None:
     expected = plots.dynamics_table(run, progress=False)
     run.save(tmp_path / "r")
@@ -67,10 +95,10 @@ def test_the_cache_survives_save_and_load(run: ll.Run, tmp_path: Path) -> None:
     np.testing.assert_allclose(plots.dynamics_table(loaded)["inter"], expected["inter"])
 
 
-def test_training_dynamics_links_three_panels(run: ll.Run) -> None:
+def test_training_dynamics_links_four_panels(run: ll.Run) -> None:
     layout = plots.training_dynamics(run, progress=False)
     figs = figures_of(layout)
-    assert len(figs) == 3
+    assert len(figs) == 4
     assert len({id(f.x_range) for f in figs}) == 1  # one shared x axis
     sources = {id(r.data_source) for f in figs for r in f.renderers}
     assert len(sources) == 1  # one source: hovering a checkpoint highlights it in every panel
@@ -81,7 +109,7 @@ def test_training_dynamics_links_three_panels(run: ll.Run) -> None:
     assert len(overlays) == 1  # the crosshair moves in every panel at once
     assert all(any(isinstance(t, HoverTool) for t in f.tools) for f in figs)
     drawn = {r.glyph.y for f in figs for r in f.renderers}
-    assert {"intra", "inter", "subclusters_mean", "subclusters_1", "test_acc"} <= drawn
+    assert {"intra", "inter", "persistence_1", "separation_1", "test_acc"} <= drawn
     assert len({f.frame_width for f in figs}) == 1  # x positions line up across panels
 
 
