@@ -1,8 +1,8 @@
 """Speed of the JavaScript effective-weight engine: the paper's 784-256-256-10 MLP, the CNN preset.
 
-Run from the repository root: ``uv run python -m benchmarks.page_engine`` (node, and Chromium at /usr/lib/chromium/chromium
-for the browser figures; about half a minute). Needs the built front end (``cd js && npm run
-build``), which provides ``engine.js`` and ``engine-worker.js``.
+Run from the repository root: ``uv run python -m benchmarks.page_engine`` (node, and Chromium
+at /usr/lib/chromium/chromium for the browser figures; about half a minute). Needs the built
+front end (``cd js && npm run build``), which provides ``engine.js`` and ``engine-worker.js``.
 
 One *click* is one sample's W_eff (10 × 784), outputs and predicted class, then the centred cosine
 against a second sample's W_eff (overall and per class), the work between a click on a point and the

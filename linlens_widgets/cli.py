@@ -1,11 +1,12 @@
 """The ``linlens`` command: a trained network in the linked explorer with one command.
 
 ``linlens demo`` trains the default digits run once (cached in the user cache directory, see
-:mod:`linlens_widgets._cache`), embeds it, and opens JupyterLab on a notebook with the explorer;
-``--html`` writes the kernel-free explorer page instead. ``linlens train`` trains and saves a run,
-``linlens export`` turns a saved run into an explorer page, ``linlens report`` into a Bokeh
-report of its training dynamics, and ``linlens info`` summarises it. ``linlens sweep`` trains the
-digits MLP over a grid of parameters on a Dask cluster (see :func:`linlens_widgets.sweep`).
+:mod:`linlens_widgets._user_cache`), embeds it, and opens JupyterLab on a notebook with the
+explorer; ``--html`` writes the kernel-free explorer page instead. ``linlens train`` trains and
+saves a run, ``linlens export`` turns a saved run into an explorer page, ``linlens report`` into a
+Bokeh report of its training dynamics, and ``linlens info`` summarises it. ``linlens sweep``
+trains the digits MLP over a grid of parameters on a Dask cluster (see
+:func:`linlens_widgets.sweep`).
 
 User errors (a missing MNIST folder, an existing ``--out``) print ``linlens: error: …`` and exit
 with status 2, without a traceback.
@@ -27,7 +28,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from linlens_widgets import __version__, _cache
+from linlens_widgets import __version__, _user_cache
+from linlens_widgets.runs.summary import run_summary
 
 if TYPE_CHECKING:
     from linlens_widgets.runs.datasets import Dataset
@@ -67,15 +69,19 @@ class CommandError(Exception):
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``linlens`` command line.
 
-    Args:
-        argv: arguments without the program name (default: ``sys.argv[1:]``).
+    Parameters
+    ----------
+    argv
+        Arguments without the program name (default: ``sys.argv[1:]``).
 
-    Returns:
-        int: The exit status: 0 on success, 2 for usage errors and user errors (printed as
+    Returns
+    -------
+    int
+        The exit status: 0 on success, 2 for usage errors and user errors (printed as
         ``linlens: error: …`` on stderr, without a traceback).
 
     >>> main(["--version"])  # doctest: +SKIP
-    linlens 0.1.0
+    linlens X.Y.Z
     0
     """
     parser = build_parser()
@@ -413,10 +419,11 @@ def _train_run(
 
 
 def _embed(run: Run) -> None:
-    """Compute (or reuse) the run's aligned embedding, which ``embed`` attaches to the run."""
+    """Compute (or reuse) the run's aligned embedding, kept in the run's analysis store."""
     import linlens_widgets as ll
+    from linlens_widgets.analysis.store import AnalysisStore
 
-    if run.attachment("trajectory") is None:
+    if "trajectory" not in AnalysisStore(run):
         _say(f"embedding {len(run.checkpoints)} checkpoints (aligned t-SNE)")
     ll.embed(run, progress=True)
 
@@ -447,7 +454,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     if args.html is None and importlib.util.find_spec("jupyterlab") is None:
         raise CommandError(f"JupyterLab is not installed; {LAB_INSTALL_HINT}")
     params = {**DEMO_PARAMS, **{name: getattr(args, name) for name in _SHAPE_OPTIONS}}
-    entry = _cache.entry_dir("demo", params)
+    entry = _user_cache.entry_dir("demo", params)
     run = demo_run(entry, params)
     if args.html is not None:
         _save_explorer(run, args.html)
@@ -459,17 +466,22 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 def demo_run(entry: Path, params: dict[str, Any]) -> Run:
     """Return the demo run kept in the cache folder ``entry``, training it only when missing.
 
-    The run (with its aligned embedding attached) is saved atomically by ``Run.save`` to
-    ``entry / "run"``; a later call loads it instead of training again.
+    The run (with its aligned embedding in its analysis store) is saved atomically by
+    ``Run.save`` to ``entry / "run"``; a later call loads it instead of training again.
 
-    Args:
-        entry: the cache folder for these parameters (see :func:`_cache.entry_dir`).
-        params: the demo parameters (``DEMO_PARAMS`` with any overrides).
+    Parameters
+    ----------
+    entry
+        The cache folder for these parameters (see :func:`_user_cache.entry_dir`).
+    params
+        The demo parameters (``DEMO_PARAMS`` with any overrides).
 
-    Returns:
-        Run: The trained run, with its trajectory attached.
+    Returns
+    -------
+    Run
+        The trained run, with its trajectory in its analysis store.
 
-    >>> run = demo_run(_cache.entry_dir("demo", DEMO_PARAMS), DEMO_PARAMS)  # doctest: +SKIP
+    >>> run = demo_run(_user_cache.entry_dir("demo", DEMO_PARAMS), DEMO_PARAMS)  # doctest: +SKIP
     """
     from linlens_widgets.runs.store import Run, RunFormatError
 
@@ -509,12 +521,17 @@ def write_demo_notebook(path: Path, run_dir: Path) -> Path:
 
     An existing notebook is kept, so edits made in an earlier session survive.
 
-    Args:
-        path: where the notebook goes (``.ipynb``).
-        run_dir: the saved run the notebook loads.
+    Parameters
+    ----------
+    path
+        Where the notebook goes (``.ipynb``).
+    run_dir
+        The saved run the notebook loads.
 
-    Returns:
-        Path: ``path``.
+    Returns
+    -------
+    Path
+        ``path``.
 
     >>> write_demo_notebook(Path("demo.ipynb"), Path("run"))  # doctest: +SKIP
     PosixPath('demo.ipynb')
@@ -717,55 +734,6 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
         print(f"{row['status']:<6} {row['name']}  {detail}")
     _say(f"{len(result.completed)} of {len(result)} runs in {result.out}")
     return 0
-
-
-def run_summary(run: Run) -> dict[str, str]:
-    """Return a run's manifest summary as ``{label: text}`` lines (what ``linlens info`` prints).
-
-    Args:
-        run: a trained or loaded run.
-
-    Returns:
-        dict[str, str]: dataset, classes, model, training, checkpoints, probe, final metrics and
-        embedding.
-
-    >>> run_summary(run)["checkpoints"]  # doctest: +SKIP
-    '12 (epochs 0 to 20)'
-    """
-    checkpoints = run.checkpoints
-    height, width = run.image_shape
-    summary = {
-        "dataset": f"{run.dataset_name} (images {height}x{width})",
-        "classes": ", ".join(run.classes),
-        "model": _describe_spec(run.model_spec),
-        "training": ", ".join(f"{k}={v}" for k, v in run.config.items()) or "-",
-        "checkpoints": (
-            f"{len(checkpoints)} (epochs {checkpoints[0].epoch:g} to {checkpoints[-1].epoch:g})"
-            if checkpoints
-            else "none"
-        ),
-        "probe": f"{len(run.probe_labels)} test samples",
-    }
-    if checkpoints:
-        final = checkpoints[-1].metrics
-        summary["final"] = ", ".join(f"{k}={v:.4g}" for k, v in sorted(final.items())) or "-"
-    trajectory = run.attachment("trajectory")
-    if trajectory is None:
-        summary["embedding"] = "not computed (linlens export computes it)"
-    else:
-        _, meta = trajectory
-        summary["embedding"] = ", ".join(
-            f"{k}={meta[k]}" for k in ("method", "perplexity") if k in meta
-        ) or ("cached")
-    return summary
-
-
-def _describe_spec(spec: dict[str, Any] | None) -> str:
-    """``mlp(n_in=64, hidden=[256, 256], ...)`` for a preset, or "custom module"."""
-    if spec is None:
-        return "custom module"
-    kwargs = ", ".join(f"{k}={v!r}" for k, v in spec.get("kwargs", {}).items())
-    return f"{spec.get('preset', 'model')}({kwargs})"
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -9,8 +9,9 @@ epoch, log-scaled when the checkpoints are log-spaced), mark each checkpoint, an
 every figure reads one ``ColumnDataSource``, so hovering a checkpoint highlights it everywhere.
 
 The per-checkpoint analyses are computed once with :func:`linlens_widgets.analysis.metrics.over_run`
-and attached to the run (``plots.similarity``, ``plots.subclusters``; written into the run folder
-when the run has one), so re-plotting, or plotting a run saved after plotting, is instant.
+and kept in the run's analysis store (entries ``plots.similarity``, ``plots.subclusters``, see
+:class:`~linlens_widgets.analysis.store.AnalysisStore`; written into the run folder when the run
+has a writable one), so re-plotting, or plotting a run saved after plotting, is instant.
 
 >>> import linlens_widgets as ll
 >>> run = ll.Run.load("runs/digits")  # doctest: +SKIP
@@ -78,17 +79,24 @@ def dynamics_table(
     index ``k``; with ``"phenomena"``, ``alignment``, ``local_complexity`` (mean
     over the probe samples) and ``weight_variation`` (``ll.metrics.phenomena_over_run``). Each
     lens analysis is computed with ``ll.metrics.over_run`` on
-    first use and attached to the run (``plots.similarity``, ``plots.subclusters``), so later
-    calls, and the run once saved, reuse it.
+    first use and kept in the run's analysis store (``plots.similarity``, ``plots.subclusters``),
+    so later calls, and the run once saved, reuse it.
 
-    Args:
-        run: a trained or loaded run.
-        lens: which lens analyses to include (default both; sub-clusters cost the most).
-        recompute: ignore attached results and compute again (default False).
-        progress: show a progress bar while an analysis is computed (default True).
+    Parameters
+    ----------
+    run
+        A trained or loaded run.
+    lens
+        Which lens analyses to include (default both; sub-clusters cost the most).
+    recompute
+        Ignore stored results and compute again (default False).
+    progress
+        Show a progress bar while an analysis is computed (default True).
 
-    Returns:
-        dict[str, np.ndarray]: float64 columns of length ``len(run.checkpoints)``.
+    Returns
+    -------
+    dict[str, np.ndarray]
+        Float64 columns of length ``len(run.checkpoints)``.
 
     >>> table = dynamics_table(run)  # doctest: +SKIP
     >>> table["intra"][-1] > table["intra"][0]  # doctest: +SKIP
@@ -119,16 +127,19 @@ def _recorded_metrics(run: Run) -> list[str]:
 def _lens_analysis(
     run: Run, analysis: LensAnalysis, *, recompute: bool, progress: bool
 ) -> dict[str, np.ndarray]:
-    """One lens analysis per checkpoint, attached to the run and reused while it is current."""
+    """One lens analysis per checkpoint, kept in the run's analysis store while it is current."""
+    from linlens_widgets.analysis.store import AnalysisStore
+
+    store = AnalysisStore(run)
     name = f"plots.{analysis}"
     key = {"version": __version__, "checkpoints": [c.step for c in run.checkpoints]}
     if analysis in _LENS_REVISIONS:  # an analysis whose columns changed: older results are stale
         key["revision"] = _LENS_REVISIONS[analysis]
-    cached = None if recompute else run.attachment(name)
+    cached = None if recompute else store.get(name)
     if cached is not None and cached[1].get("key") == key:
         return {column: values.astype(np.float64) for column, values in cached[0].items()}
     arrays = _LENS_ANALYSES[analysis](run, progress)
-    run.attach(name, arrays, {"key": key})
+    store.put(name, arrays, {"key": key})
     return arrays
 
 
@@ -383,15 +394,22 @@ def training_dynamics(
     crosshair and linked hover (all panels read one data source, so hovering a checkpoint
     highlights it in every panel).
 
-    Args:
-        run: a trained or loaded run.
-        x_scale: ``"linear"``, ``"log"`` (epoch 0 is drawn at the left edge), or ``"auto"``
-            (default): log when the checkpoints are log-spaced over more than 1.5 decades.
-        recompute: recompute the lens analysis instead of reusing the one attached to the run.
-        progress: show a progress bar while the lens analysis is computed (default True).
+    Parameters
+    ----------
+    run
+        A trained or loaded run.
+    x_scale
+        ``"linear"``, ``"log"`` (epoch 0 is drawn at the left edge), or ``"auto"``
+        (default): log when the checkpoints are log-spaced over more than 1.5 decades.
+    recompute
+        Recompute the lens analysis instead of reusing the one in the run's analysis store.
+    progress
+        Show a progress bar while the lens analysis is computed (default True).
 
-    Returns:
-        LayoutDOM: a Bokeh ``column`` of the four figures (show it, or pass it to ``file_html``).
+    Returns
+    -------
+    LayoutDOM
+        A Bokeh ``column`` of the four figures (show it, or pass it to ``file_html``).
 
     >>> from bokeh.io import show
     >>> show(ll.plots.training_dynamics(run))  # doctest: +SKIP
@@ -425,21 +443,32 @@ def metric_panel(
     epoch on a linear axis and, in general, ``source.data["x"][position]`` of the figure's
     ``ColumnDataSource`` named ``"checkpoints"``.
 
-    Args:
-        run: a trained or loaded run.
-        metrics: columns of :func:`dynamics_table` to draw (default: the recorded checkpoint
-            metrics plus ``intra`` and ``inter``).
-        x_scale: ``"linear"`` (default), ``"log"`` or ``"auto"``, as in :func:`training_dynamics`.
-        epoch: where the cursor starts (default: the last checkpoint's epoch).
-        height: figure height in pixels (default 220).
-        progress: show a progress bar while the lens analysis is computed (default True).
+    Parameters
+    ----------
+    run
+        A trained or loaded run.
+    metrics
+        Columns of :func:`dynamics_table` to draw (default: the recorded checkpoint
+        metrics plus ``intra`` and ``inter``).
+    x_scale
+        ``"linear"`` (default), ``"log"`` or ``"auto"``, as in :func:`training_dynamics`.
+    epoch
+        Where the cursor starts (default: the last checkpoint's epoch).
+    height
+        Figure height in pixels (default 180).
+    progress
+        Show a progress bar while the lens analysis is computed (default True).
 
-    Returns:
-        bokeh.plotting.figure: the figure; ``fig.select_one({"name": "epoch-cursor"})`` is the
+    Returns
+    -------
+    bokeh.plotting.figure
+        The figure; ``fig.select_one({"name": "epoch-cursor"})`` is the
         cursor.
 
-    Raises:
-        KeyError: when a requested metric is not available, naming the available ones.
+    Raises
+    ------
+    KeyError
+        When a requested metric is not available, naming the available ones.
 
     >>> fig = ll.plots.metric_panel(run, ["intra", "inter"])  # doctest: +SKIP
     >>> fig.select_one({"name": "epoch-cursor"}).location  # doctest: +SKIP
@@ -495,14 +524,21 @@ def report(run: Run, path: str | Path, *, title: str | None = None, progress: bo
     BokehJS is inlined (``resources=INLINE``): the page loads no script or stylesheet from the
     network, so it opens offline and can be mailed or archived as one file.
 
-    Args:
-        run: a trained or loaded run.
-        path: the ``.html`` file to write (parent folders are created).
-        title: page title (default: "linlens report: <dataset>").
-        progress: show a progress bar while the lens analysis is computed (default True).
+    Parameters
+    ----------
+    run
+        A trained or loaded run.
+    path
+        The ``.html`` file to write (parent folders are created).
+    title
+        Page title (default: "linlens report: <dataset>").
+    progress
+        Show a progress bar while the lens analysis is computed (default True).
 
-    Returns:
-        Path: the written file.
+    Returns
+    -------
+    Path
+        The written file.
 
     >>> ll.plots.report(run, "report.html")  # doctest: +SKIP
     PosixPath('report.html')
@@ -520,7 +556,7 @@ def _report_header(run: Run, title: str) -> Div:
     """Return the page title and the run's summary (the lines ``linlens info`` prints)."""
     from html import escape
 
-    from linlens_widgets.cli import run_summary
+    from linlens_widgets.runs.summary import run_summary
 
     rows = {**run_summary(run), "linlens_widgets": __version__}
     items = "".join(f"<li><b>{escape(k)}</b>: {escape(v)}</li>" for k, v in rows.items())

@@ -1,7 +1,7 @@
 """Randomized PCA computed in row chunks, so memory is bounded by the chunk size, not by N.
 
 Why per checkpoint and not one shared basis: the engine's isometric features
-(``run.weight_features(i)``) fold the first layer with a factor of that checkpoint's
+(``run_weights(run).weight_features(i)``) fold the first layer with a factor of that checkpoint's
 ``W1 W1^T``, so their coordinates differ from checkpoint to checkpoint; only inner products and
 distances *within* a checkpoint are meaningful. A basis shared across checkpoints would mix
 unrelated coordinate systems. Per-checkpoint PCA keeps the directions that carry most of that

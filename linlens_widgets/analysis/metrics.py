@@ -15,11 +15,13 @@ samples at every checkpoint) live in :mod:`linlens_widgets.analysis.subcluster_t
 
 Every function takes ``weights`` as an ``EffectiveWeights`` (its ``.weight`` is used), a
 ``torch.Tensor`` or a NumPy array of shape ``(N, ...)``, flattened per sample. Class similarity
-also works on the engine's isometric features (``run.weight_features(i)``): they keep inner
-products, so centring and cosines computed on them equal those of the flattened W_eff.
+also works on the engine's isometric features (``run_weights(run).weight_features(i)``): they
+keep inner products, so centring and cosines computed on them equal those of the flattened W_eff.
 
 >>> import linlens_widgets as ll
->>> sim = ll.metrics.class_similarity(run.weight_features(-1), run.probe_labels)  # doctest: +SKIP
+>>> from linlens_widgets.analysis.weights import run_weights
+>>> features = run_weights(run).weight_features(-1)                             # doctest: +SKIP
+>>> sim = ll.metrics.class_similarity(features, run.probe_labels)                # doctest: +SKIP
 >>> sim.intra, sim.inter                                                          # doctest: +SKIP
 """
 
@@ -56,6 +58,8 @@ from linlens_widgets.analysis.subcluster_tracking import (
     track_subclusters,
     track_subclusters_in,
 )
+from linlens_widgets.analysis.weights import run_weights
+from linlens_widgets.runs.indexing import checkpoint_indices
 
 if TYPE_CHECKING:  # pragma: no cover
     from linlens_widgets.runs.store import Run
@@ -462,10 +466,10 @@ def over_run(
         E.g. :func:`class_similarity`, :func:`class_mean_weights`, or
         ``functools.partial(subclusters, cls=1)``; any function of ``(weights, labels)``.
     source : {"auto", "weights", "features"}, default "auto"
-        ``"weights"``: ``run.effective_weights(i)`` (full W_eff images). ``"features"``:
-        ``run.weight_features(i)`` (isometric, much smaller for MNIST-sized runs; fine for
-        anything that only needs inner products). ``"auto"``: features for
-        :func:`class_similarity`, weights otherwise.
+        ``"weights"``: ``run_weights(run).effective_weights(i)`` (full W_eff images).
+        ``"features"``: ``run_weights(run).weight_features(i)`` (isometric, much smaller for
+        MNIST-sized runs; fine for anything that only needs inner products). ``"auto"``:
+        features for :func:`class_similarity`, weights otherwise.
     checkpoints : sequence of int, optional
         Checkpoint indices (default all).
     progress : bool, default True
@@ -484,14 +488,7 @@ def over_run(
     >>> sims = over_run(run, class_similarity)          # doctest: +SKIP
     >>> sims.epochs, sims.stack("intra")                # doctest: +SKIP
     """
-    n = len(run.checkpoints)
-    if n == 0:
-        raise ValueError("the run has no checkpoints")
-    ids = list(range(n)) if checkpoints is None else [int(i) for i in checkpoints]
-    bad = [i for i in ids if not -n <= i < n]
-    if bad:
-        raise ValueError(f"checkpoints {bad} out of range: the run has {n}")
-    ids = [i % n for i in ids]
+    ids = checkpoint_indices(checkpoints, len(run.checkpoints))
     if source not in ("auto", "weights", "features"):
         raise ValueError(f"source must be 'auto', 'weights' or 'features', got {source!r}")
     use_features = source == "features" or (
@@ -500,8 +497,9 @@ def over_run(
     labels = run.probe_labels
     name = getattr(fn, "__name__", "metric")
     results = RunSeries()
-    for i in tqdm(ids, desc=name, unit="ckpt", disable=not progress):
-        weights = run.weight_features(i) if use_features else run.effective_weights(i)
+    engine = run_weights(run)
+    for i in tqdm(ids, desc=name, unit="ckpt", leave=False, disable=not progress):
+        weights = engine.weight_features(i) if use_features else engine.effective_weights(i)
         results.append(fn(weights, labels, **kwargs))
     results.checkpoint_ids = np.asarray(ids, dtype=np.int64)
     results.epochs = np.array([run.checkpoints[i].epoch for i in ids], dtype=np.float64)

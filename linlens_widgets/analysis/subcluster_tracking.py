@@ -38,6 +38,8 @@ import torch
 from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
 
+from linlens_widgets.analysis.store import AnalysisStore
+from linlens_widgets.analysis.weights import run_weights
 from linlens_widgets.runs.indexing import checkpoint_index, checkpoint_indices
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -395,8 +397,8 @@ def track_all_subclusters(
 
     Each checkpoint's features and effective weights are computed once for all classes. With
     ``cache`` the result of the default selection (all classes) is stored with the run as the
-    attachment ``"subcluster_tracks"`` (written into the run folder when it has one) and reused
-    while the run's checkpoints and the parameters are unchanged.
+    analysis-store entry ``"subcluster_tracks"`` (written into the run folder when it has a
+    writable one) and reused while the run's checkpoints and the parameters are unchanged.
 
     Parameters
     ----------
@@ -432,12 +434,14 @@ def track_all_subclusters(
             return stored
     epochs = np.array([run.checkpoints[i].epoch for i in ids], dtype=np.float64)
 
+    weights = run_weights(run)
+
     def load(i: int) -> tuple[Weights, Weights]:
-        return run.weight_features(i), run.effective_weights(i)
+        return weights.weight_features(i), weights.effective_weights(i)
 
     tracks = _track(load, y, chosen, ids, ref, epochs, p, progress)
     if cache:
-        run.attach(ATTACHMENT, *_to_attachment(tracks, key))
+        AnalysisStore(run).put(ATTACHMENT, *_to_attachment(tracks, key))
     return tracks
 
 
@@ -468,7 +472,7 @@ def _cache_key(
 def _to_attachment(
     tracks: dict[int, SubclusterTrack], key: dict[str, Any]
 ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-    """Arrays and metadata of :func:`track_all_subclusters`'s result, for ``run.attach``."""
+    """Arrays and metadata of :func:`track_all_subclusters`'s result, for the analysis store."""
     first = next(iter(tracks.values()))
     arrays: dict[str, np.ndarray] = {
         "checkpoint_ids": first.checkpoint_ids,
@@ -484,7 +488,7 @@ def _to_attachment(
 
 def _load_attached(run: Run, key: dict[str, Any]) -> dict[int, SubclusterTrack] | None:
     """Return the attached tracks when they were computed with ``key``, else None."""
-    stored = run.attachment(ATTACHMENT)
+    stored = AnalysisStore(run).get(ATTACHMENT)
     if stored is None or stored[1].get("key") != key:
         return None
     arrays = stored[0]

@@ -1,4 +1,4 @@
-"""Load a run folder: manifest, probe, checkpoints and attachments, each validated before use.
+"""Load a run folder: manifest, probe, checkpoints and stored analysis, each validated before use.
 
 Only JSON and safetensors are read; a file that is anything else is refused with a
 :class:`RunFormatError` naming it. Nothing from the folder is imported, unpickled or executed.
@@ -13,13 +13,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import torch
 from torch import nn
 
 from linlens_widgets.runs import _manifest, _sfio
 from linlens_widgets.runs._errors import RunFormatError
 from linlens_widgets.runs._probe import Probe
+from linlens_widgets.runs.analysis_files import ANALYSIS_DIR, AnalysisEntry, read_entries
+from linlens_widgets.runs.checkpoint import Checkpoint
 
 if TYPE_CHECKING:  # pragma: no cover
     from linlens_widgets.runs.store import ModelSource, Run
@@ -27,8 +28,6 @@ if TYPE_CHECKING:  # pragma: no cover
 
 def load_run(cls: type[Run], path: Path, model: ModelSource | None) -> Run:
     """Read and validate the run folder at ``path`` (see :meth:`Run.load`)."""
-    from linlens_widgets.runs.store import Checkpoint
-
     if not path.exists():
         raise FileNotFoundError(f"no run folder at {path}")
     if not path.is_dir():
@@ -64,7 +63,7 @@ def load_run(cls: type[Run], path: Path, model: ModelSource | None) -> Run:
         model_factory=factory,
         model_class=manifest["model"]["class"],
         config=manifest.get("training") or {},
-        attachments=_read_attachments(path),
+        analysis_entries=_read_analysis(path),
         path=path,
     )
 
@@ -180,24 +179,6 @@ def _read_probe(path: Path, info: dict[str, Any], image_shape: list[int], n_clas
     return Probe(tensors["inputs"], labels, tensors["indices"])
 
 
-def _read_attachments(path: Path) -> dict[str, tuple[dict[str, np.ndarray], dict[str, Any]]]:
-    from linlens_widgets.runs.store import _META_KEY, _NAME
-
-    folder = path / _manifest.ANALYSIS_DIR
-    if not folder.is_dir():
-        return {}
-    found = {}
-    for file in sorted(folder.glob("*.safetensors")):
-        name = file.name.removesuffix(".safetensors")
-        if not _NAME.match(name):
-            continue  # temporary files of an interrupted write start with a dot
-        where = f"{_manifest.ANALYSIS_DIR}/{file.name}"
-        arrays, metadata = _sfio.read_arrays(file, where)
-        try:
-            meta = json.loads(metadata.get(_META_KEY, "{}"))
-        except json.JSONDecodeError as err:
-            raise RunFormatError(f"{where}: its JSON meta is invalid: {err}") from err
-        if not isinstance(meta, dict):
-            raise RunFormatError(f"{where}: its meta must be a JSON object")
-        found[name] = (arrays, meta)
-    return found
+def _read_analysis(path: Path) -> dict[str, AnalysisEntry]:
+    """Read the entries of the folder's analysis store (``analysis/``), validated."""
+    return read_entries(path / ANALYSIS_DIR, ANALYSIS_DIR)

@@ -222,12 +222,12 @@ class _LazyRuns(Sequence["Run"]):
 
 def _is_preset(folder: Path) -> bool:
     """Whether the run at ``folder`` rebuilds its model from its manifest (a preset model)."""
-    from linlens_widgets.runs import _manifest
+    from linlens_widgets.runs.store import RunFormatError, read_manifest
 
     try:
-        manifest = json.loads((folder / _manifest.MANIFEST).read_text(encoding="utf-8"))
+        manifest = read_manifest(folder)
         return isinstance(manifest["model"]["spec"], dict)
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, RunFormatError, KeyError, TypeError):
         return False
 
 

@@ -99,11 +99,11 @@ def recorded_point(folder: Path) -> dict[str, Any] | None:
     Only the manifest (JSON) is read; a folder without one (never a complete run, since saves
     are atomic) or without sweep parameters gives None.
     """
-    from linlens_widgets.runs import _manifest
+    from linlens_widgets.runs.store import RunFormatError, read_manifest
 
     try:
-        manifest = json.loads((folder / _manifest.MANIFEST).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        manifest = read_manifest(folder)
+    except (OSError, RunFormatError):
         return None
     training = manifest.get("training") if isinstance(manifest, dict) else None
     entry = training.get(CONFIG_KEY) if isinstance(training, dict) else None

@@ -42,7 +42,7 @@ def stored_trajectory(run: Any) -> Any | None:
     from linlens_widgets.analysis.embed import ALGORITHM_VERSION, ATTACHMENT
     from linlens_widgets.analysis.trajectory import Trajectory
 
-    stored = run.attachment(ATTACHMENT) if hasattr(run, "attachment") else None
+    stored = analysis_entry(run, ATTACHMENT)
     if stored is None:
         return None
     arrays, meta = stored
@@ -253,11 +253,35 @@ def thumbnails(run: Any) -> np.ndarray:
     return np.round(img * 255).astype(np.uint8)
 
 
+def weights_of(run: Any) -> Any:
+    """Return the per-run computing object, ``run_weights(run)`` (stand-ins compute their own)."""
+    from linlens_widgets.analysis.weights import run_weights
+    from linlens_widgets.runs.store import Run
+
+    return run_weights(run) if isinstance(run, Run) else run
+
+
+def effective_weights(run: Any, checkpoint: int) -> Any:
+    """Return the probe samples' effective weights at a checkpoint position (cached per run)."""
+    return weights_of(run).effective_weights(checkpoint)
+
+
+def analysis_entry(run: Any, name: str) -> tuple[dict[str, np.ndarray], dict[str, Any]] | None:
+    """Return a named entry of the run's analysis store, or None (stand-ins: their own entries)."""
+    from linlens_widgets.analysis.store import AnalysisStore
+    from linlens_widgets.runs.store import Run
+
+    if isinstance(run, Run):
+        return AnalysisStore(run).get(name)
+    return run.attachment(name) if hasattr(run, "attachment") else None
+
+
 def predictions(run: Any, ids: np.ndarray) -> np.ndarray:
     """Predicted class of every probe sample at each frame's checkpoint, (E, N) uint8/int32."""
+    engine = weights_of(run)
     rows = []
     for cid in ids:
-        p = run.predictions(int(cid))
+        p = engine.predictions(int(cid))
         rows.append(p.detach().cpu().numpy() if hasattr(p, "detach") else np.asarray(p))
     out = np.stack(rows)
     return out.astype(np.uint8) if out.max(initial=0) < 256 and out.min(initial=0) >= 0 else out

@@ -162,7 +162,7 @@ class WeightCompare(EpochAlias, anywidget.AnyWidget):
         (10, 64)
         """
         s = probe_index(sample, self._n, "sample")
-        ew = self.run.effective_weights(self.checkpoint_of(checkpoint))
+        ew = _sources.effective_weights(self.run, self.checkpoint_of(checkpoint))
         weight = _np(ew.weight[s]).astype(np.float32)
         weight = weight.reshape(weight.shape[0], -1)
         bias = None if ew.bias is None else _np(ew.bias[s]).astype(np.float32)
@@ -180,7 +180,7 @@ class WeightCompare(EpochAlias, anywidget.AnyWidget):
         """Class-mean W_eff at a checkpoint position: (classes, outputs, D) float32."""
         from linlens_widgets.analysis import metrics
 
-        ew = self.run.effective_weights(self.checkpoint_of(checkpoint))
+        ew = _sources.effective_weights(self.run, self.checkpoint_of(checkpoint))
         means = metrics.class_mean_weights(ew, self.run.probe_labels)
         means = _np(means).astype(np.float32)
         return means.reshape(means.shape[0], means.shape[1], -1)

@@ -11,6 +11,8 @@ from sklearn.metrics import adjusted_rand_score, silhouette_score
 import linlens_widgets as ll
 from linlens_widgets.analysis import metrics
 from linlens_widgets.analysis import subcluster_tracking as tracking
+from linlens_widgets.analysis.store import AnalysisStore
+from linlens_widgets.analysis.weights import run_weights
 from linlens_widgets.runs.indexing import CheckpointIndexError
 
 C, D = 2, 6  # weights are (N, C, D): two output rows of six inputs
@@ -166,9 +168,9 @@ def test_every_class_of_a_run_is_tracked_and_attached(run: ll.Run) -> None:
             assert track.persistence[-1] == pytest.approx(1.0)
     # the group means are the means of the run's own effective weights
     one = tracks[1]
-    w0 = run.effective_weights(0).weight.numpy()
+    w0 = run_weights(run).effective_weights(0).weight.numpy()
     np.testing.assert_allclose(one.mean_weights[0, 0], w0[one.members[0]].mean(0), atol=1e-5)
-    assert run.attachment(tracking.ATTACHMENT) is not None
+    assert AnalysisStore(run).get(tracking.ATTACHMENT) is not None
 
 
 def test_attached_tracks_are_reused_and_survive_save_and_load(

@@ -12,6 +12,9 @@ from bokeh.plotting import figure
 
 import linlens_widgets as ll
 from linlens_widgets import plots
+from linlens_widgets.analysis.phenomena import neuron_alignment, weight_variation
+from linlens_widgets.analysis.store import AnalysisStore
+from linlens_widgets.analysis.weights import run_weights
 
 
 @pytest.fixture(scope="module")
@@ -50,8 +53,8 @@ def test_the_lens_analysis_is_cached_on_the_run(
     run: ll.Run, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     first = plots.dynamics_table(run, progress=False)
-    assert run.attachment("plots.similarity") is not None
-    assert run.attachment("plots.subclusters") is not None
+    assert "plots.similarity" in AnalysisStore(run)
+    assert "plots.subclusters" in AnalysisStore(run)
 
     def no_recompute(*args: object, **kwargs: object) -> None:
         raise AssertionError("per-checkpoint analysis recomputed")
@@ -79,7 +82,7 @@ def test_the_sub_cluster_panels_highlight_one_and_list_every_class(run: ll.Run) 
 def test_a_stale_sub_cluster_count_attachment_is_recomputed(run: ll.Run) -> None:
     key = {"version": ll.__version__, "checkpoints": [c.step for c in run.checkpoints]}
     counts = {f"subclusters_{k}": np.ones(len(run.checkpoints)) for k in range(10)}
-    run.attach("plots.subclusters", counts, {"key": key})  # what an earlier version stored
+    AnalysisStore(run).put("plots.subclusters", counts, {"key": key})  # an earlier version's
     table = plots.dynamics_table(run, progress=False)
     assert "persistence_1" in table and "subclusters_1" not in table
 
@@ -88,7 +91,7 @@ def test_the_cache_survives_save_and_load(run: ll.Run, tmp_path: Path) -> None:
     expected = plots.dynamics_table(run, progress=False)
     run.save(tmp_path / "r")
     loaded = ll.Run.load(tmp_path / "r")
-    assert loaded.attachment("plots.subclusters") is not None
+    assert "plots.subclusters" in AnalysisStore(loaded)
     np.testing.assert_allclose(plots.dynamics_table(loaded)["inter"], expected["inter"])
 
 
@@ -138,8 +141,7 @@ def test_metric_panel_computes_only_what_it_draws() -> None:
     model = ll.models.mlp(data.n_features, [8], data.n_classes, seed=0)
     fresh = ll.train(model, data, epochs=1, checkpoints=3, probe=100, progress=False)
     plots.metric_panel(fresh, ["test_acc", "intra"], progress=False)
-    assert fresh.attachment("plots.similarity") is not None
-    assert fresh.attachment("plots.subclusters") is None
+    assert AnalysisStore(fresh).names == ["plots.similarity"]
     with pytest.raises(ValueError, match="unknown lens analysis"):
         plots.dynamics_table(fresh, lens=["curvature"])
 
@@ -151,10 +153,20 @@ def test_metric_panel_draws_the_phenomena() -> None:
     names = ["alignment", "local_complexity", "weight_variation"]
     fig = plots.metric_panel(fresh, names, progress=False)
     source = fig.select_one({"name": "checkpoints"})
-    expected = ll.metrics.phenomena_over_run(fresh, which=tuple(names), progress=False)
-    for name in names:
-        np.testing.assert_allclose(source.data[name], expected[name], rtol=1e-6)
-    assert fresh.attachment("plots.subclusters") is None
+    # computed independently of what the panel stored: per checkpoint, from the models
+    models = [fresh.model_at(i) for i in range(len(fresh))]
+    alignment = [neuron_alignment(m) for m in models]
+    variation = [weight_variation(run_weights(fresh).effective_weights(i)) for i in range(3)]
+    np.testing.assert_allclose(source.data["alignment"], alignment, rtol=1e-6)
+    np.testing.assert_allclose(source.data["weight_variation"], variation, rtol=1e-6)
+    complexity = ll.metrics.phenomena_over_run(
+        fresh, which=("local_complexity",), progress=False, recompute=True
+    )
+    np.testing.assert_allclose(
+        source.data["local_complexity"], complexity["local_complexity"], rtol=1e-6
+    )
+    assert np.all(np.asarray(source.data["local_complexity"]) > 0)
+    assert "plots.subclusters" not in AnalysisStore(fresh)
 
 
 def test_report_is_a_standalone_offline_page(
