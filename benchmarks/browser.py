@@ -1,6 +1,7 @@
 """Browser performance of the scatter at 70,000 points: frame time while scrubbing, brush-to-kernel.
 
-Run: ``uv run python benchmarks/browser.py`` (Chromium at /usr/lib/chromium/chromium, ~2 min).
+Run from the repository root: ``uv run python -m benchmarks.browser`` (Chromium at
+/usr/lib/chromium/chromium, ~2 min).
 
 1. Frame time while scrubbing: ``EmbeddingView(...).save_html`` page opened from file:// in
    Chromium (WebGL through SwiftShader). The shown checkpoint moves one step every 6 frames,
@@ -22,7 +23,6 @@ against the targets; ratios against the baselines say how much the scatter itsel
 from __future__ import annotations
 
 import statistics
-import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -30,19 +30,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from playwright.sync_api import Browser, sync_playwright
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))  # reuse the browser-test harness (JupyterLab + Chromium)
-
-from playwright.sync_api import Browser, sync_playwright  # noqa: E402
-
-from tests.e2e._lab import start_lab  # noqa: E402
-from tests.e2e._notebook import LabNotebook, write_notebook  # noqa: E402
-from tests.e2e._widgets import canvas_origin, drag_path, root, wait_scatter_ready  # noqa: E402
-from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
+from tests.helpers.browser.chromium import CHROMIUM, CHROMIUM_ARGS
+from tests.helpers.browser.lab import start_lab
+from tests.helpers.browser.notebook import LabNotebook, write_notebook
+from tests.helpers.browser.widgets import canvas_origin, drag_path, root, wait_scatter_ready
 
 N_POINTS = 70_000
-N_FRAMES_EPOCHS = 10
+N_CHECKPOINTS = 10
 SMALL_POINTS = 2_000  # baseline scatter, same page and browser
 FRAMES = 60  # frames measured per condition (median over >= 30 required)
 SCRUB_EVERY = 6  # frames per checkpoint step while scrubbing (~10 steps a second at 60 Hz)
@@ -54,13 +50,13 @@ TRAJECTORY_CODE = f"""
 import numpy as np
 from linlens_widgets.analysis.trajectory import Trajectory
 
-def clustered_trajectory(n={N_POINTS}, epochs={N_FRAMES_EPOCHS}, seed=0):
+def clustered_trajectory(n={N_POINTS}, checkpoints={N_CHECKPOINTS}, seed=0):
     rng = np.random.default_rng(seed)
     labels = rng.integers(0, 10, n)
     start, end = rng.uniform(-0.3, 0.3, (10, 2)), rng.uniform(-0.8, 0.8, (10, 2))
     noise = rng.normal(0, 1, (n, 2))
     frames = []
-    for k, t in enumerate(np.linspace(0, 1, epochs)):
+    for k, t in enumerate(np.linspace(0, 1, checkpoints)):
         centers = (1 - t) * start + t * end
         spread = 0.35 - 0.28 * t + 0.01 * np.sin(k)
         frames.append(centers[labels] + spread * noise)
@@ -78,7 +74,7 @@ async ({frames, every}) => {
   const E = model.get('_positions').shape[0];
   const root = document.querySelector('.linlens-root[data-linlens=embedding]');
   const intervals = [], work = [], shown = new Set();
-  let e = model.get('epoch'), dir = -1, k = 0, start = 0;
+  let e = model.get('checkpoint'), dir = -1, k = 0, start = 0;
   const channel = new MessageChannel();
   channel.port1.onmessage = () => work.push(performance.now() - start);
   await new Promise((done) => {
@@ -87,12 +83,12 @@ async ({frames, every}) => {
       start = performance.now();
       if (last !== null) intervals.push(t - last);
       last = t;
-      shown.add(root.dataset.epoch);
+      shown.add(root.dataset.checkpoint);
       if (intervals.length >= frames) return done();
       if (every && k++ % every === 0) {
         if (e + dir < 0 || e + dir >= E) dir = -dir;
         e += dir;
-        model.set('epoch', e);
+        model.set('checkpoint', e);
       }
       channel.port2.postMessage(0);
       requestAnimationFrame(tick);
@@ -205,7 +201,7 @@ def main() -> int:
     namespace: dict[str, object] = {}
     exec(TRAJECTORY_CODE, namespace)
     make = namespace["clustered_trajectory"]
-    print(f"scatter: {N_POINTS:,} points x {N_FRAMES_EPOCHS} checkpoints, Chromium + SwiftShader")
+    print(f"scatter: {N_POINTS:,} points x {N_CHECKPOINTS} checkpoints, Chromium + SwiftShader")
     with tempfile.TemporaryDirectory() as tmp, sync_playwright() as pw:
         work = Path(tmp)
         big = EmbeddingView(make()).save_html(work / "scatter.html")

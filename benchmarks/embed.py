@@ -33,6 +33,7 @@ import linlens_widgets as ll
 from linlens_widgets.analysis._pca import randomized_pca
 from linlens_widgets.analysis._quality import knn_indices, knn_recall, mean_displacement
 from linlens_widgets.analysis.embed import DEFAULT_COUPLING, embed_features
+from linlens_widgets.analysis.weights import run_weights
 
 PERPLEXITY = 30
 STEADY_TARGET, STEADY_AIM, RECALL_TOL = 2.5, 3.0, 0.05
@@ -120,7 +121,8 @@ def digits_features() -> tuple[list[np.ndarray], np.ndarray]:
         f"{[round(c.epoch, 2) for c in run.checkpoints]}, test acc {accs[0]:.2f} -> {accs[-1]:.3f}"
         f" (trained in {time.perf_counter() - t0:.0f} s)"
     )
-    feats = [run.weight_features(i).numpy() for i in range(len(run.checkpoints))]
+    weights = run_weights(run)
+    feats = [weights.weight_features(i).numpy() for i in range(len(run.checkpoints))]
     return feats, run.probe_labels.numpy()
 
 

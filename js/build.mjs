@@ -14,6 +14,10 @@ const builds = [
     outdir,
   },
   { ...common, entryPoints: ["src/page.js"], format: "iife", globalName: "linlensPage", outfile: `${outdir}/page.js` },
+  // The effective-weight engine: a classic-worker script (started from a Blob URL, so file:// pages
+  // can use it) and the engine's API as an IIFE (window.linlensEngine).
+  { ...common, entryPoints: ["src/engine/worker.js"], format: "iife", outfile: `${outdir}/engine-worker.js` },
+  { ...common, entryPoints: ["src/engine/index.js"], format: "iife", globalName: "linlensEngine", outfile: `${outdir}/engine.js` },
 ];
 
 if (watch) {

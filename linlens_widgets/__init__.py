@@ -18,9 +18,19 @@ runs, analysis, widgets) loads only when it is first used.
 from __future__ import annotations
 
 import importlib
+import importlib.metadata
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+
+def _version() -> str:
+    """Return the installed package's version (its metadata is the one place it is written)."""
+    try:
+        return importlib.metadata.version("linlens-widgets")
+    except importlib.metadata.PackageNotFoundError:  # a source tree that is not installed
+        return "0+unknown"
+
+
+__version__ = _version()
 
 # public name -> (module, attribute); attribute None means the module itself.
 _EXPORTS: dict[str, tuple[str, str | None]] = {
@@ -43,25 +53,33 @@ _EXPORTS: dict[str, tuple[str, str | None]] = {
     "embed": ("linlens_widgets.analysis.embed", "embed"),
     "Trajectory": ("linlens_widgets.analysis.trajectory", "Trajectory"),
     "metrics": ("linlens_widgets.analysis.metrics", None),
+    # sweeps: many runs on a Dask cluster
+    "sweep": ("linlens_widgets.sweeps.execute", "sweep"),
+    "Sweep": ("linlens_widgets.sweeps.record", "Sweep"),
     # widgets
     "EmbeddingView": ("linlens_widgets.widgets.embedding", "EmbeddingView"),
     "WeightCompare": ("linlens_widgets.widgets.compare", "WeightCompare"),
-    "EpochScrubber": ("linlens_widgets.widgets.scrubber", "EpochScrubber"),
+    "CheckpointScrubber": ("linlens_widgets.widgets.scrubber", "CheckpointScrubber"),
+    "EpochScrubber": ("linlens_widgets.widgets.scrubber", "EpochScrubber"),  # deprecated alias
     "LensExplorer": ("linlens_widgets.widgets.explorer", "LensExplorer"),
     # plots
     "plots": ("linlens_widgets.plots", None),
 }
 
+# Still importable for one release, but no longer advertised in ``__all__``.
+_DEPRECATED = frozenset({"EpochScrubber"})
+
 __all__ = [
     "Checkpoint",
+    "CheckpointScrubber",
     "Dataset",
     "EffectiveWeights",
     "EmbeddingView",
-    "EpochScrubber",
     "LensExplorer",
     "Recorder",
     "Run",
     "RunFormatError",
+    "Sweep",
     "Trajectory",
     "UnsupportedLayerError",
     "WeightCompare",
@@ -73,6 +91,7 @@ __all__ = [
     "metrics",
     "models",
     "plots",
+    "sweep",
     "train",
     "weight_features",
 ]
@@ -90,10 +109,12 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from linlens_widgets.runs.recorder import Recorder
     from linlens_widgets.runs.store import Checkpoint, Run, RunFormatError
     from linlens_widgets.runs.train import train
+    from linlens_widgets.sweeps.execute import sweep
+    from linlens_widgets.sweeps.record import Sweep
     from linlens_widgets.widgets.compare import WeightCompare
     from linlens_widgets.widgets.embedding import EmbeddingView
     from linlens_widgets.widgets.explorer import LensExplorer
-    from linlens_widgets.widgets.scrubber import EpochScrubber
+    from linlens_widgets.widgets.scrubber import CheckpointScrubber, EpochScrubber  # noqa: F401
 
 
 def __getattr__(name: str) -> Any:

@@ -1,10 +1,12 @@
 """The ``linlens`` command: a trained network in the linked explorer with one command.
 
 ``linlens demo`` trains the default digits run once (cached in the user cache directory, see
-:mod:`linlens_widgets._cache`), embeds it, and opens JupyterLab on a notebook with the explorer;
-``--html`` writes the kernel-free explorer page instead. ``linlens train`` trains and saves a run,
-``linlens export`` turns a saved run into an explorer page, ``linlens report`` into a Bokeh
-report of its training dynamics, and ``linlens info`` summarises it.
+:mod:`linlens_widgets._user_cache`), embeds it, and opens JupyterLab on a notebook with the
+explorer; ``--html`` writes the kernel-free explorer page instead. ``linlens train`` trains and
+saves a run, ``linlens export`` turns a saved run into an explorer page, ``linlens report`` into a
+Bokeh report of its training dynamics, and ``linlens info`` summarises it. ``linlens sweep``
+trains the digits MLP over a grid of parameters on a Dask cluster (see
+:func:`linlens_widgets.sweep`).
 
 User errors (a missing MNIST folder, an existing ``--out``) print ``linlens: error: …`` and exit
 with status 2, without a traceback.
@@ -29,7 +31,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from linlens_widgets import __version__, _cache
+from linlens_widgets import __version__, _user_cache
+from linlens_widgets.runs.summary import run_summary
 
 if TYPE_CHECKING:
     from linlens_widgets.runs.datasets import Dataset
@@ -82,15 +85,19 @@ class _Parser(argparse.ArgumentParser):
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``linlens`` command line.
 
-    Args:
-        argv: arguments without the program name (default: ``sys.argv[1:]``).
+    Parameters
+    ----------
+    argv
+        Arguments without the program name (default: ``sys.argv[1:]``).
 
-    Returns:
-        int: The exit status: 0 on success, 2 for usage errors and user errors (printed as
+    Returns
+    -------
+    int
+        The exit status: 0 on success, 2 for usage errors and user errors (printed as
         ``linlens: error: …`` on stderr, without a traceback).
 
     >>> main(["--version"])  # doctest: +SKIP
-    linlens 0.1.0
+    linlens X.Y.Z
     0
     """
     parser = build_parser()
@@ -123,6 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_export(commands)
     _add_report(commands)
     _add_info(commands)
+    _add_sweep(commands)
     return parser
 
 
@@ -244,8 +252,8 @@ def _add_report(commands: Any) -> None:
         "report",
         help="write a saved run's training dynamics as an offline Bokeh HTML report",
         description=(
-            "Write loss/accuracy, intra/inter-class W_eff similarity and sub-cluster counts over "
-            "training as one standalone HTML page (BokehJS inlined, no CDN)."
+            "Write loss/accuracy, intra/inter-class W_eff similarity and sub-cluster persistence "
+            "over training as one standalone HTML page (BokehJS inlined, no CDN)."
         ),
     )
     report.add_argument("run", type=Path, help="run folder")
@@ -261,6 +269,53 @@ def _add_info(commands: Any) -> None:
     )
     info.add_argument("run", type=Path, help="run folder")
     info.set_defaults(handler=_cmd_info)
+
+
+def _add_sweep(commands: Any) -> None:
+    sweep = commands.add_parser(
+        "sweep",
+        help="train the digits MLP over a grid of parameters on a Dask cluster",
+        description=(
+            "Train, analyse and save one digits MLP run per grid point (the Cartesian product of "
+            "every --grid) on Dask's distributed scheduler; points already saved in --out are "
+            "skipped, failed points are recorded in DIR/sweep.json. Grid names: the MLP's hidden, "
+            "bias, init_scale, and train()'s lr, epochs, batch_size, optimizer, momentum, "
+            "weight_decay, checkpoints, probe; seed seeds both."
+        ),
+    )
+    sweep.add_argument(
+        "--grid",
+        action="append",
+        required=True,
+        metavar="NAME=V1,V2",
+        help="values of one parameter (repeat for more), e.g. --grid init_scale=0.001,1 "
+        "--grid seed=0,1 --grid hidden=64x64,128",
+    )
+    sweep.add_argument("--out", type=Path, required=True, metavar="DIR", help="sweep folder")
+    sweep.add_argument(
+        "--hidden",
+        type=_positive_int,
+        nargs="+",
+        default=TRAIN_DEFAULTS["hidden"],
+        metavar="WIDTH",
+        help="hidden widths when not in the grid (default: %(default)s)",
+    )
+    sweep.add_argument("--epochs", type=_positive_int, default=20, help="(default: %(default)s)")
+    sweep.add_argument(
+        "--analyses",
+        nargs="*",
+        default=["embed", "class_similarity"],
+        metavar="NAME",
+        help="per-run analyses (default: embed class_similarity)",
+    )
+    where = sweep.add_mutually_exclusive_group()
+    where.add_argument(
+        "--workers", type=_positive_int, help="local worker processes (default: one per core)"
+    )
+    where.add_argument(
+        "--scheduler", metavar="ADDRESS", help="a running Dask scheduler, e.g. tcp://host:8786"
+    )
+    sweep.set_defaults(handler=_cmd_sweep)
 
 
 # --------------------------------------------------------------------------- argument types
@@ -429,10 +484,11 @@ def _train_run(
 
 
 def _embed(run: Run) -> None:
-    """Compute (or reuse) the run's aligned embedding, which ``embed`` attaches to the run."""
+    """Compute (or reuse) the run's aligned embedding, kept in the run's analysis store."""
     import linlens_widgets as ll
+    from linlens_widgets.analysis.store import AnalysisStore
 
-    if run.attachment("trajectory") is None:
+    if "trajectory" not in AnalysisStore(run):
         _say(f"embedding {len(run.checkpoints)} checkpoints (aligned t-SNE)")
     ll.embed(run, progress=True)
 
@@ -463,7 +519,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     if args.html is None and importlib.util.find_spec("jupyterlab") is None:
         raise CommandError(f"JupyterLab is not installed; {LAB_INSTALL_HINT}")
     params = {**DEMO_PARAMS, **{name: getattr(args, name) for name in _SHAPE_OPTIONS}}
-    entry = _cache.entry_dir("demo", params)
+    entry = _user_cache.entry_dir("demo", params)
     run = demo_run(entry, params)
     if args.html is not None:
         _save_explorer(run, args.html)
@@ -475,17 +531,22 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 def demo_run(entry: Path, params: dict[str, Any]) -> Run:
     """Return the demo run kept in the cache folder ``entry``, training it only when missing.
 
-    The run (with its aligned embedding attached) is saved atomically by ``Run.save`` to
-    ``entry / "run"``; a later call loads it instead of training again.
+    The run (with its aligned embedding in its analysis store) is saved atomically by
+    ``Run.save`` to ``entry / "run"``; a later call loads it instead of training again.
 
-    Args:
-        entry: the cache folder for these parameters (see :func:`_cache.entry_dir`).
-        params: the demo parameters (``DEMO_PARAMS`` with any overrides).
+    Parameters
+    ----------
+    entry
+        The cache folder for these parameters (see :func:`_user_cache.entry_dir`).
+    params
+        The demo parameters (``DEMO_PARAMS`` with any overrides).
 
-    Returns:
-        Run: The trained run, with its trajectory attached.
+    Returns
+    -------
+    Run
+        The trained run, with its trajectory in its analysis store.
 
-    >>> run = demo_run(_cache.entry_dir("demo", DEMO_PARAMS), DEMO_PARAMS)  # doctest: +SKIP
+    >>> run = demo_run(_user_cache.entry_dir("demo", DEMO_PARAMS), DEMO_PARAMS)  # doctest: +SKIP
     """
     from linlens_widgets.runs.store import Run, RunFormatError
 
@@ -526,12 +587,17 @@ def write_demo_notebook(path: Path, run_dir: Path) -> Path:
 
     An existing notebook is kept, so edits made in an earlier session survive.
 
-    Args:
-        path: where the notebook goes (``.ipynb``).
-        run_dir: the saved run the notebook loads.
+    Parameters
+    ----------
+    path
+        Where the notebook goes (``.ipynb``).
+    run_dir
+        The saved run the notebook loads.
 
-    Returns:
-        Path: ``path``.
+    Returns
+    -------
+    Path
+        ``path``.
 
     >>> write_demo_notebook(Path("demo.ipynb"), Path("run"))  # doctest: +SKIP
     PosixPath('demo.ipynb')
@@ -544,17 +610,21 @@ def write_demo_notebook(path: Path, run_dir: Path) -> Path:
     cells = [
         v4.new_markdown_cell(
             "# The linear lens, on a trained network\n\n"
-            "`linlens demo` trained a bias-free 64-256-256-10 ReLU network on scikit-learn's "
-            "digits and recorded checkpoints along the way. At every input *x* the network is "
-            "exactly linear: f(x) = W_eff(x) x. The explorer below embeds every probe sample's "
-            "effective weights W_eff(x) with an aligned t-SNE across the checkpoints.\n\n"
+            "`linlens demo` trained a ReLU MLP (its layer widths are printed below, read from "
+            "the run) on scikit-learn's digits and recorded checkpoints along the way. At every "
+            "input *x* the network is exactly linear: f(x) = W_eff(x) x. The explorer below "
+            "embeds every probe sample's effective weights W_eff(x) with an aligned t-SNE "
+            "across the checkpoints.\n\n"
             "- **Brush** points (shift+drag or the lasso button) to select samples.\n"
             "- **Compare** two samples' W_eff images per class, with their cosine.\n"
-            "- **Scrub** the epoch slider (or press Play) to watch the clusters form."
+            "- **Scrub** the checkpoint slider (or press Play) to watch the clusters form."
         ),
         v4.new_code_cell(
             "import linlens_widgets as ll\n\n"
             f"run = ll.Run.load({str(run_dir)!r})\n"
+            'spec = run.model_spec["kwargs"]\n'
+            'widths = [spec["n_in"], *spec["hidden"], spec["n_out"]]\n'
+            'print("-".join(map(str, widths)), "ReLU MLP,", "biases:", spec["bias"])\n'
             "explorer = ll.LensExplorer(run)\n"
             "explorer"
         ),
@@ -566,7 +636,7 @@ def write_demo_notebook(path: Path, run_dir: Path) -> Path:
         ),
         v4.new_markdown_cell(
             "Training dynamics: loss and accuracy, intra/inter-class similarity of W_eff, and "
-            "the number of sub-clusters per checkpoint."
+            "how each class's sub-clusters persist and stay apart over training."
         ),
         v4.new_code_cell(
             "from bokeh.io import output_notebook, show\n"
@@ -718,53 +788,56 @@ def _cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_summary(run: Run) -> dict[str, str]:
-    """Return a run's manifest summary as ``{label: text}`` lines (what ``linlens info`` prints).
+def _cmd_sweep(args: argparse.Namespace) -> int:
+    import contextlib
+    import functools
 
-    Args:
-        run: a trained or loaded run.
+    from linlens_widgets.runs import datasets, models
+    from linlens_widgets.sweeps import grid as sweep_grid
+    from linlens_widgets.sweeps.execute import sweep
 
-    Returns:
-        dict[str, str]: dataset, classes, model, training, checkpoints, probe, final metrics and
-        embedding.
+    try:
+        grid = dict(sweep_grid.parse_grid_option(text) for text in args.grid)
+    except ValueError as exc:
+        raise CommandError(str(exc)) from None
+    allowed = {"hidden", "bias", "init_scale", "seed"} | sweep_grid.train_parameters()
+    unknown = sorted(set(grid) - allowed)
+    if unknown:
+        raise CommandError(f"unknown grid names {unknown}; use {', '.join(sorted(allowed))}")
+    data = datasets.digits()
+    make = functools.partial(
+        models.mlp, n_in=data.n_features, hidden=args.hidden, n_out=data.n_classes
+    )
+    train_kwargs = {} if "epochs" in grid else {"epochs": args.epochs}
+    with contextlib.ExitStack() as stack:
+        client = None
+        if args.scheduler is not None or args.workers is not None:
+            from distributed import Client, LocalCluster
 
-    >>> run_summary(run)["checkpoints"]  # doctest: +SKIP
-    '12 (epochs 0 to 20)'
-    """
-    checkpoints = run.checkpoints
-    height, width = run.image_shape
-    summary = {
-        "dataset": f"{run.dataset_name} (images {height}x{width})",
-        "classes": ", ".join(run.classes),
-        "model": _describe_spec(run.model_spec),
-        "training": ", ".join(f"{k}={v}" for k, v in run.config.items()) or "-",
-        "checkpoints": (
-            f"{len(checkpoints)} (epochs {checkpoints[0].epoch:g} to {checkpoints[-1].epoch:g})"
-            if checkpoints
-            else "none"
-        ),
-        "probe": f"{len(run.probe_labels)} test samples",
-    }
-    if checkpoints:
-        final = checkpoints[-1].metrics
-        summary["final"] = ", ".join(f"{k}={v:.4g}" for k, v in sorted(final.items())) or "-"
-    trajectory = run.attachment("trajectory")
-    if trajectory is None:
-        summary["embedding"] = "not computed (linlens export computes it)"
-    else:
-        _, meta = trajectory
-        summary["embedding"] = ", ".join(
-            f"{k}={meta[k]}" for k in ("method", "perplexity") if k in meta
-        ) or ("cached")
-    return summary
-
-
-def _describe_spec(spec: dict[str, Any] | None) -> str:
-    """``mlp(n_in=64, hidden=[256, 256], ...)`` for a preset, or "custom module"."""
-    if spec is None:
-        return "custom module"
-    kwargs = ", ".join(f"{k}={v!r}" for k, v in spec.get("kwargs", {}).items())
-    return f"{spec.get('preset', 'model')}({kwargs})"
+            target = args.scheduler or stack.enter_context(
+                LocalCluster(n_workers=args.workers, threads_per_worker=1, dashboard_address=":0")
+            )
+            try:
+                client = stack.enter_context(Client(target, timeout="20s"))
+            except OSError as exc:
+                raise CommandError(f"cannot reach the Dask scheduler {target}: {exc}") from None
+        try:
+            result = sweep(
+                make,
+                data,
+                grid,
+                out=args.out,
+                train_kwargs=train_kwargs,
+                analyses=args.analyses,
+                client=client,
+            )
+        except ValueError as exc:
+            raise CommandError(str(exc)) from None
+    for row in result.table:
+        detail = row["error"] if row["status"] != "ok" else f"test_acc={row.get('test_acc')}"
+        print(f"{row['status']:<6} {row['name']}  {detail}")
+    _say(f"{len(result.completed)} of {len(result)} runs in {result.out}")
+    return 0
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -2,14 +2,16 @@
 
 The widgets show *where* every sample's effective weights sit at one checkpoint; these figures show
 *how* the whole probe set moves over training: the recorded loss/accuracy, the intra- and
-inter-class similarity of W_eff (the paper's convergence/divergence), and the number of
-sub-clusters per class (the paper's stylistic sub-classes of '1'). All panels share the x axis (the
+inter-class similarity of W_eff (the paper's convergence/divergence), and how each class's
+sub-clusters, found after training and followed back through it, persist and stay apart (the
+paper's stylistic sub-classes of '1'). All panels share the x axis (the
 epoch, log-scaled when the checkpoints are log-spaced), mark each checkpoint, and link their hover:
 every figure reads one ``ColumnDataSource``, so hovering a checkpoint highlights it everywhere.
 
 The per-checkpoint analyses are computed once with :func:`linlens_widgets.analysis.metrics.over_run`
-and attached to the run (``plots.similarity``, ``plots.subclusters``; written into the run folder
-when the run has one), so re-plotting, or plotting a run saved after plotting, is instant.
+and kept in the run's analysis store (entries ``plots.similarity``, ``plots.subclusters``, see
+:class:`~linlens_widgets.analysis.store.AnalysisStore`; written into the run folder when the run
+has a writable one), so re-plotting, or plotting a run saved after plotting, is instant.
 
 >>> import linlens_widgets as ll
 >>> run = ll.Run.load("runs/digits")  # doctest: +SKIP
@@ -37,7 +39,6 @@ from bokeh.models import (
 from bokeh.palettes import Category10_10
 from bokeh.plotting import figure
 from bokeh.resources import INLINE
-from threadpoolctl import threadpool_limits
 
 from linlens_widgets import __version__
 
@@ -73,22 +74,30 @@ def dynamics_table(
     Columns: ``epoch``, ``step`` and one per recorded checkpoint metric (e.g. ``train_loss``;
     a metric named like a computed column is ``metric.<name>``, see :func:`metric_column`);
     with ``"similarity"`` in ``lens``, the class similarity of the probe samples' effective
-    weights ``intra`` and ``inter``; with ``"subclusters"``, the number of sub-clusters of each
-    class ``subclusters_<k>`` (class index ``k``), their total ``subclusters`` and their mean per
-    class ``subclusters_mean``; with ``"phenomena"``, ``alignment``, ``local_complexity`` (mean
+    weights ``intra`` and ``inter``; with ``"subclusters"``, each class's sub-clusters found at
+    the last checkpoint and followed through training (``ll.metrics.track_all_subclusters``):
+    ``persistence_<k>``, ``separation_<k>`` and ``groups_<k>`` (the number of groups) of class
+    index ``k``; with ``"phenomena"``, ``alignment``, ``local_complexity`` (mean
     over the probe samples) and ``weight_variation`` (``ll.metrics.phenomena_over_run``). Each
     lens analysis is computed with ``ll.metrics.over_run`` on
-    first use and attached to the run (``plots.similarity``, ``plots.subclusters``), so later
-    calls, and the run once saved, reuse it.
+    first use and kept in the run's analysis store (``plots.similarity``, ``plots.subclusters``),
+    so later calls, and the run once saved, reuse it.
 
-    Args:
-        run: a trained or loaded run.
-        lens: which lens analyses to include (default both; sub-clusters cost the most).
-        recompute: ignore attached results and compute again (default False).
-        progress: show a progress bar while an analysis is computed (default True).
+    Parameters
+    ----------
+    run
+        A trained or loaded run.
+    lens
+        Which lens analyses to include (default both; sub-clusters cost the most).
+    recompute
+        Ignore stored results and compute again (default False).
+    progress
+        Show a progress bar while an analysis is computed (default True).
 
-    Returns:
-        dict[str, np.ndarray]: float64 columns of length ``len(run.checkpoints)``.
+    Returns
+    -------
+    dict[str, np.ndarray]
+        Float64 columns of length ``len(run.checkpoints)``.
 
     >>> table = dynamics_table(run)  # doctest: +SKIP
     >>> table["intra"][-1] > table["intra"][0]  # doctest: +SKIP
@@ -107,10 +116,6 @@ def dynamics_table(
         if analysis not in _LENS_ANALYSES:
             raise ValueError(f"unknown lens analysis {analysis!r}; use {', '.join(_LENS_ANALYSES)}")
         table.update(_lens_analysis(run, analysis, recompute=recompute, progress=progress))
-    if "subclusters" in lens:
-        counts = np.stack([v for k, v in table.items() if k.startswith("subclusters_")])
-        table["subclusters"] = counts.sum(axis=0)
-        table["subclusters_mean"] = counts.mean(axis=0)
     return table
 
 
@@ -150,14 +155,19 @@ def _recorded_metrics(run: Run) -> list[str]:
 def _lens_analysis(
     run: Run, analysis: LensAnalysis, *, recompute: bool, progress: bool
 ) -> dict[str, np.ndarray]:
-    """One lens analysis per checkpoint, attached to the run and reused while it is current."""
+    """One lens analysis per checkpoint, kept in the run's analysis store while it is current."""
+    from linlens_widgets.analysis.store import AnalysisStore
+
+    store = AnalysisStore(run)
     name = f"plots.{analysis}"
     key = {"version": __version__, "checkpoints": [c.step for c in run.checkpoints]}
-    cached = None if recompute else run.attachment(name)
+    if analysis in _LENS_REVISIONS:  # an analysis whose columns changed: older results are stale
+        key["revision"] = _LENS_REVISIONS[analysis]
+    cached = None if recompute else store.get(name)
     if cached is not None and cached[1].get("key") == key:
         return {column: values.astype(np.float64) for column, values in cached[0].items()}
     arrays = _LENS_ANALYSES[analysis](run, progress)
-    run.attach(name, arrays, {"key": key})
+    store.put(name, arrays, {"key": key})
     return arrays
 
 
@@ -170,24 +180,21 @@ def _similarity_over_run(run: Run, progress: bool) -> dict[str, np.ndarray]:
 
 
 def _subclusters_over_run(run: Run, progress: bool) -> dict[str, np.ndarray]:
-    """Sub-cluster count of every class at every checkpoint (``ll.metrics.subclusters``).
+    """Return the persistence and separation of every class's tracked sub-clusters.
 
-    Clustering needs only distances between effective weights, so it runs on the run's isometric
-    weight features (much smaller than W_eff for MNIST-sized inputs, and cached by ``ll.embed``).
+    The groups are found once, after training, and the same samples are followed back to
+    initialisation (``ll.metrics.track_all_subclusters``, which attaches its full result, group
+    means included, to the run, and reuses one computed from the same checkpoints).
     """
     from linlens_widgets.analysis import metrics
 
-    classes = np.unique(run.probe_labels.numpy())
-
-    def subcluster_counts(weights: Any, labels: Any) -> np.ndarray:
-        return np.array([len(metrics.subclusters(weights, labels, int(c))) for c in classes])
-
-    # Each class is a small matrix (tens of samples): multi-threaded BLAS only adds thread
-    # hand-offs there, and on a busy machine its spinning threads made this 10-20x slower.
-    with threadpool_limits(1, user_api="blas"):
-        series = metrics.over_run(run, subcluster_counts, source="features", progress=progress)
-    counts = series.stack()
-    return {f"subclusters_{c}": counts[:, k] for k, c in enumerate(classes)}
+    tracks = metrics.track_all_subclusters(run, progress=progress)
+    table: dict[str, np.ndarray] = {}
+    for k, track in enumerate(tracks.values()):
+        table[f"persistence_{k}"] = track.persistence
+        table[f"separation_{k}"] = track.separation
+        table[f"groups_{k}"] = np.full(len(track.persistence), float(track.k))
+    return table
 
 
 def _phenomena_over_run(run: Run, progress: bool) -> dict[str, np.ndarray]:
@@ -203,6 +210,8 @@ _LENS_ANALYSES: dict[str, Callable[[Run, bool], dict[str, np.ndarray]]] = {
     "subclusters": _subclusters_over_run,
     "phenomena": _phenomena_over_run,
 }
+_LENS_REVISIONS = {"subclusters": 2}  # 1: sub-cluster counts per checkpoint; 2: tracked groups
+_SUBCLUSTER_COLUMNS = ("persistence_", "separation_", "groups_")
 
 
 # --------------------------------------------------------------------------- x axis
@@ -342,23 +351,49 @@ def _similarity_panel(source: ColumnDataSource, scale: str, x_range: Any) -> Any
     return fig
 
 
-def _subcluster_panel(
+def _highlighted_class(classes: Sequence[str], source: ColumnDataSource) -> int:
+    """Class index drawn in bold: '1' (the paper's example) or else the most persistent class."""
+    if "1" in classes:
+        return list(classes).index("1")
+    scores = [
+        float(np.mean(source.data[f"persistence_{k}"]))
+        for k in range(len(classes))
+        if f"persistence_{k}" in source.data
+    ]
+    return int(np.argmax(scores)) if scores else -1
+
+
+def _subcluster_panels(
     source: ColumnDataSource, classes: Sequence[str], scale: str, x_range: Any
-) -> Any:
-    fig = _figure("Sub-clusters of W_eff per class", scale, x_range=x_range)
-    fig.yaxis.axis_label = "sub-clusters"
-    renderers = [_series(fig, source, "subclusters_mean", "mean per class", "black")]
-    fields = [("mean", "subclusters_mean")]
-    for k, name in enumerate(classes):
-        column_name = f"subclusters_{k}"
-        if column_name not in source.data:
-            continue
-        color = Category10_10[k % len(Category10_10)]
-        label = f"'{name}'"
-        renderers.append(_series(fig, source, column_name, label, color, emphasis=0.5))
-        fields.append((label, column_name))
-    _hover(fig, renderers, fields)
-    return fig
+) -> list[Any]:
+    """Draw the persistence and separation of each class's tracked sub-clusters, a line each.
+
+    Classes kept whole after training (one group) are drawn faint at 0; the highlighted class
+    (see :func:`_highlighted_class`) is drawn bold.
+    """
+    panels = [
+        ("persistence", "Sub-cluster persistence (ARI with the trained groups)", "ARI"),
+        ("separation", "Sub-cluster separation (silhouette gain over a null)", "gain"),
+    ]
+    bold = _highlighted_class(classes, source)
+    figures = []
+    for prefix, title, axis_label in panels:
+        fig = _figure(title, scale, x_range=x_range)
+        fig.yaxis.axis_label = axis_label
+        renderers, fields = [], []
+        for k, name in enumerate(classes):
+            column_name = f"{prefix}_{k}"
+            if column_name not in source.data:
+                continue
+            groups = int(source.data[f"groups_{k}"][0])
+            emphasis = 1.0 if k == bold else 0.5 if groups > 1 else 0.25
+            label = f"'{name}' ({groups} group{'s' if groups != 1 else ''})"
+            color = "black" if k == bold else Category10_10[k % len(Category10_10)]
+            renderers.append(_series(fig, source, column_name, label, color, emphasis=emphasis))
+            fields.append((f"'{name}'", column_name))
+        _hover(fig, renderers, fields)
+        figures.append(fig)
+    return figures
 
 
 def _link_crosshair(figures: Sequence[Any]) -> None:
@@ -381,21 +416,28 @@ def _legend_outside(fig: Any) -> None:
 def training_dynamics(
     run: Run, *, x_scale: XScale = "auto", recompute: bool = False, progress: bool = True
 ) -> LayoutDOM:
-    """Loss/accuracy, intra/inter-class W_eff similarity and sub-cluster counts over training.
+    """Loss/accuracy, intra/inter-class W_eff similarity and sub-cluster persistence over training.
 
-    Three panels stacked on one shared x axis (the epoch), one marker per checkpoint, a shared
+    Four panels stacked on one shared x axis (the epoch), one marker per checkpoint, a shared
     crosshair and linked hover (all panels read one data source, so hovering a checkpoint
     highlights it in every panel).
 
-    Args:
-        run: a trained or loaded run.
-        x_scale: ``"linear"``, ``"log"`` (epoch 0 is drawn at the left edge), or ``"auto"``
-            (default): log when the checkpoints are log-spaced over more than 1.5 decades.
-        recompute: recompute the lens analysis instead of reusing the one attached to the run.
-        progress: show a progress bar while the lens analysis is computed (default True).
+    Parameters
+    ----------
+    run
+        A trained or loaded run.
+    x_scale
+        ``"linear"``, ``"log"`` (epoch 0 is drawn at the left edge), or ``"auto"``
+        (default): log when the checkpoints are log-spaced over more than 1.5 decades.
+    recompute
+        Recompute the lens analysis instead of reusing the one in the run's analysis store.
+    progress
+        Show a progress bar while the lens analysis is computed (default True).
 
-    Returns:
-        LayoutDOM: a Bokeh ``column`` of the three figures (show it, or pass it to ``file_html``).
+    Returns
+    -------
+    LayoutDOM
+        A Bokeh ``column`` of the four figures (show it, or pass it to ``file_html``).
 
     >>> from bokeh.io import show
     >>> show(ll.plots.training_dynamics(run))  # doctest: +SKIP
@@ -405,8 +447,8 @@ def training_dynamics(
     source = _source(table, scale)
     loss = _loss_panel(source, table, scale)
     similarity = _similarity_panel(source, scale, loss.x_range)
-    subclusters = _subcluster_panel(source, run.classes, scale, loss.x_range)
-    figures = [loss, similarity, subclusters]
+    subclusters = _subcluster_panels(source, run.classes, scale, loss.x_range)
+    figures = [loss, similarity, *subclusters]
     for fig in figures:
         _legend_outside(fig)
     _link_crosshair(figures)
@@ -429,21 +471,32 @@ def metric_panel(
     epoch on a linear axis and, in general, ``source.data["x"][position]`` of the figure's
     ``ColumnDataSource`` named ``"checkpoints"``.
 
-    Args:
-        run: a trained or loaded run.
-        metrics: columns of :func:`dynamics_table` to draw (default: the recorded checkpoint
-            metrics plus ``intra`` and ``inter``).
-        x_scale: ``"linear"`` (default), ``"log"`` or ``"auto"``, as in :func:`training_dynamics`.
-        epoch: where the cursor starts (default: the last checkpoint's epoch).
-        height: figure height in pixels (default 220).
-        progress: show a progress bar while the lens analysis is computed (default True).
+    Parameters
+    ----------
+    run
+        A trained or loaded run.
+    metrics
+        Columns of :func:`dynamics_table` to draw (default: the recorded checkpoint
+        metrics plus ``intra`` and ``inter``).
+    x_scale
+        ``"linear"`` (default), ``"log"`` or ``"auto"``, as in :func:`training_dynamics`.
+    epoch
+        Where the cursor starts (default: the last checkpoint's epoch).
+    height
+        Figure height in pixels (default 180).
+    progress
+        Show a progress bar while the lens analysis is computed (default True).
 
-    Returns:
-        bokeh.plotting.figure: the figure; ``fig.select_one({"name": "epoch-cursor"})`` is the
+    Returns
+    -------
+    bokeh.plotting.figure
+        The figure; ``fig.select_one({"name": "epoch-cursor"})`` is the
         cursor.
 
-    Raises:
-        KeyError: when a requested metric is not available, naming the available ones.
+    Raises
+    ------
+    KeyError
+        When a requested metric is not available, naming the available ones.
 
     >>> fig = ll.plots.metric_panel(run, ["intra", "inter"])  # doctest: +SKIP
     >>> fig.select_one({"name": "epoch-cursor"}).location  # doctest: +SKIP
@@ -483,7 +536,7 @@ def _lens_needed(names: Sequence[str]) -> list[LensAnalysis]:
     needed: list[LensAnalysis] = []
     if any(name in _SIMILARITY for name in names):
         needed.append("similarity")
-    if any(name.startswith("subclusters") for name in names):
+    if any(name.startswith(_SUBCLUSTER_COLUMNS) for name in names):
         needed.append("subclusters")
     if any(name in _PHENOMENA for name in names):
         needed.append("phenomena")
@@ -499,14 +552,21 @@ def report(run: Run, path: str | Path, *, title: str | None = None, progress: bo
     BokehJS is inlined (``resources=INLINE``): the page loads no script or stylesheet from the
     network, so it opens offline and can be mailed or archived as one file.
 
-    Args:
-        run: a trained or loaded run.
-        path: the ``.html`` file to write (parent folders are created).
-        title: page title (default: "linlens report: <dataset>").
-        progress: show a progress bar while the lens analysis is computed (default True).
+    Parameters
+    ----------
+    run
+        A trained or loaded run.
+    path
+        The ``.html`` file to write (parent folders are created).
+    title
+        Page title (default: "linlens report: <dataset>").
+    progress
+        Show a progress bar while the lens analysis is computed (default True).
 
-    Returns:
-        Path: the written file.
+    Returns
+    -------
+    Path
+        The written file.
 
     >>> ll.plots.report(run, "report.html")  # doctest: +SKIP
     PosixPath('report.html')
@@ -524,7 +584,7 @@ def _report_header(run: Run, title: str) -> Div:
     """Return the page title and the run's summary (the lines ``linlens info`` prints)."""
     from html import escape
 
-    from linlens_widgets.cli import run_summary
+    from linlens_widgets.runs.summary import run_summary
 
     rows = {**run_summary(run), "linlens_widgets": __version__}
     items = "".join(f"<li><b>{escape(k)}</b>: {escape(v)}</li>" for k, v in rows.items())

@@ -9,7 +9,14 @@ import linlens_widgets as ll
 
 
 def test_all_lists_exactly_the_lazy_exports() -> None:
-    assert sorted(ll.__all__) == sorted(["__version__", *ll._EXPORTS])
+    advertised = set(ll._EXPORTS) - ll._DEPRECATED
+    assert sorted(ll.__all__) == sorted(["__version__", *advertised])
+
+
+def test_deprecated_names_still_resolve() -> None:
+    assert {"EpochScrubber"} == ll._DEPRECATED
+    assert issubclass(ll.EpochScrubber, ll.CheckpointScrubber)
+    assert "EpochScrubber" not in ll.__all__ and "CheckpointScrubber" in ll.__all__
 
 
 def test_every_public_name_resolves() -> None:

@@ -6,7 +6,8 @@
  */
 import { decodeMessageArrays } from "./codecs.js";
 import { cssGradient, diverging, divergingPixels, greyPixels, symmetricMax } from "./colormaps.js";
-import { Disposer, fmt, guarded, h, makeRoot, showError } from "./dom.js";
+import { message } from "./contract.js";
+import { Disposer, fmt, guarded, h, makeRoot, renderOrShowError, showError } from "./dom.js";
 import { argmax, cosine, rowCosines } from "./selection.js";
 
 /** Which class rows to show: the requested ones that exist, else all. */
@@ -22,8 +23,8 @@ export function difference(a, b) {
   return out;
 }
 
-/** Key of a (sample, epoch) pair in the client cache. */
-export const cacheKey = (sample, epoch) => `${sample}:${epoch}`;
+/** Key of a (sample, checkpoint) pair in the client cache. */
+export const cacheKey = (sample, checkpoint) => `${sample}:${checkpoint}`;
 
 function imageCanvas(values, [hh, ww], pixels, title) {
   const c = h("canvas", { class: "linlens-img", width: ww, height: hh, title });
@@ -48,35 +49,35 @@ export function renderCompare({ model, el }) {
   const shape = () => model.get("_image_shape") ?? [1, 1];
   const nSamples = () => model.get("_n_samples") ?? 0;
 
-  function request(sample, epoch) {
-    const key = cacheKey(sample, epoch);
+  function request(sample, checkpoint) {
+    const key = cacheKey(sample, checkpoint);
     if (cache.has(key) || pending.has(key) || notices.has(key)) return;
     pending.add(key);
-    model.send({ type: "fetch", sample, epoch });
+    model.send(message("fetch", { sample, checkpoint }));
   }
 
-  function requestMeans(epoch) {
-    const key = `means:${epoch}`;
-    if (classMeans.has(epoch) || pending.has(key)) return;
+  function requestMeans(checkpoint) {
+    const key = `means:${checkpoint}`;
+    if (classMeans.has(checkpoint) || pending.has(key)) return;
     pending.add(key);
-    model.send({ type: "fetch_class_means", epoch });
+    model.send(message("fetch_class_means", { checkpoint }));
   }
 
   function onMessage(msg, buffers) {
     if (!msg || typeof msg !== "object") return;
     if (msg.type === "sample") {
-      const key = cacheKey(msg.sample, msg.epoch);
+      const key = cacheKey(msg.sample, msg.checkpoint);
       pending.delete(key);
       const arrays = decodeMessageArrays(msg, buffers);
       cache.set(key, { ...msg, ...arrays });
       if (cache.size > 400) cache.delete(cache.keys().next().value);
       draw();
     } else if (msg.type === "class_means") {
-      pending.delete(`means:${msg.epoch}`);
-      classMeans.set(msg.epoch, decodeMessageArrays(msg, buffers).means);
+      pending.delete(`means:${msg.checkpoint}`);
+      classMeans.set(msg.checkpoint, decodeMessageArrays(msg, buffers).means);
       draw();
     } else if (msg.type === "error") {
-      const key = msg.sample === undefined ? `means:${msg.epoch}` : cacheKey(msg.sample, msg.epoch);
+      const key = msg.sample === undefined ? `means:${msg.checkpoint}` : cacheKey(msg.sample, msg.checkpoint);
       pending.delete(key);
       notices.set(key, msg.message ?? "the kernel could not compute these weights");
       draw();
@@ -95,10 +96,10 @@ export function renderCompare({ model, el }) {
   function draw() {
     const a = Number(model.get("sample_a"));
     const b = Number(model.get("sample_b"));
-    const e = Number(model.get("epoch"));
+    const e = Number(model.get("checkpoint"));
     root.dataset.sampleA = String(a);
     root.dataset.sampleB = String(b);
-    root.dataset.epoch = String(e);
+    root.dataset.checkpoint = String(e);
     const N = nSamples();
     for (const [tag, s] of [["A", a], ["B", b]]) {
       if (!Number.isInteger(s) || s < 0 || s >= N) {
@@ -154,7 +155,7 @@ export function renderCompare({ model, el }) {
         { class: "linlens-cosine", "data-testid": "cosine", "data-value": String(cosAll), title: "cosine similarity of the two W_eff (all classes)" },
         `cos(W_A, W_B) = ${cosAll.toFixed(3)}`,
       ),
-      h("span", { class: "linlens-epoch-note" }, (model.get("_epoch_labels") ?? [])[e] ?? `checkpoint ${e}`),
+      h("span", { class: "linlens-checkpoint-note" }, (model.get("_checkpoint_labels") ?? [])[e] ?? `checkpoint ${e}`),
     );
 
     const grid = h("div", { class: "linlens-grid" });
@@ -229,7 +230,7 @@ export function renderCompare({ model, el }) {
 
   const redraw = guarded(root, draw, "WeightCompare");
   bag.onModel(model, "msg:custom", guarded(root, onMessage, "WeightCompare"));
-  for (const t of ["sample_a", "sample_b", "epoch", "classes", "show_class_means"]) bag.onModel(model, `change:${t}`, redraw);
+  for (const t of ["sample_a", "sample_b", "checkpoint", "classes", "show_class_means"]) bag.onModel(model, `change:${t}`, redraw);
   bag.onModel(model, "change:_revision", guarded(root, () => {
     // The kernel's data changed (a new run or trajectory): drop everything cached.
     cache.clear();
@@ -245,14 +246,4 @@ export function renderCompare({ model, el }) {
   };
 }
 
-export default {
-  render({ model, el }) {
-    try {
-      return renderCompare({ model, el });
-    } catch (e) {
-      const root = el.querySelector(".linlens-root") ?? makeRoot(el, "compare");
-      showError(root, e, "WeightCompare");
-      return () => root.remove();
-    }
-  },
-};
+export default { render: renderOrShowError(renderCompare, "compare", "WeightCompare") };

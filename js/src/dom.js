@@ -81,6 +81,23 @@ export function guarded(root, fn, context = "") {
   };
 }
 
+/**
+ * The `render` of an anywidget module: draws with `render({model, el})`, and when that throws,
+ * shows the error inside the widget (never a blank cell). `kind` is the root's data-linlens, and
+ * `name` the widget class named in the message.
+ */
+export function renderOrShowError(render, kind, name) {
+  return ({ model, el }) => {
+    try {
+      return render({ model, el });
+    } catch (e) {
+      const root = el.querySelector(".linlens-root") ?? makeRoot(el, kind);
+      showError(root, e, name);
+      return () => root.remove();
+    }
+  };
+}
+
 /** Collects teardown functions; `dispose()` runs them all once, in reverse order. */
 export class Disposer {
   constructor() {

@@ -1,6 +1,6 @@
 /**
  * EmbeddingView front end: a WebGL scatter (regl-scatterplot) of every probe sample's embedded
- * effective weights. All checkpoints' positions arrive once (E x N x 2 float32); changing `epoch`
+ * effective weights. All checkpoints' positions arrive once (E x N x 2 float32); changing `checkpoint`
  * animates on the client. Pan/zoom, lasso (shift+drag or the lasso tool), box select, click to
  * pick, hover tooltip with the sample's thumbnail, legend filter and colour modes.
  */
@@ -16,8 +16,8 @@ import {
   viridis,
 } from "./colormaps.js";
 import { icon } from "./icons.js";
-import { Disposer, fmt, guarded, h, makeRoot, pixelsToDataURL, showError } from "./dom.js";
-import { clampEpoch, DrawQueue, fitCamera, frame, frameShape, projectPoint, toPoints } from "./frames.js";
+import { Disposer, fmt, guarded, h, makeRoot, pixelsToDataURL, renderOrShowError, showError } from "./dom.js";
+import { clampCheckpoint, DrawQueue, fitCamera, frame, frameShape, projectPoint, toPoints } from "./frames.js";
 import {
   normalizeSelection,
   sameSelection,
@@ -39,21 +39,21 @@ export function webglAvailable(doc = document) {
   }
 }
 
-/** Per-point colour values and encoding for a colour mode at epoch e. */
+/** Per-point colour values and encoding for a colour mode at checkpoint e. */
 export function colorEncoding(mode, { labels, predictions, values, nClasses, e }) {
   const N = labels.data.length;
   if (mode === "correct" && predictions) {
     const { shape, data } = predictions;
     const E = shape[0];
-    const k = clampEpoch(e, E);
+    const k = clampCheckpoint(e, E);
     const z = new Float32Array(N);
     for (let i = 0; i < N; i++) z[i] = data[k * N + i] === labels.data[i] ? 1 : 0;
     return { z, type: "categorical", colors: [WRONG, RIGHT] };
   }
   if (mode === "value" && values) {
-    const perEpoch = values.shape.length === 2;
-    const row = perEpoch
-      ? values.data.subarray(clampEpoch(e, values.shape[0]) * N, (clampEpoch(e, values.shape[0]) + 1) * N)
+    const perCheckpoint = values.shape.length === 2;
+    const row = perCheckpoint
+      ? values.data.subarray(clampCheckpoint(e, values.shape[0]) * N, (clampCheckpoint(e, values.shape[0]) + 1) * N)
       : values.data;
     const [lo, hi] = finiteRange(values.data);
     const span = hi - lo || 1;
@@ -149,7 +149,7 @@ export function renderEmbedding({ model, el, hooks = {} }) {
   }
 
   const { positions, labels, thumbnails, N, E } = state;
-  const epochLabels = model.get("_epoch_labels") ?? [];
+  const checkpointLabels = model.get("_checkpoint_labels") ?? [];
 
   // ---- layout
   const status = h("span", { class: "linlens-status", "aria-live": "polite" });
@@ -157,7 +157,7 @@ export function renderEmbedding({ model, el, hooks = {} }) {
     "select",
     { class: "linlens-color", "aria-label": "Colour points by" },
     h("option", { value: "label" }, "Colour: label"),
-    state.predictions ? h("option", { value: "correct" }, "Colour: correct at epoch") : null,
+    state.predictions ? h("option", { value: "correct" }, "Colour: correct at checkpoint") : null,
     state.values ? h("option", { value: "value" }, `Colour: ${model.get("value_name") || "value"}`) : null,
   );
   const panBtn = toolButton("Pan and zoom", icon("pan"), () => setTool("pan"));
@@ -178,8 +178,8 @@ export function renderEmbedding({ model, el, hooks = {} }) {
   );
   const canvas = h("canvas", { class: "linlens-canvas", "aria-label": "Embedding scatter plot" });
   const tooltip = h("div", { class: "linlens-tooltip", role: "tooltip", hidden: true });
-  const epochBadge = h("div", { class: "linlens-badge" });
-  const plot = h("div", { class: "linlens-plot" }, canvas, epochBadge, tooltip);
+  const checkpointBadge = h("div", { class: "linlens-badge" });
+  const plot = h("div", { class: "linlens-plot" }, canvas, checkpointBadge, tooltip);
   plot.style.height = `${model.get("height") || 420}px`;
   const legend = h("div", { class: "linlens-legend", "aria-label": "Legend" });
   root.append(toolbar, plot, legend);
@@ -193,7 +193,7 @@ export function renderEmbedding({ model, el, hooks = {} }) {
   }
 
   // ---- scatter
-  let epoch = clampEpoch(model.get("epoch"), E);
+  let checkpoint = clampCheckpoint(model.get("checkpoint"), E);
   let selection = normalizeSelection(model.get("selection"), N);
   let hidden = model.get("hidden_classes") ?? [];
   let mode = model.get("color") || "label";
@@ -206,7 +206,7 @@ export function renderEmbedding({ model, el, hooks = {} }) {
   // between checkpoints reads as motion); "Reset view" returns here.
   const rect0 = plot.getBoundingClientRect();
   const aspect0 = rect0.width > 0 && rect0.height > 0 ? Math.min(rect0.width / rect0.height, 1) : 1;
-  const camera0 = fitCamera(frame(positions, epoch), aspect0);
+  const camera0 = fitCamera(frame(positions, checkpoint), aspect0);
   scatterplot = createScatterplot({
     cameraTarget: camera0.target,
     cameraDistance: camera0.distance,
@@ -280,11 +280,11 @@ export function renderEmbedding({ model, el, hooks = {} }) {
       state.ready = true;
       root.dataset.ready = "true";
     }
-    root.dataset.epoch = String(e);
+    root.dataset.checkpoint = String(e);
   }, (e) => showError(root, e, "EmbeddingView"));
 
   function redraw(animate) {
-    queue.request({ e: epoch, animate });
+    queue.request({ e: checkpoint, animate });
   }
 
   // ---- status, legend, badge
@@ -292,7 +292,7 @@ export function renderEmbedding({ model, el, hooks = {} }) {
     const hiddenNote = hidden.length ? ` · ${hidden.length} class${hidden.length > 1 ? "es" : ""} hidden` : "";
     status.textContent = `${N.toLocaleString()} points · ${selection.length} selected${hiddenNote}`;
     root.dataset.selected = String(selection.length);
-    epochBadge.textContent = epochLabels[epoch] ?? `checkpoint ${epoch + 1}/${E}`;
+    checkpointBadge.textContent = checkpointLabels[checkpoint] ?? `checkpoint ${checkpoint + 1}/${E}`;
   }
 
   function renderLegend() {
@@ -390,7 +390,7 @@ export function renderEmbedding({ model, el, hooks = {} }) {
     const name = state.classes[label] ?? String(label);
     const rows = [h("div", { class: "linlens-tip-title" }, `#${i} · ${name}`)];
     if (state.predictions) {
-      const k = clampEpoch(epoch, state.predictions.shape[0]);
+      const k = clampCheckpoint(checkpoint, state.predictions.shape[0]);
       const pred = state.predictions.data[k * N + i];
       const ok = pred === label;
       rows.push(
@@ -398,8 +398,8 @@ export function renderEmbedding({ model, el, hooks = {} }) {
       );
     }
     if (state.values) {
-      const perEpoch = state.values.shape.length === 2;
-      const v = perEpoch ? state.values.data[clampEpoch(epoch, state.values.shape[0]) * N + i] : state.values.data[i];
+      const perCheckpoint = state.values.shape.length === 2;
+      const v = perCheckpoint ? state.values.data[clampCheckpoint(checkpoint, state.values.shape[0]) * N + i] : state.values.data[i];
       rows.push(h("div", {}, `${model.get("value_name") || "value"}: ${fmt(v)}`));
     }
     const url = thumbnailURL(i);
@@ -417,7 +417,7 @@ export function renderEmbedding({ model, el, hooks = {} }) {
     if (!Number.isInteger(idx) || idx < 0 || idx >= N) {
       throw new RangeError(`point index ${i} is outside 0..${N - 1}`);
     }
-    const xy = frame(positions, epoch);
+    const xy = frame(positions, checkpoint);
     const view = scatterplot.get("cameraView");
     const rect = canvas.getBoundingClientRect();
     return projectPoint(xy[2 * idx], xy[2 * idx + 1], view, rect.width, rect.height);
@@ -473,14 +473,14 @@ export function renderEmbedding({ model, el, hooks = {} }) {
   }, "colour"));
 
   // ---- events from the model
-  bag.onModel(model, "change:epoch", guarded(root, () => {
-    const next = clampEpoch(model.get("epoch"), E);
-    if (next === epoch) return;
-    epoch = next;
+  bag.onModel(model, "change:checkpoint", guarded(root, () => {
+    const next = clampCheckpoint(model.get("checkpoint"), E);
+    if (next === checkpoint) return;
+    checkpoint = next;
     tooltip.hidden = true;
     updateStatus();
     redraw(true);
-  }, "epoch"));
+  }, "checkpoint"));
   bag.onModel(model, "change:selection", guarded(root, () => setSelection(model.get("selection"), false), "selection"));
   bag.onModel(model, "change:hidden_classes", guarded(root, () => setHidden(model.get("hidden_classes") ?? [], false), "legend"));
   bag.onModel(model, "change:color", guarded(root, () => {
@@ -510,16 +510,6 @@ export function renderEmbedding({ model, el, hooks = {} }) {
   };
 }
 
-export default {
-  render({ model, el }) {
-    try {
-      return renderEmbedding({ model, el });
-    } catch (e) {
-      const root = el.querySelector(".linlens-root") ?? makeRoot(el, "embedding");
-      showError(root, e, "EmbeddingView");
-      return () => root.remove();
-    }
-  },
-};
+export default { render: renderOrShowError(renderEmbedding, "embedding", "EmbeddingView") };
 
 export { toHex };

@@ -1,13 +1,16 @@
 /**
  * LensExplorer front end: the scrubber, the scatter and the comparison in one layout, linked on
  * the client (so scrubbing never waits for the kernel, and the same links work in a saved page).
- * The child widgets are separate models; this view renders each with its own module's render.
+ * This is the only place the explorer's links are applied; the kernel mirrors the linked traits
+ * as they sync back. The child widgets are separate models; this view renders each with its own
+ * module's render.
  */
 import { renderCompare } from "./compare.js";
-import { Disposer, guarded, h, makeRoot, showError } from "./dom.js";
+import { Disposer, guarded, h, makeRoot, renderOrShowError, showError } from "./dom.js";
 import { renderEmbedding } from "./embedding.js";
 import { renderScrubber } from "./scrubber.js";
 import { samplesFromSelection } from "./selection.js";
+import { CONTRACT } from "./contract.js";
 
 const PREFIX = "IPY_MODEL_";
 
@@ -33,14 +36,17 @@ export function setIfChanged(model, name, value) {
 }
 
 /**
- * Link the three models: scrubber epoch -> scatter and comparison; scatter selection or a click
- * on a point -> comparison samples. Returns an unlink function.
+ * Link the three models as the contract's `links` say: scrubber checkpoint -> scatter and
+ * comparison; scatter selection or a click on a point -> comparison samples. Returns
+ * {onPick, unlink}.
  */
 export function linkModels({ scrubber, embedding, compare }, bag = new Disposer()) {
-  const onEpoch = () => {
-    const e = scrubber.get("epoch");
-    setIfChanged(embedding, "epoch", e);
-    setIfChanged(compare, "epoch", e);
+  const models = { scrubber, embedding, compare };
+  const position = CONTRACT.links.checkpoint;
+  const source = models[position.from[0]];
+  const onCheckpoint = () => {
+    const k = source.get(position.from[1]);
+    for (const [widget, trait] of position.to) setIfChanged(models[widget], trait, k);
   };
   const onSelection = () => {
     const sel = embedding.get("selection") ?? [];
@@ -50,7 +56,7 @@ export function linkModels({ scrubber, embedding, compare }, bag = new Disposer(
     setIfChanged(compare, "sample_a", next.a);
     setIfChanged(compare, "sample_b", next.b);
   };
-  bag.onModel(scrubber, "change:epoch", onEpoch);
+  bag.onModel(source, `change:${position.from[1]}`, onCheckpoint);
   bag.onModel(embedding, "change:selection", onSelection);
   const onPick = (i, { shift }) => {
     const prev = { a: compare.get("sample_a"), b: compare.get("sample_b") };
@@ -58,7 +64,7 @@ export function linkModels({ scrubber, embedding, compare }, bag = new Disposer(
     setIfChanged(compare, "sample_a", next.a);
     setIfChanged(compare, "sample_b", next.b);
   };
-  onEpoch();
+  onCheckpoint();
   return { onPick, unlink: () => bag.dispose() };
 }
 
@@ -96,8 +102,4 @@ export async function renderExplorer({ model, el }) {
   };
 }
 
-export default {
-  render({ model, el }) {
-    return renderExplorer({ model, el });
-  },
-};
+export default { render: renderOrShowError(renderExplorer, "explorer", "LensExplorer") };

@@ -1,5 +1,5 @@
 /**
- * Checkpoint frames of an embedding: positions of all epochs live in one float32 buffer
+ * Checkpoint frames of an embedding: positions of all checkpoints live in one float32 buffer
  * (E x N x 2). These helpers read a frame, interpolate between frames, and project a point to
  * CSS pixels with the scatter's camera, all without touching the kernel.
  */
@@ -8,7 +8,7 @@
 export function frameShape(positions) {
   const { shape, data } = positions;
   if (shape.length !== 3 || shape[2] !== 2) {
-    throw new TypeError(`positions must have shape (epochs, points, 2), got [${shape}]`);
+    throw new TypeError(`positions must have shape (checkpoints, points, 2), got [${shape}]`);
   }
   if (data.length !== shape[0] * shape[1] * 2) {
     throw new TypeError("positions buffer is shorter than its shape says");
@@ -16,21 +16,21 @@ export function frameShape(positions) {
   return { E: shape[0], N: shape[1] };
 }
 
-/** Clamp an epoch index into [0, E-1] (non-numbers become 0). */
-export function clampEpoch(epoch, E) {
-  const e = Number.isFinite(epoch) ? Math.round(epoch) : 0;
+/** Clamp an checkpoint index into [0, E-1] (non-numbers become 0). */
+export function clampCheckpoint(checkpoint, E) {
+  const e = Number.isFinite(checkpoint) ? Math.round(checkpoint) : 0;
   return Math.min(Math.max(e, 0), Math.max(E - 1, 0));
 }
 
 /** A view (no copy) of frame e: Float32Array of length 2N, x0 y0 x1 y1 ... */
 export function frame(positions, e) {
   const { E, N } = frameShape(positions);
-  const k = clampEpoch(e, E);
+  const k = clampCheckpoint(e, E);
   return positions.data.subarray(k * N * 2, (k + 1) * N * 2);
 }
 
 /**
- * Positions at a fractional epoch t (e.g. 2.25 = a quarter of the way from frame 2 to 3),
+ * Positions at a fractional checkpoint position t (e.g. 2.25 = a quarter of the way from frame 2 to 3),
  * linearly interpolated. Returns a new Float32Array of length 2N.
  */
 export function interpolate(positions, t, out) {

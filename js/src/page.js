@@ -5,6 +5,7 @@
  * very same render functions as in a notebook.
  */
 import { base64ToDataView, decodeArray, sizeOf } from "./codecs.js";
+import { message } from "./contract.js";
 import { showError } from "./dom.js";
 import { renderCompare } from "./compare.js";
 import { renderEmbedding } from "./embedding.js";
@@ -104,31 +105,30 @@ export function bankResponder(bank) {
   return (msg) => {
     if (msg?.type === "fetch") {
       const k = where.get(msg.sample);
-      if (k === undefined || msg.epoch < 0 || msg.epoch >= E) {
+      if (k === undefined || msg.checkpoint < 0 || msg.checkpoint >= E) {
         const listed = samples.data.length;
         return {
-          content: {
-            type: "error",
+          content: message("error", {
             sample: msg.sample,
-            epoch: msg.epoch,
+            checkpoint: msg.checkpoint,
             message: `Sample #${msg.sample} is not stored in this page: a saved page carries the effective weights of ${listed} samples (colour the scatter by "in this page" to see which). Open the notebook to compare any sample.`,
-          },
+          }),
         };
       }
-      const idx = k * E + msg.epoch;
+      const idx = k * E + msg.checkpoint;
       const { arrays, buffers } = pack({
         input: slice(input, k, [D]),
         weight: slice(weight, idx, [C, D]),
         bias: bias ? slice(bias, idx, [C]) : null,
         output: slice(output, idx, [C]),
       });
-      return { content: { type: "sample", sample: msg.sample, epoch: msg.epoch, label: labels.data[k], arrays }, buffers };
+      return { content: message("sample", { sample: msg.sample, checkpoint: msg.checkpoint, label: labels.data[k], arrays }), buffers };
     }
     if (msg?.type === "fetch_class_means") {
-      if (!means) return { content: { type: "error", epoch: msg.epoch, message: "class means are not stored in this page" } };
+      if (!means) return { content: message("error", { checkpoint: msg.checkpoint, message: "class means are not stored in this page" }) };
       const [, Ck, Cm, Dm] = means.shape;
-      const { arrays, buffers } = pack({ means: slice(means, msg.epoch, [Ck, Cm, Dm]) });
-      return { content: { type: "class_means", epoch: msg.epoch, arrays }, buffers };
+      const { arrays, buffers } = pack({ means: slice(means, msg.checkpoint, [Ck, Cm, Dm]) });
+      return { content: message("class_means", { checkpoint: msg.checkpoint, arrays }), buffers };
     }
     return null;
   };
@@ -143,7 +143,7 @@ const RENDER = {
 
 /**
  * Mount a saved page. `config` = {root: id, models: {id: {kind, state}}, bank, cursor}.
- * `cursor` (optional) = {name, x: [per-checkpoint x]} moves a Bokeh span as the epoch changes.
+ * `cursor` (optional) = {name, x: [per-checkpoint x]} moves a Bokeh span as the checkpoint changes.
  * Returns {models, cleanup}.
  */
 export async function mount(el, config) {
@@ -166,10 +166,10 @@ export async function mount(el, config) {
     const moveCursor = () => {
       const doc = globalThis.Bokeh?.documents?.[0];
       const span = doc?.get_model_by_name?.(config.cursor.name);
-      const x = config.cursor.x[scrub.get("epoch")];
+      const x = config.cursor.x[scrub.get("checkpoint")];
       if (span && x !== undefined) span.location = x;
     };
-    scrub.on("change:epoch", moveCursor);
+    scrub.on("change:checkpoint", moveCursor);
   }
   return { models, cleanup };
 }

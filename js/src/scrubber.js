@@ -1,14 +1,15 @@
 /**
- * EpochScrubber front end: a native range input over the checkpoints (keyboard operable), play /
+ * CheckpointScrubber front end: a native range input over the checkpoints (keyboard operable), play /
  * pause with speed, step buttons, a label with epoch/step/accuracy, and a sparkline of the run's
  * metrics with a cursor at the current checkpoint.
  */
 import { icon } from "./icons.js";
-import { Disposer, fmt, guarded, h, makeRoot, showError } from "./dom.js";
-import { clampEpoch } from "./frames.js";
+import { FPS_AT_SPEED_1, SPEEDS } from "./contract.js";
+import { Disposer, fmt, guarded, h, makeRoot, renderOrShowError, showError } from "./dom.js";
+import { clampCheckpoint } from "./frames.js";
 
 const SVG = "http://www.w3.org/2000/svg";
-export const SPEEDS = [0.5, 1, 2, 4, 8];
+export { SPEEDS };
 
 function s(tag, attrs = {}) {
   const node = document.createElementNS(SVG, tag);
@@ -50,22 +51,22 @@ export function renderScrubber({ model, el }) {
   const frames = model.get("_frames") ?? [];
   const E = frames.length;
   if (E === 0) {
-    showError(root, new Error("the run has no checkpoints to scrub"), "EpochScrubber");
+    showError(root, new Error("the run has no checkpoints to scrub"), "CheckpointScrubber");
     return () => root.remove();
   }
-  let epoch = clampEpoch(model.get("epoch"), E);
+  let checkpoint = clampCheckpoint(model.get("checkpoint"), E);
   let timer = null;
 
   const range = h("input", {
     type: "range",
-    class: "linlens-epoch",
+    class: "linlens-checkpoint",
     min: 0,
     max: E - 1,
     step: 1,
-    value: epoch,
+    value: checkpoint,
     "aria-label": "Checkpoint",
   });
-  const label = h("span", { class: "linlens-epoch-label", "aria-live": "polite" });
+  const label = h("span", { class: "linlens-checkpoint-label", "aria-live": "polite" });
   const prev = h("button", { type: "button", class: "linlens-tool", "aria-label": "Previous checkpoint", title: "Previous checkpoint (←)" }, icon("prev"));
   const play = h("button", { type: "button", class: "linlens-tool", "aria-label": "Play", title: "Play (space)" }, icon("play"));
   const pause = h("button", { type: "button", class: "linlens-tool", "aria-label": "Pause", title: "Pause (space)" }, icon("pause"));
@@ -105,30 +106,30 @@ export function renderScrubber({ model, el }) {
   }
 
   function show() {
-    range.value = String(epoch);
-    range.setAttribute("aria-valuetext", describe(epoch));
-    label.textContent = `${describe(epoch)}  (${epoch + 1}/${E})`;
-    const x = E === 1 ? W / 2 : (epoch / (E - 1)) * W;
+    range.value = String(checkpoint);
+    range.setAttribute("aria-valuetext", describe(checkpoint));
+    label.textContent = `${describe(checkpoint)}  (${checkpoint + 1}/${E})`;
+    const x = E === 1 ? W / 2 : (checkpoint / (E - 1)) * W;
     cursor.setAttribute("x1", x.toFixed(1));
     cursor.setAttribute("x2", x.toFixed(1));
-    root.dataset.epoch = String(epoch);
+    root.dataset.checkpoint = String(checkpoint);
     const playing = timer !== null;
     play.setAttribute("aria-pressed", String(playing));
     root.dataset.playing = String(playing);
     // Tooltips for the sparkline's values at the cursor.
     svg.querySelector("title")?.remove();
     const t = s("title");
-    t.textContent = series.map((ser) => `${ser.name}: ${fmt(ser.values[epoch])}`).join(", ");
+    t.textContent = series.map((ser) => `${ser.name}: ${fmt(ser.values[checkpoint])}`).join(", ");
     svg.prepend(t);
   }
 
-  function setEpoch(e, sync = true) {
-    const k = clampEpoch(e, E);
-    if (k === epoch && Number(model.get("epoch")) === k) return;
-    epoch = k;
+  function setCheckpoint(e, sync = true) {
+    const k = clampCheckpoint(e, E);
+    if (k === checkpoint && Number(model.get("checkpoint")) === k) return;
+    checkpoint = k;
     show();
-    if (sync && model.get("epoch") !== k) {
-      model.set("epoch", k);
+    if (sync && model.get("checkpoint") !== k) {
+      model.set("checkpoint", k);
       model.save_changes();
     }
   }
@@ -145,13 +146,13 @@ export function renderScrubber({ model, el }) {
 
   function start(sync = true) {
     if (timer !== null) clearInterval(timer);
-    if (epoch >= E - 1 && !model.get("loop")) setEpoch(0);
-    const fps = Number(speed.value) * 2;
+    if (checkpoint >= E - 1 && !model.get("loop")) setCheckpoint(0);
+    const fps = Number(speed.value) * FPS_AT_SPEED_1;
     timer = setInterval(
       guarded(root, () => {
-        const n = nextFrame(epoch, E, Boolean(model.get("loop")));
+        const n = nextFrame(checkpoint, E, Boolean(model.get("loop")));
         if (n === null) stop();
-        else setEpoch(n);
+        else setCheckpoint(n);
       }, "play"),
       1000 / fps,
     );
@@ -163,9 +164,9 @@ export function renderScrubber({ model, el }) {
   }
   bag.add(() => stop(false));
 
-  bag.listen(range, "input", guarded(root, () => setEpoch(Number(range.value)), "slider"));
-  bag.listen(prev, "click", guarded(root, () => setEpoch(epoch - 1), "step"));
-  bag.listen(next, "click", guarded(root, () => setEpoch(epoch + 1), "step"));
+  bag.listen(range, "input", guarded(root, () => setCheckpoint(Number(range.value)), "slider"));
+  bag.listen(prev, "click", guarded(root, () => setCheckpoint(checkpoint - 1), "step"));
+  bag.listen(next, "click", guarded(root, () => setCheckpoint(checkpoint + 1), "step"));
   bag.listen(play, "click", guarded(root, () => start(), "play"));
   bag.listen(pause, "click", guarded(root, () => stop(), "pause"));
   bag.listen(speed, "change", guarded(root, () => {
@@ -186,18 +187,18 @@ export function renderScrubber({ model, el }) {
       else stop();
     } else if (!onRange && (ev.key === "ArrowRight" || ev.key === "ArrowUp")) {
       ev.preventDefault();
-      setEpoch(epoch + 1);
+      setCheckpoint(checkpoint + 1);
     } else if (!onRange && (ev.key === "ArrowLeft" || ev.key === "ArrowDown")) {
       ev.preventDefault();
-      setEpoch(epoch - 1);
+      setCheckpoint(checkpoint - 1);
     } else if (!onRange && ev.key === "Home") {
-      setEpoch(0);
+      setCheckpoint(0);
     } else if (!onRange && ev.key === "End") {
-      setEpoch(E - 1);
+      setCheckpoint(E - 1);
     }
   }, "keyboard"));
 
-  bag.onModel(model, "change:epoch", guarded(root, () => setEpoch(model.get("epoch"), false), "epoch"));
+  bag.onModel(model, "change:checkpoint", guarded(root, () => setCheckpoint(model.get("checkpoint"), false), "checkpoint"));
   bag.onModel(model, "change:playing", guarded(root, () => {
     const want = Boolean(model.get("playing"));
     if (want && timer === null) start(false);
@@ -216,14 +217,4 @@ export function renderScrubber({ model, el }) {
   };
 }
 
-export default {
-  render({ model, el }) {
-    try {
-      return renderScrubber({ model, el });
-    } catch (e) {
-      const root = el.querySelector(".linlens-root") ?? makeRoot(el, "scrubber");
-      showError(root, e, "EpochScrubber");
-      return () => root.remove();
-    }
-  },
-};
+export default { render: renderOrShowError(renderScrubber, "scrubber", "CheckpointScrubber") };

@@ -49,8 +49,9 @@ export function intersectVisible(selection, visible) {
 
 /**
  * Which samples to compare after a selection change. A brush of two or more points compares the
- * first two (in the order the user's selection lists them); a single click sets A, or B when
- * shift was held. Returns {a, b} (unchanged members keep their previous value).
+ * two smallest probe indices (the `selection` trait is kept sorted ascending, so these are its
+ * first two, whatever order the points were brushed in); a single click sets A, or B when shift
+ * was held. Returns {a, b} (unchanged members keep their previous value).
  */
 export function samplesFromSelection(selection, previous, { shift = false } = {}) {
   const prev = { a: previous?.a ?? 0, b: previous?.b ?? 0 };

@@ -30,7 +30,7 @@ export const CSS = `
 }
 .linlens-tool:hover { background: var(--ll-bg2); }
 .linlens-tool[aria-pressed="true"] { background: var(--ll-accent); color: #fff; border-color: var(--ll-accent); }
-.linlens-tool:focus-visible, .linlens-epoch:focus-visible, .linlens-legend-item:focus-visible { outline: 2px solid var(--ll-accent); outline-offset: 1px; }
+.linlens-tool:focus-visible, .linlens-checkpoint:focus-visible, .linlens-legend-item:focus-visible { outline: 2px solid var(--ll-accent); outline-offset: 1px; }
 .linlens-root select { height: 28px; border: 1px solid var(--ll-border); border-radius: 4px; background: var(--ll-bg); color: var(--ll-fg); }
 .linlens-status { margin-left: auto; color: var(--ll-muted); }
 .linlens-plot { position: relative; width: 100%; border: 1px solid var(--ll-border); border-radius: 4px; overflow: hidden; background: var(--ll-bg); }
@@ -51,8 +51,8 @@ export const CSS = `
 .linlens-swatch { width: 10px; height: 10px; border-radius: 50%; display: inline-block; }
 .linlens-colorbar { display: inline-block; width: 140px; height: 10px; border: 1px solid var(--ll-border); border-radius: 2px; vertical-align: middle; }
 .linlens-tick, .linlens-colorbar-label { color: var(--ll-muted); }
-.linlens-epoch { flex: 1 1 200px; min-width: 120px; accent-color: var(--ll-accent); }
-.linlens-epoch-label { display: block; color: var(--ll-fg); margin: 2px 0; font-variant-numeric: tabular-nums; }
+.linlens-checkpoint { flex: 1 1 200px; min-width: 120px; accent-color: var(--ll-accent); }
+.linlens-checkpoint-label { display: block; color: var(--ll-fg); margin: 2px 0; font-variant-numeric: tabular-nums; }
 .linlens-spark-wrap { position: relative; }
 .linlens-spark { width: 100%; height: 36px; display: block; background: var(--ll-bg2); border-radius: 3px; }
 .linlens-spark-line { stroke-width: 1.5; vector-effect: non-scaling-stroke; }
@@ -64,7 +64,7 @@ export const CSS = `
 .linlens-tag { font-weight: 600; padding: 1px 5px; border-radius: 3px; color: #fff; background: var(--ll-muted); }
 .linlens-tag-a { background: var(--ll-a); } .linlens-tag-b { background: var(--ll-b); }
 .linlens-cosine { font-weight: 600; font-variant-numeric: tabular-nums; }
-.linlens-epoch-note { color: var(--ll-muted); }
+.linlens-checkpoint-note { color: var(--ll-muted); }
 .linlens-compare-body { overflow-x: auto; }
 .linlens-grid { display: grid; gap: 2px; align-items: start; justify-content: start; }
 .linlens-cell { display: flex; flex-direction: column; align-items: center; font-size: 10px; color: var(--ll-muted); padding: 2px; border: 2px solid transparent; border-radius: 3px; }

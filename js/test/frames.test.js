@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { clampEpoch, DrawQueue, fitCamera, frame, frameShape, interpolate, projectPoint, toPoints } from "../src/frames.js";
+import { clampCheckpoint, DrawQueue, fitCamera, frame, frameShape, interpolate, projectPoint, toPoints } from "../src/frames.js";
 
-// 3 epochs, 2 points
+// 3 checkpoints, 2 points
 const positions = {
   shape: [3, 2, 2],
   data: new Float32Array([0, 0, 1, 1, /* e1 */ 0.5, 0, 1, 0, /* e2 */ 1, 0, 0, 0]),
@@ -10,18 +10,18 @@ const positions = {
 describe("frames", () => {
   it("validates the shape", () => {
     expect(frameShape(positions)).toEqual({ E: 3, N: 2 });
-    expect(() => frameShape({ shape: [3, 2], data: new Float32Array(6) })).toThrow(/epochs, points, 2/);
+    expect(() => frameShape({ shape: [3, 2], data: new Float32Array(6) })).toThrow(/checkpoints, points, 2/);
   });
 
-  it("reads a frame without copying and clamps the epoch", () => {
+  it("reads a frame without copying and clamps the checkpoint", () => {
     expect(Array.from(frame(positions, 1))).toEqual([0.5, 0, 1, 0]);
     expect(frame(positions, 1).buffer).toBe(positions.data.buffer);
     expect(Array.from(frame(positions, 99))).toEqual([1, 0, 0, 0]);
-    expect(clampEpoch(-3, 3)).toBe(0);
-    expect(clampEpoch(Number.NaN, 3)).toBe(0);
+    expect(clampCheckpoint(-3, 3)).toBe(0);
+    expect(clampCheckpoint(Number.NaN, 3)).toBe(0);
   });
 
-  it("interpolates between epochs", () => {
+  it("interpolates between checkpoints", () => {
     expect(Array.from(interpolate(positions, 0.5))).toEqual([0.25, 0, 1, 0.5]);
     expect(Array.from(interpolate(positions, 2))).toEqual([1, 0, 0, 0]);
     expect(Array.from(interpolate(positions, 7))).toEqual([1, 0, 0, 0]);

@@ -7,17 +7,17 @@ const b64 = (typed) => Buffer.from(new Uint8Array(typed.buffer)).toString("base6
 
 describe("in-page model", () => {
   it("get/set/on/off with change events", () => {
-    const m = new PageModel({ epoch: 0 });
+    const m = new PageModel({ checkpoint: 0 });
     const seen = [];
     const fn = (_m, v) => seen.push(v);
-    m.on("change:epoch", fn);
-    m.set("epoch", 2);
-    m.set("epoch", 2); // no change, no event
-    m.off("change:epoch", fn);
-    m.set("epoch", 3);
+    m.on("change:checkpoint", fn);
+    m.set("checkpoint", 2);
+    m.set("checkpoint", 2); // no change, no event
+    m.off("change:checkpoint", fn);
+    m.set("checkpoint", 3);
     m.save_changes();
     expect(seen).toEqual([2]);
-    expect(m.get("epoch")).toBe(3);
+    expect(m.get("checkpoint")).toBe(3);
   });
 
   it("revives base64 buffers into DataViews", () => {
@@ -29,7 +29,7 @@ describe("in-page model", () => {
 });
 
 describe("bank responder", () => {
-  // 2 samples (ids 4 and 9), 2 epochs, 2 classes, D = 3
+  // 2 samples (ids 4 and 9), 2 checkpoints, 2 classes, D = 3
   const weight = Float32Array.from({ length: 2 * 2 * 2 * 3 }, (_, i) => i);
   const bank = reviveBuffers({
     samples: { b64: b64(new Int32Array([4, 9])), dtype: "int32", shape: [2] },
@@ -43,7 +43,7 @@ describe("bank responder", () => {
   const respond = bankResponder(bank);
 
   it("answers a fetch with the stored sample's arrays", () => {
-    const { content, buffers } = respond({ type: "fetch", sample: 9, epoch: 1 });
+    const { content, buffers } = respond({ type: "fetch", sample: 9, checkpoint: 1 });
     expect(content.type).toBe("sample");
     expect(content.label).toBe(1);
     const arrays = decodeMessageArrays(content, buffers);
@@ -53,7 +53,7 @@ describe("bank responder", () => {
   });
 
   it("explains a sample that the page does not store", () => {
-    const { content } = respond({ type: "fetch", sample: 5, epoch: 0 });
+    const { content } = respond({ type: "fetch", sample: 5, checkpoint: 0 });
     expect(content.type).toBe("error");
     expect(content.message).toMatch(/#5 is not stored in this page.*2 samples/);
   });
@@ -62,7 +62,7 @@ describe("bank responder", () => {
     const m = new PageModel({}, { respond });
     const got = [];
     m.on("msg:custom", (c) => got.push(c.type));
-    m.send({ type: "fetch", sample: 4, epoch: 0 });
+    m.send({ type: "fetch", sample: 4, checkpoint: 0 });
     expect(got).toEqual([]);
     await new Promise((r) => setTimeout(r, 5));
     expect(got).toEqual(["sample"]);
@@ -70,21 +70,21 @@ describe("bank responder", () => {
 });
 
 describe("explorer links", () => {
-  it("scrubber drives epoch; brush and clicks choose samples", () => {
-    const scrubber = new PageModel({ epoch: 0 });
-    const embedding = new PageModel({ epoch: 0, selection: [] });
-    const compare = new PageModel({ epoch: 0, sample_a: 0, sample_b: 1 });
+  it("scrubber drives checkpoint; brush and clicks choose samples", () => {
+    const scrubber = new PageModel({ checkpoint: 0 });
+    const embedding = new PageModel({ checkpoint: 0, selection: [] });
+    const compare = new PageModel({ checkpoint: 0, sample_a: 0, sample_b: 1 });
     const { onPick, unlink } = linkModels({ scrubber, embedding, compare });
-    scrubber.set("epoch", 3);
-    expect(embedding.get("epoch")).toBe(3);
-    expect(compare.get("epoch")).toBe(3);
+    scrubber.set("checkpoint", 3);
+    expect(embedding.get("checkpoint")).toBe(3);
+    expect(compare.get("checkpoint")).toBe(3);
     embedding.set("selection", [8, 2, 5]);
     expect([compare.get("sample_a"), compare.get("sample_b")]).toEqual([8, 2]);
     onPick(11, { shift: false });
     onPick(12, { shift: true });
     expect([compare.get("sample_a"), compare.get("sample_b")]).toEqual([11, 12]);
     unlink();
-    scrubber.set("epoch", 1);
-    expect(embedding.get("epoch")).toBe(3);
+    scrubber.set("checkpoint", 1);
+    expect(embedding.get("checkpoint")).toBe(3);
   });
 });

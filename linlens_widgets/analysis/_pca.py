@@ -1,7 +1,7 @@
 """Randomized PCA computed in row chunks, so memory is bounded by the chunk size, not by N.
 
 Why per checkpoint and not one shared basis: the engine's isometric features
-(``run.weight_features(i)``) fold the first layer with a factor of that checkpoint's
+(``run_weights(run).weight_features(i)``) fold the first layer with a factor of that checkpoint's
 ``W1 W1^T``, so their coordinates differ from checkpoint to checkpoint; only inner products and
 distances *within* a checkpoint are meaningful. A basis shared across checkpoints would mix
 unrelated coordinate systems. Per-checkpoint PCA keeps the directions that carry most of that
@@ -16,10 +16,11 @@ working memory is ``O(N l + k l + chunk k)`` with ``l = n_components + oversampl
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 ArrayLike = np.ndarray | torch.Tensor
 
@@ -59,6 +60,21 @@ def _rows(x: ArrayLike, start: int, stop: int) -> np.ndarray:
     if isinstance(block, torch.Tensor):
         block = block.detach().to("cpu", torch.float64).numpy()
     return np.asarray(block, dtype=np.float64).reshape(stop - start, -1)
+
+
+_CONTROLLER: ThreadpoolController | None = None
+
+
+def _one_blas_thread() -> Any:
+    """Context that limits BLAS to one thread.
+
+    The controller is built once: building one inspects every loaded library (tens of
+    milliseconds on a busy machine), which dominated PCA of small matrices when done per call.
+    """
+    global _CONTROLLER
+    if _CONTROLLER is None:
+        _CONTROLLER = ThreadpoolController()
+    return _CONTROLLER.limit(limits=1, user_api="blas")
 
 
 def _chunks(n: int, chunk: int) -> list[tuple[int, int]]:
@@ -107,7 +123,7 @@ def _orth(a: np.ndarray) -> np.ndarray:
     QR of a tall, thin matrix gains nothing from threads and slows down 10-100x when several
     BLAS threads compete for a busy CPU.
     """
-    with threadpool_limits(limits=1, user_api="blas"):
+    with _one_blas_thread():
         return np.linalg.qr(a)[0]
 
 
@@ -164,7 +180,7 @@ def randomized_pca(
         z = _orth(_times_t(x, mean, q, chunk))
         q = _orth(_times(x, mean, z, chunk))
     b = _times_t(x, mean, q, chunk).T  # (l, k) = Q^T (X - mean)
-    with threadpool_limits(limits=1, user_api="blas"):
+    with _one_blas_thread():
         u_b, s, _ = np.linalg.svd(b, full_matrices=False)
     scores = (q @ u_b[:, :n_components]) * s[:n_components]
     return PCAResult(_sign_fixed(scores), s[:n_components] ** 2 / n, total_var)
@@ -185,7 +201,7 @@ def _exact_pca(
         for s, e in _chunks(n, chunk):
             r = _rows(x, s, e) - mean
             cov += r.T @ r
-        with threadpool_limits(limits=1, user_api="blas"):
+        with _one_blas_thread():
             evals, evecs = np.linalg.eigh(cov)
         order = np.argsort(evals)[::-1][:n_components]
         scores = _times(x, mean, evecs[:, order], chunk)
@@ -193,7 +209,7 @@ def _exact_pca(
     else:
         centred = np.concatenate([_rows(x, s, e) - mean for s, e in _chunks(n, chunk)])
         gram = centred @ centred.T
-        with threadpool_limits(limits=1, user_api="blas"):
+        with _one_blas_thread():
             evals, evecs = np.linalg.eigh(gram)
         order = np.argsort(evals)[::-1][:n_components]
         evals = np.clip(evals[order], 0.0, None)

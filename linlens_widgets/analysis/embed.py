@@ -2,9 +2,10 @@
 
 Pipeline, one checkpoint at a time (memory is bounded by one checkpoint's features):
 
-1. **Features.** ``run.weight_features(i)``: the engine's isometric features of W_eff (exact
-   distances and inner products, folded through the first layer when that is smaller than the
-   flattened ``C x D`` weights), so 70,000 MNIST samples never need 70,000 x 10 x 784 floats.
+1. **Features.** ``run_weights(run).weight_features(i)``: the engine's isometric features of
+   W_eff (exact distances and inner products, folded through the first layer when that is
+   smaller than the flattened ``C x D`` weights), so 70,000 MNIST samples never need
+   70,000 x 10 x 784 floats.
 2. **PCA** to ``pca_dims`` per checkpoint, randomized and streamed over row chunks
    (:mod:`linlens_widgets.analysis._pca` explains why per checkpoint and not one shared basis:
    the features' coordinates differ between checkpoints, only their geometry is comparable).
@@ -14,8 +15,9 @@ Pipeline, one checkpoint at a time (memory is bounded by one checkpoint's featur
    :mod:`linlens_widgets.analysis._tsne`); ``align=False`` runs independent t-SNEs, the baseline.
 5. **Quality**: per frame, the KL divergence for its own affinities and the 10-NN recall of the
    layout against the full-dimensional features (exact neighbours; at most 2,000 query points).
-6. **Normalise** all frames by one translation and one scale into [-1, 1], and attach the
-   result to the run (``run.attach("trajectory", ...)``) so widgets reopen it instantly.
+6. **Normalise** all frames by one translation and one scale into [-1, 1], and keep the
+   result in the run's analysis store (entry ``"trajectory"``, see
+   :class:`~linlens_widgets.analysis.store.AnalysisStore`) so widgets reopen it instantly.
 
 Choice of the default ``coupling = 0.01``, measured with ``benchmarks/embed.py --sweep`` on a
 bias-free digits MLP (450 probe samples, 10 log-spaced checkpoints over 20 epochs, perplexity
@@ -63,14 +65,17 @@ from linlens_widgets.analysis._quality import (
     query_indices,
 )
 from linlens_widgets.analysis._tsne import frame_affinities, tsne_dynamic, tsne_independent
+from linlens_widgets.analysis.store import AnalysisStore
 from linlens_widgets.analysis.trajectory import Trajectory, normalise_positions
+from linlens_widgets.analysis.weights import run_weights
+from linlens_widgets.runs.indexing import checkpoint_indices
 
 if TYPE_CHECKING:  # pragma: no cover
     from linlens_widgets.runs.store import Run
 
 __all__ = ["DEFAULT_COUPLING", "embed", "embed_features"]
 
-Method = Literal["tsne", "pca", "umap"]
+Method = Literal["tsne", "pca"]
 
 #: Default movement-penalty stiffness of the aligned t-SNE (see the module docstring).
 DEFAULT_COUPLING = 0.01
@@ -100,22 +105,22 @@ def embed(
 ) -> Trajectory:
     """Embed the probe samples' effective weights at every checkpoint of a run.
 
-    The result is cached in the run (``run.attach("trajectory", ...)``, saved with it) and
-    returned from there on the next call with the same parameters.
+    The result is kept in the run's analysis store (entry ``"trajectory"``, written to the run
+    folder when it has a writable one, and by ``run.save``) and returned from there on the next
+    call with the same parameters.
 
     Parameters
     ----------
     run : Run
         A recorded run with at least one checkpoint.
-    method : {"tsne", "pca", "umap"}, default "tsne"
+    method : {"tsne", "pca"}, default "tsne"
         ``"tsne"``: openTSNE. ``"pca"``: the top-2 principal components of each checkpoint
         (no optimisation, for huge N or quick looks; aligned frames are only rotated/reflected
         onto their neighbour, so each stays an orthogonal projection of its features).
-        ``"umap"``: needs the optional ``umap-learn``.
     perplexity : float, default 30
-        t-SNE perplexity (UMAP: number of neighbours). Needs ``N >= 3 * perplexity``.
+        t-SNE perplexity. Needs ``N >= 3 * perplexity``.
     pca_dims : int, default 50
-        Principal components kept per checkpoint before t-SNE/UMAP.
+        Principal components kept per checkpoint before t-SNE.
     align : bool, default True
         Optimise frames together so that consecutive layouts are comparable; ``False`` embeds
         each checkpoint independently (the baseline, arbitrary orientation per frame).
@@ -143,9 +148,9 @@ def embed(
     Raises
     ------
     ValueError
-        No checkpoints, too few samples for the perplexity, or non-finite features.
-    ImportError
-        ``method="umap"`` without ``umap-learn`` installed.
+        An unknown method, too few samples for the perplexity, or non-finite features.
+    CheckpointIndexError
+        No checkpoints, or a checkpoint index outside the run (also a ``ValueError``).
 
     Examples
     --------
@@ -161,7 +166,8 @@ def embed(
         cached = _cached(run, params, len(labels), ids=ids, labels=labels)
         if cached is not None:
             return cached
-    features = (run.weight_features(i) for i in ids)
+    weights = run_weights(run)
+    features = (weights.weight_features(i) for i in ids)
     trajectory = embed_features(
         features,
         labels,
@@ -181,7 +187,7 @@ def embed(
     trajectory.steps = np.array([run.checkpoints[i].step for i in ids], dtype=np.int64)
     trajectory.checkpoint_ids = np.asarray(ids, dtype=np.int64)
     trajectory.params = params
-    run.attach(ATTACHMENT, *trajectory.to_arrays())
+    AnalysisStore(run).put(ATTACHMENT, *trajectory.to_arrays())
     return trajectory
 
 
@@ -229,15 +235,19 @@ def embed_features(
     >>> embed_features(feats, method="pca", progress=False).positions.shape
     (3, 60, 2)
     """
-    if method not in ("tsne", "pca", "umap"):
-        raise ValueError(f"method must be 'tsne', 'pca' or 'umap', got {method!r}")
+    if method == "umap":
+        raise ValueError(
+            "method='umap' is not offered (removed with the umap extra); use method='tsne' "
+            "(aligned across checkpoints) or method='pca'"
+        )
+    if method not in ("tsne", "pca"):
+        raise ValueError(f"method must be 'tsne' or 'pca', got {method!r}")
     if perplexity <= 0:
         raise ValueError(f"perplexity must be > 0, got {perplexity}")
     if pca_dims < 2:
         raise ValueError(f"pca_dims must be >= 2, got {pca_dims}")
     if coupling < 0:
         raise ValueError(f"coupling must be >= 0, got {coupling}")
-    umap = _import_umap() if method == "umap" else None
     total = n_frames if n_frames is not None else _length(features)
     # Small dense products (QR of N x 60 blocks) are 10-100x slower with several BLAS threads
     # on a busy machine; the heavy t-SNE work is threaded by openTSNE itself (n_jobs).
@@ -256,7 +266,6 @@ def embed_features(
             n_jobs,
             total,
             frame_names,
-            umap,
         )
 
 
@@ -279,7 +288,6 @@ def _embed_features(
     n_jobs: int,
     total: int | None,
     frame_names: Sequence[str] | None,
-    umap: Any,
 ) -> Trajectory:
     dims = 2 if method == "pca" else pca_dims
     reduced, high_nn, queries = _reduce_all(
@@ -288,9 +296,6 @@ def _embed_features(
     n = reduced[0].shape[0]
     if method == "pca":
         raw, kl = _pca_layouts(reduced, align), np.full(len(reduced), np.nan)
-    elif method == "umap":
-        raw = _umap_layouts(umap, reduced, perplexity, align, seed)
-        kl = np.full(len(reduced), np.nan)
     else:
         raw, kl = _tsne_layouts(
             reduced, perplexity, align, coupling, seed, n_iter, n_jobs, progress
@@ -414,45 +419,12 @@ def _pca_layouts(reduced: list[np.ndarray], align: bool) -> np.ndarray:
     return np.stack(out)
 
 
-def _import_umap() -> Any:
-    try:
-        import umap  # type: ignore[import-not-found]
-    except ImportError as err:
-        raise ImportError(
-            "method='umap' needs the optional dependency umap-learn: "
-            "pip install linlens-widgets[umap]"
-        ) from err
-    return umap
-
-
-def _umap_layouts(
-    umap: Any, reduced: list[np.ndarray], perplexity: float, align: bool, seed: int
-) -> np.ndarray:
-    """UMAP per frame, or umap-learn's AlignedUMAP (each sample related to itself) if aligned."""
-    n = reduced[0].shape[0]
-    k = max(2, min(n - 1, round(perplexity)))
-    if align and len(reduced) > 1:
-        relations = [{i: i for i in range(n)} for _ in range(len(reduced) - 1)]
-        model = umap.AlignedUMAP(n_neighbors=k, random_state=seed)
-        model.fit(reduced, relations=relations)
-        return np.stack([np.asarray(e, dtype=np.float64) for e in model.embeddings_])
-    return np.stack(
-        [umap.UMAP(n_neighbors=k, random_state=seed).fit_transform(x) for x in reduced]
-    ).astype(np.float64)
-
-
 # ----------------------------------------------------------------------------- run plumbing
 
 
 def _checkpoint_ids(run: Run, checkpoints: Sequence[int] | None) -> list[int]:
-    n = len(run.checkpoints)
-    if n == 0:
-        raise ValueError("the run has no checkpoints to embed; train or record some first")
-    ids = list(range(n)) if checkpoints is None else [int(i) for i in checkpoints]
-    bad = [i for i in ids if not 0 <= i < n]
-    if bad or not ids:
-        raise ValueError(f"checkpoints {bad or ids} out of range: the run has {n} (0..{n - 1})")
-    return ids
+    """Non-negative positions of the checkpoints to embed (all of them by default)."""
+    return checkpoint_indices(checkpoints, len(run.checkpoints))
 
 
 def _params(
@@ -490,7 +462,7 @@ def _cached(
     other checkpoints, another number of samples, other labels) is discarded with a warning, so
     it is recomputed instead of drawn.
     """
-    stored = run.attachment(ATTACHMENT)
+    stored = AnalysisStore(run).get(ATTACHMENT)
     if stored is None:
         return None
     arrays, meta = stored

@@ -9,15 +9,19 @@ The related training phenomena live in :mod:`linlens_widgets.analysis.phenomena`
 re-exported here, so that ``ll.metrics`` is the one place to look: :func:`neuron_alignment`
 (early alignment under small initialisation), :func:`local_complexity` (linear-region density near
 the data), :func:`weight_variation` (how far a net is from one linear map), each over a run with
-:func:`phenomena_over_run`.
+:func:`phenomena_over_run`. The sub-clusters of a class followed through training (the same
+samples at every checkpoint) live in :mod:`linlens_widgets.analysis.subcluster_tracking`:
+:func:`track_subclusters`, :func:`track_all_subclusters`.
 
 Every function takes ``weights`` as an ``EffectiveWeights`` (its ``.weight`` is used), a
 ``torch.Tensor`` or a NumPy array of shape ``(N, ...)``, flattened per sample. Class similarity
-also works on the engine's isometric features (``run.weight_features(i)``): they keep inner
-products, so centring and cosines computed on them equal those of the flattened W_eff.
+also works on the engine's isometric features (``run_weights(run).weight_features(i)``): they
+keep inner products, so centring and cosines computed on them equal those of the flattened W_eff.
 
 >>> import linlens_widgets as ll
->>> sim = ll.metrics.class_similarity(run.weight_features(-1), run.probe_labels)  # doctest: +SKIP
+>>> from linlens_widgets.analysis.weights import run_weights
+>>> features = run_weights(run).weight_features(-1)                             # doctest: +SKIP
+>>> sim = ll.metrics.class_similarity(features, run.probe_labels)                # doctest: +SKIP
 >>> sim.intra, sim.inter                                                          # doctest: +SKIP
 """
 
@@ -33,6 +37,13 @@ import torch
 from tqdm.auto import tqdm
 
 from linlens_widgets.analysis._pca import randomized_pca
+from linlens_widgets.analysis.neighbors import (
+    Neighbors,
+    centred_cosine,
+    neighbor_table,
+    neighbors,
+    probe_mean,
+)
 from linlens_widgets.analysis.phenomena import (
     boundary_points,
     default_radius,
@@ -42,24 +53,41 @@ from linlens_widgets.analysis.phenomena import (
     phenomena_over_run,
     weight_variation,
 )
+from linlens_widgets.analysis.subcluster_tracking import (
+    SubclusterTrack,
+    track_all_subclusters,
+    track_subclusters,
+    track_subclusters_in,
+)
+from linlens_widgets.analysis.weights import run_weights
+from linlens_widgets.runs.indexing import checkpoint_indices
 
 if TYPE_CHECKING:  # pragma: no cover
     from linlens_widgets.runs.store import Run
 
 __all__ = [
     "ClassSimilarity",
+    "Neighbors",
     "RunSeries",
     "Subcluster",
+    "SubclusterTrack",
     "boundary_points",
+    "centred_cosine",
     "class_mean_weights",
     "class_similarity",
     "default_radius",
     "effective_rank",
     "local_complexity",
+    "neighbor_table",
+    "neighbors",
     "neuron_alignment",
     "over_run",
     "phenomena_over_run",
+    "probe_mean",
     "subclusters",
+    "track_all_subclusters",
+    "track_subclusters",
+    "track_subclusters_in",
     "weight_variation",
 ]
 
@@ -355,7 +383,7 @@ def subclusters(
     >>> [c.size for c in subclusters(w, np.zeros(40, int), 0)]
     [20, 20]
     """
-    from sklearn.metrics import silhouette_samples, silhouette_score
+    from sklearn.metrics import silhouette_samples
 
     w = _tensor(weights)
     y = _labels(labels, w.shape[0])
@@ -365,11 +393,8 @@ def subclusters(
     rows = _flat64(w, members).numpy()
     best: tuple[float, np.ndarray, np.ndarray] | None = None
     if len(members) >= 2 * min_size and max_k >= 2:
-        dims = max(1, min(pca_dims, len(members) - 1, rows.shape[1]))
-        x = randomized_pca(rows, dims, seed=seed).scores.astype(np.float64)
-        null = [
-            np.random.default_rng(seed + r).normal(size=x.shape) * x.std(axis=0) for r in range(3)
-        ]
+        x = _pca_scores(rows, pca_dims, seed)
+        null = _null_draws(x, seed)
         for k in range(2, max_k + 1):
             if k * min_size > len(members):
                 break
@@ -377,7 +402,7 @@ def subclusters(
             if np.bincount(assign).min() < min_size:
                 continue
             sil = silhouette_samples(x, assign)
-            gain = sil.mean() - np.mean([silhouette_score(g, _ward(g, k)) for g in null])
+            gain = sil.mean() - _null_silhouette(null, k)
             if gain >= min_gain and (best is None or gain > best[0]):
                 best = (float(gain), assign, sil)
     if best is None:
@@ -402,6 +427,26 @@ def _ward(x: np.ndarray, k: int) -> np.ndarray:
     from sklearn.cluster import AgglomerativeClustering
 
     return AgglomerativeClustering(n_clusters=k, linkage="ward").fit_predict(x)
+
+
+def _pca_scores(rows: np.ndarray, pca_dims: int, seed: int) -> np.ndarray:
+    """Principal-component scores ``(n, d)`` float64 of one class's flattened rows."""
+    dims = max(1, min(pca_dims, rows.shape[0] - 1, rows.shape[1]))
+    return randomized_pca(rows, dims, seed=seed).scores.astype(np.float64)
+
+
+def _null_draws(x: np.ndarray, seed: int, draws: int = 3) -> list[np.ndarray]:
+    """Gaussian data with the principal variances of ``x``: the null model without sub-clusters."""
+    return [
+        np.random.default_rng(seed + r).normal(size=x.shape) * x.std(axis=0) for r in range(draws)
+    ]
+
+
+def _null_silhouette(null: Sequence[np.ndarray], k: int) -> float:
+    """Mean silhouette of the Ward cuts at ``k`` of the null draws (a split's score by chance)."""
+    from sklearn.metrics import silhouette_score
+
+    return float(np.mean([silhouette_score(g, _ward(g, k)) for g in null]))
 
 
 # ----------------------------------------------------------------------------- over a run
@@ -453,10 +498,10 @@ def over_run(
         E.g. :func:`class_similarity`, :func:`class_mean_weights`, or
         ``functools.partial(subclusters, cls=1)``; any function of ``(weights, labels)``.
     source : {"auto", "weights", "features"}, default "auto"
-        ``"weights"``: ``run.effective_weights(i)`` (full W_eff images). ``"features"``:
-        ``run.weight_features(i)`` (isometric, much smaller for MNIST-sized runs; fine for
-        anything that only needs inner products). ``"auto"``: features for
-        :func:`class_similarity`, weights otherwise.
+        ``"weights"``: ``run_weights(run).effective_weights(i)`` (full W_eff images).
+        ``"features"``: ``run_weights(run).weight_features(i)`` (isometric, much smaller for
+        MNIST-sized runs; fine for anything that only needs inner products). ``"auto"``:
+        features for :func:`class_similarity`, weights otherwise.
     checkpoints : sequence of int, optional
         Checkpoint indices (default all).
     progress : bool, default True
@@ -475,14 +520,7 @@ def over_run(
     >>> sims = over_run(run, class_similarity)          # doctest: +SKIP
     >>> sims.epochs, sims.stack("intra")                # doctest: +SKIP
     """
-    n = len(run.checkpoints)
-    if n == 0:
-        raise ValueError("the run has no checkpoints")
-    ids = list(range(n)) if checkpoints is None else [int(i) for i in checkpoints]
-    bad = [i for i in ids if not -n <= i < n]
-    if bad:
-        raise ValueError(f"checkpoints {bad} out of range: the run has {n}")
-    ids = [i % n for i in ids]
+    ids = checkpoint_indices(checkpoints, len(run.checkpoints))
     if source not in ("auto", "weights", "features"):
         raise ValueError(f"source must be 'auto', 'weights' or 'features', got {source!r}")
     use_features = source == "features" or (
@@ -491,8 +529,9 @@ def over_run(
     labels = run.probe_labels
     name = getattr(fn, "__name__", "metric")
     results = RunSeries()
-    for i in tqdm(ids, desc=name, unit="ckpt", disable=not progress):
-        weights = run.weight_features(i) if use_features else run.effective_weights(i)
+    engine = run_weights(run)
+    for i in tqdm(ids, desc=name, unit="ckpt", leave=False, disable=not progress):
+        weights = engine.weight_features(i) if use_features else engine.effective_weights(i)
         results.append(fn(weights, labels, **kwargs))
     results.checkpoint_ids = np.asarray(ids, dtype=np.int64)
     results.epochs = np.array([run.checkpoints[i].epoch for i in ids], dtype=np.float64)

@@ -38,6 +38,9 @@ from linlens_widgets.analysis._complexity import (
     random_directions,
 )
 from linlens_widgets.analysis._linearity import weight_variation
+from linlens_widgets.analysis.store import AnalysisStore
+from linlens_widgets.analysis.weights import run_weights
+from linlens_widgets.runs.indexing import checkpoint_indices
 
 if TYPE_CHECKING:
     from linlens_widgets.runs.store import Run
@@ -57,7 +60,7 @@ __all__ = [
     "weight_variation",
 ]
 
-#: Name of the run attachment that stores :func:`phenomena_over_run` results.
+#: Name of the analysis-store entry that holds :func:`phenomena_over_run` results.
 ATTACHMENT = "phenomena"
 
 #: The metric names ``phenomena_over_run`` understands.
@@ -114,8 +117,9 @@ def phenomena_over_run(
 ) -> dict[str, np.ndarray]:
     """Evaluate the phenomena metrics at every checkpoint of a run.
 
-    Results over all checkpoints are stored with the run (``run.attach("phenomena", ...)``, saved
-    by ``run.save``) and reused by later calls with the same settings.
+    Results over all checkpoints are kept in the run's analysis store (entry ``"phenomena"``, see
+    :class:`~linlens_widgets.analysis.store.AnalysisStore`) and reused by later calls with the
+    same settings.
 
     Parameters
     ----------
@@ -146,7 +150,7 @@ def phenomena_over_run(
         metric: ``"alignment"`` (E,), ``"effective_rank"`` (E,), ``"weight_variation"`` (E,),
         ``"local_complexity"`` (E,) mean over probe samples, ``"local_complexity_per_sample"``
         (E, N), ``"local_complexity_by_layer"`` (E, L) mean per non-linear layer, and
-        ``"radius"`` (a 0-d array) — ready for ``run.attach``.
+        ``"radius"`` (a 0-d array) — ready for :meth:`AnalysisStore.put`.
 
     Examples
     --------
@@ -158,7 +162,7 @@ def phenomena_over_run(
     unknown = sorted(set(which) - set(PHENOMENA))
     if unknown:
         raise ValueError(f"unknown phenomena {unknown}; choose from {list(PHENOMENA)}")
-    positions = list(range(len(run.checkpoints))) if checkpoints is None else list(checkpoints)
+    positions = checkpoint_indices(checkpoints, len(run.checkpoints))
     probe = run.probe_inputs
     if "local_complexity" in which and radius is None:
         radius = default_radius(probe)
@@ -169,7 +173,7 @@ def phenomena_over_run(
         "weighting": weighting,
         "n_checkpoints": len(run.checkpoints),
     }
-    cacheable = checkpoints is None and hasattr(run, "attach")
+    cacheable = checkpoints is None and hasattr(run, "analysis_entries")
     if cacheable and not recompute:
         stored = _stored(run, which, settings)
         if stored is not None:
@@ -178,7 +182,7 @@ def phenomena_over_run(
     if "local_complexity" in which:  # one draw of the neighbourhoods, shared by all checkpoints
         directions = random_directions(len(probe), probe[0].numel(), n_directions, seed=seed)
     values: dict[str, list[object]] = {name: [] for name in which}
-    for i in tqdm(positions, desc="phenomena", disable=not progress):
+    for i in tqdm(positions, desc="phenomena", leave=False, disable=not progress):
         model = run.model_at(i)
         for name in which:
             if name == "alignment":
@@ -186,7 +190,7 @@ def phenomena_over_run(
             elif name == "effective_rank":
                 values[name].append(effective_rank(model))
             elif name == "weight_variation":
-                values[name].append(weight_variation(run.effective_weights(i)))
+                values[name].append(weight_variation(run_weights(run).effective_weights(i)))
             else:
                 values[name].append(
                     local_complexity(
@@ -204,13 +208,13 @@ def phenomena_over_run(
         else:
             out[name] = np.asarray(values[name], dtype=np.float64)
     if cacheable:
-        run.attach(ATTACHMENT, out, {**settings, "which": sorted(which)})
+        AnalysisStore(run).put(ATTACHMENT, out, {**settings, "which": sorted(which)})
     return out
 
 
 def _stored(run: Run, which: Sequence[str], settings: dict) -> dict[str, np.ndarray] | None:
     """Return the stored phenomena if they cover ``which`` with the same ``settings``."""
-    item = run.attachment(ATTACHMENT)
+    item = AnalysisStore(run).get(ATTACHMENT)
     if item is None:
         return None
     arrays, meta = item

@@ -3,8 +3,9 @@
 The result of :func:`linlens_widgets.embed`. Positions of all frames share one scale and fit in
 ``[-1, 1]``, so a point that moves on screen moved in the layout. A trajectory round-trips
 through plain arrays plus JSON metadata (:meth:`Trajectory.to_arrays` /
-:meth:`Trajectory.from_arrays`), which is how it is stored inside a run
-(``run.attach("trajectory", ...)``) and reopened without recomputation.
+:meth:`Trajectory.from_arrays`), which is how it is kept in a run's analysis store (entry
+``"trajectory"``, see :class:`~linlens_widgets.analysis.store.AnalysisStore`) and reopened
+without recomputation.
 """
 
 from __future__ import annotations
@@ -76,7 +77,7 @@ class Trajectory:
         ``(E,)`` mean fraction of each sample's 10 nearest neighbours in the high-dimensional
         effective weights that are also among its 10 nearest neighbours in the layout.
     method : str
-        ``"tsne"``, ``"pca"`` or ``"umap"``.
+        ``"tsne"`` or ``"pca"``.
     params : dict
         The parameters it was computed with (used to decide whether a cached one is reusable).
 
@@ -142,7 +143,7 @@ class Trajectory:
         return mean_displacement(self.positions)
 
     def to_arrays(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-        """Arrays and JSON-serialisable metadata for ``run.attach("trajectory", ...)``."""
+        """Return arrays and JSON metadata for ``AnalysisStore(run).put("trajectory", ...)``."""
         arrays = {name: np.asarray(getattr(self, name)) for name in _ARRAY_FIELDS}
         meta = {"method": self.method, "params": dict(self.params)}
         meta.update({k: v for k, v in self.params.items() if k in ("perplexity", "coupling")})
@@ -150,7 +151,7 @@ class Trajectory:
 
     @classmethod
     def from_arrays(cls, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> Trajectory:
-        """Rebuild a trajectory from :meth:`to_arrays` output (e.g. ``run.attachment(...)``).
+        """Rebuild a trajectory from :meth:`to_arrays` output (e.g. an analysis store entry).
 
         Raises
         ------

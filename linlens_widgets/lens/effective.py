@@ -389,9 +389,9 @@ class _Engine:
             if batch_size < 1:
                 raise ValueError(f"batch_size must be positive; got {batch_size}")
             return batch_size
-        n = self.x.shape[0]
+        n = self.x.shape[0]  # >= 1: the constructor refuses an empty batch
         largest = max(1, min(n, budget // max(1, per_sample)))
-        return -(-n // -(-n // largest)) if n else 1  # equal chunks, none larger than that
+        return -(-n // -(-n // largest))  # equal chunks, none larger than that
 
     def _chunks(self, size: int) -> Iterator[tuple[int, torch.Tensor]]:
         for start in range(0, self.x.shape[0], size):
@@ -412,9 +412,7 @@ class _Engine:
 
     def collect(self, *, batch_size: int | None, return_patterns: bool) -> EffectiveWeights:
         """All chunks gathered on ``x``'s device, weights written in place when possible."""
-        n = self.x.shape[0]
-        if n == 0:
-            raise ValueError("x holds no samples (N = 0)")
+        n = self.x.shape[0]  # >= 1: the constructor refuses an empty batch
         weight = torch.empty(
             (n, self.n_out, *self.x.shape[1:]), dtype=self.dtype, device=self.x.device
         )

@@ -1,4 +1,4 @@
-"""Load a run folder: manifest, probe, checkpoints and attachments, each validated before use.
+"""Load a run folder: manifest, probe, checkpoints and stored analysis, each validated before use.
 
 Only JSON and safetensors are read; a file that is anything else is refused with a
 :class:`RunFormatError` naming it. Nothing from the folder is imported, unpickled or executed.
@@ -13,13 +13,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import torch
 from torch import nn
 
-from linlens_widgets.runs import _manifest, _safe_json, _sfio, _swap
+from linlens_widgets.runs import _manifest, _sfio, _swap
 from linlens_widgets.runs._errors import RunFormatError
 from linlens_widgets.runs._probe import Probe
+from linlens_widgets.runs.analysis_files import ANALYSIS_DIR, AnalysisEntry, read_entries
+from linlens_widgets.runs.checkpoint import Checkpoint
 
 if TYPE_CHECKING:  # pragma: no cover
     from linlens_widgets.runs.store import ModelSource, Run
@@ -27,8 +28,6 @@ if TYPE_CHECKING:  # pragma: no cover
 
 def load_run(cls: type[Run], path: Path, model: ModelSource | None) -> Run:
     """Read and validate the run folder at ``path`` (see :meth:`Run.load`)."""
-    from linlens_widgets.runs.store import Checkpoint
-
     _swap.recover(path)
     if not path.exists():
         raise FileNotFoundError(f"no run folder at {path}")
@@ -67,7 +66,7 @@ def load_run(cls: type[Run], path: Path, model: ModelSource | None) -> Run:
         model_factory=factory,
         model_class=manifest["model"]["class"],
         config=manifest.get("training") or {},
-        attachments=_read_attachments(path),
+        analysis_entries=_read_analysis(path),
         path=path,
     )
 
@@ -188,24 +187,9 @@ def _read_probe(path: Path, info: dict[str, Any], image_shape: list[int], n_clas
     return Probe(tensors["inputs"], labels, tensors["indices"])
 
 
-def _read_attachments(path: Path) -> dict[str, tuple[dict[str, np.ndarray], dict[str, Any]]]:
-    from linlens_widgets.runs.store import _META_KEY, _NAME
-
-    folder = path / _manifest.ANALYSIS_DIR
-    if not folder.is_dir():
-        return {}
-    found = {}
-    for file in sorted(folder.glob("*.safetensors")):
-        name = file.name.removesuffix(".safetensors")
-        if not _NAME.match(name):
-            continue  # temporary files of an interrupted write start with a dot
-        where = f"{_manifest.ANALYSIS_DIR}/{file.name}"
-        arrays, metadata = _sfio.read_arrays(file, where)
-        meta = _safe_json.loads(metadata.get(_META_KEY, "{}"), f"{where} (its JSON meta)")
-        if not isinstance(meta, dict):
-            raise RunFormatError(f"{where}: its meta must be a JSON object")
-        found[name] = (arrays, meta)
-    return found
+def _read_analysis(path: Path) -> dict[str, AnalysisEntry]:
+    """Read the entries of the folder's analysis store (``analysis/``), validated."""
+    return read_entries(path / ANALYSIS_DIR, ANALYSIS_DIR)
 
 
 def _check_no_links(path: Path) -> None:
@@ -218,14 +202,14 @@ def _check_no_links(path: Path) -> None:
         path / _manifest.MANIFEST,
         path / _manifest.PROBE_FILE,
         path / _manifest.CHECKPOINT_DIR,
-        path / _manifest.ANALYSIS_DIR,
+        path / ANALYSIS_DIR,
     ):
         if entry.is_symlink():
             raise RunFormatError(
                 f"{entry.relative_to(path)} is a symbolic link; a run folder holds only its own "
                 "files"
             )
-    for folder in (path / _manifest.CHECKPOINT_DIR, path / _manifest.ANALYSIS_DIR):
+    for folder in (path / _manifest.CHECKPOINT_DIR, path / ANALYSIS_DIR):
         if not folder.is_dir():
             continue
         for entry in folder.iterdir():

@@ -2,7 +2,7 @@
 
 Schema version 1::
 
-    {"format": "linlens-run", "schema_version": 1, "library_version": "0.1.0",
+    {"format": "linlens-run", "schema_version": 1, "library_version": "<version>",
      "model": {"spec": {...} | null, "class": "torch.nn...Sequential",
                "tensors": {"0.weight": {"shape": [128, 64], "dtype": "float32"}, ...}},
      "dataset": {"name": "digits", "content_hash": "<sha256>", "image_shape": [8, 8],
@@ -32,7 +32,6 @@ SCHEMA_VERSION = 1
 MANIFEST = "manifest.json"
 PROBE_FILE = "probe.safetensors"
 CHECKPOINT_DIR = "checkpoints"
-ANALYSIS_DIR = "analysis"
 #: A manifest is a few kilobytes per thousand probe samples; anything far larger is refused.
 MAX_MANIFEST_BYTES = 64 * 1024 * 1024
 

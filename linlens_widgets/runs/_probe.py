@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from linlens_widgets.runs.datasets import Dataset, _flat_inputs, _labels
+from linlens_widgets.runs.datasets import Dataset, class_labels, flat_inputs
 
 #: Largest default probe (samples of the test split); t-SNE and W_eff stay interactive below it.
 DEFAULT_PROBE_CAP = 2000
@@ -133,12 +133,12 @@ def _index_tensor(probe: Any, n_test: int) -> torch.Tensor:
 def _custom(probe: tuple[Any, ...], data: Dataset) -> Probe:
     if len(probe) != 2:
         raise ValueError(f"a custom probe is a pair (inputs, labels), got a tuple of {len(probe)}")
-    inputs, shape = _flat_inputs(probe[0], data.image_shape, what="probe inputs")
+    inputs, shape = flat_inputs(probe[0], data.image_shape, what="probe inputs")
     if shape != data.image_shape:
         raise ValueError(
             f"probe inputs are {shape} images but the dataset's are {data.image_shape}"
         )
-    labels = _labels(probe[1], len(inputs), what="probe labels")
+    labels = class_labels(probe[1], len(inputs), what="probe labels")
     if len(labels) == 0:
         raise ValueError("the probe is empty")
     if int(labels.max()) >= data.n_classes:

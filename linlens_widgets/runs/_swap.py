@@ -22,6 +22,7 @@ from pathlib import Path
 
 from linlens_widgets.runs import _manifest, _safe_json
 from linlens_widgets.runs._errors import RunFormatError
+from linlens_widgets.runs.analysis_files import ANALYSIS_DIR
 
 _CHECKPOINT = re.compile(r"^[0-9]{4,}\.safetensors$")
 _ATTACHMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}\.safetensors$")
@@ -40,7 +41,7 @@ def foreign_entry(folder: Path) -> Path | None:
     for entry in sorted(folder.iterdir()):
         if entry.is_symlink():
             return entry
-        if entry.name in (_manifest.CHECKPOINT_DIR, _manifest.ANALYSIS_DIR) and entry.is_dir():
+        if entry.name in (_manifest.CHECKPOINT_DIR, ANALYSIS_DIR) and entry.is_dir():
             allowed = (
                 (_CHECKPOINT,)
                 if entry.name == _manifest.CHECKPOINT_DIR

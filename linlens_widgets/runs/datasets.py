@@ -19,7 +19,7 @@ import torch
 
 from linlens_widgets.runs import _idx
 
-__all__ = ["Dataset", "digits", "fashion_mnist", "mnist"]
+__all__ = ["Dataset", "class_labels", "digits", "fashion_mnist", "flat_inputs", "mnist"]
 
 FASHION_CLASSES = (
     "T-shirt/top",
@@ -164,8 +164,8 @@ class Dataset:
         >>> data.x_train.shape, data.image_shape, data.n_classes
         (torch.Size([80, 16]), (4, 4), 3)
         """
-        x_flat, shape = _flat_inputs(x, image_shape, what="x")
-        labels = _labels(y, len(x_flat), what="y")
+        x_flat, shape = flat_inputs(x, image_shape, what="x")
+        labels = class_labels(y, len(x_flat), what="y")
         if (x_test is None) != (y_test is None):
             raise ValueError("pass both x_test and y_test, or neither")
         n_named = None if classes is None else len(classes)
@@ -176,10 +176,10 @@ class Dataset:
             x_te, y_te = x_flat[test_idx], labels[test_idx]
         else:
             x_train, y_train = x_flat, labels
-            x_te, test_shape = _flat_inputs(x_test, shape, what="x_test")
+            x_te, test_shape = flat_inputs(x_test, shape, what="x_test")
             if test_shape != shape:
                 raise ValueError(f"x_test images are {test_shape}, x images are {shape}")
-            y_te = _labels(y_test, len(x_te), what="y_test")
+            y_te = class_labels(y_test, len(x_te), what="y_test")
             _check_label_range(y_te, n_named, what="y_test")
         n_classes = int(max(int(y_train.max()), int(y_te.max()))) + 1
         names = tuple(str(c) for c in range(n_classes)) if classes is None else tuple(classes)
@@ -373,10 +373,27 @@ def _as_tensor(value: Any, what: str) -> torch.Tensor:
         raise ValueError(f"{what} must be a numpy array or torch tensor: {err}") from err
 
 
-def _flat_inputs(
+def flat_inputs(
     x: Any, image_shape: Sequence[int] | None, *, what: str
 ) -> tuple[torch.Tensor, tuple[int, int]]:
-    """Return float32 (N, D) inputs in [0, 1] and their (H, W)."""
+    """Return float32 (N, D) inputs in [0, 1] and their (H, W), refusing anything else.
+
+    Shared by :class:`Dataset` and the probe set, so both accept the same inputs.
+
+    Parameters
+    ----------
+    x : array-like
+        ``(N, D)``, ``(N, H, W)`` or ``(N, 1, H, W)``: float in [0, 1], uint8 or bool.
+    image_shape : sequence of int, optional
+        ``(H, W)`` to check against (and to shape ``(N, D)`` inputs by).
+    what : str
+        How error messages name the argument.
+
+    Raises
+    ------
+    ValueError
+        For another shape, dtype, non-finite values or values outside [0, 1].
+    """
     t = _as_tensor(x, what)
     if t.ndim == 4 and t.shape[1] == 1:
         t = t[:, 0]
@@ -424,7 +441,23 @@ def _unit_float(t: torch.Tensor, what: str) -> torch.Tensor:
     return t.contiguous()
 
 
-def _labels(y: Any, n: int, *, what: str) -> torch.Tensor:
+def class_labels(y: Any, n: int, *, what: str) -> torch.Tensor:
+    """Return ``y`` as int64 class labels ``(n,)``, refusing floats, bools and negatives.
+
+    Parameters
+    ----------
+    y : array-like
+        The labels.
+    n : int
+        How many inputs they label.
+    what : str
+        How error messages name the argument.
+
+    Raises
+    ------
+    ValueError
+        For another shape, a non-integer dtype or a negative label.
+    """
     t = _as_tensor(y, what)
     if t.ndim != 1 or len(t) != n:
         raise ValueError(f"{what} must have shape ({n},) to match the inputs, got {tuple(t.shape)}")

@@ -1,22 +1,21 @@
-"""The run store: :class:`Run` (checkpoints + probe + analysis artifacts), saved as plain files.
+"""The run store: :class:`Run`, the record of a training run, saved as plain files.
 
 A run folder holds ``manifest.json`` (see :mod:`linlens_widgets.runs._manifest`), one
-``checkpoints/NNNN.safetensors`` per checkpoint, ``probe.safetensors`` and
-``analysis/<name>.safetensors``. Saving is atomic (temporary sibling + rename); loading reads JSON
-and safetensors only, never pickle, so opening a folder never runs code from it.
+``checkpoints/NNNN.safetensors`` per checkpoint, ``probe.safetensors`` and the analysis store's
+``analysis/<name>.safetensors`` (format: :mod:`linlens_widgets.runs.analysis_files`; meaning:
+:class:`linlens_widgets.analysis.store.AnalysisStore`). Computing from the checkpoints (effective
+weights, features, predictions) belongs to :mod:`linlens_widgets.analysis.weights`. Saving is
+atomic (temporary sibling + rename); loading reads JSON and safetensors only, never pickle, so
+opening a folder never runs code from it.
 """
 
 from __future__ import annotations
 
 import copy
-import json
 import math
 import os
-import re
-import uuid
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeAlias
@@ -27,58 +26,40 @@ from torch import nn
 
 from linlens_widgets.runs import _manifest, _sfio
 from linlens_widgets.runs._atomic import replace_directory
-from linlens_widgets.runs._cache import TensorCache
 from linlens_widgets.runs._errors import RunFormatError
+from linlens_widgets.runs._loader import load_run
 from linlens_widgets.runs._probe import Probe
 from linlens_widgets.runs._swap import check_replaceable
+from linlens_widgets.runs.analysis_files import ANALYSIS_DIR, AnalysisEntry, write_entry
+from linlens_widgets.runs.checkpoint import Checkpoint
+from linlens_widgets.runs.indexing import checkpoint_index
 
 if TYPE_CHECKING:  # pragma: no cover
     from linlens_widgets.lens.effective import EffectiveWeights
 
-__all__ = ["Checkpoint", "Run", "RunFormatError"]
+__all__ = ["Checkpoint", "ModelSource", "Run", "RunFormatError", "read_manifest"]
 
 #: What ``Run.load(model=...)`` accepts: a callable that builds the architecture, or a module.
 ModelSource: TypeAlias = Callable[[], nn.Module] | nn.Module
 
-#: Default memory budget of a run's cache of effective weights and features (bytes).
-DEFAULT_CACHE_BYTES = 1 << 30
 
-_META_KEY = "linlens_meta"
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
-
-
-@dataclass(frozen=True)
-class Checkpoint:
-    """One recorded moment of training.
-
-    Attributes
-    ----------
-    index : int
-        Position in ``run.checkpoints``.
-    epoch : float
-        Epochs completed (fractional between epoch ends; 0 is initialisation).
-    step : int
-        Optimizer steps completed.
-    metrics : dict[str, float]
-        ``train_loss``, ``train_acc``, ``test_loss``, ``test_acc`` and any extra values.
-    wall_time : float
-        Seconds since training (the recorder) started.
-    """
-
-    index: int
-    epoch: float
-    step: int
-    metrics: dict[str, float] = field(default_factory=dict)
-    wall_time: float = 0.0
+def _deprecated(old: str, new: str) -> None:
+    """Warn that ``Run.<old>`` moved to ``new`` (kept working for one release)."""
+    warnings.warn(
+        f"Run.{old} is deprecated and will be removed in the next release; use {new}",
+        DeprecationWarning,
+        stacklevel=3,
+    )
 
 
 class Run:
-    """A recorded training run: checkpoints, the probe samples, and analysis artifacts.
+    """The record of a training run: manifest, checkpoints, probe samples; load and save.
 
     Runs come from :func:`linlens_widgets.train`, :attr:`Recorder.run` or :meth:`Run.load`.
-    Everything per checkpoint is computed on demand from the stored weights: :meth:`model_at`,
-    :meth:`effective_weights`, :meth:`weight_features`, :meth:`predictions` (the last three are
-    cached per instance, within ``cache_bytes``).
+    A run rebuilds any checkpoint's model (:meth:`model_at`); what is computed from those models
+    (effective weights, features, predictions) lives in the analysis layer
+    (:func:`linlens_widgets.analysis.weights.run_weights`), and computed analysis is kept in the
+    run's analysis store (:class:`linlens_widgets.analysis.store.AnalysisStore`).
 
     Attributes
     ----------
@@ -96,9 +77,12 @@ class Run:
         Training settings (epochs, lr, optimizer, ...): from :func:`train`, or the ``config``
         given to a :class:`Recorder`.
     path : Path or None
-        The folder this run was loaded from or last saved to; attachments are written there too.
+        The folder this run was loaded from or last saved to; the analysis store writes there.
+    analysis_entries : dict of str to (arrays, meta)
+        The analysis store's entries, read from and saved to the folder's ``analysis/``; use
+        :class:`linlens_widgets.analysis.store.AnalysisStore` rather than this dict.
     device : str, torch.device or None
-        Where the engine computes effective weights (results come back on the CPU).
+        Where the engine computes effective weights for this run (results come back on the CPU).
 
     >>> import linlens_widgets as ll
     >>> data = ll.datasets.digits()
@@ -121,7 +105,7 @@ class Run:
         model_factory: Callable[[], nn.Module],
         model_class: str,
         config: dict[str, Any] | None = None,
-        attachments: dict[str, tuple[dict[str, np.ndarray], dict[str, Any]]] | None = None,
+        analysis_entries: dict[str, AnalysisEntry] | None = None,
         path: Path | None = None,
     ) -> None:
         if len(checkpoints) != len(states):
@@ -137,11 +121,9 @@ class Run:
         self._factory = model_factory
         self.model_class = model_class
         self.config = dict(config or {})
-        self._attachments = dict(attachments or {})
+        self.analysis_entries: dict[str, AnalysisEntry] = dict(analysis_entries or {})
         self.path = None if path is None else Path(path)
         self.device: str | torch.device | None = None
-        self._cache = TensorCache(DEFAULT_CACHE_BYTES)
-        self._predictions: dict[int, torch.Tensor] = {}
 
     # ------------------------------------------------------------------ plain accessors
 
@@ -169,15 +151,6 @@ class Run:
     def n_classes(self) -> int:
         """Number of classes."""
         return len(self.classes)
-
-    @property
-    def cache_bytes(self) -> int:
-        """Memory budget of the per-run cache of effective weights and features."""
-        return self._cache.max_bytes
-
-    @cache_bytes.setter
-    def cache_bytes(self, value: int) -> None:
-        self._cache.max_bytes = int(value)
 
     def __len__(self) -> int:
         return len(self._checkpoints)
@@ -207,10 +180,7 @@ class Run:
     # ------------------------------------------------------------------ per-checkpoint models
 
     def _index(self, i: int) -> int:
-        n = len(self._checkpoints)
-        if isinstance(i, bool) or not isinstance(i, (int, np.integer)) or not -n <= i < n:
-            raise IndexError(f"checkpoint index {i!r} out of range for a run of {n} checkpoints")
-        return int(i) % n
+        return checkpoint_index(i, len(self._checkpoints))
 
     def state_dict_at(self, i: int) -> dict[str, torch.Tensor]:
         """Return checkpoint ``i``'s weights as new CPU tensors (negative ``i`` counts back)."""
@@ -226,125 +196,70 @@ class Run:
         model.load_state_dict(self._states[self._index(i)], strict=True)
         return model.cpu().eval()
 
+    # ------------------------------------------------------------------ deprecated (one release)
+    # Computing and the analysis store moved to the analysis layer; these delegate to it. The
+    # imports are lazy because the run layer never depends on the analysis layer otherwise.
+
+    @property
+    def cache_bytes(self) -> int:
+        """Delegate to ``run_weights(run).cache_bytes`` (deprecated)."""
+        from linlens_widgets.analysis.weights import run_weights
+
+        _deprecated("cache_bytes", "linlens_widgets.analysis.weights.run_weights(run).cache_bytes")
+        return run_weights(self).cache_bytes
+
+    @cache_bytes.setter
+    def cache_bytes(self, value: int) -> None:
+        from linlens_widgets.analysis.weights import run_weights
+
+        _deprecated("cache_bytes", "linlens_widgets.analysis.weights.run_weights(run).cache_bytes")
+        run_weights(self).cache_bytes = value
+
     def effective_weights(self, i: int, *, patterns: bool = False) -> EffectiveWeights:
-        """Effective weights of the probe samples at checkpoint ``i`` (cached).
+        """Delegate to ``run_weights(run).effective_weights(i, patterns=...)`` (deprecated)."""
+        from linlens_widgets.analysis.weights import run_weights
 
-        Parameters
-        ----------
-        i : int
-            Checkpoint index (negative counts back).
-        patterns : bool, default False
-            Also return the activation patterns.
-
-        Returns
-        -------
-        EffectiveWeights
-            ``.weight`` (N, C, D), ``.bias``, ``.output``, ``.patterns`` (see
-            :func:`linlens_widgets.effective_weights`).
-        """
-        from linlens_widgets.lens.effective import effective_weights
-
-        i = self._index(i)
-        cached = self._cache.get(("ew", i, True))
-        if cached is None and not patterns:
-            cached = self._cache.get(("ew", i, False))
-        if cached is not None:
-            return cached
-        result = effective_weights(
-            self.model_at(i), self.probe_inputs, device=self.device, return_patterns=patterns
+        _deprecated(
+            "effective_weights",
+            "linlens_widgets.analysis.weights.run_weights(run).effective_weights",
         )
-        self._cache.put(("ew", i, patterns), result)
-        return result
+        return run_weights(self).effective_weights(i, patterns=patterns)
 
     def weight_features(self, i: int) -> torch.Tensor:
-        """Isometric features (N, k) of the probe samples' effective weights at checkpoint ``i``.
+        """Delegate to ``run_weights(run).weight_features(i)`` (deprecated)."""
+        from linlens_widgets.analysis.weights import run_weights
 
-        Distances and inner products between rows equal those between the flattened W_eff, at a
-        fraction of the size (see :func:`linlens_widgets.lens.effective.weight_features`). Cached.
-        """
-        from linlens_widgets.lens.effective import weight_features
-
-        i = self._index(i)
-        cached = self._cache.get(("features", i))
-        if cached is None:
-            cached = weight_features(self.model_at(i), self.probe_inputs, device=self.device)
-            self._cache.put(("features", i), cached)
-        return cached
+        _deprecated(
+            "weight_features", "linlens_widgets.analysis.weights.run_weights(run).weight_features"
+        )
+        return run_weights(self).weight_features(i)
 
     def predictions(self, i: int) -> torch.Tensor:
-        """Predicted class (argmax of the outputs) of every probe sample at checkpoint ``i``."""
-        i = self._index(i)
-        if i not in self._predictions:
-            model = self.model_at(i)
-            with torch.no_grad():
-                outputs = torch.cat([model(x) for x in self.probe_inputs.split(4096)])
-            self._predictions[i] = outputs.argmax(dim=1).to(torch.int64)
-        return self._predictions[i].clone()
+        """Delegate to ``run_weights(run).predictions(i)`` (deprecated)."""
+        from linlens_widgets.analysis.weights import run_weights
 
-    # ------------------------------------------------------------------ analysis artifacts
+        _deprecated("predictions", "linlens_widgets.analysis.weights.run_weights(run).predictions")
+        return run_weights(self).predictions(i)
 
     def attach(self, name: str, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
-        """Store an analysis artifact (arrays + JSON metadata) with the run.
+        """Delegate to ``AnalysisStore(run).put(name, arrays, meta)`` (deprecated)."""
+        from linlens_widgets.analysis.store import AnalysisStore
 
-        Saved as ``analysis/<name>.safetensors`` by :meth:`save`; when the run already has a
-        folder (it was loaded or saved), the file is written there at once as well.
+        _deprecated("attach", "linlens_widgets.analysis.store.AnalysisStore(run).put")
+        AnalysisStore(self).put(name, arrays, meta)
 
-        Parameters
-        ----------
-        name : str
-            Letters, digits, ``_``, ``-``, ``.``; replaces an artifact of the same name.
-        arrays : dict[str, numpy.ndarray]
-            Numeric arrays (no object dtype).
-        meta : dict
-            JSON-serialisable metadata.
+    def attachment(self, name: str) -> AnalysisEntry | None:
+        """Delegate to ``AnalysisStore(run).get(name)`` (deprecated)."""
+        from linlens_widgets.analysis.store import AnalysisStore
 
-        >>> run.attach("note", {"x": np.arange(3.0)}, {"about": "demo"})  # doctest: +SKIP
-        >>> run.attachment("note")[1]  # doctest: +SKIP
-        {'about': 'demo'}
-        """
-        if not isinstance(name, str) or not _NAME.match(name):
-            raise ValueError(f"attachment name {name!r} must match {_NAME.pattern}")
-        if not isinstance(meta, dict):
-            raise ValueError(f"attachment meta must be a dict, got {type(meta).__name__}")
-        meta = _sfio.jsonable(meta, f"meta of attachment {name!r}")
-        clean = {}
-        for key, value in arrays.items():
-            array = np.array(value)
-            if not isinstance(key, str) or array.dtype.kind not in "biuf":
-                raise ValueError(f"attachment {name!r}: array {key!r} must be numeric")
-            clean[key] = array
-        self._attachments[name] = (clean, meta)
-        if self.path is not None:
-            self._persist_attachment(name)
-
-    def attachment(self, name: str) -> tuple[dict[str, np.ndarray], dict[str, Any]] | None:
-        """Return ``(arrays, meta)`` of an attached artifact (copies), or ``None`` if absent."""
-        item = self._attachments.get(name)
-        if item is None:
-            return None
-        arrays, meta = item
-        return {k: v.copy() for k, v in arrays.items()}, copy.deepcopy(meta)
+        _deprecated("attachment", "linlens_widgets.analysis.store.AnalysisStore(run).get")
+        return AnalysisStore(self).get(name)
 
     @property
     def attachments(self) -> list[str]:
-        """Names of the attached analysis artifacts."""
-        return sorted(self._attachments)
-
-    def _persist_attachment(self, name: str) -> None:
-        assert self.path is not None
-        folder = self.path / _manifest.ANALYSIS_DIR
-        tmp = folder / f".{name}.tmp-{uuid.uuid4().hex[:12]}"
-        try:
-            folder.mkdir(exist_ok=True)
-            _write_attachment(tmp, *self._attachments[name])
-            os.replace(tmp, folder / f"{name}.safetensors")
-        except OSError as err:
-            tmp.unlink(missing_ok=True)
-            warnings.warn(
-                f"could not write attachment {name!r} to {folder} ({err}); it is kept in memory "
-                "and written by the next run.save()",
-                stacklevel=3,
-            )
+        """Delegate to ``AnalysisStore(run).names`` (deprecated)."""
+        _deprecated("attachments", "linlens_widgets.analysis.store.AnalysisStore(run).names")
+        return sorted(self.analysis_entries)
 
     # ------------------------------------------------------------------ save / load
 
@@ -408,12 +323,10 @@ class Run:
                 "step": str(ckpt.step),
             }
             _write_tensors(folder / _manifest.checkpoint_file(ckpt.index), state, meta)
-        if self._attachments:
-            (folder / _manifest.ANALYSIS_DIR).mkdir()
-            for name, (arrays, meta) in self._attachments.items():
-                _write_attachment(
-                    folder / _manifest.ANALYSIS_DIR / f"{name}.safetensors", arrays, meta
-                )
+        if self.analysis_entries:
+            (folder / ANALYSIS_DIR).mkdir()
+            for name, (arrays, meta) in self.analysis_entries.items():
+                write_entry(folder / ANALYSIS_DIR / f"{name}.safetensors", arrays, meta)
         manifest = folder / _manifest.MANIFEST
         manifest.write_text(_manifest.dumps(self._manifest()), encoding="utf-8")
 
@@ -487,15 +400,23 @@ class Run:
 
         >>> run = Run.load("runs/digits")  # doctest: +SKIP
         """
-        from linlens_widgets.runs._loader import load_run
-
         return load_run(cls, Path(path).expanduser().absolute(), model)
+
+
+def read_manifest(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Read and validate the manifest of the run folder ``path`` without loading any tensor.
+
+    Cheap: only ``manifest.json`` is read. Use it to recognise a run (e.g. a finished point of
+    a sweep) before deciding to load it.
+
+    Raises
+    ------
+    RunFormatError
+        If the folder holds no manifest, or one that is not a valid linlens run manifest.
+    """
+    return _manifest.read(Path(path))
 
 
 def _write_tensors(path: Path, tensors: dict[str, torch.Tensor], metadata: dict[str, str]) -> None:
     """Write one safetensors file of a run (a seam where tests inject failures)."""
     _sfio.write_tensors(path, tensors, metadata)
-
-
-def _write_attachment(path: Path, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
-    _sfio.write_arrays(path, arrays, {_META_KEY: json.dumps(meta, allow_nan=False)})

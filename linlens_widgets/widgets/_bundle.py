@@ -20,8 +20,10 @@ class FrontEndMissingError(FileNotFoundError):
 def bundle_path(name: str) -> Path:
     """Path of a built bundle file, e.g. ``bundle_path("page.js")``.
 
-    Raises:
-        FrontEndMissingError: naming the missing file and the command that builds it.
+    Raises
+    ------
+    FrontEndMissingError
+        Naming the missing file and the command that builds it.
     """
     path = STATIC / name
     if not path.is_file():

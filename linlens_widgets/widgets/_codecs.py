@@ -36,16 +36,23 @@ def _to_numpy(value: Any) -> np.ndarray:
 def to_wire_array(value: Any, dtype: str | None = None) -> np.ndarray:
     """Return a C-contiguous array in one of :data:`WIRE_DTYPES`.
 
-    Args:
-        value: ndarray, torch tensor or sequence.
-        dtype: force one of the wire dtypes (default: float → float32, int/bool → int32, uint8
-            stays uint8).
+    Parameters
+    ----------
+    value
+        Ndarray, torch tensor or sequence.
+    dtype
+        Force one of the wire dtypes (default: float → float32, int/bool → int32, uint8 stays
+        uint8).
 
-    Returns:
-        np.ndarray: contiguous array ready to be sent.
+    Returns
+    -------
+    np.ndarray
+        Contiguous array ready to be sent.
 
-    Raises:
-        ValueError: for an unsupported dtype, or integers that do not fit in int32.
+    Raises
+    ------
+    ValueError
+        For an unsupported dtype, or integers that do not fit in int32.
     """
     a = _to_numpy(value)
     if dtype is None:
@@ -69,6 +76,8 @@ def to_wire_array(value: Any, dtype: str | None = None) -> np.ndarray:
 def array_to_json(value: Any, dtype: str | None = None) -> dict[str, Any] | None:
     """Encode an array as ``{view, dtype, shape}`` (``None`` passes through).
 
+    Examples
+    --------
     >>> array_to_json(np.arange(3))["dtype"]
     'int32'
     """
@@ -107,6 +116,8 @@ def pack_message(
 
     ``None`` values are left out. Returns ``(content, buffers)`` for ``widget.send``.
 
+    Examples
+    --------
     >>> msg, bufs = pack_message({"type": "x"}, {"w": np.ones(4)})
     >>> msg["arrays"], len(bufs)
     ([{'name': 'w', 'dtype': 'float32', 'shape': [4]}], 1)

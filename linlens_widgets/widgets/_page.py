@@ -12,18 +12,22 @@ from __future__ import annotations
 import html
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
+from linlens_widgets.widgets import panel as metrics_panel
 from linlens_widgets.widgets._bundle import bundle_path
 from linlens_widgets.widgets._codecs import array_to_b64
 
-if TYPE_CHECKING:
-    from linlens_widgets.widgets.explorer import LensExplorer
+# The explorer is typed ``Any`` here: this module sits below ``explorer`` (which imports it to
+# save pages) and must not import it back.
+Explorer = Any
 
 MAX_BANK_BYTES = 64 * 2**20
-"""Largest total size of the embedded W_eff bank (float32 bytes) before save_html refuses."""
+"""Largest size of the W_eff array of the bank (K × E × C × D float32 bytes) before save_html
+refuses. It bounds that one array only: the bank's inputs, biases, outputs and class means, the
+scatter's positions and thumbnails, the bundle and the Bokeh panel come on top of it."""
 
 _SKIP = ("_model_", "_view_", "_esm", "_css", "_anywidget", "_dom_classes")
 _SKIP_EXACT = {"layout", "tabbable", "tooltip"}
@@ -57,6 +61,8 @@ def bank_samples(labels: np.ndarray, max_samples: int, extra: list[int]) -> np.n
     Takes the first samples of each class in probe order, round-robin over classes, so every
     class is represented even when ``max_samples`` is small.
 
+    Examples
+    --------
     >>> bank_samples(np.array([0, 0, 1, 1, 2]), 3, [])
     array([0, 2, 4])
     """
@@ -73,7 +79,7 @@ def bank_samples(labels: np.ndarray, max_samples: int, extra: list[int]) -> np.n
     return np.array(sorted(set(chosen) | {int(i) for i in extra}), dtype=np.int64)
 
 
-def weight_bank(explorer: LensExplorer, samples: np.ndarray) -> dict[str, Any]:
+def weight_bank(explorer: Explorer, samples: np.ndarray) -> dict[str, Any]:
     """W_eff, b_eff, outputs and inputs of ``samples`` at every checkpoint of the explorer."""
     compare = explorer.compare
     n_frames = len(compare.checkpoint_ids)
@@ -88,7 +94,7 @@ def weight_bank(explorer: LensExplorer, samples: np.ndarray) -> dict[str, Any]:
     weight = np.zeros((len(samples), n_frames, c, d), np.float32)
     output = np.zeros((len(samples), n_frames, c), np.float32)
     bias: np.ndarray | None = None
-    means: list[np.ndarray] | None = _class_means_or_none(compare, n_frames)
+    means = [compare.class_means(e) for e in range(n_frames)]
     for e in range(n_frames):
         for k, s in enumerate(samples):
             arr = compare.weights(int(s), e)
@@ -107,31 +113,22 @@ def weight_bank(explorer: LensExplorer, samples: np.ndarray) -> dict[str, Any]:
         "bias": None if bias is None else array_to_b64(bias, "float32"),
         "output": array_to_b64(output, "float32"),
         "labels": array_to_b64(labels, "int32"),
-        "class_means": None if means is None else array_to_b64(np.stack(means), "float32"),
+        "class_means": array_to_b64(np.stack(means), "float32"),
     }
 
 
-def _class_means_or_none(compare: Any, n_frames: int) -> list[np.ndarray] | None:
-    """Class-mean W_eff at every checkpoint, or None when the analysis package lacks them."""
-    try:
-        return [compare.class_means(e) for e in range(n_frames)]
-    except ImportError:
-        return None
-
-
-def _bokeh_parts(explorer: LensExplorer) -> tuple[str, str, str, dict[str, Any] | None]:
+def _bokeh_parts(explorer: Explorer) -> tuple[str, str, str, dict[str, Any] | None]:
     """(resources, script, div, cursor config) of the metrics panel, inline; empty when absent."""
-    if explorer.panel is None:
+    fig = explorer.panel_figure
+    if fig is None:
         return "", "", "", None
     from bokeh.embed import components
     from bokeh.resources import INLINE
 
     from linlens_widgets import plots
-    from linlens_widgets.widgets.explorer import _cursor_x
 
-    fig = explorer.panel._model
     script, div = components(fig)
-    xs = _cursor_x(explorer.panel, explorer.scrubber.checkpoint_ids)
+    xs = metrics_panel.cursor_positions(fig, explorer.scrubber.checkpoint_ids)
     cursor = {"name": plots.CURSOR_NAME, "x": xs}
     return INLINE.render_js(), script, div, cursor
 
@@ -142,7 +139,7 @@ def _script_json(data: Any) -> str:
 
 
 def write_page(
-    explorer: LensExplorer, path: Path, *, max_samples: int, title: str | None, panel: bool
+    explorer: Explorer, path: Path, *, max_samples: int, title: str | None, panel: bool
 ) -> Path:
     """Write the explorer's page to ``path`` (see ``LensExplorer.save_html``)."""
     labels = np.asarray(explorer.embedding._labels)
@@ -180,7 +177,7 @@ def write_page(
     n_points = len(labels)
     note = (
         f"Saved page: no kernel needed. The scatter holds all {n_points:,} probe samples at all "
-        f"{explorer.scrubber.n_epochs} checkpoints; the weight comparison works for the "
+        f"{explorer.scrubber.n_checkpoints} checkpoints; the weight comparison works for the "
         f"{len(samples)} samples stored here (colour the scatter by \u201cin this page\u201d to "
         "see them). Open the notebook to compare any sample."
     )

@@ -8,10 +8,16 @@ human labels of checkpoints.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import os
+import stat
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from linlens_widgets.runs.indexing import checkpoint_indices
 
 ACCURACY_KEYS = ("test_acc", "test_accuracy", "val_acc", "val_accuracy", "accuracy", "acc")
 LOSS_KEYS = ("test_loss", "train_loss", "loss", "val_loss")
@@ -27,23 +33,111 @@ def is_trajectory(obj: Any) -> bool:
     return hasattr(obj, "positions") and hasattr(obj, "labels")
 
 
-def trajectory_of(run: Any) -> Any:
-    """Return the run's aligned embedding, ``ll.embed(run)`` (cached in the run)."""
+def stored_trajectory(run: Any) -> Any | None:
+    """Return the trajectory stored with the run (``ll.embed``'s result), or None.
+
+    A stored trajectory computed by an older embedding algorithm, or for other probe samples,
+    counts as absent.
+    """
+    from linlens_widgets.analysis.embed import ALGORITHM_VERSION, ATTACHMENT
+    from linlens_widgets.analysis.trajectory import Trajectory
+
+    stored = analysis_entry(run, ATTACHMENT)
+    if stored is None:
+        return None
+    arrays, meta = stored
+    if dict(meta.get("params") or {}).get("version") != ALGORITHM_VERSION:
+        return None
+    try:
+        trajectory = Trajectory.from_arrays(arrays, meta)
+    except ValueError:
+        return None
+    return trajectory if trajectory.n_points == len(run.probe_labels) else None
+
+
+def folder_is_writable(path: Path) -> bool:
+    """Whether files may be written into ``path`` (and its ``analysis`` subfolder, if present).
+
+    Permission bits are checked as well as ``os.access``: as the superuser ``os.access`` says yes
+    to everything, but a folder whose owner made it read-only should stay untouched.
+    """
+    for folder in (path, path / "analysis"):
+        if not folder.exists():
+            continue
+        mode = folder.stat().st_mode
+        if not os.access(folder, os.W_OK) or not mode & (
+            stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH
+        ):
+            return False
+    return True
+
+
+@contextmanager
+def _kept_in_memory(run: Any) -> Iterator[None]:
+    """Detach ``run`` from its folder for the duration, so attached results stay in memory."""
+    path = run.path
+    run.path = None
+    try:
+        yield
+    finally:
+        run.path = path
+
+
+def trajectory_of(run: Any, *, progress: bool = True) -> Any:
+    """Return the run's aligned embedding: the stored one, else computed now, saying so.
+
+    Computing prints one line saying what is computed and where it is stored, and shows
+    ``ll.embed``'s progress bars. The result is stored in the run folder's analysis store for
+    next time, unless the run has no folder or the folder is read-only (then it is only kept in
+    memory and nothing is written).
+
+    Parameters
+    ----------
+    run
+        A ``Run``.
+    progress
+        Show the progress bars (default True).
+
+    Returns
+    -------
+    Trajectory
+        Positions of every probe sample at every checkpoint.
+    """
     from linlens_widgets.analysis.embed import embed
 
-    return embed(run)
+    stored = stored_trajectory(run)
+    if stored is not None:
+        return stored
+    path = getattr(run, "path", None)
+    what = (
+        f"Embedding {len(run.probe_labels):,} probe samples at {len(run.checkpoints)} "
+        "checkpoints (aligned t-SNE)"
+    )
+    if path is None:
+        print(
+            f"{what}; the run has no folder, so it is kept in memory only (save the run to keep it)"
+        )
+        return embed(run, progress=progress)
+    path = Path(path)
+    if not folder_is_writable(path):
+        print(f"{what}; {path} is read-only, so it is kept in memory only")
+        with _kept_in_memory(run):
+            return embed(run, progress=progress)
+    print(f"{what}; storing it in {path / 'analysis'}{os.sep} for next time")
+    return embed(run, progress=progress)
 
 
 def check_positions(positions: Any) -> np.ndarray:
     """Validate an (E, N, 2) positions array and return it as float32.
 
-    Raises:
-        ValueError: naming the shape when it is not (E, N, 2) with E, N >= 1, or values are not
-            finite.
+    Raises
+    ------
+    ValueError
+        Naming the shape when it is not (E, N, 2) with E, N >= 1, or values are not finite.
     """
     p = np.asarray(positions, dtype=np.float32)
     if p.ndim != 3 or p.shape[2] != 2 or p.shape[0] < 1 or p.shape[1] < 1:
-        raise ValueError(f"positions must have shape (epochs, points, 2), got {p.shape}")
+        raise ValueError(f"positions must have shape (checkpoints, points, 2), got {p.shape}")
     if not np.isfinite(p).all():
         bad = int((~np.isfinite(p)).any(axis=(0, 2)).sum())
         raise ValueError(f"positions hold non-finite values for {bad} point(s)")
@@ -78,19 +172,11 @@ def checkpoint_ids(trajectory: Any | None, run: Any | None) -> np.ndarray:
 
 
 def select_checkpoints(run: Any, checkpoints: Sequence[int] | None) -> np.ndarray:
-    """Validate a list of run checkpoint indices (default: all of them)."""
-    n = len(run.checkpoints)
-    if n == 0:
-        raise ValueError("the run has no checkpoints")
-    if checkpoints is None:
-        return np.arange(n)
-    ids = np.asarray(list(checkpoints), dtype=np.int64)
-    if ids.size == 0:
-        raise ValueError("checkpoints is empty; pass at least one checkpoint index")
-    bad = [int(i) for i in ids if not 0 <= i < n]
-    if bad:
-        raise ValueError(f"checkpoint index {bad[0]} is not in the run (it has {n} checkpoints)")
-    return ids
+    """Resolve run checkpoint indices (default: all of them; negative count from the end)."""
+    ids = checkpoint_indices(
+        None if checkpoints is None else list(checkpoints), len(run.checkpoints)
+    )
+    return np.asarray(ids, dtype=np.int64)
 
 
 def find_metric(metrics: dict[str, float], keys: Sequence[str]) -> str | None:
@@ -167,11 +253,35 @@ def thumbnails(run: Any) -> np.ndarray:
     return np.round(img * 255).astype(np.uint8)
 
 
+def weights_of(run: Any) -> Any:
+    """Return the per-run computing object, ``run_weights(run)`` (stand-ins compute their own)."""
+    from linlens_widgets.analysis.weights import run_weights
+    from linlens_widgets.runs.store import Run
+
+    return run_weights(run) if isinstance(run, Run) else run
+
+
+def effective_weights(run: Any, checkpoint: int) -> Any:
+    """Return the probe samples' effective weights at a checkpoint position (cached per run)."""
+    return weights_of(run).effective_weights(checkpoint)
+
+
+def analysis_entry(run: Any, name: str) -> tuple[dict[str, np.ndarray], dict[str, Any]] | None:
+    """Return a named entry of the run's analysis store, or None (stand-ins: their own entries)."""
+    from linlens_widgets.analysis.store import AnalysisStore
+    from linlens_widgets.runs.store import Run
+
+    if isinstance(run, Run):
+        return AnalysisStore(run).get(name)
+    return run.attachment(name) if hasattr(run, "attachment") else None
+
+
 def predictions(run: Any, ids: np.ndarray) -> np.ndarray:
     """Predicted class of every probe sample at each frame's checkpoint, (E, N) uint8/int32."""
+    engine = weights_of(run)
     rows = []
     for cid in ids:
-        p = run.predictions(int(cid))
+        p = engine.predictions(int(cid))
         rows.append(p.detach().cpu().numpy() if hasattr(p, "detach") else np.asarray(p))
     out = np.stack(rows)
     return out.astype(np.uint8) if out.max(initial=0) < 256 and out.min(initial=0) >= 0 else out

@@ -9,7 +9,7 @@ answer travels as float32 buffers (a few KB), cached in the browser.
 
 >>> import linlens_widgets as ll
 >>> cmp = ll.WeightCompare(run, 0, 7)  # doctest: +SKIP
->>> cmp.epoch = 0; cmp.cosine()["overall"]  # doctest: +SKIP
+>>> cmp.checkpoint = 0; cmp.cosine()["overall"]  # doctest: +SKIP
 0.41
 """
 
@@ -25,30 +25,50 @@ import traitlets
 from linlens_widgets.widgets import _sources
 from linlens_widgets.widgets._bundle import bundle
 from linlens_widgets.widgets._codecs import pack_message
-from linlens_widgets.widgets.embedding import _indices, _position
+from linlens_widgets.widgets.contract import message
+from linlens_widgets.widgets.validate import (
+    EpochAlias,
+    checkpoint_position,
+    index_list,
+    probe_index,
+    renamed_keyword,
+)
 
 
 def _np(t: Any) -> np.ndarray:
+    """Return a tensor or array-like as a numpy array (on the CPU)."""
     return t.detach().cpu().numpy() if hasattr(t, "detach") else np.asarray(t)
 
 
-class WeightCompare(anywidget.AnyWidget):
+class WeightCompare(EpochAlias, anywidget.AnyWidget):
     """Compare the effective weights of probe samples ``sample_a`` and ``sample_b``.
 
-    Args:
-        run: a trained or loaded ``Run``.
-        sample_a: first probe index (default 0).
-        sample_b: second probe index (default 1).
-        epoch: checkpoint position (default -1, the last).
-        classes: which class rows to show (default None: all).
-        class_means: show the class-mean W_eff row (default False).
-        checkpoints: run checkpoint indices the positions refer to (default: all checkpoints;
-            the explorer passes the trajectory's ``checkpoint_ids``).
+    Parameters
+    ----------
+    run
+        A trained or loaded ``Run``.
+    sample_a
+        First probe index (default 0).
+    sample_b
+        Second probe index (default 1).
+    checkpoint
+        Checkpoint position (default -1, the last). ``epoch=`` is a deprecated alias.
+    classes
+        Which class rows to show (default None: all).
+    class_means
+        Show the class-mean W_eff row (default False).
+    checkpoints
+        Run checkpoint indices the positions refer to (default: all checkpoints; the explorer
+        passes the trajectory's ``checkpoint_ids``).
 
-    Raises:
-        ValueError: for a sample index out of range, an epoch not in the run, or a class that
-            the model does not output, naming the value.
+    Raises
+    ------
+    ValueError
+        For a sample index out of range, a checkpoint not in the run, or a class that the
+        model does not output, naming the value.
 
+    Examples
+    --------
     >>> WeightCompare(run, 3, 42, classes=[3, 8], class_means=True)  # doctest: +SKIP
     """
 
@@ -56,7 +76,7 @@ class WeightCompare(anywidget.AnyWidget):
 
     sample_a = traitlets.Int(0).tag(sync=True)
     sample_b = traitlets.Int(1).tag(sync=True)
-    epoch = traitlets.Int(0).tag(sync=True)
+    checkpoint = traitlets.Int(0).tag(sync=True)
     classes = traitlets.List(traitlets.Int()).tag(sync=True)
     show_class_means = traitlets.Bool(False).tag(sync=True)
 
@@ -64,7 +84,7 @@ class WeightCompare(anywidget.AnyWidget):
     _image_shape = traitlets.List(traitlets.Int()).tag(sync=True)
     _n_samples = traitlets.Int(0).tag(sync=True)
     _n_outputs = traitlets.Int(0).tag(sync=True)
-    _epoch_labels = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    _checkpoint_labels = traitlets.List(traitlets.Unicode()).tag(sync=True)
     _revision = traitlets.Int(0).tag(sync=True)
 
     def __init__(
@@ -73,12 +93,13 @@ class WeightCompare(anywidget.AnyWidget):
         sample_a: int = 0,
         sample_b: int = 1,
         *,
-        epoch: int = -1,
+        checkpoint: int = -1,
         classes: Sequence[int] | None = None,
         class_means: bool = False,
         checkpoints: Sequence[int] | None = None,
         **kwargs: Any,
     ) -> None:
+        checkpoint = renamed_keyword(kwargs, "epoch", "checkpoint", checkpoint, "WeightCompare")
         if not _sources.is_run(run):
             raise TypeError(f"WeightCompare needs a Run, got {type(run).__name__}")
         self.run = run
@@ -92,10 +113,10 @@ class WeightCompare(anywidget.AnyWidget):
             _image_shape=[int(v) for v in run.image_shape],
             _n_samples=self._n,
             _n_outputs=self._c_out,
-            _epoch_labels=[f["label"] for f in _sources.frames(run, self.checkpoint_ids)],
+            _checkpoint_labels=[f["label"] for f in _sources.frames(run, self.checkpoint_ids)],
             sample_a=sample_a,
             sample_b=sample_b,
-            epoch=_position(epoch, len(self.checkpoint_ids)),
+            checkpoint=checkpoint_position(checkpoint, len(self.checkpoint_ids)),
             classes=list(classes or []),
             show_class_means=class_means,
             **kwargs,
@@ -103,47 +124,45 @@ class WeightCompare(anywidget.AnyWidget):
         self.on_msg(self._on_message)
 
     # ------------------------------------------------------------------ validation
-    def _valid_sample(self, value: Any, name: str) -> int:
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-            raise ValueError(f"{name} must be an integer probe index, got {value!r}")
-        if not 0 <= int(value) < self._n:
-            raise ValueError(f"{name} {int(value)} is out of range (the run has {self._n} probes)")
-        return int(value)
-
     @traitlets.validate("sample_a")
     def _valid_a(self, proposal: dict[str, Any]) -> int:
-        return self._valid_sample(proposal["value"], "sample_a")
+        return probe_index(proposal["value"], self._n, "sample_a")
 
     @traitlets.validate("sample_b")
     def _valid_b(self, proposal: dict[str, Any]) -> int:
-        return self._valid_sample(proposal["value"], "sample_b")
+        return probe_index(proposal["value"], self._n, "sample_b")
 
-    @traitlets.validate("epoch")
-    def _valid_epoch(self, proposal: dict[str, Any]) -> int:
-        return _position(proposal["value"], len(self.checkpoint_ids), allow_negative=False)
+    @traitlets.validate("checkpoint")
+    def _valid_checkpoint(self, proposal: dict[str, Any]) -> int:
+        return checkpoint_position(proposal["value"], len(self.checkpoint_ids))
 
     @traitlets.validate("classes")
     def _valid_classes(self, proposal: dict[str, Any]) -> list[int]:
-        return _indices(proposal["value"], self._c_out, "classes")
+        return index_list(proposal["value"], self._c_out, "classes")
 
     # ------------------------------------------------------------------ engine access
-    def checkpoint_of(self, epoch: int | None = None) -> int:
-        """Run checkpoint index shown at checkpoint position ``epoch`` (default: current)."""
-        e = self.epoch if epoch is None else _position(epoch, len(self.checkpoint_ids))
-        return int(self.checkpoint_ids[e])
+    def checkpoint_of(self, checkpoint: int | None = None) -> int:
+        """Return the run checkpoint index shown at position ``checkpoint`` (default: current)."""
+        n = len(self.checkpoint_ids)
+        k = self.checkpoint if checkpoint is None else checkpoint_position(checkpoint, n)
+        return int(self.checkpoint_ids[k])
 
-    def weights(self, sample: int, epoch: int | None = None) -> dict[str, np.ndarray | None]:
+    def weights(self, sample: int, checkpoint: int | None = None) -> dict[str, np.ndarray | None]:
         """Return the arrays the front end draws for one sample at one checkpoint position.
 
-        Returns:
-            dict: ``input`` (D,), ``weight`` (C, D), ``bias`` (C,) or None, ``output`` (C,),
+        Returns
+        -------
+        dict
+            ``input`` (D,), ``weight`` (C, D), ``bias`` (C,) or None, ``output`` (C,),
             ``label`` (0-d int), all float32 except the label.
 
+        Examples
+        --------
         >>> cmp.weights(0)["weight"].shape  # doctest: +SKIP
         (10, 64)
         """
-        s = self._valid_sample(sample, "sample")
-        ew = self.run.effective_weights(self.checkpoint_of(epoch))
+        s = probe_index(sample, self._n, "sample")
+        ew = _sources.effective_weights(self.run, self.checkpoint_of(checkpoint))
         weight = _np(ew.weight[s]).astype(np.float32)
         weight = weight.reshape(weight.shape[0], -1)
         bias = None if ew.bias is None else _np(ew.bias[s]).astype(np.float32)
@@ -157,53 +176,53 @@ class WeightCompare(anywidget.AnyWidget):
             "label": np.int64(_np(self.run.probe_labels[s])),
         }
 
-    def class_means(self, epoch: int | None = None) -> np.ndarray:
+    def class_means(self, checkpoint: int | None = None) -> np.ndarray:
         """Class-mean W_eff at a checkpoint position: (classes, outputs, D) float32."""
         from linlens_widgets.analysis import metrics
 
-        ew = self.run.effective_weights(self.checkpoint_of(epoch))
+        ew = _sources.effective_weights(self.run, self.checkpoint_of(checkpoint))
         means = metrics.class_mean_weights(ew, self.run.probe_labels)
         means = _np(means).astype(np.float32)
         return means.reshape(means.shape[0], means.shape[1], -1)
 
-    def cosine(self, epoch: int | None = None) -> dict[str, Any]:
+    def cosine(self, checkpoint: int | None = None) -> dict[str, Any]:
         """Cosine similarity of the two samples' W_eff: ``{"overall": float, "per_class": [...]}``.
 
+        Examples
+        --------
         >>> cmp.cosine()["overall"]  # doctest: +SKIP
         0.83
         """
-        wa = self.weights(self.sample_a, epoch)["weight"].astype(np.float64)
-        wb = self.weights(self.sample_b, epoch)["weight"].astype(np.float64)
+        wa = self.weights(self.sample_a, checkpoint)["weight"].astype(np.float64)
+        wb = self.weights(self.sample_b, checkpoint)["weight"].astype(np.float64)
         per_class = [_cos(a, b) for a, b in zip(wa, wb, strict=True)]
         return {"overall": _cos(wa.ravel(), wb.ravel()), "per_class": per_class}
 
     # ------------------------------------------------------------------ messages
     def _on_message(self, _widget: Any, content: Any, _buffers: Any) -> None:
+        """Answer the front end's fetch messages (the protocol is in ``contract.json``)."""
         if not isinstance(content, dict):
             return
         kind = content.get("type")
         try:
             if kind == "fetch":
-                sample, epoch = int(content["sample"]), int(content["epoch"])
-                arrays = self.weights(sample, epoch)
+                sample, k = int(content["sample"]), int(content["checkpoint"])
+                arrays = self.weights(sample, k)
                 label = int(arrays.pop("label"))
-                msg, buffers = pack_message(
-                    {"type": "sample", "sample": sample, "epoch": epoch, "label": label}, arrays
-                )
-                self.send(msg, buffers)
+                head = message("sample", sample=sample, checkpoint=k, label=label)
+                self.send(*pack_message(head, arrays))
             elif kind == "fetch_class_means":
-                epoch = int(content["epoch"])
-                msg, buffers = pack_message(
-                    {"type": "class_means", "epoch": epoch}, {"means": self.class_means(epoch)}
-                )
-                self.send(msg, buffers)
+                k = int(content["checkpoint"])
+                head = message("class_means", checkpoint=k)
+                self.send(*pack_message(head, {"means": self.class_means(k)}))
         except Exception as err:  # the front end shows the message instead of waiting forever
-            reply = {"type": "error", "epoch": content.get("epoch"), "message": f"{err}"}
+            reply = message("error", checkpoint=content.get("checkpoint"), message=f"{err}")
             if kind == "fetch":
                 reply["sample"] = content.get("sample")
             self.send(reply)
 
 
 def _cos(a: np.ndarray, b: np.ndarray) -> float:
+    """Return the cosine of two vectors (0 when either is zero)."""
     d = float(np.linalg.norm(a) * np.linalg.norm(b))
     return float(a @ b / d) if d > 0 else 0.0

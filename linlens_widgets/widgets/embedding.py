@@ -1,14 +1,14 @@
 """EmbeddingView: a WebGL scatter of every probe sample's embedded effective weights.
 
 All checkpoints' 2-D positions go to the browser once as one float32 buffer (E × N × 2), so moving
-``epoch`` animates on the client with no kernel round-trip. Pan, zoom, lasso (shift+drag or the
+``checkpoint`` animates on the client with no kernel round-trip. Pan, zoom, lasso (shift+drag or the
 lasso tool), box selection, click to pick, a hover tooltip with the sample's input image, colour by
 label (legend click filters a class), by correctness at the shown checkpoint, or by any per-sample
 array.
 
 >>> import linlens_widgets as ll
 >>> view = ll.EmbeddingView(run)  # doctest: +SKIP
->>> view.epoch = 5  # doctest: +SKIP
+>>> view.checkpoint = 5  # doctest: +SKIP
 >>> view.on_select(lambda idx: print(len(idx), "selected"))  # doctest: +SKIP
 """
 
@@ -25,37 +25,57 @@ import traitlets
 from linlens_widgets.widgets import _sources
 from linlens_widgets.widgets._bundle import bundle
 from linlens_widgets.widgets._codecs import array_serialization, to_wire_array
+from linlens_widgets.widgets.validate import (
+    EpochAlias,
+    checkpoint_position,
+    index_list,
+    renamed_keyword,
+)
 
 COLOR_MODES = ("label", "correct", "value")
 
 
-class EmbeddingView(anywidget.AnyWidget):
-    """WebGL scatter of a trajectory; ``epoch`` and ``selection`` sync both ways.
+class EmbeddingView(EpochAlias, anywidget.AnyWidget):
+    """WebGL scatter of a trajectory; ``checkpoint`` and ``selection`` sync both ways.
 
-    Args:
-        trajectory_or_run: a ``Trajectory`` (from ``ll.embed``) or a ``Run`` (embedded with
-            ``ll.embed(run)``, cached in the run), or an array of positions (E, N, 2).
-        run: the run the trajectory was computed from, for thumbnails, class names and
-            correctness colouring (default: the run passed first, if any).
-        color: ``"label"`` (default), ``"correct"`` (misclassified at the shown checkpoint in red),
-            or an array of per-sample values (N,) or per-checkpoint values (E, N) shown with a
-            continuous colour map and a colour bar.
-        value_name: name of the values in the colour bar and tooltip (default ``"value"``).
-        size: point size in pixels (default: chosen from the number of points).
-        thumbnails: send the probe images once (uint8 atlas) for the hover tooltip (default True).
-        epoch: checkpoint position to show first (default -1, the last).
-        height: plot height in pixels (default 420).
+    Parameters
+    ----------
+    trajectory_or_run
+        A ``Trajectory`` (from ``ll.embed``), a ``Run`` (its stored trajectory, or one computed
+        as ``LensExplorer`` does, with a message and a progress bar), or an array of positions
+        (E, N, 2).
+    run
+        The run the trajectory was computed from, for thumbnails, class names and correctness
+        colouring (default: the run passed first, if any).
+    color
+        ``"label"`` (default), ``"correct"`` (misclassified at the shown checkpoint in red), or
+        an array of per-sample values (N,) or per-checkpoint values (E, N) shown with a
+        continuous colour map and a colour bar.
+    value_name
+        Name of the values in the colour bar and tooltip (default ``"value"``).
+    size
+        Point size in pixels (default: chosen from the number of points).
+    thumbnails
+        Send the probe images once (uint8 atlas) for the hover tooltip (default True).
+    checkpoint
+        Checkpoint position to show first (default -1, the last). ``epoch=`` is a deprecated
+        alias.
+    height
+        Plot height in pixels (default 420).
 
-    Raises:
-        ValueError: when the trajectory's N does not match the run, or a colour array has the
-            wrong length.
+    Raises
+    ------
+    ValueError
+        When the trajectory's N does not match the run, or a colour array has the wrong length.
 
+    Examples
+    --------
     >>> view = EmbeddingView(ll.embed(run), run=run, color="correct")  # doctest: +SKIP
     """
 
     _esm = bundle("embedding.js")
 
-    epoch = traitlets.Int(0).tag(sync=True)
+    checkpoint = traitlets.Int(0).tag(sync=True)
     selection = traitlets.List(traitlets.Int()).tag(sync=True)
     color = traitlets.Unicode("label").tag(sync=True)
     hidden_classes = traitlets.List(traitlets.Int()).tag(sync=True)
@@ -69,7 +89,7 @@ class EmbeddingView(anywidget.AnyWidget):
     _thumbnails = traitlets.Any(None).tag(sync=True, **array_serialization)
     _values = traitlets.Any(None).tag(sync=True, **array_serialization)
     _classes = traitlets.List(traitlets.Unicode()).tag(sync=True)
-    _epoch_labels = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    _checkpoint_labels = traitlets.List(traitlets.Unicode()).tag(sync=True)
 
     def __init__(
         self,
@@ -80,19 +100,20 @@ class EmbeddingView(anywidget.AnyWidget):
         value_name: str = "value",
         size: float | None = None,
         thumbnails: bool = True,
-        epoch: int = -1,
+        checkpoint: int = -1,
         height: int = 420,
         **kwargs: Any,
     ) -> None:
+        checkpoint = renamed_keyword(kwargs, "epoch", "checkpoint", checkpoint, "EmbeddingView")
         trajectory, run = _resolve(trajectory_or_run, run)
         positions = _sources.check_positions(
             trajectory.positions if trajectory is not None else trajectory_or_run
         )
-        n_epochs, n_points = positions.shape[:2]
+        n_checkpoints, n_points = positions.shape[:2]
         ids = (
             _sources.checkpoint_ids(trajectory, run)
             if trajectory is not None
-            else np.arange(n_epochs)
+            else np.arange(n_checkpoints)
         )
         if run is not None and trajectory is not None:
             _sources.check_matches(trajectory, run)
@@ -101,19 +122,19 @@ class EmbeddingView(anywidget.AnyWidget):
             if (run is not None or trajectory is not None)
             else np.zeros(n_points, np.int32)
         )
-        self._n_epochs = int(n_epochs)
+        self._n_checkpoints = int(n_checkpoints)
         self._n_points = int(n_points)
         self.run = run
         self.trajectory = trajectory
         self.checkpoint_ids = ids
-        mode, values = _color_mode(color, n_epochs, n_points)
+        mode, values = _color_mode(color, n_checkpoints, n_points)
         if mode == "correct" and run is None:
             raise ValueError('color="correct" needs the run (pass run=...)')
         super().__init__(
             _positions=positions,
             _labels=labels,
             _classes=_sources.class_names(run, labels),
-            _epoch_labels=[f["label"] for f in _sources.frames(run, ids, trajectory)],
+            _checkpoint_labels=[f["label"] for f in _sources.frames(run, ids, trajectory)],
             _predictions=_sources.predictions(run, ids) if run is not None else None,
             _thumbnails=_sources.thumbnails(run) if (thumbnails and run is not None) else None,
             _values=values,
@@ -121,18 +142,18 @@ class EmbeddingView(anywidget.AnyWidget):
             value_name=value_name,
             point_size=float(size or 0.0),
             height=int(height),
-            epoch=_position(epoch, n_epochs),
+            checkpoint=checkpoint_position(checkpoint, n_checkpoints),
             **kwargs,
         )
 
     # ------------------------------------------------------------------ validation
-    @traitlets.validate("epoch")
-    def _valid_epoch(self, proposal: dict[str, Any]) -> int:
-        return _position(proposal["value"], self._n_epochs, allow_negative=False)
+    @traitlets.validate("checkpoint")
+    def _valid_checkpoint(self, proposal: dict[str, Any]) -> int:
+        return checkpoint_position(proposal["value"], self._n_checkpoints)
 
     @traitlets.validate("selection")
     def _valid_selection(self, proposal: dict[str, Any]) -> list[int]:
-        return _indices(proposal["value"], self._n_points, "selection")
+        return index_list(proposal["value"], self._n_points, "selection")
 
     @traitlets.validate("color")
     def _valid_color(self, proposal: dict[str, Any]) -> str:
@@ -152,17 +173,22 @@ class EmbeddingView(anywidget.AnyWidget):
         return self._n_points
 
     @property
-    def n_epochs(self) -> int:
+    def n_checkpoints(self) -> int:
         """Number of checkpoints (frames) the scatter can show."""
-        return self._n_epochs
+        return self._n_checkpoints
 
     def on_select(self, callback: Callable[[list[int]], Any], *, remove: bool = False) -> None:
         """Call ``callback(selection)`` whenever the selection changes (in the browser or here).
 
-        Args:
-            callback: receives the new list of selected probe indices.
-            remove: unregister a callback registered before (default False).
+        Parameters
+        ----------
+        callback
+            Receives the new list of selected probe indices.
+        remove
+            Unregister a callback registered before (default False).
 
+        Examples
+        --------
         >>> view.on_select(lambda idx: print(idx))  # doctest: +SKIP
         """
         handler = self._select_handlers.get(callback)
@@ -187,10 +213,12 @@ class EmbeddingView(anywidget.AnyWidget):
     def set_values(self, values: Any, name: str = "value") -> None:
         """Colour the points by a per-sample (N,) or per-checkpoint (E, N) array.
 
-        Raises:
-            ValueError: naming the shape when it matches neither.
+        Raises
+        ------
+        ValueError
+            Naming the shape when it matches neither.
         """
-        _, encoded = _color_mode(values, self._n_epochs, self._n_points)
+        _, encoded = _color_mode(values, self._n_checkpoints, self._n_points)
         self.set_trait("_values", encoded)
         self.value_name = name
         self.color = "value"
@@ -202,8 +230,10 @@ class EmbeddingView(anywidget.AnyWidget):
     def zoom_to_selection(self) -> None:
         """Zoom the scatter to the selected points.
 
-        Raises:
-            ValueError: when the selection is empty.
+        Raises
+        ------
+        ValueError
+            When the selection is empty.
         """
         if not self.selection:
             raise ValueError("the selection is empty; select points first (lasso, box or click)")
@@ -212,23 +242,29 @@ class EmbeddingView(anywidget.AnyWidget):
     def save_html(self, path: str | Path, *, title: str = "linlens embedding") -> Path:
         """Write this scatter as a single self-contained page (no kernel, no network).
 
-        The page holds every point at every checkpoint, so scrubbing with the epoch slider of a
-        saved explorer, or setting ``epoch`` here before saving, works offline.
+        The page holds every point at every checkpoint, so scrubbing with the checkpoint slider of
+        a saved explorer, or setting ``checkpoint`` here before saving, works offline.
 
+        Examples
+        --------
         >>> view.save_html("embedding.html")  # doctest: +SKIP
         """
         from linlens_widgets.widgets._page import write_single
 
         note = (
             f"Saved page: no kernel needed. {self._n_points:,} points at "
-            f"{self._n_epochs} checkpoints; shown: checkpoint {self.epoch + 1}."
+            f"{self._n_checkpoints} checkpoints; shown: checkpoint {self.checkpoint + 1}."
         )
         return write_single(self, "embedding", Path(path), title=title, note=note)
 
-    def positions_at(self, epoch: int | None = None) -> np.ndarray:
-        """Positions (N, 2) shown at checkpoint position ``epoch`` (default: the current one)."""
-        e = self.epoch if epoch is None else _position(epoch, self._n_epochs)
-        return np.asarray(self._positions[e])
+    def positions_at(self, checkpoint: int | None = None) -> np.ndarray:
+        """Positions (N, 2) shown at checkpoint position ``checkpoint`` (default: the current)."""
+        k = (
+            self.checkpoint
+            if checkpoint is None
+            else checkpoint_position(checkpoint, self.n_checkpoints)
+        )
+        return np.asarray(self._positions[k])
 
 
 def _resolve(obj: Any, run: Any | None) -> tuple[Any | None, Any | None]:
@@ -244,43 +280,16 @@ def _resolve(obj: Any, run: Any | None) -> tuple[Any | None, Any | None]:
     )
 
 
-def _position(epoch: Any, n: int, *, allow_negative: bool = True) -> int:
-    """Validate a checkpoint position; negative values count from the end when allowed."""
-    try:
-        e = int(epoch)
-    except (TypeError, ValueError):
-        raise ValueError(f"epoch must be an integer checkpoint position, got {epoch!r}") from None
-    if e != epoch and not isinstance(epoch, (int, np.integer)):
-        raise ValueError(f"epoch must be an integer checkpoint position, got {epoch!r}")
-    if allow_negative and -n <= e < 0:
-        e += n
-    if not 0 <= e < n:
-        raise ValueError(f"epoch {epoch!r} is not a checkpoint position of this run (0..{n - 1})")
-    return e
-
-
-def _indices(values: Any, n: int, name: str) -> list[int]:
-    """Validate a list of probe indices (unique, sorted, in range)."""
-    out: set[int] = set()
-    for v in values:
-        if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
-            raise ValueError(f"{name} must hold integer probe indices, got {v!r}")
-        if not 0 <= int(v) < n:
-            raise ValueError(f"{name} index {int(v)} is out of range (0..{n - 1})")
-        out.add(int(v))
-    return sorted(out)
-
-
-def _color_mode(color: Any, n_epochs: int, n_points: int) -> tuple[str, np.ndarray | None]:
+def _color_mode(color: Any, n_checkpoints: int, n_points: int) -> tuple[str, np.ndarray | None]:
     """Turn the ``color`` argument into (mode, values array or None)."""
     if isinstance(color, str):
         if color not in ("label", "correct"):
             raise ValueError(f'color must be "label", "correct" or an array, got {color!r}')
         return color, None
     values = to_wire_array(color, "float32")
-    if values.shape not in ((n_points,), (n_epochs, n_points)):
+    if values.shape not in ((n_points,), (n_checkpoints, n_points)):
         raise ValueError(
-            f"color values must have shape ({n_points},) or ({n_epochs}, {n_points}), "
+            f"color values must have shape ({n_points},) or ({n_checkpoints}, {n_points}), "
             f"got {values.shape}"
         )
     return "value", values

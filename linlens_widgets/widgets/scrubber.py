@@ -1,16 +1,18 @@
-"""EpochScrubber: a slider over a run's checkpoints with play/pause, steps and a sparkline.
+"""CheckpointScrubber: a slider over a run's checkpoints with play/pause, steps and a sparkline.
 
-Its ``epoch`` trait (the checkpoint position) links to the other widgets with
-``traitlets.link`` (through the kernel) or ``ipywidgets.jslink`` (in the browser only, so
-scrubbing stays instant): ``ipywidgets.jslink((scrubber, "epoch"), (view, "epoch"))``.
+Its ``checkpoint`` trait (the position in the run's checkpoint list) links to the other widgets
+with ``traitlets.link`` (through the kernel) or ``ipywidgets.jslink`` (in the browser only, so
+scrubbing stays instant): ``ipywidgets.jslink((scrubber, "checkpoint"), (view, "checkpoint"))``.
+``LensExplorer`` links its three widgets in the browser itself.
 
 >>> import linlens_widgets as ll
->>> scrub = ll.EpochScrubber(run)  # doctest: +SKIP
->>> traitlets.link((scrub, "epoch"), (view, "epoch"))  # doctest: +SKIP
+>>> scrub = ll.CheckpointScrubber(run)  # doctest: +SKIP
+>>> traitlets.link((scrub, "checkpoint"), (view, "checkpoint"))  # doctest: +SKIP
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -19,32 +21,43 @@ import traitlets
 
 from linlens_widgets.widgets import _sources
 from linlens_widgets.widgets._bundle import bundle
-from linlens_widgets.widgets.embedding import _position
+from linlens_widgets.widgets.contract import SPEEDS
+from linlens_widgets.widgets.validate import EpochAlias, checkpoint_position, renamed_keyword
 
-SPEEDS = (0.5, 1.0, 2.0, 4.0, 8.0)
+__all__ = ["SPEEDS", "CheckpointScrubber", "EpochScrubber"]
 
 
-class EpochScrubber(anywidget.AnyWidget):
+class CheckpointScrubber(EpochAlias, anywidget.AnyWidget):
     """Slider over checkpoints; labels show epoch, step and test accuracy.
 
-    Args:
-        run: a ``Run`` (or a ``Trajectory``, whose epochs/steps label the frames).
-        epoch: checkpoint position to start at (default -1, the last).
-        checkpoints: run checkpoint indices to scrub over (default: all; the explorer passes the
-            trajectory's ``checkpoint_ids``).
-        speed: playback speed factor, one of 0.5, 1, 2, 4, 8 (default 1 = two checkpoints a
-            second).
-        loop: restart from the first checkpoint when playback reaches the end (default False).
+    Parameters
+    ----------
+    run
+        A ``Run`` (or a ``Trajectory``, whose epochs/steps label the frames).
+    checkpoint
+        Checkpoint position to start at (default -1, the last). ``epoch=`` is a deprecated
+        alias.
+    checkpoints
+        Run checkpoint indices to scrub over (default: all; the explorer passes the
+        trajectory's ``checkpoint_ids``).
+    speed
+        Playback speed factor, one of 0.5, 1, 2, 4, 8 (default 1 = two checkpoints a second).
+    loop
+        Restart from the first checkpoint when playback reaches the end (default False).
 
-    Raises:
-        ValueError: for an epoch that is not a checkpoint position, naming it.
+    Raises
+    ------
+    ValueError
+        For a checkpoint that is not a position of the run, naming it.
 
-    >>> EpochScrubber(run, epoch=0, speed=2)  # doctest: +SKIP
+    Examples
+    --------
+    >>> CheckpointScrubber(run, checkpoint=0, speed=2)  # doctest: +SKIP
     """
 
     _esm = bundle("scrubber.js")
 
-    epoch = traitlets.Int(0).tag(sync=True)
+    checkpoint = traitlets.Int(0).tag(sync=True)
     playing = traitlets.Bool(False).tag(sync=True)
     speed = traitlets.Float(1.0).tag(sync=True)
     loop = traitlets.Bool(False).tag(sync=True)
@@ -55,12 +68,14 @@ class EpochScrubber(anywidget.AnyWidget):
         self,
         run: Any,
         *,
-        epoch: int = -1,
+        checkpoint: int = -1,
         checkpoints: Sequence[int] | None = None,
         speed: float = 1.0,
         loop: bool = False,
         **kwargs: Any,
     ) -> None:
+        name = type(self).__name__
+        checkpoint = renamed_keyword(kwargs, "epoch", "checkpoint", checkpoint, name)
         if _sources.is_run(run):
             ids = _sources.select_checkpoints(run, checkpoints)
             frames = _sources.frames(run, ids)
@@ -68,21 +83,21 @@ class EpochScrubber(anywidget.AnyWidget):
             ids = _sources.checkpoint_ids(run, None)
             frames = _sources.frames(None, ids, run)
         else:
-            raise TypeError(f"EpochScrubber needs a Run or a Trajectory, got {type(run).__name__}")
+            raise TypeError(f"{name} needs a Run or a Trajectory, got {type(run).__name__}")
         self.checkpoint_ids = ids
         self._n = len(frames)
         super().__init__(
             _frames=frames,
             _series=_sources.series(frames),
-            epoch=_position(epoch, self._n),
+            checkpoint=checkpoint_position(checkpoint, self._n),
             speed=speed,
             loop=loop,
             **kwargs,
         )
 
-    @traitlets.validate("epoch")
-    def _valid_epoch(self, proposal: dict[str, Any]) -> int:
-        return _position(proposal["value"], self._n, allow_negative=False)
+    @traitlets.validate("checkpoint")
+    def _valid_checkpoint(self, proposal: dict[str, Any]) -> int:
+        return checkpoint_position(proposal["value"], self._n)
 
     @traitlets.validate("speed")
     def _valid_speed(self, proposal: dict[str, Any]) -> float:
@@ -92,14 +107,14 @@ class EpochScrubber(anywidget.AnyWidget):
         return v
 
     @property
-    def n_epochs(self) -> int:
+    def n_checkpoints(self) -> int:
         """Number of checkpoints the slider covers."""
         return self._n
 
     @property
     def frame(self) -> dict[str, Any]:
-        """The current checkpoint's ``{epoch, step, label, metrics}``."""
-        return dict(self._frames[self.epoch])
+        """The current checkpoint's ``{epoch, step, label, metrics}`` (epoch: training time)."""
+        return dict(self._frames[self.checkpoint])
 
     def play(self) -> None:
         """Start playback in the browser (from the start when at the last checkpoint)."""
@@ -108,3 +123,16 @@ class EpochScrubber(anywidget.AnyWidget):
     def pause(self) -> None:
         """Stop playback."""
         self.playing = False
+
+
+class EpochScrubber(CheckpointScrubber):
+    """Deprecated name of :class:`CheckpointScrubber`, kept for one release."""
+
+    def __init__(self, run: Any, **kwargs: Any) -> None:
+        warnings.warn(
+            "EpochScrubber is deprecated and will be removed in the next release; "
+            "use CheckpointScrubber (its position trait is .checkpoint)",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        super().__init__(run, **kwargs)

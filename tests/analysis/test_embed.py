@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import sys
-
 import numpy as np
 import pytest
 import torch
@@ -79,7 +77,8 @@ def test_bad_input_names_the_problem(drifting):
         embed_features(x, y, coupling=-1)
 
 
-def test_umap_without_the_optional_dependency(drifting, monkeypatch):
-    monkeypatch.setitem(sys.modules, "umap", None)
-    with pytest.raises(ImportError, match=r"pip install linlens-widgets\[umap\]"):
+def test_umap_is_refused_with_the_methods_offered(drifting):
+    with pytest.raises(ValueError, match=r"method='umap' is not offered.*'tsne'.*'pca'"):
         embed_features(drifting[0], method="umap", progress=False)
+    with pytest.raises(ValueError, match="method must be 'tsne' or 'pca'"):
+        embed_features(drifting[0], method="isomap", progress=False)

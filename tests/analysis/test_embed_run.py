@@ -7,6 +7,8 @@ import pytest
 
 import linlens_widgets as ll
 from linlens_widgets.analysis import metrics
+from linlens_widgets.analysis.store import AnalysisStore
+from linlens_widgets.analysis.weights import run_weights
 
 pytestmark = pytest.mark.slow
 
@@ -20,18 +22,18 @@ def test_embed_run_is_cached_in_the_run_and_recomputed_when_parameters_change(di
     np.testing.assert_array_equal(traj.checkpoint_ids, [0, 1, 2, 3])
     np.testing.assert_allclose(traj.epochs, [c.epoch for c in run.checkpoints])
     np.testing.assert_array_equal(traj.labels, run.probe_labels.numpy())
-    arrays, meta = run.attachment("trajectory")
+    arrays, meta = AnalysisStore(run).get("trajectory")
     np.testing.assert_array_equal(arrays["positions"], traj.positions)
     assert meta["method"] == "tsne" and meta["perplexity"] == 10.0
 
-    # same parameters: returned from the attachment (a marker written there comes back)
+    # same parameters: returned from the analysis store (a marker written there comes back)
     marked = dict(arrays, kl=np.full(4, 123.0))
-    run.attach("trajectory", marked, meta)
+    AnalysisStore(run).put("trajectory", marked, meta)
     assert ll.embed(run, **FAST).kl[0] == 123.0
     # recompute=True, or different parameters, compute afresh
     assert ll.embed(run, recompute=True, **FAST).kl[0] != 123.0
     pca = ll.embed(run, method="pca", progress=False)
-    assert pca.method == "pca" and run.attachment("trajectory")[1]["method"] == "pca"
+    assert pca.method == "pca" and AnalysisStore(run).get("trajectory")[1]["method"] == "pca"
     sub = ll.embed(run, checkpoints=[0, 3], method="pca", progress=False)
     np.testing.assert_array_equal(sub.checkpoint_ids, [0, 3])
 
@@ -56,7 +58,7 @@ def test_training_raises_intra_class_and_lowers_inter_class_similarity(digits_ru
     assert intra[-1] > intra[0] + 0.1
     assert inter[-1] < inter[0]
     raw = metrics.class_similarity(
-        digits_run.effective_weights(len(digits_run.checkpoints) - 1),
+        run_weights(digits_run).effective_weights(-1),
         digits_run.probe_labels,
         centered=False,
     )

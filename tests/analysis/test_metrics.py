@@ -106,7 +106,7 @@ def test_subclusters_keep_a_compact_class_whole_and_name_missing_classes():
         metrics.subclusters(w, np.zeros(30, int), 4)
 
 
-def test_over_run_with_a_stand_in_run():
+def test_over_run_with_a_stand_in_run(monkeypatch):
     class Ckpt:
         def __init__(self, epoch: float):
             self.epoch = epoch
@@ -126,6 +126,8 @@ def test_over_run_with_a_stand_in_run():
             return torch.eye(4).reshape(4, 2, 2) * (i + 1)
 
     run = StandIn()
+    # the stand-in computes its own weights: it serves as the run and as its RunWeights
+    monkeypatch.setattr(metrics, "run_weights", lambda r: r)
     sims = metrics.over_run(run, metrics.class_similarity, progress=False)
     assert run.seen == ["features"] * 3
     assert sims.stack("intra").shape == (3,)

@@ -12,6 +12,9 @@ from linlens_widgets.analysis.phenomena import (
     phenomena_over_run,
     weight_variation,
 )
+from linlens_widgets.analysis.store import AnalysisStore
+from linlens_widgets.analysis.weights import run_weights
+from linlens_widgets.runs.indexing import CheckpointIndexError
 
 
 @dataclass(frozen=True)
@@ -123,8 +126,8 @@ def test_phenomena_of_a_recorded_run(monkeypatch: pytest.MonkeyPatch) -> None:
     assert np.all((out["alignment"] >= 0) & (out["alignment"] <= 1))
     assert out["alignment"][0] < out["alignment"][1] < out["alignment"][2]  # rows turned to row 0
     assert np.all((out["weight_variation"] > 0) & (out["weight_variation"] < 1))
-    assert out["weight_variation"][-1] == weight_variation(run.effective_weights(2))
-    assert run.attachments == ["phenomena"]  # stored with the run
+    assert out["weight_variation"][-1] == weight_variation(run_weights(run).effective_weights(2))
+    assert AnalysisStore(run).names == ["phenomena"]  # stored with the run
 
     calls = []
     model_at = run.model_at
@@ -144,3 +147,15 @@ def test_phenomena_of_a_recorded_run(monkeypatch: pytest.MonkeyPatch) -> None:
 
     series = over_run(run, weight_variation, source="weights", progress=False)
     np.testing.assert_allclose(list(series), out["weight_variation"])
+
+
+def test_checkpoint_positions_are_checked_and_normalised() -> None:
+    run = _run()
+    out = phenomena_over_run(run, ("alignment",), checkpoints=[-1, 0], progress=False)
+    assert out["checkpoint"].tolist() == [2, 0]
+    with pytest.raises(CheckpointIndexError, match="out of range: the run has 3 checkpoints"):
+        phenomena_over_run(run, ("alignment",), checkpoints=[3], progress=False)
+    with pytest.raises(CheckpointIndexError, match="not an epoch"):
+        phenomena_over_run(run, ("alignment",), checkpoints=[0.5], progress=False)
+    with pytest.raises(CheckpointIndexError, match="no checkpoints given"):
+        phenomena_over_run(run, ("alignment",), checkpoints=[], progress=False)

@@ -1,36 +1,19 @@
-"""Shared helpers of the CLI, plots and notebook tests."""
+"""Fixtures of the CLI, plots and notebook tests (shared helpers live in ``tests.helpers``)."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-# a <script src=...> or <link href=...> that points at the network
-_REMOTE_RESOURCE = re.compile(
-    r"<(?:script|link)\b[^>]*\b(?:src|href)\s*=\s*[\"']?\s*(?:https?:)?//", re.IGNORECASE
-)
-
-
-def remote_resources(html: str) -> list[str]:
-    """Return the tags of ``html`` that load a script or stylesheet over the network."""
-    return [m.group(0) for m in _REMOTE_RESOURCE.finditer(html)]
+from tests.helpers import offline
 
 
 @pytest.fixture
 def assert_offline_html() -> Callable[[Path], str]:
     """Check that a written page exists, is HTML, and loads nothing from the network."""
-
-    def check(path: Path) -> str:
-        assert path.is_file(), f"{path} was not written"
-        html = path.read_text(encoding="utf-8")
-        assert "<html" in html.lower()
-        assert remote_resources(html) == []
-        return html
-
-    return check
+    return offline.assert_offline_html
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from linlens_widgets import _cache, cli
+from linlens_widgets import _user_cache, cli
 
 
 def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -165,14 +165,14 @@ def test_demo_without_jupyterlab_says_how_to_install(
 
 def test_cache_dir_follows_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("LINLENS_CACHE_DIR", str(tmp_path / "c"))
-    assert _cache.cache_dir() == tmp_path / "c"
+    assert _user_cache.user_cache_dir() == tmp_path / "c"
     monkeypatch.delenv("LINLENS_CACHE_DIR")
-    assert _cache.cache_dir().name == "linlens-widgets"
+    assert _user_cache.user_cache_dir().name == "linlens-widgets"
 
 
 def test_cache_key_covers_parameters_and_version() -> None:
-    key = _cache.cache_key(cli.DEMO_PARAMS)
-    assert key == _cache.cache_key(dict(reversed(list(cli.DEMO_PARAMS.items()))))
-    assert key != _cache.cache_key({**cli.DEMO_PARAMS, "epochs": 21})
-    assert key != _cache.cache_key(cli.DEMO_PARAMS, version="0.0.0-other")
+    key = _user_cache.cache_key(cli.DEMO_PARAMS)
+    assert key == _user_cache.cache_key(dict(reversed(list(cli.DEMO_PARAMS.items()))))
+    assert key != _user_cache.cache_key({**cli.DEMO_PARAMS, "epochs": 21})
+    assert key != _user_cache.cache_key(cli.DEMO_PARAMS, version="0.0.0-other")
     assert len(key) == 16

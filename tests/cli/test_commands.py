@@ -16,6 +16,8 @@ import pytest
 
 import linlens_widgets
 from linlens_widgets import cli
+from linlens_widgets.analysis.store import AnalysisStore
+from tests.helpers.offline import page_config
 
 # a network, run length and probe small enough for the aligned t-SNE to take seconds
 TINY = ["--epochs", "2", "--hidden", "16", "16", "--checkpoints", "3", "--probe", "120"]
@@ -43,7 +45,7 @@ def test_train_writes_an_embedded_run(trained: Path) -> None:
     assert run.checkpoints[-1].epoch == pytest.approx(2)
     assert run.dataset_name == "digits"
     assert run.model_spec is not None
-    assert run.attachment("trajectory") is not None
+    assert "trajectory" in AnalysisStore(run)
     trajectory = linlens_widgets.embed(run, progress=False)
     assert trajectory.positions.shape == (3, len(run.probe_labels), 2)
 
@@ -54,7 +56,7 @@ def test_train_refuses_then_replaces_with_overwrite(
     out = tmp_path / "r"
     argv = ["train", *TINY, "--no-embed", "--out", str(out)]
     assert run_cli(capsys, *argv)[0] == 0
-    assert linlens_widgets.Run.load(out).attachment("trajectory") is None
+    assert "trajectory" not in AnalysisStore(linlens_widgets.Run.load(out))
     status, _, err = run_cli(capsys, *argv, "--seed", "1")
     assert status == 2 and "--overwrite" in err
     status, _, err = run_cli(capsys, *argv, "--seed", "1", "--overwrite", "--bias")
@@ -84,7 +86,11 @@ def test_export_writes_an_offline_page(
     status, _, err = run_cli(capsys, "export", str(trained), str(page))
     assert status == 0, err
     html = assert_offline_html(page)
-    assert 'data-linlens="explorer"' in html or "linlens" in html
+    config = page_config(html)
+    kinds = {model["kind"] for model in config["models"].values()}
+    assert config["models"][config["root"]]["kind"] == "explorer"
+    assert kinds == {"explorer", "embedding", "compare", "scrubber"}
+    assert "<title>linlens — digits</title>" in html
     assert "embedding" not in err  # the trajectory saved by `train` was reused
 
 
@@ -99,7 +105,7 @@ def test_report_writes_an_offline_bokeh_page(
     status, _, err = run_cli(capsys, "report", str(trained), str(page))
     assert status == 0, err
     html = assert_offline_html(page)
-    assert "Class similarity of W_eff" in html and "Sub-clusters of W_eff" in html
+    assert "Class similarity of W_eff" in html and "Sub-cluster persistence" in html
     assert (trained / "analysis" / "plots.subclusters.safetensors").is_file()  # cached in the run
 
 

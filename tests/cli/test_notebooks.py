@@ -58,6 +58,7 @@ def test_notebooks_are_found() -> None:
     names = {path.name for path in NOTEBOOKS}
     assert {"quickstart.ipynb", "linear_lens.ipynb", "lecture.ipynb"} <= names
     assert "beyond_the_paper.ipynb" in names
+    assert "sweeps.ipynb" in names
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])

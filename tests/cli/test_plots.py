@@ -7,11 +7,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from bokeh.models import ColumnDataSource, CrosshairTool, HoverTool, Span
+from bokeh.models import ColumnDataSource, CrosshairTool, HoverTool, Line, Span
 from bokeh.plotting import figure
 
 import linlens_widgets as ll
 from linlens_widgets import plots
+from linlens_widgets.analysis.phenomena import neuron_alignment, weight_variation
+from linlens_widgets.analysis.store import AnalysisStore
+from linlens_widgets.analysis.weights import run_weights
 
 
 @pytest.fixture(scope="module")
@@ -29,13 +32,19 @@ def figures_of(layout: object) -> list[figure]:
 def test_dynamics_table_has_one_row_per_checkpoint(run: ll.Run) -> None:
     table = plots.dynamics_table(run, progress=False)
     n = len(run.checkpoints)
-    assert {"epoch", "step", "intra", "inter", "subclusters", "subclusters_mean"} <= set(table)
+    classes = range(len(run.classes))
+    tracked = {f"{p}_{k}" for p in ("persistence", "separation", "groups") for k in classes}
+    assert {"epoch", "step", "intra", "inter"} | tracked <= set(table)
     assert all(len(values) == n for values in table.values())
     np.testing.assert_allclose(table["epoch"], [c.epoch for c in run.checkpoints])
     assert np.all(np.abs(table["intra"]) <= 1 + 1e-6) and np.all(np.abs(table["inter"]) <= 1 + 1e-6)
-    per_class = [table[f"subclusters_{k}"] for k in range(len(run.classes))]
-    np.testing.assert_allclose(np.sum(per_class, axis=0), table["subclusters"])
-    assert np.all(table["subclusters"] >= len(run.classes))  # at least one cluster per class
+    tracks = ll.metrics.track_all_subclusters(run, progress=False)  # attached: not recomputed
+    for k, track in enumerate(tracks.values()):
+        np.testing.assert_allclose(table[f"persistence_{k}"], track.persistence)
+        np.testing.assert_allclose(table[f"separation_{k}"], track.separation)
+        assert np.all(table[f"groups_{k}"] == track.k)
+        if track.k > 1:  # the groups are found at the last checkpoint: they agree with it
+            assert table[f"persistence_{k}"][-1] == pytest.approx(1.0)
     for name in run.checkpoints[-1].metrics:
         assert table[name][-1] == pytest.approx(run.checkpoints[-1].metrics[name])
 
@@ -44,8 +53,8 @@ def test_the_lens_analysis_is_cached_on_the_run(
     run: ll.Run, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     first = plots.dynamics_table(run, progress=False)
-    assert run.attachment("plots.similarity") is not None
-    assert run.attachment("plots.subclusters") is not None
+    assert "plots.similarity" in AnalysisStore(run)
+    assert "plots.subclusters" in AnalysisStore(run)
 
     def no_recompute(*args: object, **kwargs: object) -> None:
         raise AssertionError("per-checkpoint analysis recomputed")
@@ -56,18 +65,40 @@ def test_the_lens_analysis_is_cached_on_the_run(
     plots.training_dynamics(run, progress=False)  # no recomputation either
 
 
+def test_the_sub_cluster_panels_highlight_one_and_list_every_class(run: ll.Run) -> None:
+    figs = figures_of(plots.training_dynamics(run, progress=False))
+    by_title = {f.title.text.split(" (")[0]: f for f in figs}
+    persistence = by_title["Sub-cluster persistence"]
+    separation = by_title["Sub-cluster separation"]
+    for fig, prefix in ((persistence, "persistence"), (separation, "separation")):
+        lines = {r.glyph.y: r.glyph for r in fig.renderers if isinstance(r.glyph, Line)}
+        assert set(lines) == {f"{prefix}_{k}" for k in range(len(run.classes))}
+        widths = {y: g.line_width for y, g in lines.items()}
+        assert widths[f"{prefix}_1"] == max(widths.values()) > min(widths.values())
+        labels = [item.label.value for item in fig.legend[0].items]
+        assert any(label.startswith("'1' (") and "group" in label for label in labels)
+
+
+def test_a_stale_sub_cluster_count_attachment_is_recomputed(run: ll.Run) -> None:
+    key = {"version": ll.__version__, "checkpoints": [c.step for c in run.checkpoints]}
+    counts = {f"subclusters_{k}": np.ones(len(run.checkpoints)) for k in range(10)}
+    AnalysisStore(run).put("plots.subclusters", counts, {"key": key})  # an earlier version's
+    table = plots.dynamics_table(run, progress=False)
+    assert "persistence_1" in table and "subclusters_1" not in table
+
+
 def test_the_cache_survives_save_and_load(run: ll.Run, tmp_path: Path) -> None:
     expected = plots.dynamics_table(run, progress=False)
     run.save(tmp_path / "r")
     loaded = ll.Run.load(tmp_path / "r")
-    assert loaded.attachment("plots.subclusters") is not None
+    assert "plots.subclusters" in AnalysisStore(loaded)
     np.testing.assert_allclose(plots.dynamics_table(loaded)["inter"], expected["inter"])
 
 
-def test_training_dynamics_links_three_panels(run: ll.Run) -> None:
+def test_training_dynamics_links_four_panels(run: ll.Run) -> None:
     layout = plots.training_dynamics(run, progress=False)
     figs = figures_of(layout)
-    assert len(figs) == 3
+    assert len(figs) == 4
     assert len({id(f.x_range) for f in figs}) == 1  # one shared x axis
     sources = {id(r.data_source) for f in figs for r in f.renderers}
     assert len(sources) == 1  # one source: hovering a checkpoint highlights it in every panel
@@ -78,7 +109,7 @@ def test_training_dynamics_links_three_panels(run: ll.Run) -> None:
     assert len(overlays) == 1  # the crosshair moves in every panel at once
     assert all(any(isinstance(t, HoverTool) for t in f.tools) for f in figs)
     drawn = {r.glyph.y for f in figs for r in f.renderers}
-    assert {"intra", "inter", "subclusters_mean", "subclusters_1", "test_acc"} <= drawn
+    assert {"intra", "inter", "persistence_1", "separation_1", "test_acc"} <= drawn
     assert len({f.frame_width for f in figs}) == 1  # x positions line up across panels
 
 
@@ -110,8 +141,7 @@ def test_metric_panel_computes_only_what_it_draws() -> None:
     model = ll.models.mlp(data.n_features, [8], data.n_classes, seed=0)
     fresh = ll.train(model, data, epochs=1, checkpoints=3, probe=100, progress=False)
     plots.metric_panel(fresh, ["test_acc", "intra"], progress=False)
-    assert fresh.attachment("plots.similarity") is not None
-    assert fresh.attachment("plots.subclusters") is None
+    assert AnalysisStore(fresh).names == ["plots.similarity"]
     with pytest.raises(ValueError, match="unknown lens analysis"):
         plots.dynamics_table(fresh, lens=["curvature"])
 
@@ -123,10 +153,20 @@ def test_metric_panel_draws_the_phenomena() -> None:
     names = ["alignment", "local_complexity", "weight_variation"]
     fig = plots.metric_panel(fresh, names, progress=False)
     source = fig.select_one({"name": "checkpoints"})
-    expected = ll.metrics.phenomena_over_run(fresh, which=tuple(names), progress=False)
-    for name in names:
-        np.testing.assert_allclose(source.data[name], expected[name], rtol=1e-6)
-    assert fresh.attachment("plots.subclusters") is None
+    # computed independently of what the panel stored: per checkpoint, from the models
+    models = [fresh.model_at(i) for i in range(len(fresh))]
+    alignment = [neuron_alignment(m) for m in models]
+    variation = [weight_variation(run_weights(fresh).effective_weights(i)) for i in range(3)]
+    np.testing.assert_allclose(source.data["alignment"], alignment, rtol=1e-6)
+    np.testing.assert_allclose(source.data["weight_variation"], variation, rtol=1e-6)
+    complexity = ll.metrics.phenomena_over_run(
+        fresh, which=("local_complexity",), progress=False, recompute=True
+    )
+    np.testing.assert_allclose(
+        source.data["local_complexity"], complexity["local_complexity"], rtol=1e-6
+    )
+    assert np.all(np.asarray(source.data["local_complexity"]) > 0)
+    assert "plots.subclusters" not in AnalysisStore(fresh)
 
 
 def test_report_is_a_standalone_offline_page(

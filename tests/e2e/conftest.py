@@ -1,6 +1,7 @@
 """Fixtures for the real-browser tests: one JupyterLab and one Chromium per session.
 
-- ``lab_server``: JupyterLab in an isolated temp dir (see ``_lab.py``), stopped by PID at the end.
+- ``lab_server``: JupyterLab in an isolated temp dir (see ``tests/helpers/browser/lab.py``),
+  stopped by PID at the end.
 - ``browser``: Debian's Chromium driven by Playwright, WebGL through SwiftShader.
 - ``digits_run_path``: a small digits run (mlp 64-[32,32]-10, 8 checkpoints, embedded), saved once.
 - ``open_notebook``: writes a notebook, opens it in a new page, runs its setup cells; the kernel is
@@ -19,25 +20,13 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
-from tests.e2e._guard import Guard, artifacts_dir
-from tests.e2e._lab import LabServer, start_lab
-from tests.e2e._notebook import LabNotebook, write_notebook
-from tests.e2e._runs import train_digits_run
-from tests.e2e._watch import PageWatch
+from tests.helpers.browser.chromium import CHROMIUM, CHROMIUM_ARGS, VIEWPORT
+from tests.helpers.browser.guard import Guard, artifacts_dir
+from tests.helpers.browser.lab import LabServer, start_lab
+from tests.helpers.browser.notebook import LabNotebook, write_notebook
+from tests.helpers.browser.runs import train_digits_run
+from tests.helpers.browser.watch import PageWatch
 
-CHROMIUM = Path(os.environ.get("LINLENS_CHROMIUM", "/usr/lib/chromium/chromium"))
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    # WebGL 1 and 2 through SwiftShader (no GPU on CI); explicit, so that Chromium never
-    # refuses the software fallback it has deprecated as automatic.
-    "--use-angle=swiftshader",
-    "--enable-unsafe-swiftshader",
-]
-VIEWPORT = {"width": 1400, "height": 1000}
 BUNDLE_FILES = ("embedding.js", "compare.js", "scrubber.js", "explorer.js", "page.js")
 
 

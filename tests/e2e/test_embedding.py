@@ -6,11 +6,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.e2e._guard import Guard
-from tests.e2e._pixels import element_pixels, foreground_mask
-from tests.e2e._regions import find_region
-from tests.e2e._runs import setup_cell
-from tests.e2e._widgets import (
+from tests.helpers.browser.guard import Guard
+from tests.helpers.browser.pixels import element_pixels, foreground_mask
+from tests.helpers.browser.regions import find_region
+from tests.helpers.browser.runs import setup_cell
+from tests.helpers.browser.widgets import (
     canvas_origin,
     drag_path,
     kernel_value,

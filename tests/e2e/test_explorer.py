@@ -6,10 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.e2e._guard import ARTIFACTS_ROOT, Guard
-from tests.e2e._pixels import changed_fraction, element_pixels
-from tests.e2e._runs import setup_cell
-from tests.e2e._widgets import (
+from tests.helpers.browser.guard import ARTIFACTS_ROOT, Guard
+from tests.helpers.browser.pixels import changed_fraction, element_pixels
+from tests.helpers.browser.runs import setup_cell
+from tests.helpers.browser.widgets import (
     canvas_origin,
     kernel_value,
     points_drawn,
@@ -54,33 +54,37 @@ def ui(lab, guard: Guard):
 
 
 def _slider(explorer):
-    return root(explorer, "scrubber").locator("input.linlens-epoch")
+    return root(explorer, "scrubber").locator("input.linlens-checkpoint")
 
 
-def _wait_epoch_shown(lab, explorer, epoch: int, guard: Guard) -> None:
-    """Wait until slider and scatter show ``epoch`` and the points sit at its positions."""
+def _wait_checkpoint_shown(lab, explorer, checkpoint: int, guard: Guard) -> None:
+    """Wait until slider and scatter show ``checkpoint`` and the points sit at its positions."""
     embedding = root(explorer, "embedding")
     lab.page.wait_for_function(
-        "([r, e]) => r.dataset.epoch === String(e)",
-        arg=[embedding.element_handle(), epoch],
+        "([r, e]) => r.dataset.checkpoint === String(e)",
+        arg=[embedding.element_handle(), checkpoint],
         timeout=10_000,
     )
     n = lab.nb.eval_json("ex.embedding.n_points")
     drawn = poll(lambda: points_drawn(embedding, range(n)), lambda f: f > 0.95, timeout_s=10)
-    guard.check(drawn > 0.95, f"at epoch {epoch} only {drawn:.1%} of points are drawn in place")
+    guard.check(
+        drawn > 0.95, f"at checkpoint {checkpoint} only {drawn:.1%} of points are drawn in place"
+    )
 
 
-def _kernel_epochs(lab) -> list[int]:
-    return lab.nb.eval_json("[ex.scrubber.epoch, ex.embedding.epoch, ex.compare.epoch]")
+def _kernel_checkpoints(lab) -> list[int]:
+    return lab.nb.eval_json(
+        "[ex.scrubber.checkpoint, ex.embedding.checkpoint, ex.compare.checkpoint]"
+    )
 
 
 def test_scrubber_drag_moves_scatter_and_kernel(ui, guard: Guard) -> None:
     lab, explorer = ui
-    n_epochs = lab.nb.eval_json("ex.scrubber.n_epochs")
-    lab.nb.run("ex.scrubber.epoch = ex.scrubber.n_epochs - 1")
+    n_checkpoints = lab.nb.eval_json("ex.scrubber.n_checkpoints")
+    lab.nb.run("ex.scrubber.checkpoint = ex.scrubber.n_checkpoints - 1")
     slider = _slider(explorer)
-    poll(slider.input_value, lambda v: v == str(n_epochs - 1))
-    _wait_epoch_shown(lab, explorer, n_epochs - 1, guard)
+    poll(slider.input_value, lambda v: v == str(n_checkpoints - 1))
+    _wait_checkpoint_shown(lab, explorer, n_checkpoints - 1, guard)
     canvas = scatter_canvas(root(explorer, "embedding"))
     canvas_origin(root(explorer, "embedding"))
     before = element_pixels(canvas)
@@ -97,18 +101,20 @@ def test_scrubber_drag_moves_scatter_and_kernel(ui, guard: Guard) -> None:
         lab.page.wait_for_timeout(20)
     lab.page.mouse.up()
     guard.check(slider.input_value() == "0", f"dragged slider shows {slider.input_value()}")
-    _wait_epoch_shown(lab, explorer, 0, guard)
+    _wait_checkpoint_shown(lab, explorer, 0, guard)
     change = changed_fraction(before, element_pixels(canvas))
     guard.check(change > 0.002, f"scatter pixels barely changed after scrubbing: {change:.3%}")
-    kernel_value(lab.nb, "ex.scrubber.epoch", lambda v: v == 0)
-    guard.check(_kernel_epochs(lab) == [0, 0, 0], f"kernel epochs {_kernel_epochs(lab)} != 0")
+    kernel_value(lab.nb, "ex.scrubber.checkpoint", lambda v: v == 0)
+    guard.check(
+        _kernel_checkpoints(lab) == [0, 0, 0], f"kernel checkpoints {_kernel_checkpoints(lab)} != 0"
+    )
     guard.assert_clean()
 
 
 def test_scrubber_arrow_keys_move_scatter_and_kernel(ui, guard: Guard) -> None:
     lab, explorer = ui
-    lab.nb.run("ex.scrubber.epoch = 0")
-    _wait_epoch_shown(lab, explorer, 0, guard)
+    lab.nb.run("ex.scrubber.checkpoint = 0")
+    _wait_checkpoint_shown(lab, explorer, 0, guard)
     canvas = scatter_canvas(root(explorer, "embedding"))
     canvas_origin(root(explorer, "embedding"))
     at_zero = element_pixels(canvas)
@@ -117,27 +123,33 @@ def test_scrubber_arrow_keys_move_scatter_and_kernel(ui, guard: Guard) -> None:
     lab.page.keyboard.press("ArrowRight")
     lab.page.keyboard.press("ArrowRight")
     guard.check(slider.input_value() == "2", f"after 2x ArrowRight: {slider.input_value()}")
-    _wait_epoch_shown(lab, explorer, 2, guard)
+    _wait_checkpoint_shown(lab, explorer, 2, guard)
     change = changed_fraction(at_zero, element_pixels(canvas))
     guard.check(change > 0.002, f"arrow keys did not change the scatter: {change:.3%}")
-    kernel_value(lab.nb, "ex.scrubber.epoch", lambda v: v == 2)
-    guard.check(_kernel_epochs(lab) == [2, 2, 2], f"kernel epochs {_kernel_epochs(lab)} != 2")
+    kernel_value(lab.nb, "ex.scrubber.checkpoint", lambda v: v == 2)
+    guard.check(
+        _kernel_checkpoints(lab) == [2, 2, 2], f"kernel checkpoints {_kernel_checkpoints(lab)} != 2"
+    )
     slider.focus()  # running the checks above put the focus in a notebook cell
     lab.page.keyboard.press("ArrowLeft")
     guard.check(slider.input_value() == "1", f"after ArrowLeft: {slider.input_value()}")
-    kernel_value(lab.nb, "ex.scrubber.epoch", lambda v: v == 1)
-    guard.check(_kernel_epochs(lab) == [1, 1, 1], f"kernel epochs {_kernel_epochs(lab)} != 1")
+    kernel_value(lab.nb, "ex.scrubber.checkpoint", lambda v: v == 1)
+    guard.check(
+        _kernel_checkpoints(lab) == [1, 1, 1], f"kernel checkpoints {_kernel_checkpoints(lab)} != 1"
+    )
     guard.assert_clean()
 
 
-def test_kernel_epoch_moves_slider_and_scatter(ui, guard: Guard) -> None:
+def test_kernel_checkpoint_moves_slider_and_scatter(ui, guard: Guard) -> None:
     lab, explorer = ui
-    lab.nb.run("ex.scrubber.epoch = 5")
+    lab.nb.run("ex.scrubber.checkpoint = 5")
     slider = _slider(explorer)
     poll(slider.input_value, lambda v: v == "5", timeout_s=10)
     guard.check(slider.input_value() == "5", f"slider shows {slider.input_value()}, kernel set 5")
-    _wait_epoch_shown(lab, explorer, 5, guard)
-    guard.check(_kernel_epochs(lab) == [5, 5, 5], f"kernel epochs {_kernel_epochs(lab)} != 5")
+    _wait_checkpoint_shown(lab, explorer, 5, guard)
+    guard.check(
+        _kernel_checkpoints(lab) == [5, 5, 5], f"kernel checkpoints {_kernel_checkpoints(lab)} != 5"
+    )
     guard.assert_clean()
 
 
@@ -179,9 +191,9 @@ def test_pick_two_samples_compares_with_engine_cosine(ui, guard: Guard) -> None:
     embedding = root(explorer, "embedding")
     compare = root(explorer, "compare")
     n = lab.nb.eval_json("ex.embedding.n_points")
-    lab.nb.run("ex.scrubber.epoch = ex.scrubber.n_epochs - 1")  # the trained network
-    epoch = lab.nb.eval_json("ex.scrubber.n_epochs") - 1
-    _wait_epoch_shown(lab, explorer, epoch, guard)
+    lab.nb.run("ex.scrubber.checkpoint = ex.scrubber.n_checkpoints - 1")  # the trained network
+    checkpoint = lab.nb.eval_json("ex.scrubber.n_checkpoints") - 1
+    _wait_checkpoint_shown(lab, explorer, checkpoint, guard)
     _, size = canvas_origin(embedding)
     a, b = _isolated_points(settled_positions(embedding, range(n)), size, 2)
 
@@ -213,7 +225,7 @@ def test_pick_two_samples_compares_with_engine_cosine(ui, guard: Guard) -> None:
     guard.check(weight_images.count() >= 20, f"only {weight_images.count()} W_eff images shown")
 
     # The cosine shown equals the engine's (flattened W_eff of both samples at this checkpoint).
-    engine = lab.nb.eval_json(f"engine_cosine({a}, {b}, {epoch})")
+    engine = lab.nb.eval_json(f"engine_cosine({a}, {b}, {checkpoint})")
     shown = float(compare.locator("[data-testid=cosine]").get_attribute("data-value"))
     guard.check(
         abs(shown - engine["overall"]) < 1e-5,

@@ -11,10 +11,10 @@ import pytest
 import torch
 from playwright.sync_api import Browser, Route
 
-from tests.e2e._guard import Guard
-from tests.e2e._pixels import changed_fraction, element_pixels
-from tests.e2e._watch import PageWatch
-from tests.e2e._widgets import (
+from tests.helpers.browser.guard import Guard
+from tests.helpers.browser.pixels import changed_fraction, element_pixels
+from tests.helpers.browser.watch import PageWatch
+from tests.helpers.browser.widgets import (
     canvas_origin,
     points_drawn,
     poll,
@@ -112,7 +112,7 @@ def test_saved_page_scrubs_offline(ui, guard: Guard) -> None:
     page, explorer, _, aborted = ui
     embedding = root(explorer, "embedding")
     n = _config(page)["models"]["embedding"]["state"]["_positions"]["shape"][1]
-    slider = root(explorer, "scrubber").locator("input.linlens-epoch")
+    slider = root(explorer, "scrubber").locator("input.linlens-checkpoint")
     canvas = scatter_canvas(embedding)
     canvas_origin(embedding)
     before = element_pixels(canvas)
@@ -126,25 +126,33 @@ def test_saved_page_scrubs_offline(ui, guard: Guard) -> None:
         page.mouse.move(float(x), y)
         page.wait_for_timeout(20)
     page.mouse.up()
-    for epoch, action in ((0, None), (1, "ArrowRight"), (2, "ArrowRight")):
+    for checkpoint, action in ((0, None), (1, "ArrowRight"), (2, "ArrowRight")):
         if action:
             slider.focus()
             page.keyboard.press(action)
-        guard.check(slider.input_value() == str(epoch), f"slider {slider.input_value()} != {epoch}")
+        guard.check(
+            slider.input_value() == str(checkpoint),
+            f"slider {slider.input_value()} != {checkpoint}",
+        )
         page.wait_for_function(
-            "([r, e]) => r.dataset.epoch === String(e)",
-            arg=[embedding.element_handle(), epoch],
+            "([r, e]) => r.dataset.checkpoint === String(e)",
+            arg=[embedding.element_handle(), checkpoint],
             timeout=10_000,
         )
         drawn = poll(lambda: points_drawn(embedding, range(n)), lambda f: f > 0.95)
-        guard.check(drawn > 0.95, f"epoch {epoch}: only {drawn:.1%} of points drawn in place")
+        guard.check(
+            drawn > 0.95, f"checkpoint {checkpoint}: only {drawn:.1%} of points drawn in place"
+        )
         now = element_pixels(canvas)
         change = changed_fraction(before, now)
-        guard.check(change > 0.002, f"scatter barely changed at epoch {epoch}: {change:.3%}")
+        guard.check(
+            change > 0.002, f"scatter barely changed at checkpoint {checkpoint}: {change:.3%}"
+        )
         before = now
-    compare_epoch = root(explorer, "compare").get_attribute("data-epoch")
+    compare_checkpoint = root(explorer, "compare").get_attribute("data-checkpoint")
     guard.check(
-        compare_epoch == "2", f"the comparison did not follow the scrubber: {compare_epoch}"
+        compare_checkpoint == "2",
+        f"the comparison did not follow the scrubber: {compare_checkpoint}",
     )
     guard.check(not aborted, f"the saved page tried to reach the network: {aborted}")
     guard.assert_clean()
@@ -155,7 +163,7 @@ def test_saved_page_compares_picked_samples_offline(ui, saved, guard: Guard) -> 
     run, traj, _ = saved
     embedding = root(explorer, "embedding")
     compare = root(explorer, "compare")
-    epoch = int(root(explorer, "scrubber").get_attribute("data-epoch"))
+    checkpoint = int(root(explorer, "scrubber").get_attribute("data-checkpoint"))
     bank = _bank_samples(page)
     points = settled_positions(embedding, bank)
     _, size = canvas_origin(embedding)
@@ -186,7 +194,7 @@ def test_saved_page_compares_picked_samples_offline(ui, saved, guard: Guard) -> 
         arg=[compare.element_handle(), a, b],
         timeout=10_000,
     )
-    overall, per_class = engine_cosine(run, a, b, int(traj.checkpoint_ids[epoch]))
+    overall, per_class = engine_cosine(run, a, b, int(traj.checkpoint_ids[checkpoint]))
     shown = float(compare.locator("[data-testid=cosine]").get_attribute("data-value"))
     guard.check(
         abs(shown - overall) < 1e-5,

@@ -9,8 +9,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.e2e._guard import Guard
-from tests.e2e._pixels import element_pixels, foreground_mask
+from tests.helpers.browser.guard import Guard
+from tests.helpers.browser.pixels import element_pixels, foreground_mask
 
 pytestmark = pytest.mark.e2e
 

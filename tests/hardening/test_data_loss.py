@@ -13,6 +13,7 @@ import pytest
 
 import linlens_widgets as ll
 from linlens_widgets import cli
+from linlens_widgets.analysis.store import AnalysisStore
 from linlens_widgets.runs import _atomic, _swap
 from linlens_widgets.runs.store import RunFormatError
 
@@ -179,7 +180,7 @@ def test_recovery_never_deletes_a_set_aside_folder_with_foreign_files(run_dir: P
 def test_symlinks_inside_a_run_are_refused(run_dir: Path, tmp_path: Path, link: str) -> None:
     path = run_dir / link
     if link.startswith("analysis"):
-        ll.Run.load(run_dir).attach("extra", {"a": [1.0]}, {})
+        AnalysisStore(ll.Run.load(run_dir)).put("extra", {"a": [1.0]}, {})
     outside = tmp_path / "outside"
     outside.mkdir(exist_ok=True)
     copy = outside / path.name

@@ -18,6 +18,7 @@ import linlens_widgets as ll
 from linlens_widgets import plots
 from linlens_widgets.analysis import metrics
 from linlens_widgets.analysis.embed import embed
+from linlens_widgets.analysis.store import AnalysisStore
 from linlens_widgets.lens.effective import effective_weights, weight_features
 from linlens_widgets.runs.store import RunFormatError
 
@@ -209,9 +210,10 @@ def _damage_labels(arrays: dict[str, np.ndarray]) -> None:
 def test_a_damaged_cached_trajectory_is_recomputed(run_dir: Path, damage) -> None:
     run = ll.Run.load(run_dir)
     good = embed(run, method="pca", progress=False)
-    arrays, meta = run.attachment("trajectory")
+    store = AnalysisStore(run)
+    arrays, meta = store.get("trajectory")
     damage(arrays)
-    run.attach("trajectory", arrays, meta)
+    store.put("trajectory", arrays, meta)
     reloaded = ll.Run.load(run_dir)  # the damage was written to the folder too
     with pytest.warns(UserWarning, match="cached trajectory.*recomput"):
         again = embed(reloaded, method="pca", progress=False)

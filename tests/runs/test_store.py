@@ -13,6 +13,8 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 import linlens_widgets as ll
+from linlens_widgets.analysis.store import AnalysisStore
+from linlens_widgets.analysis.weights import RunWeights, run_weights
 from linlens_widgets.runs import _atomic, store
 from linlens_widgets.runs.store import RunFormatError
 
@@ -146,65 +148,132 @@ def test_user_modules_need_a_factory(data: ll.Dataset, tmp_path: Path) -> None:
 
 def test_effective_weights_predictions_and_features_through_the_engine(run: ll.Run) -> None:
     n, d = run.probe_inputs.shape
+    weights = run_weights(run)
+    assert run_weights(run) is weights  # one per run: every caller shares its cache
     for i in (0, len(run) - 1):
-        ew = run.effective_weights(i)
+        ew = weights.effective_weights(i)
         assert ew.weight.shape == (n, 10, d)
         with torch.no_grad():
             out = run.model_at(i)(run.probe_inputs)
         assert torch.allclose(ew.output, out, atol=1e-5)
-        assert torch.equal(run.predictions(i), out.argmax(dim=1))
-        assert run.effective_weights(i) is ew  # cached per run instance
-        features = run.weight_features(i)
+        assert torch.equal(weights.predictions(i), out.argmax(dim=1))
+        assert weights.effective_weights(i) is ew  # cached
+        features = weights.weight_features(i)
         assert features.shape[0] == n
         gram = ew.flat() @ ew.flat().T
         assert torch.allclose(features @ features.T, gram, atol=1e-3 * float(gram.abs().max()))
-    assert run.effective_weights(-1, patterns=True).patterns is not None
+    assert weights.effective_weights(-1, patterns=True).patterns is not None
 
 
 def test_cache_is_bounded(run: ll.Run) -> None:
-    loaded = ll.Run.load(run.path) if run.path else run
-    loaded.cache_bytes = 1
-    first = loaded.effective_weights(0)
-    loaded.effective_weights(1)
-    assert loaded.effective_weights(0) is not first  # evicted, recomputed
-    assert torch.equal(loaded.effective_weights(0).weight, first.weight)
+    weights = RunWeights(run, cache_bytes=1)
+    first = weights.effective_weights(0)
+    weights.effective_weights(1)
+    assert weights.effective_weights(0) is not first  # evicted, recomputed
+    assert torch.equal(weights.effective_weights(0).weight, first.weight)
 
 
 def test_checkpoint_indices_are_checked(run: ll.Run) -> None:
     assert torch.equal(run.state_dict_at(-1)["0.weight"], run.state_dict_at(3)["0.weight"])
-    with pytest.raises(IndexError, match="out of range for a run of 4"):
+    with pytest.raises(IndexError, match="out of range: the run has 4 checkpoints"):
         run.model_at(4)
+    with pytest.raises(IndexError, match="not an epoch"):
+        run.model_at(1.0)
+    with pytest.raises(IndexError, match="out of range"):
+        run_weights(run).effective_weights(-5)
 
 
-# ----------------------------------------------------------------------------- attachments
-
-
-def test_attachments_round_trip_and_persist(run: ll.Run, folder: Path) -> None:
+def test_deprecated_run_methods_delegate_and_warn(run: ll.Run, folder: Path) -> None:
     loaded = ll.Run.load(folder)
-    assert loaded.attachment("trajectory") is None
+    weights = run_weights(loaded)
+    with pytest.warns(DeprecationWarning, match="run_weights"):
+        assert loaded.effective_weights(1) is weights.effective_weights(1)
+    with pytest.warns(DeprecationWarning, match="run_weights"):
+        assert loaded.weight_features(1) is weights.weight_features(1)
+    with pytest.warns(DeprecationWarning, match="run_weights"):
+        assert torch.equal(loaded.predictions(1), weights.predictions(1))
+    with pytest.warns(DeprecationWarning, match="cache_bytes"):
+        loaded.cache_bytes = 123
+    assert weights.cache_bytes == 123
+    with pytest.warns(DeprecationWarning, match="AnalysisStore"):
+        loaded.attach("note", {"x": np.arange(3.0)}, {"about": "demo"})
+    assert AnalysisStore(ll.Run.load(folder)).get("note")[1] == {"about": "demo"}
+    with pytest.warns(DeprecationWarning, match="AnalysisStore"):
+        assert loaded.attachment("note")[1] == {"about": "demo"}
+    with pytest.warns(DeprecationWarning, match="AnalysisStore"):
+        assert loaded.attachments == ["note"]
+
+
+# ----------------------------------------------------------------------------- analysis store
+
+
+def test_analysis_store_round_trips_and_persists(run: ll.Run, folder: Path) -> None:
+    loaded = ll.Run.load(folder)
+    store_ = AnalysisStore(loaded)
+    assert store_.get("trajectory") is None and "trajectory" not in store_
     positions = np.random.rand(4, 60, 2).astype(np.float32)
     arrays = {"positions": positions, "ids": np.arange(4), "score": np.float64(0.5)}
-    loaded.attach("trajectory", arrays, {"method": "tsne"})
+    assert store_.put("trajectory", arrays, {"method": "tsne"}) is True
     assert (folder / "analysis" / "trajectory.safetensors").is_file()  # written at once
-    arrays, meta = ll.Run.load(folder).attachment("trajectory")
+    arrays, meta = AnalysisStore(ll.Run.load(folder)).get("trajectory")
     assert np.array_equal(arrays["positions"], positions) and arrays["ids"].dtype == np.int64
     assert arrays["score"].shape == () and arrays["score"] == 0.5
     assert meta == {"method": "tsne"}
-    loaded.attach("trajectory", {"positions": positions[:1]}, {"method": "pca"})
-    assert ll.Run.load(folder).attachment("trajectory")[1] == {"method": "pca"}
+    store_.put("trajectory", {"positions": positions[:1]}, {"method": "pca"})
+    assert AnalysisStore(ll.Run.load(folder)).get("trajectory")[1] == {"method": "pca"}
     assert sorted(p.name for p in (folder / "analysis").iterdir()) == ["trajectory.safetensors"]
+    assert store_.names == ["trajectory"]
 
 
-def test_attach_validates(run: ll.Run) -> None:
+def test_analysis_store_kept_in_memory_then_saved(run: ll.Run, tmp_path: Path) -> None:
+    fresh = ll.Run.load(run.path) if run.path else run
+    fresh.path = None  # a run without a folder
+    assert AnalysisStore(fresh).put("note", {"x": np.arange(2)}, {"n": 2}) is False
+    fresh.save(tmp_path / "r")
+    assert AnalysisStore(ll.Run.load(tmp_path / "r")).get("note")[1] == {"n": 2}
+
+
+@pytest.mark.skipif(
+    os.name != "posix" or os.geteuid() == 0,
+    reason="needs POSIX permissions that bind (root ignores them)",
+)
+def test_analysis_store_writes_nothing_into_a_read_only_folder(folder: Path) -> None:
+    loaded = ll.Run.load(folder)
+    before = sorted(p.relative_to(folder) for p in folder.rglob("*"))
+    folder.chmod(0o555)
+    try:
+        written = AnalysisStore(loaded).put("note", {"x": np.arange(3)}, {"n": 3})
+    finally:
+        folder.chmod(0o755)
+    assert written is False
+    assert AnalysisStore(loaded).get("note")[1] == {"n": 3}  # still there, in memory
+    assert sorted(p.relative_to(folder) for p in folder.rglob("*")) == before
+
+
+def test_analysis_store_skips_a_folder_it_may_not_write(
+    folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where permissions do not bind (root), the store's own permission check is what holds."""
+    from linlens_widgets.analysis import store as analysis_store
+
+    loaded = ll.Run.load(folder)
+    before = sorted(p.relative_to(folder) for p in folder.rglob("*"))
+    monkeypatch.setattr(analysis_store.os, "access", lambda path, mode: False)
+    assert AnalysisStore(loaded).put("note", {"x": np.arange(3)}, {"n": 3}) is False
+    assert AnalysisStore(loaded).get("note")[1] == {"n": 3}
+    assert sorted(p.relative_to(folder) for p in folder.rglob("*")) == before
+
+
+def test_analysis_store_validates(run: ll.Run) -> None:
     with pytest.raises(ValueError, match="must match"):
-        run.attach("../escape", {}, {})
+        AnalysisStore(run).put("../escape", {}, {})
     with pytest.raises(ValueError, match="must be numeric"):
-        run.attach("x", {"a": np.array([object()])}, {})
+        AnalysisStore(run).put("x", {"a": np.array([object()])}, {})
     with pytest.raises(ValueError, match="JSON"):
-        run.attach("x", {}, {"bad": float("nan")})
+        AnalysisStore(run).put("x", {}, {"bad": float("nan")})
 
 
-def test_bad_attachment_files_are_named(folder: Path) -> None:
+def test_bad_analysis_files_are_named(folder: Path) -> None:
     (folder / "analysis").mkdir()
     (folder / "analysis" / "junk.safetensors").write_text("not a tensor file")
     with pytest.raises(RunFormatError, match=r"analysis/junk\.safetensors is not a safetensors"):

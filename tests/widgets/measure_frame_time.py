@@ -2,12 +2,12 @@
 
 Writes a kernel-free page of an ``EmbeddingView`` with N points (default 70,000) drifting over
 10 checkpoints, opens it in Chromium, and records requestAnimationFrame intervals while (a) the
-epoch changes (the client-side animation between checkpoints) and (b) the view is zoomed and
+checkpoint changes (the client-side animation between checkpoints) and (b) the view is zoomed and
 panned with the mouse wheel and drags. Prints medians and 95th percentiles, plus a baseline of
 the same page with 1,000 points measured in the same run, so the ratio stays meaningful on a
 busy machine.
 
-    uv run python tests/widgets/measure_frame_time.py [N]
+    uv run python -m tests.widgets.measure_frame_time [N]    # from the repository root
 """
 
 from __future__ import annotations
@@ -21,9 +21,7 @@ import numpy as np
 from playwright.sync_api import sync_playwright
 
 import linlens_widgets as ll
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repo root, for the harness
-from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS
+from tests.helpers.browser.chromium import CHROMIUM, CHROMIUM_ARGS
 
 RECORD = """async ([ms, action]) => {
   const root = document.querySelector('[data-linlens=embedding]');
@@ -69,10 +67,11 @@ def frame_stats(page, url: str, action: str) -> list[float]:
         timeout=120_000,
     )
     page.wait_for_timeout(1000)
-    if action == "epoch":
+    if action == "checkpoint":
         page.evaluate(
             """() => { const m = window.linlensModels.embedding; let e = 0;
-            window._timer = setInterval(() => { e = (e + 1) % 10; m.set('epoch', e); }, 400); }"""
+            window._timer = setInterval(() => { e = (e + 1) % 10; m.set('checkpoint', e); },
+            400); }"""
         )
         times = page.evaluate(RECORD, [4000, "none"])
         page.evaluate("() => clearInterval(window._timer)")
@@ -85,10 +84,10 @@ SWITCH = """async (n) => {
   const m = window.linlensModels.embedding;
   const out = [];
   for (let k = 0; k < n; k++) {
-    const target = String((Number(root.dataset.epoch) + 1) % 10);
+    const target = String((Number(root.dataset.checkpoint) + 1) % 10);
     const t0 = performance.now();
-    m.set('epoch', Number(target));
-    while (root.dataset.epoch !== target) await new Promise((r) => setTimeout(r, 1));
+    m.set('checkpoint', Number(target));
+    while (root.dataset.checkpoint !== target) await new Promise((r) => setTimeout(r, 1));
     out.push(performance.now() - t0);
     await new Promise((r) => setTimeout(r, 450));
   }
@@ -97,7 +96,7 @@ SWITCH = """async (n) => {
 
 
 def switch_latency(page, url: str) -> list[float]:
-    """Milliseconds from setting ``epoch`` to the new frame's points being uploaded and drawn."""
+    """Milliseconds from setting ``checkpoint`` to the new frame's points being drawn."""
     page.goto(url)
     page.wait_for_function(
         "() => document.querySelector('[data-linlens=embedding]')?.dataset.ready === 'true'",
@@ -121,13 +120,13 @@ def main() -> None:
         page = browser.new_page(viewport={"width": 1000, "height": 700})
         results = {}
         for k, url in pages.items():
-            for action in ("epoch", "wheel"):
+            for action in ("checkpoint", "wheel"):
                 results[k, action] = frame_stats(page, url, action)
                 print(f"{k:>7,} points, {action:>5}: {summary(results[k, action])}")
             results[k, "switch"] = switch_latency(page, url)
-            print(f"{k:>7,} points, epoch switch latency: {summary(results[k, 'switch'])}")
+            print(f"{k:>7,} points, checkpoint switch latency: {summary(results[k, 'switch'])}")
         browser.close()
-    for action in ("epoch", "wheel", "switch"):
+    for action in ("checkpoint", "wheel", "switch"):
         ratio = statistics.median(results[n, action]) / statistics.median(results[1_000, action])
         print(f"{action}: median frame time at {n:,} points = {ratio:.2f}x the 1,000-point one")
 

@@ -19,13 +19,13 @@ def test_positions_sent_once_as_one_float32_buffer(run, traj):
     )
 
 
-def test_epoch_change_sends_no_new_positions(run, traj):
+def test_checkpoint_change_sends_no_new_positions(run, traj):
     view = ll.EmbeddingView(traj, run=run)
     changed = []
     view.observe(lambda c: changed.append(c["name"]), names=traitlets.All)
-    view.epoch = 0
-    view.epoch = 3
-    assert changed == ["epoch", "epoch"]
+    view.checkpoint = 0
+    view.checkpoint = 3
+    assert changed == ["checkpoint", "checkpoint"]
 
 
 def test_thumbnails_atlas_and_predictions(run, traj):
@@ -39,23 +39,42 @@ def test_thumbnails_atlas_and_predictions(run, traj):
     assert preds.shape == (len(run.checkpoints), run.n)
     np.testing.assert_array_equal(preds[2], run.predictions(2).numpy())
     assert view._classes == list(run.classes)
-    assert "test acc 70.0%" in view._epoch_labels[2]
+    assert "test acc 70.0%" in view._checkpoint_labels[2]
 
 
 def test_no_thumbnails_when_asked(run, traj):
     assert ll.EmbeddingView(traj, run=run, thumbnails=False)._thumbnails is None
 
 
-def test_default_epoch_is_last_and_negative_counts_from_end(run, traj):
-    assert ll.EmbeddingView(traj, run=run).epoch == len(run.checkpoints) - 1
-    assert ll.EmbeddingView(traj, run=run, epoch=-2).epoch == len(run.checkpoints) - 2
+def test_default_checkpoint_is_last_and_negative_counts_from_end(run, traj):
+    assert ll.EmbeddingView(traj, run=run).checkpoint == len(run.checkpoints) - 1
+    assert ll.EmbeddingView(traj, run=run, checkpoint=-2).checkpoint == len(run.checkpoints) - 2
 
 
-@pytest.mark.parametrize("bad", [5, 99, -1])
-def test_epoch_not_in_run_is_a_named_value_error(run, traj, bad):
+@pytest.mark.parametrize("bad", [5, 99, -6])
+def test_checkpoint_not_in_run_is_a_named_value_error(run, traj, bad):
     view = ll.EmbeddingView(traj, run=run)
-    with pytest.raises(ValueError, match=f"epoch {bad}"):
-        view.epoch = bad
+    with pytest.raises(ValueError, match=f"checkpoint index {bad} is out of range"):
+        view.checkpoint = bad
+
+
+def test_negative_checkpoint_counts_back_from_the_end(run, traj):
+    view = ll.EmbeddingView(traj, run=run, checkpoint=0)
+    view.checkpoint = -1
+    assert view.checkpoint == len(run.checkpoints) - 1
+    with pytest.raises(traitlets.TraitError, match="expected an int"):
+        view.checkpoint = 1.5  # a float is training time, never a position
+
+
+def test_old_epoch_names_still_work_with_a_warning(run, traj):
+    with pytest.warns(DeprecationWarning, match="epoch=.... is deprecated"):
+        view = ll.EmbeddingView(traj, run=run, epoch=1)
+    assert view.checkpoint == 1
+    with pytest.warns(DeprecationWarning, match=r"\.epoch attribute is deprecated"):
+        assert view.epoch == 1
+    with pytest.warns(DeprecationWarning, match=r"\.epoch attribute is deprecated"):
+        view.epoch = 2
+    assert view.checkpoint == 2
 
 
 def test_selection_validated_and_normalised(run, traj):
@@ -95,9 +114,9 @@ def test_color_by_values_and_bad_shapes(run, traj):
     view = ll.EmbeddingView(traj, run=run, color=values, value_name="margin")
     assert view.color == "value" and view.value_name == "margin"
     assert view._values.dtype == np.float32 and view._values.shape == (run.n,)
-    per_epoch = np.random.rand(len(run.checkpoints), run.n)
-    view.set_values(per_epoch, "loss")
-    assert view._values.shape == per_epoch.shape
+    per_checkpoint = np.random.rand(len(run.checkpoints), run.n)
+    view.set_values(per_checkpoint, "loss")
+    assert view._values.shape == per_checkpoint.shape
     with pytest.raises(ValueError, match=r"shape \(24,\)"):
         ll.EmbeddingView(traj, run=run, color=np.zeros(5))
     with pytest.raises(ValueError, match="color must be"):
@@ -120,9 +139,9 @@ def test_non_finite_positions_are_refused(run, traj):
         ll.EmbeddingView(traj, run=run)
 
 
-def test_link_epoch_between_views(run, traj):
+def test_link_checkpoint_between_views(run, traj):
     a = ll.EmbeddingView(traj, run=run)
     b = ll.EmbeddingView(traj, run=run)
-    traitlets.link((a, "epoch"), (b, "epoch"))
-    a.epoch = 1
-    assert b.epoch == 1
+    traitlets.link((a, "checkpoint"), (b, "checkpoint"))
+    a.checkpoint = 1
+    assert b.checkpoint == 1

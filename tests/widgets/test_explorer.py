@@ -15,7 +15,9 @@ def ex(run, traj):
 
 
 def test_children_and_defaults(ex, run):
-    assert ex.scrubber.epoch == ex.embedding.epoch == ex.compare.epoch == len(run.checkpoints) - 1
+    last = len(run.checkpoints) - 1
+    assert ex.checkpoint == ex.scrubber.checkpoint == last
+    assert ex.embedding.checkpoint == ex.compare.checkpoint == last
     assert ex.compare.sample_a == 0
     assert int(run.probe_labels[ex.compare.sample_b]) != int(run.probe_labels[0])
     assert ex.layout_widget.embedding is ex.embedding
@@ -23,16 +25,25 @@ def test_children_and_defaults(ex, run):
     assert state["embedding"] == f"IPY_MODEL_{ex.embedding.model_id}"
 
 
-def test_scrubber_drives_the_others(ex):
-    ex.scrubber.epoch = 1
-    assert ex.embedding.epoch == 1 and ex.compare.epoch == 1
+def test_checkpoint_moves_all_three(ex, run):
+    ex.checkpoint = 1
+    assert ex.scrubber.checkpoint == ex.embedding.checkpoint == ex.compare.checkpoint == 1
+    ex.checkpoint = -1
+    assert ex.embedding.checkpoint == ex.compare.checkpoint == len(run.checkpoints) - 1
+    with pytest.raises(ValueError, match="checkpoint index 9"):
+        ex.checkpoint = 9
 
 
-def test_brush_sets_compared_samples(ex):
-    ex.embedding.selection = [9, 4, 13]
-    assert (ex.compare.sample_a, ex.compare.sample_b) == (4, 9)
-    ex.embedding.selection = [6]  # a single click is handled by the front end (A / shift B)
-    assert (ex.compare.sample_a, ex.compare.sample_b) == (4, 9)
+def test_links_live_in_the_front_end_only(ex):
+    # The linking rules are the front end's (js/src/explorer.js, tested by vitest): Python adds
+    # no observer between the three widgets, so the rules exist once and a browser value is
+    # never echoed back by the kernel while the user scrubs.
+    ex.scrubber.checkpoint = 1
+    assert ex.embedding.checkpoint == ex.compare.checkpoint == 4
+    ex.embedding.selection = [7, 8]
+    assert (ex.compare.sample_a, ex.compare.sample_b) != (7, 8)
+    ex.scrubber.set_state({"checkpoint": 2})  # as a message from the browser
+    assert ex.scrubber.checkpoint == 2 and ex.embedding.checkpoint == 4
 
 
 def test_compare_selection_needs_two_points(ex):
@@ -63,11 +74,11 @@ def _config(text):
 
 @pytest.fixture
 def page(ex, tmp_path, monkeypatch):
-    # class means come from the analysis package; a constructed run uses a plain mean here.
+    # class means come from the analysis package, which needs a real run; a constant stands in.
     monkeypatch.setattr(
         type(ex.compare),
         "class_means",
-        lambda self, epoch=None: np.zeros((3, 3, 16), np.float32),
+        lambda self, checkpoint=None: np.zeros((3, 3, 16), np.float32),
     )
     ex.embedding.selection = [10, 11]
     path = ex.save_html(tmp_path / "page.html", max_samples=6)
@@ -103,18 +114,19 @@ def test_save_html_state_and_bank(page, run):
     assert "_esm" not in emb and "layout" not in emb
 
 
-def test_browser_changes_are_not_echoed_to_the_other_widgets(ex):
-    # The browser links the widgets itself and sends each one's new value; the kernel must not
-    # push its own (possibly stale) copies back while the user scrubs.
-    ex.scrubber.set_state({"epoch": 2})
-    assert ex.scrubber.epoch == 2 and ex.embedding.epoch == 4
-    ex.embedding.set_state({"epoch": 2})
-    ex.compare.set_state({"epoch": 2})
-    assert ex.embedding.epoch == ex.compare.epoch == 2
-    ex.embedding.set_state({"selection": [7, 8]})
-    assert (ex.compare.sample_a, ex.compare.sample_b) != (7, 8)
+def test_explorer_without_a_trajectory_says_it_computes_one(run, traj, capsys, monkeypatch):
+    calls = []
 
+    def fake_embed(r, *, progress):
+        calls.append(progress)
+        return traj
 
-def test_python_changes_to_any_epoch_move_all_three(ex):
-    ex.compare.epoch = 1
-    assert ex.scrubber.epoch == ex.embedding.epoch == 1
+    monkeypatch.setattr("linlens_widgets.analysis.embed.embed", fake_embed)
+    ex = ll.LensExplorer(run, panel=False)
+    out = capsys.readouterr().out.strip().splitlines()
+    assert out == [
+        f"Embedding {run.n} probe samples at {len(run.checkpoints)} checkpoints (aligned t-SNE); "
+        "the run has no folder, so it is kept in memory only (save the run to keep it)"
+    ]
+    assert calls == [True]  # ll.embed's progress bars are shown
+    assert ex.trajectory is traj

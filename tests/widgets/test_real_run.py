@@ -1,6 +1,11 @@
 """The widgets on a real recorded run (digits, small MLP, PCA embedding: fast)."""
 
+import base64
+import json
+import os
 import re
+import stat
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -38,10 +43,10 @@ def test_explorer_on_a_real_run(real, tmp_path, monkeypatch):
     n = len(run.probe_labels)
     assert ex.embedding._positions.shape == (3, n, 2)
     assert ex.embedding._thumbnails.shape == (n, 8, 8)
-    ex.scrubber.epoch = 1
-    assert ex.compare.epoch == ex.embedding.epoch == 1
+    ex.checkpoint = 1
+    assert ex.compare.checkpoint == ex.embedding.checkpoint == 1
     sent = Sent(ex.compare, monkeypatch)
-    ex.compare._on_message(ex.compare, {"type": "fetch", "sample": 4, "epoch": 1}, [])
+    ex.compare._on_message(ex.compare, {"type": "fetch", "sample": 4, "checkpoint": 1}, [])
     content, buffers = sent.messages[0]
     arrays = {
         s["name"]: np.frombuffer(b, s["dtype"]).reshape(s["shape"])
@@ -54,13 +59,22 @@ def test_explorer_on_a_real_run(real, tmp_path, monkeypatch):
     np.testing.assert_allclose(
         arrays["weight"] @ arrays["input"] + arrays["bias"], arrays["output"], atol=1e-4
     )
-    ex.compare._on_message(ex.compare, {"type": "fetch_class_means", "epoch": 1}, [])
+    ex.compare._on_message(ex.compare, {"type": "fetch_class_means", "checkpoint": 1}, [])
     means = sent.messages[1][0]["arrays"][0]
     assert means["shape"] == [10, 10, 64]
     path = ex.save_html(tmp_path / "real.html", max_samples=12)
     text = path.read_text(encoding="utf-8")
     assert not re.search(r"""<(script|link|img)[^>]+(src|href)=["']?https?:""", text, re.I)
-    assert "12 samples" in text or "samples stored here" in text
+    config = json.loads(
+        re.search(
+            r'<script id="linlens-config" type="application/json">(.*?)</script>', text
+        ).group(1)
+    )
+    stored = np.frombuffer(base64.b64decode(config["bank"]["samples"]["b64"]), np.int32).tolist()
+    # 12 spread over the classes, plus A and B (already among them: 0 and the first other class)
+    assert len(stored) == 12 and {ex.compare.sample_a, ex.compare.sample_b} <= set(stored)
+    assert f"works for the {len(stored)} samples stored here" in text
+    assert f"<p>{', '.join(map(str, stored))}</p>" in text
 
 
 def test_embedding_page_of_a_real_run(real, tmp_path):
@@ -70,3 +84,87 @@ def test_embedding_page_of_a_real_run(real, tmp_path):
     text = path.read_text(encoding="utf-8")
     assert '"kind":"embedding"' in text and "no kernel needed" in text
     assert not re.search(r"""<(script|link)[^>]+(src|href)=""", text, re.I)
+
+
+def _snapshot(folder: Path) -> dict[str, bytes]:
+    """Every file under ``folder`` with its bytes (relative path → content)."""
+    return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+def _set_read_only(folder: Path, read_only: bool) -> None:
+    for p in [folder, *folder.rglob("*")]:
+        mode = p.stat().st_mode
+        writable = stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH
+        p.chmod(mode & ~writable if read_only else mode | stat.S_IWUSR)
+
+
+@pytest.fixture(scope="module")
+def saved_run(tmp_path_factory):
+    """A recorded digits run with 96 probe samples (enough for t-SNE's perplexity 30), on disk."""
+    torch.manual_seed(1)
+    data = ll.datasets.digits()
+    model = ll.models.mlp(data.n_features, [16], data.n_classes)
+    rec = ll.Recorder(model, data, probe=96)
+    for step in range(2):
+        rec.snapshot(epoch=float(step), step=step)
+        with torch.no_grad():
+            for p in model.parameters():
+                p.add_(0.05 * torch.randn_like(p))
+    folder = tmp_path_factory.mktemp("runs") / "digits"
+    rec.run.save(folder)
+    return folder
+
+
+def test_explorer_on_a_read_only_run_says_what_it_computes_and_writes_nothing(saved_run, capsys):
+    run = ll.Run.load(saved_run)
+    before = _snapshot(saved_run)
+    _set_read_only(saved_run, True)
+    try:
+        ex = ll.LensExplorer(run, panel=False)
+    finally:
+        _set_read_only(saved_run, False)
+    out = capsys.readouterr().out
+    assert "Embedding 96 probe samples at 2 checkpoints (aligned t-SNE)" in out
+    assert f"{saved_run} is read-only, so it is kept in memory only" in out
+    assert _snapshot(saved_run) == before  # byte-identical, nothing added
+    assert run.path == saved_run  # the run is still attached to its folder
+    assert ex.embedding._positions.shape == (2, 96, 2)
+
+
+def test_explorer_stores_the_trajectory_in_a_writable_run_and_reuses_it(saved_run, capsys):
+    run = ll.Run.load(saved_run)
+    ll.LensExplorer(run, panel=False)
+    out = capsys.readouterr().out
+    assert f"storing it in {saved_run / 'analysis'}{os.sep} for next time" in out
+    stored = set(_snapshot(saved_run)) - set(_snapshot(saved_run / "checkpoints"))
+    assert any(name.startswith("analysis") for name in stored)
+    again = ll.LensExplorer(ll.Run.load(saved_run), panel=False)
+    assert capsys.readouterr().out == ""  # the stored trajectory is used: nothing computed
+    assert again.embedding._positions.shape == (2, 96, 2)
+
+
+def test_explorer_uses_the_trajectory_stored_with_the_run(real, capsys):
+    run, traj = real  # ll.embed(run, method="pca") stored its result with the run
+    ex = ll.LensExplorer(run, panel=False)
+    assert capsys.readouterr().out == ""
+    np.testing.assert_array_equal(ex.embedding._positions, traj.positions)
+
+
+def test_metrics_panel_cursor_follows_the_scrubber(real, tmp_path):
+    from linlens_widgets import plots
+
+    run, traj = real
+    ex = ll.LensExplorer(run, trajectory=traj)
+    assert ex.panel is not None and ex.panel_figure is not None
+    cursor = ex.panel_figure.select_one({"name": plots.CURSOR_NAME})
+    xs = [float(v) for v in ex.panel_figure.select_one({"name": "checkpoints"}).data["x"]]
+    assert cursor.location == pytest.approx(xs[int(traj.checkpoint_ids[-1])])
+    ex.scrubber.checkpoint = 0
+    assert cursor.location == pytest.approx(xs[int(traj.checkpoint_ids[0])])
+    text = ex.save_html(tmp_path / "panel.html", max_samples=4).read_text(encoding="utf-8")
+    config = json.loads(
+        re.search(
+            r'<script id="linlens-config" type="application/json">(.*?)</script>', text
+        ).group(1)
+    )
+    assert config["cursor"]["x"] == pytest.approx([xs[int(i)] for i in traj.checkpoint_ids])

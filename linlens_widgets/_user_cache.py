@@ -26,14 +26,16 @@ CACHE_ENV_VAR = "LINLENS_CACHE_DIR"
 _APP_NAME = "linlens-widgets"
 
 
-def cache_dir() -> Path:
-    """Return the root of the linlens cache, creating nothing.
+def user_cache_dir() -> Path:
+    """Return the root of the linlens user cache directory, creating nothing.
 
-    Returns:
-        Path: ``$LINLENS_CACHE_DIR`` when set and non-empty, otherwise the platform's user cache
+    Returns
+    -------
+    Path
+        ``$LINLENS_CACHE_DIR`` when set and non-empty, otherwise the platform's user cache
         directory for ``linlens-widgets`` (e.g. ``~/.cache/linlens-widgets`` on Linux).
 
-    >>> cache_dir().name  # doctest: +SKIP
+    >>> user_cache_dir().name  # doctest: +SKIP
     'linlens-widgets'
     """
     override = os.environ.get(CACHE_ENV_VAR, "").strip()
@@ -45,13 +47,18 @@ def cache_dir() -> Path:
 def cache_key(params: Mapping[str, Any], *, version: str = __version__) -> str:
     """Return a short, stable key for ``params`` and the package version.
 
-    Args:
-        params: JSON-serialisable parameters that fully determine the cached artefact.
-        version: package version mixed into the key (default: the installed version), so a new
-            release never reuses a run written by an older one.
+    Parameters
+    ----------
+    params : mapping
+        JSON-serialisable parameters that fully determine the cached artefact.
+    version : str, optional
+        Package version mixed into the key (default: the installed version), so a new release
+        never reuses a run written by an older one.
 
-    Returns:
-        str: 16 hexadecimal characters of a SHA-256 over the canonical JSON of ``params`` + version.
+    Returns
+    -------
+    str
+        16 hexadecimal characters of a SHA-256 over the canonical JSON of ``params`` + version.
 
     >>> cache_key({"epochs": 20}) == cache_key({"epochs": 20})
     True
@@ -65,14 +72,19 @@ def cache_key(params: Mapping[str, Any], *, version: str = __version__) -> str:
 def entry_dir(kind: str, params: Mapping[str, Any]) -> Path:
     """Return the cache folder for one artefact of ``kind`` (e.g. ``"demo"``) with ``params``.
 
-    Args:
-        kind: a short name that groups entries (the folder name prefix).
-        params: parameters passed to :func:`cache_key`.
+    Parameters
+    ----------
+    kind : str
+        A short name that groups entries (the folder name prefix).
+    params : mapping
+        Parameters passed to :func:`cache_key`.
 
-    Returns:
-        Path: ``cache_dir() / f"{kind}-{key}"``; the folder may not exist yet.
+    Returns
+    -------
+    Path
+        ``user_cache_dir() / f"{kind}-{key}"``; the folder may not exist yet.
 
     >>> entry_dir("demo", {"epochs": 20}).name.startswith("demo-")
     True
     """
-    return cache_dir() / f"{kind}-{cache_key(params)}"
+    return user_cache_dir() / f"{kind}-{cache_key(params)}"

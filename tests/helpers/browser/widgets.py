@@ -2,7 +2,8 @@
 
 Contract (see the widgets' docs): each widget renders ``div.linlens-root[data-linlens=<kind>]``;
 the scatter's root exposes ``linlensProject(i) -> [x, y]`` (CSS px from the canvas's top-left at
-the shown epoch); the scrubber is ``input.linlens-epoch``; errors show in ``.linlens-error``.
+the shown checkpoint); the scrubber is ``input.linlens-checkpoint``; errors show in
+``.linlens-error``.
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ from typing import Any
 import numpy as np
 from playwright.sync_api import Locator, Page
 
-from tests.e2e._notebook import LabNotebook
-from tests.e2e._pixels import element_pixels, foreground_mask
+from tests.helpers.browser.notebook import LabNotebook
+from tests.helpers.browser.pixels import element_pixels, foreground_mask
 
 
 def root(scope: Locator | Page, kind: str) -> Locator:
@@ -41,7 +42,8 @@ def wait_scatter_ready(embedding: Locator, timeout_ms: float = 30_000) -> None:
 
 
 def project(embedding: Locator, indices: Sequence[int]) -> np.ndarray:
-    """CSS-px positions (len, 2) of points ``indices`` from the canvas's top-left, shown epoch."""
+    """CSS-px positions (len, 2) of points ``indices`` from the canvas's top-left, at the shown
+    checkpoint."""
     xy = embedding.evaluate(
         "(root, idx) => idx.map((i) => root.linlensProject(i))", [int(i) for i in indices]
     )
@@ -53,7 +55,7 @@ def settled_positions(
 ) -> np.ndarray:
     """``project(indices)`` once the camera and any transition have come to rest.
 
-    The scatter animates epoch changes and view fits; aiming a drag at positions read during an
+    The scatter animates checkpoint changes and view fits; aiming a drag at positions read during an
     animation would miss, so read until two reads 150 ms apart agree to 0.1 px.
     """
     previous = project(embedding, indices)

@@ -10,7 +10,7 @@ from typing import NoReturn
 
 from playwright.sync_api import Page
 
-from tests.e2e._watch import PageWatch
+from tests.helpers.browser.watch import PageWatch
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS_ROOT = REPO_ROOT / "test-artifacts" / "e2e"

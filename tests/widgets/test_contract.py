@@ -1,0 +1,106 @@
+"""The Python side of the widget contract (``linlens_widgets/widgets/contract.json``).
+
+The JS side is checked against the same file by ``js/test/contract.test.js``.
+"""
+
+from __future__ import annotations
+
+import anywidget
+import numpy as np
+import pytest
+import traitlets
+
+from linlens_widgets.widgets import contract
+from linlens_widgets.widgets.compare import WeightCompare
+from linlens_widgets.widgets.embedding import EmbeddingView
+from linlens_widgets.widgets.explorer import ExplorerLayout
+from linlens_widgets.widgets.scrubber import CheckpointScrubber
+from tests.widgets.conftest import Sent
+
+CLASSES = {
+    "EmbeddingView": EmbeddingView,
+    "WeightCompare": WeightCompare,
+    "CheckpointScrubber": CheckpointScrubber,
+    "ExplorerLayout": ExplorerLayout,
+}
+BASE = set(anywidget.AnyWidget.class_traits(sync=True))
+
+
+def _type(trait: traitlets.TraitType) -> str:
+    """The contract's name for a trait's type."""
+    if isinstance(trait, traitlets.List):
+        inner = trait._trait
+        names = {traitlets.Int: "int", traitlets.Unicode: "str", traitlets.Dict: "dict"}
+        return f"list[{names[type(inner)]}]"
+    if isinstance(trait, traitlets.Instance):
+        return "widget"
+    if trait.metadata.get("to_json") is not None and isinstance(trait, traitlets.Any):
+        return "array"
+    plain = {traitlets.Int: "int", traitlets.Float: "float", traitlets.Bool: "bool"}
+    plain[traitlets.Unicode] = "str"
+    return plain[type(trait)]
+
+
+def test_every_widget_is_in_the_contract():
+    assert set(contract.CONTRACT["widgets"]) == set(CLASSES)
+
+
+@pytest.mark.parametrize("name", sorted(CLASSES))
+def test_synced_traits_match_the_contract(name):
+    cls = CLASSES[name]
+    spec = contract.CONTRACT["widgets"][name]["traits"]
+    own = {k: t for k, t in cls.class_traits(sync=True).items() if k not in BASE}
+    assert set(own) == set(spec), f"{name}: traits and contract differ"
+    for key, trait in own.items():
+        assert _type(trait) == spec[key]["type"].split("|")[0], f"{name}.{key}"
+        assert spec[key]["direction"] in ("both", "py->js")
+        # the front end never sets what only Python owns
+        assert not (key.startswith("_") and spec[key]["direction"] == "both"), key
+
+
+def test_no_trait_is_called_epoch():
+    for name, spec in contract.CONTRACT["widgets"].items():
+        assert "epoch" not in spec["traits"], name
+    for kind, spec in contract.MESSAGES.items():
+        assert "epoch" not in spec["fields"], kind
+
+
+def test_links_name_existing_traits():
+    widgets = contract.CONTRACT["widgets"]
+    by_part = {"scrubber": "CheckpointScrubber", "embedding": "EmbeddingView"}
+    by_part["compare"] = "WeightCompare"
+    for key, link in contract.CONTRACT["links"].items():
+        if key == "about":
+            continue
+        for part, trait in [link["from"], *link["to"]]:
+            assert trait in widgets[by_part[part]]["traits"], (key, part, trait)
+
+
+def test_messages_python_sends_follow_the_contract(run, monkeypatch):
+    cmp = WeightCompare(run, 0, 1)
+    sent = Sent(cmp, monkeypatch)
+    cmp._on_message(cmp, {"type": "fetch", "sample": 2, "checkpoint": 1}, [])
+    cmp._on_message(cmp, {"type": "fetch_class_means", "checkpoint": 9}, [])  # fails: error
+    cmp._on_message(cmp, {"type": "fetch", "sample": 99, "checkpoint": 0}, [])
+    kinds = [content["type"] for content, _ in sent.messages]
+    assert kinds == ["sample", "error", "error"]
+    for content, _ in sent.messages:
+        fields = set(contract.MESSAGES[content["type"]]["fields"])
+        assert set(content) - {"type"} <= fields, content
+    sample = sent.messages[0][0]
+    shapes = {a["name"]: a["shape"] for a in sample["arrays"]}
+    assert set(shapes) == set(contract.MESSAGES["sample"]["arrays"])
+    assert shapes["weight"] == [3, 16] and sample["checkpoint"] == 1
+
+
+def test_message_refuses_fields_outside_the_contract():
+    assert contract.message("fetch", sample=1, checkpoint=2)["type"] == "fetch"
+    with pytest.raises(ValueError, match="no field"):
+        contract.message("fetch", sample=1, epoch=2)
+    with pytest.raises(ValueError, match="unknown message type"):
+        contract.message("nope")
+
+
+def test_speeds_are_one_definition():
+    assert tuple(float(v) for v in contract.CONTRACT["speeds"]) == contract.SPEEDS
+    assert np.all(np.diff(contract.SPEEDS) > 0)
