@@ -105,8 +105,8 @@ class AnalysisStore:
         if path is None or not path.is_dir():
             return False
         folder = path / ANALYSIS_DIR
-        if not os.access(folder if folder.is_dir() else path, os.W_OK):
-            return False
+        if folder.is_symlink() or not os.access(folder if folder.is_dir() else path, os.W_OK):
+            return False  # never write through a link planted in the run folder
         tmp = folder / f".{name}.tmp-{uuid.uuid4().hex[:12]}"
         try:
             folder.mkdir(exist_ok=True)

@@ -213,3 +213,17 @@ def test_header_is_checked_before_the_data_is_read(run_dir: Path) -> None:
     file.write_bytes(len(text).to_bytes(8, "little") + text + bytes(data[8 + size :]))
     with pytest.raises(RunFormatError, match=r"checkpoints/0001\.safetensors.*past the file"):
         ll.Run.load(run_dir)
+
+
+def test_storing_analysis_never_writes_through_a_link_planted_after_loading(
+    run_dir: Path, tmp_path: Path
+) -> None:
+    run = ll.Run.load(run_dir)
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    shutil.rmtree(run_dir / "analysis", ignore_errors=True)
+    (run_dir / "analysis").symlink_to(outside)
+    written = AnalysisStore(run).put("late", {"a": [1.0, 2.0]}, {"n": 2})
+    assert written is False
+    assert list(outside.iterdir()) == []
+    assert AnalysisStore(run).get("late") is not None  # kept in memory all the same
