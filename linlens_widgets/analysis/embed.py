@@ -78,7 +78,7 @@ RECALL_K = 10
 #: Most points whose neighbourhoods are checked for the recall figure.
 RECALL_QUERIES = 2000
 #: Bumped whenever the algorithm changes, so cached trajectories are recomputed.
-ALGORITHM_VERSION = 1
+ALGORITHM_VERSION = 2
 ATTACHMENT = "trajectory"
 
 
@@ -325,7 +325,14 @@ def _reduce_all(
     reduced: list[np.ndarray] = []
     high_nn: list[np.ndarray] = []
     queries = np.empty(0, dtype=np.int64)
-    bar = tqdm(features, total=total, desc="features + PCA", unit="ckpt", disable=not progress)
+    bar = tqdm(
+        features,
+        total=total,
+        desc="features + PCA",
+        unit="ckpt",
+        leave=False,
+        disable=not progress,
+    )
     for t, x in enumerate(bar):
         name = frame_names[t] if frame_names is not None else f"checkpoint position {t}"
         x = _check_frame(x, name, reduced[0].shape[0] if reduced else None)
@@ -386,21 +393,48 @@ def _tsne_layouts(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per-frame affinities, then dynamic (aligned) or independent t-SNE; raw layouts + KL."""
     frames = [frame_affinities(x, perplexity, seed=seed, n_jobs=n_jobs) for x in reduced]
-    total = n_iter if align else n_iter * len(frames)
-    with tqdm(total=total, desc="t-SNE", unit="it", disable=not progress) as bar:
-        kwargs: dict[str, Any] = {
-            "n_iter": n_iter,
-            "seed": seed,
-            "n_jobs": n_jobs,
-            "on_iterations": bar.update,
-        }
+    with _TsneBar(disable=not progress) as bar:
+        kwargs: dict[str, Any] = {"n_iter": n_iter, "seed": seed, "n_jobs": n_jobs}
         if align:
-            raw = tsne_dynamic(reduced, frames, coupling, **kwargs)
+            raw = tsne_dynamic(reduced, frames, coupling, progress=bar, **kwargs)
         else:
-            raw = tsne_independent(reduced, frames, **kwargs)
-        bar.update(max(0, total - bar.n))
+            raw = tsne_independent(reduced, frames, progress=bar, **kwargs)
     kl = np.array([kl_divergence(p, y) for p, y in zip(frames, raw, strict=True)])
     return raw, kl
+
+
+class _TsneBar:
+    """t-SNE progress: iterations against the budget of the stages seen so far, per frame.
+
+    Each stage (a frame, or the joint refinement) adds its iteration budget to the bar's total
+    when it starts and gives back what it did not use when it stops early, so the bar's ETA is
+    that of the work actually left in the stages seen; the description names the frame.
+    """
+
+    def __init__(self, disable: bool):
+        self.bar = tqdm(total=0, desc="t-SNE", unit="it", leave=False, disable=disable)
+        self.used = 0
+        self.budget = 0
+
+    def __enter__(self) -> _TsneBar:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.bar.close()
+
+    def stage(self, name: str, budget: int) -> None:
+        self.used, self.budget = 0, budget
+        self.bar.total += budget
+        self.bar.set_description(f"t-SNE {name}", refresh=False)
+        self.bar.refresh()
+
+    def advance(self, iterations: int) -> None:
+        self.used += iterations
+        self.bar.update(iterations)
+
+    def finish(self) -> None:
+        self.bar.total -= max(0, self.budget - self.used)
+        self.bar.refresh()
 
 
 def _pca_layouts(reduced: list[np.ndarray], align: bool) -> np.ndarray:
