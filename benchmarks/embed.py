@@ -21,6 +21,8 @@ of each layout against the full W_eff features (the same 2,000 query points for 
 Targets: ratio <= 0.5, steadiness >= 3x, recall within 0.03 of independent.
 
     uv run python benchmarks/embed.py [--repeats 3] [--large] [--threads 1] [--sweep]
+
+``--repeats 0 --large`` runs the N = 10,000 case alone.
 """
 
 from __future__ import annotations
@@ -201,7 +203,9 @@ def sweep(run: ll.Run, threads: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--repeats", type=int, default=3, help="interleaved rounds at N=2,000")
+    parser.add_argument(
+        "--repeats", type=int, default=3, help="interleaved rounds at N=2,000 (0 skips it)"
+    )
     parser.add_argument("--large", action="store_true", help="also N=10,000 (one round)")
     parser.add_argument("--threads", type=int, default=1, help="threads for both methods")
     parser.add_argument("--sweep", action="store_true", help="coupling sweep at N=2,000")
@@ -209,8 +213,10 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     print(f"coupling default {DEFAULT_COUPLING}; {args.threads} thread(s) for both methods")
     with threadpool_limits(limits=args.threads):
-        run = digits_run(2000)
-        compare(run, args.repeats, args.threads)
+        if args.repeats > 0 or args.sweep:
+            run = digits_run(2000)
+        if args.repeats > 0:
+            compare(run, args.repeats, args.threads)
         if args.sweep:
             sweep(run, args.threads)
         if args.large:

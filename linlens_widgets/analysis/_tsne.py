@@ -20,13 +20,20 @@ full t-SNE schedule from scratch; the others start from a layout that is almost 
 1. **Reference**: the last checkpoint, from the PCA initialisation of its features, with
    openTSNE's schedule (a third of ``n_iter`` with early exaggeration, then ordinary iterations).
 2. **Warm starts**, backwards in training time: frame ``t`` starts from frame ``t + 1``'s layout
-   and minimises its own objective plus the spring to that (fixed) neighbour, without early
-   exaggeration (the layout is already untangled), until its objective converges.
-3. **Joint refinement**: all frames together on the full coupled cost (springs to both
-   neighbours) until the total converges.
+   and minimises its own objective plus the spring to that (fixed) neighbour: a short phase with
+   mild exaggeration (``WARM_EARLY_ITER`` iterations at ``WARM_EXAGGERATION``, instead of a third
+   of the schedule at 12: the layout is already untangled, only points whose neighbourhoods
+   changed need to cross to other clusters; skipped when the affinities are nearly those of the
+   successor), then ordinary iterations until it converges.
+3. **Refinement sweep**, forwards: each frame again, now with its springs to both neighbours
+   (held fixed), until it converges. Steps 2 and 3 are block-coordinate descent on the full
+   coupled cost, one frame at a time, so each frame stops as soon as it has converged instead of
+   paying for the slowest one (a joint descent of all frames computes every frame's gradient at
+   every iteration).
 
-Convergence: every ``25`` iterations the objective is evaluated; a phase stops once it fell by
-less than ``tol`` (relative) over the last window, or after ``n_iter`` (warm, joint) iterations.
+Convergence: every ``25`` iterations the frame's objective (its KL divergence plus its springs)
+is evaluated; the frame stops once that fell by less than ``tol`` (relative) over the last
+window, and after ``n_iter`` iterations at most.
 Every frame descends from the reference layout through its neighbours, so all frames share one
 coordinate system: no mirror flips or rotations between frames.
 
@@ -38,7 +45,6 @@ frame.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from itertools import pairwise
 from typing import Protocol
 
 import numpy as np
@@ -51,6 +57,11 @@ from openTSNE.tsne import kl_divergence_bh, kl_divergence_fft
 from linlens_widgets.analysis._quality import knn_graph
 
 EARLY_EXAGGERATION = 12.0
+#: Exaggeration and iterations of a warm-started frame's short untangling phase.
+WARM_EXAGGERATION = 4.0
+WARM_EARLY_ITER = 50
+#: Affinity overlap with the successor from which a warm start skips its exaggerated phase.
+SAME_AFFINITIES = 0.95
 #: Default relative decrease of the objective over one check window below which a phase stops.
 CONVERGENCE_TOL = 1e-3
 _EARLY_MOMENTUM = 0.5
@@ -257,12 +268,14 @@ class _Chain:
             kl = kl / exaggeration - np.log(exaggeration)
         return float(kl), grad
 
-    def gradient(self, t: int, evaluate: bool = False) -> tuple[float, np.ndarray]:
+    def gradient(
+        self, t: int, evaluate: bool = False, exaggeration: float = 1.0
+    ) -> tuple[float, np.ndarray]:
         """Gradient of frame ``t``'s KL plus its springs to the placed neighbours.
 
         The value (when ``evaluate``) counts each of those springs in full.
         """
-        kl, grad = self.kl_gradient(t, evaluate=evaluate)
+        kl, grad = self.kl_gradient(t, exaggeration, evaluate=evaluate)
         energy = 0.0
         if self.lam > 0:
             y = self.layout(t)
@@ -273,11 +286,6 @@ class _Chain:
                     energy += 0.5 * self.lam * float((diff**2).sum())
         return kl + energy, grad
 
-    def spring_energy(self) -> float:
-        """Movement penalty of the whole chain (all frames placed)."""
-        ys = [self.layout(t) for t in range(len(self.frames))]
-        return 0.5 * self.lam * sum(float(((a - b) ** 2).sum()) for a, b in pairwise(ys))
-
 
 class _Stopper:
     """Stops a phase once its objective falls by less than ``tol`` (relative) per check window."""
@@ -287,7 +295,8 @@ class _Stopper:
         self.last = np.inf
 
     def converged(self, objective: float) -> bool:
-        done = self.last - objective < self.tol * abs(objective)
+        """Record the objective of this check; whether the phase has converged (never for 0)."""
+        done = self.tol > 0 and self.last - objective < self.tol * abs(objective)
         self.last = objective
         return done
 
@@ -310,44 +319,41 @@ def _reference(
         _advance(progress)
 
 
-def _warm_start(
-    chain: _Chain, t: int, start: np.ndarray, n_iter: int, tol: float, progress: Progress | None
-) -> int:
-    """Optimise frame ``t`` from ``start`` with its springs to placed neighbours held fixed."""
-    state = chain.states[t] = _Descent(start)
+def _warm_start(chain: _Chain, t: int, n_iter: int, tol: float, progress: Progress | None) -> int:
+    """Place frame ``t`` from its successor's layout, then let it settle; returns iterations.
+
+    A short exaggerated phase first lets points whose neighbourhoods changed since the
+    successor's checkpoint cross to their new clusters (plain t-SNE gradients cannot carry them
+    through other clusters), while the spring to the successor keeps the orientation. It is
+    skipped when the two checkpoints' affinities are nearly the same (overlap
+    ``sum(min(P_t, P_t+1)) >= SAME_AFFINITIES``): then there is nothing to untangle, and the
+    exaggeration would only shrink and re-expand a layout that is already right.
+    """
+    state = chain.states[t] = _Descent(chain.layout(t + 1))
+    overlap = float(chain.frames[t].minimum(chain.frames[t + 1]).sum())
+    n_early = min(WARM_EARLY_ITER, n_iter // 3) if overlap < SAME_AFFINITIES else 0
+    for _ in range(n_early):
+        _, grad = chain.gradient(t, exaggeration=WARM_EXAGGERATION)
+        state.step(grad, learning_rate=chain.n / WARM_EXAGGERATION, momentum=_EARLY_MOMENTUM)
+        _advance(progress)
+    return n_early + _settle(chain, t, n_iter - n_early, tol, progress)
+
+
+def _settle(chain: _Chain, t: int, n_iter: int, tol: float, progress: Progress | None) -> int:
+    """Optimise frame ``t`` against its springs to the placed (fixed) neighbours until it converges.
+
+    Returns the iterations run.
+    """
+    state = chain.states[t]
+    assert state is not None
     stopper = _Stopper(tol)
-    for i in range(1, n_iter + 1):
+    for i in range(n_iter):
         check = i % _CHECK_EVERY == 0
         value, grad = chain.gradient(t, evaluate=check)
-        state.step(grad, learning_rate=float(chain.n), momentum=_FINAL_MOMENTUM)
-        _advance(progress)
         if check and stopper.converged(value):
             return i
-    return n_iter
-
-
-def _joint(chain: _Chain, n_iter: int, tol: float, progress: Progress | None) -> int:
-    """Optimise all frames together on the full coupled cost until it converges."""
-    stopper = _Stopper(tol)
-    n_frames = len(chain.frames)
-    for i in range(1, n_iter + 1):
-        check = i % _CHECK_EVERY == 0
-        results = [chain.kl_gradient(t, evaluate=check) for t in range(n_frames)]
-        grads = [g for _, g in results]
-        if chain.lam > 0:
-            for t in range(n_frames - 1):
-                pull = chain.lam * (chain.layout(t) - chain.layout(t + 1))
-                grads[t] += pull
-                grads[t + 1] -= pull
-        for t, grad in enumerate(grads):
-            state = chain.states[t]
-            assert state is not None
-            state.step(grad, learning_rate=float(chain.n), momentum=_FINAL_MOMENTUM)
+        state.step(grad, learning_rate=float(chain.n), momentum=_FINAL_MOMENTUM)
         _advance(progress)
-        if check:
-            total = sum(kl for kl, _ in results) + chain.spring_energy()
-            if stopper.converged(total):
-                return i
     return n_iter
 
 
@@ -380,7 +386,7 @@ def tsne_dynamic(
         from its successor's layout.
     n_iter : int, default 750
         Iterations of the reference frame (a third with early exaggeration); also the most any
-        warm-started frame, and the joint refinement, may run.
+        frame may run in the warm start and in the refinement sweep.
     seed : int, default 0
         Seed of the PCA initialisation.
     n_jobs : int, default 1
@@ -408,11 +414,11 @@ def tsne_dynamic(
     _finish(progress)
     for t in range(last - 1, -1, -1):
         _stage(progress, f"frame {t + 1}/{n_frames} (warm start)", n_iter)
-        _warm_start(chain, t, chain.layout(t + 1), n_iter, tol, progress)
+        _warm_start(chain, t, n_iter, tol, progress)
         _finish(progress)
-    if n_frames > 1:
-        _stage(progress, "all frames (joint)", n_iter)
-        _joint(chain, n_iter, tol, progress)
+    for t in range(n_frames if n_frames > 1 else 0):
+        _stage(progress, f"frame {t + 1}/{n_frames} (refine)", n_iter)
+        _settle(chain, t, n_iter, tol, progress)
         _finish(progress)
     return np.stack([chain.layout(t) for t in range(n_frames)])
 

@@ -8,39 +8,45 @@ Pipeline, one checkpoint at a time (memory is bounded by one checkpoint's featur
 2. **PCA** to ``pca_dims`` per checkpoint, randomized and streamed over row chunks
    (:mod:`linlens_widgets.analysis._pca` explains why per checkpoint and not one shared basis:
    the features' coordinates differ between checkpoints, only their geometry is comparable).
-3. **Affinities**: perplexity-based kNN affinities of each checkpoint (openTSNE).
-4. **Layout**: ``align=True`` optimises all frames together as a dynamic t-SNE (per-frame
-   t-SNE objectives plus a movement penalty of stiffness ``coupling``, see
-   :mod:`linlens_widgets.analysis._tsne`); ``align=False`` runs independent t-SNEs, the baseline.
+3. **Affinities**: perplexity-based affinities of each checkpoint over its exact
+   ``3 * perplexity`` nearest neighbours (openTSNE's Annoy above 20,000 points).
+4. **Layout**: ``align=True`` minimises one dynamic t-SNE cost over all frames (per-frame
+   t-SNE objectives plus a movement penalty of stiffness ``coupling``): the last checkpoint gets
+   the full t-SNE schedule, every other frame starts from its neighbour's layout and stops when
+   it has converged (see :mod:`linlens_widgets.analysis._tsne`); ``align=False`` runs
+   independent t-SNEs, the baseline.
 5. **Quality**: per frame, the KL divergence for its own affinities and the 10-NN recall of the
    layout against the full-dimensional features (exact neighbours; at most 2,000 query points).
 6. **Normalise** all frames by one translation and one scale into [-1, 1], and attach the
    result to the run (``run.attach("trajectory", ...)``) so widgets reopen it instantly.
 
-Choice of the default ``coupling = 0.01``, measured with ``benchmarks/embed.py --sweep`` on a
-bias-free digits MLP (450 probe samples, 10 log-spaced checkpoints over 20 epochs, perplexity
-30). Displacement is the mean Procrustes-aligned movement between consecutive normalised frames;
-"steadier" divides independent scikit-learn t-SNE's displacement (0.559) by it; recall is the
-10-NN recall against the full W_eff features (scikit-learn: 0.627):
+Schedule and default ``coupling = 0.002``, measured with ``benchmarks/embed.py`` on a bias-free
+digits MLP 64-128-128-10 (2,000 probe samples: the 1,797 digits images and 203 of their 1-pixel
+translations; 10 log-spaced checkpoints over 20 epochs; perplexity 30). Steadier divides
+independent openTSNE's mean Procrustes displacement between consecutive frames (0.412) by the
+layout's; recall is the 10-NN recall against the full W_eff features, against independent
+openTSNE's 0.538; "frame-iterations" counts per-frame gradient evaluations (independent: 7,500):
 
-===============================  ============  ========  ======  =======
-layout                           displacement  steadier  recall  KL
-===============================  ============  ========  ======  =======
-openTSNE, independent            0.580         0.96x     0.626   0.637
-dynamic t-SNE, coupling 0.002    0.252         2.22x     0.620   0.673
-dynamic t-SNE, coupling 0.005    0.181         3.09x     0.616   0.680
-**dynamic t-SNE, coupling 0.01** **0.133**     **4.20x** 0.613   0.701
-dynamic t-SNE, coupling 0.02     0.120         4.67x     0.602   0.768
-dynamic t-SNE, coupling 0.05     0.053         10.48x    0.592   0.785
-===============================  ============  ========  ======  =======
+==================================================  ========  =======  ================
+aligned schedule                                    steadier  recall   frame-iterations
+==================================================  ========  =======  ================
+warm starts + joint descent, coupling 0.01          9.35x     -0.040   6,275
+warm starts + joint descent, coupling 0.003         6.01x     -0.025   6,750
+warm starts + per-frame sweep, coupling 0.003       6.68x     -0.038   3,450
+same, frames start with 50 iterations at 4x         5.85x     -0.028   2,900
+**same, coupling 0.002 (default)**                  **5.03x** -0.022   3,075
+==================================================  ========  =======  ================
 
-0.01 is about 4x steadier than independent t-SNE for about 0.014 of recall; stronger coupling
-freezes the layout at the expense of each frame's neighbourhoods. Alternatives measured on an
-earlier digits MLP (8 checkpoints): starting each checkpoint from its neighbour's layout alone
-was 1.9x steadier; one joint t-SNE whose affinity graph links each sample to its copy in the
-next frame (coupling edges in a block-sparse P) reached 2.6x only at a recall cost of 0.05,
-because all frames repel each other in one shared kernel. Dynamic t-SNE keeps repulsion within
-each frame, which is why it trades so much better.
+Warm-started frames inherit their successor's neighbourhoods; where training changes them fast
+(epochs 0.5-2 here) plain t-SNE gradients cannot carry points across other clusters, so those
+frames lose recall. The short exaggerated start lets them cross, and the weaker spring lets the
+refinement keep more of each frame's own neighbourhoods; 0.002 is still 5x steadier than
+independent t-SNE. The previous schedule (all frames descending jointly from one PCA start with
+the full 750-iteration schedule, coupling 0.01) measured 4.20x / -0.014 on a 450-sample probe
+and cost as much as independent t-SNE. Alternatives measured earlier: starting each checkpoint
+from its neighbour's layout alone was 1.9x steadier; one joint t-SNE whose affinity graph links
+each sample to its copy in the next frame reached 2.6x only at a recall cost of 0.05, because all
+frames repel each other in one shared kernel.
 """
 
 from __future__ import annotations
@@ -72,7 +78,7 @@ __all__ = ["DEFAULT_COUPLING", "embed", "embed_features"]
 Method = Literal["tsne", "pca", "umap"]
 
 #: Default movement-penalty stiffness of the aligned t-SNE (see the module docstring).
-DEFAULT_COUPLING = 0.01
+DEFAULT_COUPLING = 0.002
 #: Neighbours used for the recall figure.
 RECALL_K = 10
 #: Most points whose neighbourhoods are checked for the recall figure.
@@ -118,7 +124,7 @@ def embed(
     align : bool, default True
         Optimise frames together so that consecutive layouts are comparable; ``False`` embeds
         each checkpoint independently (the baseline, arbitrary orientation per frame).
-    coupling : float, default 0.01
+    coupling : float, default 0.002
         Stiffness of the movement penalty between consecutive frames (aligned t-SNE only):
         higher is steadier, lower keeps each frame's neighbourhoods better.
     seed : int, default 0
@@ -130,7 +136,9 @@ def embed(
     checkpoints : sequence of int, optional
         Checkpoint indices to embed (default: all).
     n_iter : int, default 750
-        t-SNE iterations (a third with early exaggeration).
+        t-SNE iterations per frame: all of them for independent frames and the aligned t-SNE's
+        reference frame (a third with early exaggeration); at most this many for the aligned
+        t-SNE's other frames, which stop when their objective has converged.
     n_jobs : int, default 1
         Threads for neighbour search and gradients.
 
