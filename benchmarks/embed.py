@@ -129,14 +129,17 @@ def compare(run: ll.Run, repeats: int, threads: int) -> dict[str, float]:
         "aligned": aligned_embed,
     }
     times: dict[str, list[float]] = {name: [] for name in methods}
+    cpu: dict[str, list[float]] = {name: [] for name in methods}
     layouts: dict[str, np.ndarray] = {}
     for r in range(repeats):
         order = list(methods) if r % 2 == 0 else list(methods)[::-1]
         for name in order:
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             layouts[name] = methods[name](run, threads)
             times[name].append(time.perf_counter() - t0)
+            cpu[name].append(time.process_time() - c0)
     med = {k: statistics.median(v) for k, v in times.items()}
+    med_cpu = {k: statistics.median(v) for k, v in cpu.items()}
     disp = {k: mean_displacement(v) for k, v in layouts.items()}
     rec = {k: recall(run, v) for k, v in layouts.items()}
     e, n = layouts["aligned"].shape[:2]
@@ -153,6 +156,11 @@ def compare(run: ll.Run, repeats: int, threads: int) -> dict[str, float]:
     print(
         f"         all rounds: aligned {_secs(times['aligned'])}; independent "
         f"{_secs(times['independent'])}"
+    )
+    print(
+        f"CPU time aligned {med_cpu['aligned']:7.1f} s   independent openTSNE "
+        f"{med_cpu['independent']:7.1f} s   ratio {med_cpu['aligned'] / med_cpu['independent']:.2f}"
+        " (this process only: robust to other jobs on a shared machine)"
     )
     print(
         f"steady   displacement aligned {disp['aligned']:.4f}   independent "
