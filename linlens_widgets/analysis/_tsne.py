@@ -26,10 +26,10 @@ full t-SNE schedule from scratch; the others start from a layout that is almost 
    changed need to cross to other clusters; skipped when the affinities are nearly those of the
    successor), then ordinary iterations until it converges.
 3. **Refinement sweep**, forwards: each frame again, now with its springs to both neighbours
-   (held fixed), until it converges. Steps 2 and 3 are block-coordinate descent on the full
-   coupled cost, one frame at a time, so each frame stops as soon as it has converged instead of
-   paying for the slowest one (a joint descent of all frames computes every frame's gradient at
-   every iteration).
+   (held fixed), until it converges: block-coordinate descent on the full coupled cost, one
+   frame at a time, so each frame stops as soon as it has converged instead of paying for the
+   slowest one (a joint descent of all frames computes every frame's gradient at every
+   iteration: twice the work measured here).
 
 Convergence: every ``25`` iterations the frame's objective (its KL divergence plus its springs)
 is evaluated; the frame stops once that fell by less than ``tol`` (relative) over the last
