@@ -50,6 +50,32 @@ def knn_indices(x: ArrayLike, k: int, queries: np.ndarray | None = None) -> np.n
     np.ndarray
         ``(Q, k)`` int64 neighbour indices, nearest first.
     """
+    return knn_graph(x, k, queries)[0]
+
+
+def knn_graph(
+    x: ArrayLike, k: int, queries: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Exact ``k`` nearest neighbours of the query rows of ``x`` and their Euclidean distances.
+
+    A blocked brute-force search (one dense product per block of queries), so memory stays
+    within a fixed block budget whatever N is.
+
+    Parameters
+    ----------
+    x : np.ndarray or torch.Tensor
+        ``(N, d)`` points (trailing dimensions are flattened).
+    k : int
+        Neighbours per query; must be < N.
+    queries : np.ndarray, optional
+        Row indices to query; all rows when omitted.
+
+    Returns
+    -------
+    tuple of np.ndarray
+        ``(Q, k)`` int64 neighbour indices, nearest first (self excluded), and the ``(Q, k)``
+        float64 distances to them.
+    """
     data = _as_array(x)
     n = data.shape[0]
     if not 0 < k < n:
@@ -57,15 +83,18 @@ def knn_indices(x: ArrayLike, k: int, queries: np.ndarray | None = None) -> np.n
     queries = np.arange(n) if queries is None else np.asarray(queries)
     sq = (data.astype(np.float64) ** 2).sum(axis=1)
     out = np.empty((len(queries), k), dtype=np.int64)
+    dist = np.empty((len(queries), k), dtype=np.float64)
     chunk = max(1, min(_CHUNK, _BLOCK_ELEMENTS // n))
     for s in range(0, len(queries), chunk):
         q = queries[s : s + chunk]
         d2 = sq[q, None] - 2.0 * (data[q] @ data.T) + sq[None, :]
         d2[np.arange(len(q)), q] = np.inf
         part = np.argpartition(d2, k - 1, axis=1)[:, :k]
-        order = np.take_along_axis(d2, part, axis=1).argsort(axis=1, kind="stable")
+        near = np.take_along_axis(d2, part, axis=1)
+        order = near.argsort(axis=1, kind="stable")
         out[s : s + len(q)] = np.take_along_axis(part, order, axis=1)
-    return out
+        dist[s : s + len(q)] = np.sqrt(np.maximum(np.take_along_axis(near, order, axis=1), 0.0))
+    return out, dist
 
 
 def knn_recall(

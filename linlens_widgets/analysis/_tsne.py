@@ -2,42 +2,91 @@
 
 Dynamic t-SNE (Rauber, Falcão & Telea, 2016)
 --------------------------------------------
-All ``E`` frames are optimised together. The cost is the sum of every frame's own t-SNE
-objective (its perplexity affinities ``P_t``, its own repulsion: frames never push each other
-around) plus a movement penalty
+The layouts of all ``E`` frames minimise one cost: the sum of every frame's own t-SNE objective
+(its perplexity affinities ``P_t``, its own repulsion: frames never push each other around)
+plus a movement penalty
 
     ``lambda / 2 * sum_t sum_i ||y_i@t - y_i@t+1||^2``,  ``lambda = coupling / N``,
 
 so a sample moves between consecutive checkpoints only when its neighbourhoods change enough to
 pay for it. A point's affinities sum to about ``1 / N``, so ``coupling`` is the spring stiffness
 relative to a point's total within-frame attraction. openTSNE supplies the per-frame gradients
-(Barnes-Hut below 10,000 points, FFT interpolation above) and the optimiser (gains, momentum,
-early exaggeration, which also scales the penalty); the callable objective below combines them.
-Every frame starts from the PCA initialisation of the *last* checkpoint, so all frames share one
-coordinate system from the first iteration: no mirror flips or rotations between frames.
+(Barnes-Hut below 10,000 points, FFT interpolation from 10,000); the optimiser is openTSNE's
+gradient descent (per-coordinate gains, momentum, step clipping), kept per frame here.
+
+Schedule. Neighbouring checkpoints have nearly the same geometry, so only one frame needs the
+full t-SNE schedule from scratch; the others start from a layout that is almost right:
+
+1. **Reference**: the last checkpoint, from the PCA initialisation of its features, with
+   openTSNE's schedule (a third of ``n_iter`` with early exaggeration, then ordinary iterations).
+2. **Warm starts**, backwards in training time: frame ``t`` starts from frame ``t + 1``'s layout
+   and minimises its own objective plus the spring to that (fixed) neighbour: a short phase with
+   mild exaggeration (``WARM_EARLY_ITER`` iterations at ``WARM_EXAGGERATION``, instead of a third
+   of the schedule at 12: the layout is already untangled, only points whose neighbourhoods
+   changed need to cross to other clusters; skipped when the affinities are nearly those of the
+   successor), then ordinary iterations until it converges.
+3. **Refinement sweep**, forwards: each frame again, now with its springs to both neighbours
+   (held fixed), until it converges: block-coordinate descent on the full coupled cost, one
+   frame at a time, so each frame stops as soon as it has converged instead of paying for the
+   slowest one (a joint descent of all frames computes every frame's gradient at every
+   iteration: twice the work measured here).
+
+Convergence: every ``25`` iterations the frame's objective (its KL divergence plus its springs)
+is evaluated; the frame stops once that fell by less than ``tol`` (relative) over the last
+window, and after ``n_iter`` iterations at most.
+Every frame descends from the reference layout through its neighbours, so all frames share one
+coordinate system: no mirror flips or rotations between frames.
 
 Independent frames (``align=False``, the baseline) run one ordinary openTSNE per checkpoint from
-its own PCA initialisation; their orientation is arbitrary from frame to frame.
+its own PCA initialisation, for the full ``n_iter``; their orientation is arbitrary from frame to
+frame.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+from typing import Protocol
 
 import numpy as np
 import scipy.sparse as sp
 from openTSNE import TSNEEmbedding
-from openTSNE.affinity import PerplexityBasedNN, PrecomputedAffinities
+from openTSNE.affinity import PrecomputedAffinities, joint_probabilities_nn
 from openTSNE.initialization import pca as pca_init
 from openTSNE.tsne import kl_divergence_bh, kl_divergence_fft
 
-ProgressFn = Callable[[int], None]
+from linlens_widgets.analysis._quality import knn_graph
 
 EARLY_EXAGGERATION = 12.0
+#: Exaggeration and iterations of a warm-started frame's short untangling phase.
+WARM_EXAGGERATION = 4.0
+WARM_EARLY_ITER = 50
+#: Affinity overlap with the successor from which a warm start skips its exaggerated phase.
+SAME_AFFINITIES = 0.95
+#: Default relative decrease of the objective over one check window below which a phase stops.
+CONVERGENCE_TOL = 1e-3
 _EARLY_MOMENTUM = 0.5
 _FINAL_MOMENTUM = 0.8
 _FFT_ABOVE = 10_000
-_TICK = 25
+_CHECK_EVERY = 25
+_MIN_GAIN = 0.01
+_MAX_STEP_NORM = 5.0
+_BH_PARAMS = {"theta": 0.5}
+_FFT_PARAMS = {"n_interpolation_points": 3, "min_num_intervals": 50, "ints_in_interval": 1}
+#: Exact neighbour search (blocked brute force) up to this many points; Annoy above.
+_EXACT_KNN_MAX = 20_000
+
+
+class Progress(Protocol):
+    """What the optimisers report: stages (frames) with an iteration budget, and iterations."""
+
+    def stage(self, name: str, budget: int) -> None:
+        """Start a stage that runs at most ``budget`` iterations."""
+
+    def advance(self, iterations: int) -> None:
+        """Count ``iterations`` more iterations of the current stage."""
+
+    def finish(self) -> None:
+        """End the current stage (possibly before its budget: the rest is dropped)."""
 
 
 def frame_affinities(
@@ -52,42 +101,43 @@ def frame_affinities(
     perplexity : float
         t-SNE perplexity; ``3 * perplexity`` neighbours are used (at most ``N - 1``).
     seed : int, default 0
-        Seed of the approximate neighbour search (exact search is used below 1,000 points).
+        Seed of the approximate neighbour search (above 20,000 points).
     n_jobs : int, default 1
-        Threads for the neighbour search.
+        Threads for the neighbour search and the perplexity calibration.
 
     Returns
     -------
     scipy.sparse.csr_matrix
         ``(N, N)`` affinities ``P`` with ``P.sum() == 1``.
+
+    Notes
+    -----
+    Up to 20,000 points the neighbours are exact, from a blocked brute-force search: on
+    50 PCA dimensions that is a few dense products, several times faster than building the
+    Annoy index openTSNE would use above 1,000 points, and exact. Above, openTSNE's Annoy.
     """
     n = reduced.shape[0]
-    aff = PerplexityBasedNN(
-        np.ascontiguousarray(reduced, dtype=np.float64),
-        perplexity=perplexity,
-        k_neighbors=min(n - 1, int(3 * perplexity)),
-        n_jobs=n_jobs,
-        random_state=seed,
-    )
-    p = sp.csr_matrix(aff.P, dtype=np.float64)
+    k = min(n - 1, int(3 * perplexity))
+    if n <= _EXACT_KNN_MAX:
+        neighbours, distances = knn_graph(reduced, k)
+        p = joint_probabilities_nn(neighbours, distances, [perplexity], n_jobs=n_jobs)
+    else:
+        from openTSNE.affinity import PerplexityBasedNN
+
+        p = PerplexityBasedNN(
+            np.ascontiguousarray(reduced, dtype=np.float64),
+            perplexity=perplexity,
+            k_neighbors=k,
+            n_jobs=n_jobs,
+            random_state=seed,
+        ).P
+    p = sp.csr_matrix(p, dtype=np.float64)
     return sp.csr_matrix(p / p.sum())
 
 
 def initial_layout(reduced: np.ndarray, seed: int = 0) -> np.ndarray:
     """Start a layout at the PCA of one frame's features (openTSNE's scheme: std 1e-4)."""
     return pca_init(np.ascontiguousarray(reduced, dtype=np.float64), 2, random_state=seed)
-
-
-def _ticker(on_iterations: ProgressFn | None) -> dict:
-    """Build the openTSNE callback keywords that report progress every few iterations."""
-    if on_iterations is None:
-        return {}
-
-    def callback(iteration: int, error: float, embedding: np.ndarray) -> bool:
-        on_iterations(_TICK)
-        return False
-
-    return {"callbacks": callback, "callbacks_every_iters": _TICK}
 
 
 def _phases(n_iter: int) -> tuple[int, int]:
@@ -105,9 +155,9 @@ def tsne_independent(
     n_iter: int = 750,
     seed: int = 0,
     n_jobs: int = 1,
-    on_iterations: ProgressFn | None = None,
+    progress: Progress | None = None,
 ) -> np.ndarray:
-    """One ordinary openTSNE per checkpoint from its own PCA initialisation.
+    """One ordinary openTSNE per checkpoint from its own PCA initialisation, ``n_iter`` each.
 
     Returns
     -------
@@ -116,76 +166,200 @@ def tsne_independent(
     """
     n_early, n_late = _phases(n_iter)
     out = []
-    for x, p in zip(reduced, frames, strict=True):
+    for t, (x, p) in enumerate(zip(reduced, frames, strict=True)):
+        if progress is not None:
+            progress.stage(f"frame {t + 1}/{len(frames)}", n_iter)
         emb = TSNEEmbedding(
             initial_layout(x, seed),
             PrecomputedAffinities(p, normalize=False),
             negative_gradient_method="auto",
             random_state=seed,
             n_jobs=n_jobs,
-            **_ticker(on_iterations),
+            **_ticker(progress),
         )
         emb.optimize(
             n_early, exaggeration=EARLY_EXAGGERATION, momentum=_EARLY_MOMENTUM, inplace=True
         )
         emb.optimize(n_late, exaggeration=1.0, momentum=_FINAL_MOMENTUM, inplace=True)
         out.append(np.asarray(emb, dtype=np.float64))
+        if progress is not None:
+            progress.finish()
     return np.stack(out)
 
 
-class _DynamicObjective:
-    """Per-frame t-SNE gradients plus the movement penalty, in openTSNE's objective signature.
+def _ticker(progress: Progress | None) -> dict:
+    """Build the openTSNE callback keywords that report progress every 25 iterations."""
+    if progress is None:
+        return {}
 
-    openTSNE's optimiser exaggerates the affinity matrix it is given in place; the factor is
-    read back from that matrix's sum, so the per-frame affinities and the penalty are
-    exaggerated alike.
+    def callback(iteration: int, error: float, embedding: np.ndarray) -> bool:
+        progress.advance(_CHECK_EVERY)
+        return False
+
+    return {"callbacks": callback, "callbacks_every_iters": _CHECK_EVERY}
+
+
+class _Descent:
+    """openTSNE's gradient descent on one frame: per-coordinate gains, momentum, step clipping.
+
+    The same update rule as ``openTSNE.tsne.gradient_descent``, held per frame so that frames
+    can start, stop and continue independently.
     """
 
-    def __init__(self, frames: Sequence[sp.csr_matrix], coupling: float):
+    def __init__(self, start: np.ndarray):
+        self.y = np.array(start, dtype=np.float64, order="C")
+        self.update = np.zeros_like(self.y)
+        self.gains = np.ones_like(self.y)
+
+    def step(self, gradient: np.ndarray, learning_rate: float, momentum: float) -> None:
+        """Move the layout one step against ``gradient`` and re-centre it."""
+        flipped = np.sign(self.update) != np.sign(gradient)
+        self.gains = np.where(flipped, self.gains + 0.2, self.gains * 0.8 + _MIN_GAIN)
+        self.update = momentum * self.update - learning_rate * self.gains * gradient
+        norms = np.linalg.norm(self.update, axis=1)
+        big = norms > _MAX_STEP_NORM
+        self.update[big] *= (_MAX_STEP_NORM / norms[big])[:, None]
+        self.y += self.update
+        self.y -= self.y.mean(axis=0)
+
+
+class _Chain:
+    """The frames' layouts along training time and the coupled cost that ties them.
+
+    A frame that has not been placed yet (``None``) exerts no spring on its neighbours.
+    """
+
+    def __init__(self, frames: Sequence[sp.csr_matrix], coupling: float, n_jobs: int):
         self.frames = list(frames)
         self.n = frames[0].shape[0]
         self.lam = coupling / self.n
-        self.total = float(sum(p.data.sum() for p in frames))
-        self._scaled: tuple[float, list[sp.csr_matrix]] = (1.0, self.frames)
+        self.n_jobs = n_jobs
+        self.states: list[_Descent | None] = [None] * len(self.frames)
 
-    def _frames_at(self, exaggeration: float) -> list[sp.csr_matrix]:
-        if self._scaled[0] != exaggeration:
-            self._scaled = (exaggeration, [p * exaggeration for p in self.frames])
-        return self._scaled[1]
+    def layout(self, t: int) -> np.ndarray:
+        state = self.states[t]
+        if state is None:
+            raise RuntimeError(f"frame {t} has not been placed")
+        return state.y
 
-    def __call__(
-        self,
-        embedding: np.ndarray,
-        P: sp.csr_matrix,
-        dof: float,
-        bh_params: dict,
-        fft_params: dict,
-        n_jobs: int = 1,
-        should_eval_error: bool = False,
-        **_: object,
+    def _placed_neighbours(self, t: int) -> list[np.ndarray]:
+        return [
+            self.layout(s)
+            for s in (t - 1, t + 1)
+            if 0 <= s < len(self.frames) and self.states[s] is not None
+        ]
+
+    def kl_gradient(
+        self, t: int, exaggeration: float = 1.0, evaluate: bool = False
     ) -> tuple[float, np.ndarray]:
-        exaggeration = round(float(P.data.sum()) / self.total, 6)
-        n_frames = len(self.frames)
-        y = np.asarray(embedding).reshape(n_frames, self.n, -1)
-        grad = np.empty_like(y)
-        error = 0.0
+        """Frame ``t``'s own t-SNE gradient (and KL divergence when ``evaluate``)."""
+        p = self.frames[t] if exaggeration == 1.0 else self.frames[t] * exaggeration
         gradient_fn = kl_divergence_bh if self.n < _FFT_ABOVE else kl_divergence_fft
-        for t, p in enumerate(self._frames_at(exaggeration)):
-            err, grad[t] = gradient_fn(
-                np.ascontiguousarray(y[t]),
-                p,
-                dof,
-                bh_params=bh_params,
-                fft_params=fft_params,
-                n_jobs=n_jobs,
-                should_eval_error=should_eval_error,
-            )
-            error += float(err) / n_frames
-        if self.lam > 0 and n_frames > 1:
-            pull = (y[:-1] - y[1:]) * (self.lam * exaggeration)
-            grad[:-1] += pull
-            grad[1:] -= pull
-        return error, grad.reshape(embedding.shape)
+        kl, grad = gradient_fn(
+            self.layout(t),
+            p,
+            1,
+            bh_params=_BH_PARAMS,
+            fft_params=_FFT_PARAMS,
+            n_jobs=self.n_jobs,
+            should_eval_error=evaluate,
+        )
+        if evaluate and exaggeration != 1.0:
+            kl = kl / exaggeration - np.log(exaggeration)
+        return float(kl), grad
+
+    def gradient(
+        self, t: int, evaluate: bool = False, exaggeration: float = 1.0
+    ) -> tuple[float, np.ndarray]:
+        """Gradient of frame ``t``'s KL plus its springs to the placed neighbours.
+
+        The value (when ``evaluate``) counts each of those springs in full.
+        """
+        kl, grad = self.kl_gradient(t, exaggeration, evaluate=evaluate)
+        energy = 0.0
+        if self.lam > 0:
+            y = self.layout(t)
+            for other in self._placed_neighbours(t):
+                diff = y - other
+                grad += self.lam * diff
+                if evaluate:
+                    energy += 0.5 * self.lam * float((diff**2).sum())
+        return kl + energy, grad
+
+
+class _Stopper:
+    """Stops a phase once its objective falls by less than ``tol`` (relative) per check window."""
+
+    def __init__(self, tol: float):
+        self.tol = tol
+        self.last = np.inf
+
+    def converged(self, objective: float) -> bool:
+        """Record the objective of this check; whether the phase has converged (never for 0)."""
+        done = self.tol > 0 and self.last - objective < self.tol * abs(objective)
+        self.last = objective
+        return done
+
+
+def _reference(
+    chain: _Chain, t: int, start: np.ndarray, n_iter: int, progress: Progress | None
+) -> None:
+    """Optimise frame ``t`` alone with openTSNE's full schedule (early exaggeration first)."""
+    n_early, _ = _phases(n_iter)
+    state = chain.states[t] = _Descent(start)
+    for i in range(n_iter):
+        early = i < n_early
+        exaggeration = EARLY_EXAGGERATION if early else 1.0
+        _, grad = chain.kl_gradient(t, exaggeration)
+        state.step(
+            grad,
+            learning_rate=chain.n / exaggeration,
+            momentum=_EARLY_MOMENTUM if early else _FINAL_MOMENTUM,
+        )
+        _advance(progress)
+
+
+def _warm_start(chain: _Chain, t: int, n_iter: int, tol: float, progress: Progress | None) -> int:
+    """Place frame ``t`` from its successor's layout, then let it settle; returns iterations.
+
+    A short exaggerated phase first lets points whose neighbourhoods changed since the
+    successor's checkpoint cross to their new clusters (plain t-SNE gradients cannot carry them
+    through other clusters), while the spring to the successor keeps the orientation. It is
+    skipped when the two checkpoints' affinities are nearly the same (overlap
+    ``sum(min(P_t, P_t+1)) >= SAME_AFFINITIES``): then there is nothing to untangle, and the
+    exaggeration would only shrink and re-expand a layout that is already right.
+    """
+    state = chain.states[t] = _Descent(chain.layout(t + 1))
+    overlap = float(chain.frames[t].minimum(chain.frames[t + 1]).sum())
+    n_early = min(WARM_EARLY_ITER, n_iter // 3) if overlap < SAME_AFFINITIES else 0
+    for _ in range(n_early):
+        _, grad = chain.gradient(t, exaggeration=WARM_EXAGGERATION)
+        state.step(grad, learning_rate=chain.n / WARM_EXAGGERATION, momentum=_EARLY_MOMENTUM)
+        _advance(progress)
+    return n_early + _settle(chain, t, n_iter - n_early, tol, progress)
+
+
+def _settle(chain: _Chain, t: int, n_iter: int, tol: float, progress: Progress | None) -> int:
+    """Optimise frame ``t`` against its springs to the placed (fixed) neighbours until it converges.
+
+    Returns the iterations run.
+    """
+    state = chain.states[t]
+    assert state is not None
+    stopper = _Stopper(tol)
+    for i in range(n_iter):
+        check = i % _CHECK_EVERY == 0
+        value, grad = chain.gradient(t, evaluate=check)
+        if check and stopper.converged(value):
+            return i
+        state.step(grad, learning_rate=float(chain.n), momentum=_FINAL_MOMENTUM)
+        _advance(progress)
+    return n_iter
+
+
+def _advance(progress: Progress | None) -> None:
+    if progress is not None:
+        progress.advance(1)
 
 
 def tsne_dynamic(
@@ -196,9 +370,10 @@ def tsne_dynamic(
     n_iter: int = 750,
     seed: int = 0,
     n_jobs: int = 1,
-    on_iterations: ProgressFn | None = None,
+    tol: float = CONVERGENCE_TOL,
+    progress: Progress | None = None,
 ) -> np.ndarray:
-    """Dynamic t-SNE of all frames at once (see the module docstring).
+    """Dynamic t-SNE of all frames (see the module docstring for the cost and the schedule).
 
     Parameters
     ----------
@@ -207,16 +382,20 @@ def tsne_dynamic(
     frames : sequence of scipy.sparse.csr_matrix
         Per-checkpoint ``(N, N)`` affinities from :func:`frame_affinities`.
     coupling : float
-        Movement-penalty stiffness (>= 0); 0 optimises the frames independently from a shared
-        start.
+        Movement-penalty stiffness (>= 0); 0 optimises the frames independently, each started
+        from its successor's layout.
     n_iter : int, default 750
-        Iterations, a third of them with early exaggeration.
+        Iterations of the reference frame (a third with early exaggeration); also the most any
+        frame may run in the warm start and in the refinement sweep.
     seed : int, default 0
-        Random state handed to openTSNE.
+        Seed of the PCA initialisation.
     n_jobs : int, default 1
         Threads for the gradient.
-    on_iterations : callable, optional
-        Called with the number of iterations done since the last call (for a progress bar).
+    tol : float, default 1e-3
+        Convergence threshold: relative decrease of the objective per 25 iterations. 0 runs
+        every phase for ``n_iter`` iterations.
+    progress : Progress, optional
+        Told about each frame (stage) and iteration.
 
     Returns
     -------
@@ -225,31 +404,30 @@ def tsne_dynamic(
     """
     if coupling < 0:
         raise ValueError(f"coupling must be >= 0, got {coupling}")
-    n_frames, n = len(frames), frames[0].shape[0]
-    start = initial_layout(reduced[-1], seed)
-    init = np.ascontiguousarray(np.concatenate([start] * n_frames))
-    n_early, n_late = _phases(n_iter)
-    emb = TSNEEmbedding(
-        init,
-        PrecomputedAffinities(sp.block_diag(frames, format="csr"), normalize=False),
-        negative_gradient_method=_DynamicObjective(frames, coupling),
-        random_state=seed,
-        n_jobs=n_jobs,
-        **_ticker(on_iterations),
-    )
-    # openTSNE's "auto" learning rate would use E*N points; each frame has N.
-    emb.optimize(
-        n_early,
-        exaggeration=EARLY_EXAGGERATION,
-        momentum=_EARLY_MOMENTUM,
-        learning_rate=n / EARLY_EXAGGERATION,
-        inplace=True,
-    )
-    emb.optimize(
-        n_late,
-        exaggeration=1.0,
-        momentum=_FINAL_MOMENTUM,
-        learning_rate=float(n),
-        inplace=True,
-    )
-    return np.asarray(emb, dtype=np.float64).reshape(n_frames, n, 2)
+    if tol < 0:
+        raise ValueError(f"tol must be >= 0, got {tol}")
+    _phases(n_iter)
+    chain = _Chain(frames, coupling, n_jobs)
+    n_frames, last = len(frames), len(frames) - 1
+    _stage(progress, f"frame {n_frames}/{n_frames} (reference)", n_iter)
+    _reference(chain, last, initial_layout(reduced[-1], seed), n_iter, progress)
+    _finish(progress)
+    for t in range(last - 1, -1, -1):
+        _stage(progress, f"frame {t + 1}/{n_frames} (warm start)", n_iter)
+        _warm_start(chain, t, n_iter, tol, progress)
+        _finish(progress)
+    for t in range(n_frames if n_frames > 1 else 0):
+        _stage(progress, f"frame {t + 1}/{n_frames} (refine)", n_iter)
+        _settle(chain, t, n_iter, tol, progress)
+        _finish(progress)
+    return np.stack([chain.layout(t) for t in range(n_frames)])
+
+
+def _stage(progress: Progress | None, name: str, budget: int) -> None:
+    if progress is not None:
+        progress.stage(name, budget)
+
+
+def _finish(progress: Progress | None) -> None:
+    if progress is not None:
+        progress.finish()

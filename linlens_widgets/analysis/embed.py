@@ -9,40 +9,46 @@ Pipeline, one checkpoint at a time (memory is bounded by one checkpoint's featur
 2. **PCA** to ``pca_dims`` per checkpoint, randomized and streamed over row chunks
    (:mod:`linlens_widgets.analysis._pca` explains why per checkpoint and not one shared basis:
    the features' coordinates differ between checkpoints, only their geometry is comparable).
-3. **Affinities**: perplexity-based kNN affinities of each checkpoint (openTSNE).
-4. **Layout**: ``align=True`` optimises all frames together as a dynamic t-SNE (per-frame
-   t-SNE objectives plus a movement penalty of stiffness ``coupling``, see
-   :mod:`linlens_widgets.analysis._tsne`); ``align=False`` runs independent t-SNEs, the baseline.
+3. **Affinities**: perplexity-based affinities of each checkpoint over its exact
+   ``3 * perplexity`` nearest neighbours (openTSNE's Annoy above 20,000 points).
+4. **Layout**: ``align=True`` minimises one dynamic t-SNE cost over all frames (per-frame
+   t-SNE objectives plus a movement penalty of stiffness ``coupling``): the last checkpoint gets
+   the full t-SNE schedule, every other frame starts from its neighbour's layout and stops when
+   it has converged (see :mod:`linlens_widgets.analysis._tsne`); ``align=False`` runs
+   independent t-SNEs, the baseline.
 5. **Quality**: per frame, the KL divergence for its own affinities and the 10-NN recall of the
    layout against the full-dimensional features (exact neighbours; at most 2,000 query points).
 6. **Normalise** all frames by one translation and one scale into [-1, 1], and keep the
    result in the run's analysis store (entry ``"trajectory"``, see
    :class:`~linlens_widgets.analysis.store.AnalysisStore`) so widgets reopen it instantly.
 
-Choice of the default ``coupling = 0.01``, measured with ``benchmarks/embed.py --sweep`` on a
-bias-free digits MLP (450 probe samples, 10 log-spaced checkpoints over 20 epochs, perplexity
-30). Displacement is the mean Procrustes-aligned movement between consecutive normalised frames;
-"steadier" divides independent scikit-learn t-SNE's displacement (0.559) by it; recall is the
-10-NN recall against the full W_eff features (scikit-learn: 0.627):
+Schedule and default ``coupling = 0.002``, measured with ``benchmarks/embed.py`` on a bias-free
+digits MLP 64-128-128-10 (2,000 probe samples: the 1,797 digits images and 203 of their 1-pixel
+translations; 10 log-spaced checkpoints over 20 epochs; perplexity 30). Steadier divides
+independent openTSNE's mean Procrustes displacement between consecutive frames (0.412) by the
+layout's; recall is the 10-NN recall against the full W_eff features, against independent
+openTSNE's 0.538; "frame-iterations" counts per-frame gradient evaluations (independent: 7,500):
 
-===============================  ============  ========  ======  =======
-layout                           displacement  steadier  recall  KL
-===============================  ============  ========  ======  =======
-openTSNE, independent            0.580         0.96x     0.626   0.637
-dynamic t-SNE, coupling 0.002    0.252         2.22x     0.620   0.673
-dynamic t-SNE, coupling 0.005    0.181         3.09x     0.616   0.680
-**dynamic t-SNE, coupling 0.01** **0.133**     **4.20x** 0.613   0.701
-dynamic t-SNE, coupling 0.02     0.120         4.67x     0.602   0.768
-dynamic t-SNE, coupling 0.05     0.053         10.48x    0.592   0.785
-===============================  ============  ========  ======  =======
+==================================================  ========  =======  ================
+aligned schedule                                    steadier  recall   frame-iterations
+==================================================  ========  =======  ================
+warm starts + joint descent, coupling 0.01          9.35x     -0.040   6,275
+warm starts + joint descent, coupling 0.003         6.01x     -0.025   6,750
+warm starts + per-frame sweep, coupling 0.003       6.68x     -0.038   3,450
+same, frames start with 50 iterations at 4x         5.85x     -0.028   2,900
+**same, coupling 0.002 (default)**                  **5.03x** -0.022   3,075
+==================================================  ========  =======  ================
 
-0.01 is about 4x steadier than independent t-SNE for about 0.014 of recall; stronger coupling
-freezes the layout at the expense of each frame's neighbourhoods. Alternatives measured on an
-earlier digits MLP (8 checkpoints): starting each checkpoint from its neighbour's layout alone
-was 1.9x steadier; one joint t-SNE whose affinity graph links each sample to its copy in the
-next frame (coupling edges in a block-sparse P) reached 2.6x only at a recall cost of 0.05,
-because all frames repel each other in one shared kernel. Dynamic t-SNE keeps repulsion within
-each frame, which is why it trades so much better.
+Warm-started frames inherit their successor's neighbourhoods; where training changes them fast
+(epochs 0.5-2 here) plain t-SNE gradients cannot carry points across other clusters, so those
+frames lose recall. The short exaggerated start lets them cross, and the weaker spring lets the
+refinement keep more of each frame's own neighbourhoods; 0.002 is still 5x steadier than
+independent t-SNE. The previous schedule (all frames descending jointly from one PCA start with
+the full 750-iteration schedule, coupling 0.01) measured 4.20x / -0.014 on a 450-sample probe
+and cost as much as independent t-SNE. Alternatives measured earlier: starting each checkpoint
+from its neighbour's layout alone was 1.9x steadier; one joint t-SNE whose affinity graph links
+each sample to its copy in the next frame reached 2.6x only at a recall cost of 0.05, because all
+frames repel each other in one shared kernel.
 """
 
 from __future__ import annotations
@@ -78,13 +84,13 @@ __all__ = ["DEFAULT_COUPLING", "embed", "embed_features"]
 Method = Literal["tsne", "pca"]
 
 #: Default movement-penalty stiffness of the aligned t-SNE (see the module docstring).
-DEFAULT_COUPLING = 0.01
+DEFAULT_COUPLING = 0.002
 #: Neighbours used for the recall figure.
 RECALL_K = 10
 #: Most points whose neighbourhoods are checked for the recall figure.
 RECALL_QUERIES = 2000
 #: Bumped whenever the algorithm changes, so cached trajectories are recomputed.
-ALGORITHM_VERSION = 1
+ALGORITHM_VERSION = 2
 ATTACHMENT = "trajectory"
 
 
@@ -124,7 +130,7 @@ def embed(
     align : bool, default True
         Optimise frames together so that consecutive layouts are comparable; ``False`` embeds
         each checkpoint independently (the baseline, arbitrary orientation per frame).
-    coupling : float, default 0.01
+    coupling : float, default 0.002
         Stiffness of the movement penalty between consecutive frames (aligned t-SNE only):
         higher is steadier, lower keeps each frame's neighbourhoods better.
     seed : int, default 0
@@ -136,7 +142,9 @@ def embed(
     checkpoints : sequence of int, optional
         Checkpoint indices to embed (default: all).
     n_iter : int, default 750
-        t-SNE iterations (a third with early exaggeration).
+        t-SNE iterations per frame: all of them for independent frames and the aligned t-SNE's
+        reference frame (a third with early exaggeration); at most this many for the aligned
+        t-SNE's other frames, which stop when their objective has converged.
     n_jobs : int, default 1
         Threads for neighbour search and gradients.
 
@@ -331,7 +339,14 @@ def _reduce_all(
     reduced: list[np.ndarray] = []
     high_nn: list[np.ndarray] = []
     queries = np.empty(0, dtype=np.int64)
-    bar = tqdm(features, total=total, desc="features + PCA", unit="ckpt", disable=not progress)
+    bar = tqdm(
+        features,
+        total=total,
+        desc="features + PCA",
+        unit="ckpt",
+        leave=False,
+        disable=not progress,
+    )
     for t, x in enumerate(bar):
         name = frame_names[t] if frame_names is not None else f"checkpoint position {t}"
         x = _check_frame(x, name, reduced[0].shape[0] if reduced else None)
@@ -392,21 +407,48 @@ def _tsne_layouts(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per-frame affinities, then dynamic (aligned) or independent t-SNE; raw layouts + KL."""
     frames = [frame_affinities(x, perplexity, seed=seed, n_jobs=n_jobs) for x in reduced]
-    total = n_iter if align else n_iter * len(frames)
-    with tqdm(total=total, desc="t-SNE", unit="it", disable=not progress) as bar:
-        kwargs: dict[str, Any] = {
-            "n_iter": n_iter,
-            "seed": seed,
-            "n_jobs": n_jobs,
-            "on_iterations": bar.update,
-        }
+    with _TsneBar(disable=not progress) as bar:
+        kwargs: dict[str, Any] = {"n_iter": n_iter, "seed": seed, "n_jobs": n_jobs}
         if align:
-            raw = tsne_dynamic(reduced, frames, coupling, **kwargs)
+            raw = tsne_dynamic(reduced, frames, coupling, progress=bar, **kwargs)
         else:
-            raw = tsne_independent(reduced, frames, **kwargs)
-        bar.update(max(0, total - bar.n))
+            raw = tsne_independent(reduced, frames, progress=bar, **kwargs)
     kl = np.array([kl_divergence(p, y) for p, y in zip(frames, raw, strict=True)])
     return raw, kl
+
+
+class _TsneBar:
+    """t-SNE progress: iterations against the budget of the stages seen so far, per frame.
+
+    Each stage (a frame, or the joint refinement) adds its iteration budget to the bar's total
+    when it starts and gives back what it did not use when it stops early, so the bar's ETA is
+    that of the work actually left in the stages seen; the description names the frame.
+    """
+
+    def __init__(self, disable: bool):
+        self.bar = tqdm(total=0, desc="t-SNE", unit="it", leave=False, disable=disable)
+        self.used = 0
+        self.budget = 0
+
+    def __enter__(self) -> _TsneBar:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.bar.close()
+
+    def stage(self, name: str, budget: int) -> None:
+        self.used, self.budget = 0, budget
+        self.bar.total += budget
+        self.bar.set_description(f"t-SNE {name}", refresh=False)
+        self.bar.refresh()
+
+    def advance(self, iterations: int) -> None:
+        self.used += iterations
+        self.bar.update(iterations)
+
+    def finish(self) -> None:
+        self.bar.total -= max(0, self.budget - self.used)
+        self.bar.refresh()
 
 
 def _pca_layouts(reduced: list[np.ndarray], align: bool) -> np.ndarray:
