@@ -8,9 +8,10 @@ translations), N = 10,000 with ``--large`` (1,797 + 8,203). Digits alone has too
 for the paper's probe sizes; the translations are real inputs of the trained network.
 
 Baseline: per checkpoint, ``run_weights(run).weight_features(i)``, the same PCA to 50
-dimensions that ``ll.embed`` uses, then ``openTSNE.TSNE(n_jobs=threads, random_state=0).fit`` with openTSNE's
-defaults (perplexity 30, 250 early-exaggerated + 500 iterations, PCA initialisation, Annoy
-neighbours, Barnes-Hut below 10,000 points and FFT interpolation from 10,000).
+dimensions that ``ll.embed`` uses, then ``openTSNE.TSNE(n_jobs=threads, random_state=0).fit``
+with openTSNE's defaults (perplexity 30, 250 early-exaggerated + 500 iterations, PCA
+initialisation, Annoy neighbours, Barnes-Hut below 10,000 points and FFT interpolation from
+10,000).
 Candidate: ``ll.embed(run, n_jobs=threads, recompute=True)``, default settings.
 
 Both are timed in this one process, interleaved ``--repeats`` times at N = 2,000 (medians); the

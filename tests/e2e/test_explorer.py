@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from linlens_widgets.analysis.weights import run_weights
 from tests.helpers.browser.guard import ARTIFACTS_ROOT, Guard
 from tests.helpers.browser.pixels import changed_fraction, element_pixels
 from tests.helpers.browser.runs import setup_cell
@@ -27,7 +28,7 @@ EXPLORER_CELL = "ex = ll.LensExplorer(run)\nex"
 # Engine cosine of two samples' W_eff at a checkpoint position: flattened weights, float64.
 ENGINE_COSINE = """
 def engine_cosine(a, b, position):
-    w = run.effective_weights(int(traj.checkpoint_ids[position])).weight
+    w = run_weights(run).effective_weights(int(traj.checkpoint_ids[position])).weight
     wa, wb = w[a].flatten().double(), w[b].flatten().double()
     overall = float(torch.dot(wa, wb) / (wa.norm() * wb.norm()))
     rows = w[a].flatten(1).double(), w[b].flatten(1).double()

@@ -12,6 +12,7 @@ import pytest
 import torch
 
 import linlens_widgets as ll
+from linlens_widgets.analysis.weights import run_weights
 from tests.widgets.conftest import Sent
 
 pytestmark = pytest.mark.slow  # loads torch, scikit-learn digits and records a run (~10-30 s)
@@ -52,7 +53,7 @@ def test_explorer_on_a_real_run(real, tmp_path, monkeypatch):
         s["name"]: np.frombuffer(b, s["dtype"]).reshape(s["shape"])
         for s, b in zip(content["arrays"], buffers, strict=True)
     }
-    ew = run.effective_weights(int(traj.checkpoint_ids[1]))
+    ew = run_weights(run).effective_weights(int(traj.checkpoint_ids[1]))
     np.testing.assert_allclose(arrays["weight"], ew.weight[4].reshape(10, 64).numpy(), rtol=1e-5)
     assert arrays["bias"].shape == (10,)  # the MLP has biases, so b_eff is sent
     # f(x) = W_eff x + b_eff holds for what the front end draws
