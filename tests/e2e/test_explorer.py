@@ -6,7 +6,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from linlens_widgets.analysis.weights import run_weights
 from tests.helpers.browser.guard import ARTIFACTS_ROOT, Guard
 from tests.helpers.browser.pixels import changed_fraction, element_pixels
 from tests.helpers.browser.runs import setup_cell
