@@ -19,7 +19,18 @@ from linlens_widgets.widgets import _page
 from tests.widgets.conftest import FakeRun, make_trajectory
 
 #: Every sequence that changes the HTML parser's state inside a <script>, and friends.
-SPECIALS = ("</script", "<!--", "<script", "-->", "]]>", "&lt;", "\x00", "\u2028", "\u2029", "</SCRIPT >")
+SPECIALS = (
+    "</script",
+    "<!--",
+    "<script",
+    "-->",
+    "]]>",
+    "&lt;",
+    "\x00",
+    "\u2028",
+    "\u2029",
+    "</SCRIPT >",
+)
 HOSTILE = [f"a{s}b" for s in SPECIALS] + ["<!--<script>", "</script><script>alert(1)</script>"]
 
 
@@ -41,7 +52,9 @@ def config_text(page: str) -> str:
 def no_class_means(monkeypatch: pytest.MonkeyPatch) -> None:
     # class means come from the analysis package, which needs a real run; a constant stands in.
     monkeypatch.setattr(
-        ll.WeightCompare, "class_means", lambda self, checkpoint=None: np.zeros((3, 3, 16), np.float32)
+        ll.WeightCompare,
+        "class_means",
+        lambda self, checkpoint=None: np.zeros((3, 3, 16), np.float32),
     )
 
 
@@ -87,7 +100,9 @@ def _listing(folder: Path) -> set[str]:
 
 @pytest.mark.parametrize("save", SAVERS)
 @pytest.mark.parametrize("stage", ["rename", "fsync", "write"])
-def test_a_failed_write_leaves_the_old_page_and_no_temporary_file(tmp_path, monkeypatch, save, stage):
+def test_a_failed_write_leaves_the_old_page_and_no_temporary_file(
+    tmp_path, monkeypatch, save, stage
+):
     page = tmp_path / "page.html"
     page.write_text("old page")
     before = _listing(tmp_path)
@@ -97,9 +112,28 @@ def test_a_failed_write_leaves_the_old_page_and_no_temporary_file(tmp_path, monk
         raise OSError(28, "No space left on device")
 
     if target == "write":
-        import io
+        real_fdopen = os.fdopen
 
-        monkeypatch.setattr(io.BufferedWriter, "write", fail)
+        class FullDisk:
+            """A file whose write stops after a few bytes, as on a full disk."""
+
+            def __init__(self, f: Any) -> None:
+                self.f = f
+
+            def __enter__(self) -> FullDisk:
+                return self
+
+            def __exit__(self, *exc: Any) -> None:
+                self.f.close()
+
+            def write(self, data: bytes) -> int:
+                self.f.write(data[:10])
+                fail()
+
+            def __getattr__(self, name: str) -> Any:
+                return getattr(self.f, name)
+
+        monkeypatch.setattr(os, "fdopen", lambda fd, *a, **k: FullDisk(real_fdopen(fd, *a, **k)))
     else:
         monkeypatch.setattr(os, target, fail)
     with pytest.raises(OSError, match="space"):
@@ -176,14 +210,19 @@ def test_the_live_widget_gets_the_same_encoding(case):
         float(v) if isinstance(v, (int, float, np.floating)) and math.isfinite(v) else None
         for v in NON_FINITE[case]
     ]
-    assert acc["values"] == pytest.approx(expected) if None not in expected else acc["values"] == [
-        None if e is None else pytest.approx(e) for e in expected
-    ]
+    assert (
+        acc["values"] == pytest.approx(expected)
+        if None not in expected
+        else acc["values"] == [None if e is None else pytest.approx(e) for e in expected]
+    )
     assert packed["_frames"][-1]["epoch"] is None
 
 
 def test_script_json_refuses_nothing_and_writes_no_bare_constants():
-    data = {"a": [float("nan"), float("inf"), -float("inf"), np.float32("nan"), 1.5], "b": {"c": np.inf}}
+    data = {
+        "a": [float("nan"), float("inf"), -float("inf"), np.float32("nan"), 1.5],
+        "b": {"c": np.inf},
+    }
     text = _page.script_json(data)
     assert strict_loads(text) == {"a": [None, None, None, None, 1.5], "b": {"c": None}}
 

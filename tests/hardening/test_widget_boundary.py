@@ -99,7 +99,10 @@ def test_compare_class_ids(compare, classes):
     assert compare.classes == []
 
 
-@pytest.mark.parametrize(("name", "value"), [("checkpoint", 2.5), ("checkpoint", 99), ("speed", -1.0), ("speed", float("nan"))])
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("checkpoint", 2.5), ("checkpoint", 99), ("speed", -1.0), ("speed", float("nan"))],
+)
 def test_scrubber_values(scrubber, name, value):
     before = getattr(scrubber, name)
     with pytest.raises(BAD):
@@ -110,7 +113,10 @@ def test_scrubber_values(scrubber, name, value):
 # ---------------------------------------------------------------------------- from the browser
 def update(widget: Any, state: dict[str, Any]) -> None:
     """Deliver ``state`` as the front end does: a comm ``update`` message to ``_handle_msg``."""
-    msg = {"content": {"data": {"method": "update", "state": state, "buffer_paths": []}}, "buffers": []}
+    msg = {
+        "content": {"data": {"method": "update", "state": state, "buffer_paths": []}},
+        "buffers": [],
+    }
     widget._handle_msg(msg)
 
 
@@ -137,7 +143,9 @@ def raising_log(monkeypatch):
     def shown(*_a: Any, **_k: Any) -> None:
         raise AssertionError("an exception escaped the widget's message handler")
 
-    monkeypatch.setattr(widget_module, "get_ipython", lambda: type("IP", (), {"showtraceback": shown})())
+    monkeypatch.setattr(
+        widget_module, "get_ipython", lambda: type("IP", (), {"showtraceback": shown})()
+    )
 
 
 BROWSER_VIEW = [
@@ -156,7 +164,9 @@ BROWSER_VIEW = [
 
 
 @pytest.mark.parametrize("state", BROWSER_VIEW)
-def test_bad_update_from_the_browser_keeps_the_last_good_value(view, state, monkeypatch, raising_log, caplog):
+def test_bad_update_from_the_browser_keeps_the_last_good_value(
+    view, state, monkeypatch, raising_log, caplog
+):
     view.checkpoint, view.selection, view.height = 2, [1, 2], 500
     before = view.get_state(list(state))
     sync = Sync(view, monkeypatch)
@@ -169,7 +179,9 @@ def test_bad_update_from_the_browser_keeps_the_last_good_value(view, state, monk
     assert sync.states().get(name) == before[name]
 
 
-def test_a_mixed_update_applies_the_good_values_and_refuses_the_bad(view, monkeypatch, raising_log, caplog):
+def test_a_mixed_update_applies_the_good_values_and_refuses_the_bad(
+    view, monkeypatch, raising_log, caplog
+):
     sync = Sync(view, monkeypatch)
     with caplog.at_level(logging.WARNING):
         update(view, {"checkpoint": 1, "selection": [999], "height": 600})
@@ -178,7 +190,14 @@ def test_a_mixed_update_applies_the_good_values_and_refuses_the_bad(view, monkey
 
 
 @pytest.mark.parametrize(
-    "state", [{"sample_a": 1.5}, {"sample_b": -3}, {"sample_a": 10**9}, {"classes": [9]}, {"checkpoint": "x"}]
+    "state",
+    [
+        {"sample_a": 1.5},
+        {"sample_b": -3},
+        {"sample_a": 10**9},
+        {"classes": [9]},
+        {"checkpoint": "x"},
+    ],
 )
 def test_compare_survives_bad_updates(compare, state, monkeypatch, raising_log):
     before = compare.get_state(list(state))
@@ -187,7 +206,9 @@ def test_compare_survives_bad_updates(compare, state, monkeypatch, raising_log):
     assert compare.get_state(list(state)) == before
 
 
-@pytest.mark.parametrize("state", [{"checkpoint": 2.5}, {"checkpoint": -99}, {"speed": 0.3}, {"playing": "yes"}])
+@pytest.mark.parametrize(
+    "state", [{"checkpoint": 2.5}, {"checkpoint": -99}, {"speed": 0.3}, {"playing": "yes"}]
+)
 def test_scrubber_survives_bad_updates(scrubber, state, monkeypatch, raising_log):
     before = scrubber.get_state(list(state))
     Sync(scrubber, monkeypatch)
