@@ -295,10 +295,24 @@ details {{ color: #57606a; font-size: 12px; margin-top: 12px; }}
 <script>{bundle}</script>
 <script>
 (function () {{
-  var config = JSON.parse(document.getElementById("linlens-config").textContent);
-  window.linlensPage.mount(document.getElementById("linlens-app"), config).then(function (page) {{
-    window.linlensModels = page.models;
-  }});
+  var app = document.getElementById("linlens-app");
+  function fail(err) {{
+    var box = document.createElement("div");
+    box.className = "linlens-error";
+    box.setAttribute("role", "alert");
+    box.style.cssText = "border:1px solid #d73a49;background:#ffeef0;color:#86181d;padding:8px";
+    box.textContent = "This page could not be shown: " + (err && err.message ? err.message : err);
+    app.prepend(box);
+  }}
+  try {{
+    if (!window.linlensPage) throw new Error("its code did not load; the file may be damaged");
+    var config = document.getElementById("linlens-config");
+    window.linlensPage.boot(app, config).then(function (page) {{
+      window.linlensModels = page.models;
+    }}, fail);
+  }} catch (err) {{
+    fail(err);
+  }}
 }})();
 </script>
 {bokeh_script}
