@@ -218,6 +218,15 @@ def test_the_live_widget_gets_the_same_encoding(case):
     assert packed["_frames"][-1]["epoch"] is None
 
 
+@pytest.mark.parametrize("value", [float("nan"), None, float("inf"), float("-inf")])
+def test_labels_show_a_missing_metric_as_a_dash(value):
+    run = FakeRun()
+    run.checkpoints[1].metrics = {"test_acc": value, "train_loss": value}
+    labels = ll.EmbeddingView(make_trajectory(run), run=run)._checkpoint_labels
+    assert labels[1].endswith("test acc – · train loss –"), labels[1]
+    assert "nan" not in " ".join(labels).lower() and "inf" not in " ".join(labels).lower()
+
+
 def test_script_json_refuses_nothing_and_writes_no_bare_constants():
     data = {
         "a": [float("nan"), float("inf"), -float("inf"), np.float32("nan"), 1.5],
