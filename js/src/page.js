@@ -6,7 +6,7 @@
  */
 import { base64ToDataView, decodeArray, sizeOf } from "./codecs.js";
 import { message } from "./contract.js";
-import { showError } from "./dom.js";
+import { ensureStyle, showError } from "./dom.js";
 import { renderCompare } from "./compare.js";
 import { renderEmbedding } from "./embedding.js";
 import { renderExplorer } from "./explorer.js";
@@ -174,4 +174,53 @@ export async function mount(el, config) {
   return { models, cleanup };
 }
 
-export default { mount };
+/** Shown before every failure of the page itself, so the reader knows the page is broken. */
+export const PAGE_ERROR = "This page could not be shown";
+
+/**
+ * Read a saved page's embedded state from its `<script type="application/json">` element.
+ * The state is strict JSON (missing numbers are `null`); anything else is an error that says
+ * what is wrong, never a blank page.
+ */
+export function readConfig(script) {
+  if (!script) throw new Error("the page holds no embedded state (#linlens-config is missing)");
+  let config;
+  try {
+    config = JSON.parse(script.textContent);
+  } catch (e) {
+    throw new Error(`the page's embedded state is not valid JSON (${e.message}); the file may be damaged, save it again`);
+  }
+  const models = config?.models;
+  if (!models || typeof models !== "object" || Array.isArray(models)) {
+    throw new Error("the page's embedded state holds no widgets");
+  }
+  if (!models[config.root]) throw new Error(`the page's embedded state has no widget ${JSON.stringify(config.root)}`);
+  const unknown = Object.values(models).find((m) => !RENDER[m?.kind]);
+  if (unknown) throw new Error(`the page's embedded state holds an unknown widget kind ${JSON.stringify(unknown?.kind)}`);
+  return config;
+}
+
+/** Show a failure of the page in the page itself (not only in the console). */
+export function showPageError(el, err) {
+  ensureStyle(el.ownerDocument ?? document);
+  return showError(el, err, PAGE_ERROR);
+}
+
+/**
+ * Start a saved page: read its state, mount it, and show any failure, at start or later (an
+ * uncaught error or rejected promise of the page), as a visible message above the widgets.
+ * Returns {models, cleanup}; the models are empty when the page could not start.
+ */
+export async function boot(el, script) {
+  const win = el.ownerDocument?.defaultView;
+  win?.addEventListener("error", (ev) => showPageError(el, ev.error ?? ev.message));
+  win?.addEventListener("unhandledrejection", (ev) => showPageError(el, ev.reason));
+  try {
+    return await mount(el, readConfig(script));
+  } catch (e) {
+    showPageError(el, e);
+    return { models: {}, cleanup: () => {} };
+  }
+}
+
+export default { mount, boot };

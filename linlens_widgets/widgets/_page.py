@@ -11,14 +11,17 @@ from __future__ import annotations
 
 import html
 import json
+import re
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from linlens_widgets.runs.atomic_write import write_file_atomically
 from linlens_widgets.widgets import panel as metrics_panel
 from linlens_widgets.widgets._bundle import bundle_path
 from linlens_widgets.widgets._codecs import array_to_b64
+from linlens_widgets.widgets.validate import json_safe
 
 # The explorer is typed ``Any`` here: this module sits below ``explorer`` (which imports it to
 # save pages) and must not import it back.
@@ -133,9 +136,45 @@ def _bokeh_parts(explorer: Explorer) -> tuple[str, str, str, dict[str, Any] | No
     return INLINE.render_js(), script, div, cursor
 
 
-def _script_json(data: Any) -> str:
-    """JSON safe to place inside a <script> element."""
-    return json.dumps(data, separators=(",", ":")).replace("</", "<\\/")
+_SCRIPT_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"}
+
+
+def script_json(data: Any) -> str:
+    r"""Strict JSON safe to place inside a ``<script>`` element.
+
+    Non-finite numbers become ``null`` (see :func:`json_safe`). ``<``, ``>`` and ``&`` are
+    written as ``\u003c``, ``\u003e`` and ``\u0026`` everywhere, so no string (a class, metric
+    or dataset name) can form ``</script``, ``<!--`` or ``<script`` and change the HTML parser's
+    state; NUL, U+2028 and U+2029 leave as ``\u`` escapes too (ASCII output). The escapes are
+    JSON's own: ``JSON.parse`` returns the original strings.
+    """
+    text = json.dumps(json_safe(data), separators=(",", ":"), allow_nan=False, ensure_ascii=True)
+    return re.sub("[<>&]", lambda m: _SCRIPT_ESCAPES[m.group(0)], text)
+
+
+def strict_json(text: str, what: str) -> Any:
+    """Parse ``text`` as browsers do (``NaN``, ``Infinity`` refused); errors name ``what``."""
+
+    def refuse(name: str) -> Any:
+        raise ValueError(f"{what} is not strict JSON: it holds a bare {name}")
+
+    try:
+        return json.loads(text, parse_constant=refuse)
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{what} is not valid JSON: {err}") from err
+
+
+_CONFIG_RE = re.compile(
+    rb'<script id="linlens-config" type="application/json">(.*?)</script>', re.S
+)
+
+
+def check_page(path: Path) -> None:
+    """Refuse a written page whose embedded state a browser could not parse (see ``_write``)."""
+    found = _CONFIG_RE.findall(path.read_bytes())
+    if len(found) != 1:
+        raise ValueError(f"the page written to {path} does not hold exactly one state script")
+    strict_json(found[0].decode("utf-8"), "the page's embedded JSON state")
 
 
 def write_page(
@@ -209,24 +248,25 @@ def _write(
     bokeh: tuple[str, str, str] = ("", "", ""),
     samples: str = "",
 ) -> Path:
-    """Fill the page template and write it atomically (temporary sibling, then rename)."""
+    """Fill the page template and write it atomically.
+
+    The page goes to a fresh, exclusively created temporary file in the target folder, is read
+    back and its state parsed as strict JSON, and only then renamed into place; on any failure
+    the temporary file is removed and an earlier page at ``path`` is left as it was.
+    """
     resources, bokeh_script, bokeh_div = bokeh
     page = _TEMPLATE.format(
         title=html.escape(title),
         heading=html.escape(title),
         note=html.escape(note),
         bundle=bundle_path("page.js").read_text(encoding="utf-8").replace("</script", "<\\/script"),
-        config=_script_json(config),
+        config=script_json(config),
         bokeh_resources=resources,
         bokeh_script=bokeh_script,
         bokeh_div=bokeh_div,
         samples=samples,
     )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(page, encoding="utf-8")
-    tmp.replace(path)
-    return path
+    return write_file_atomically(path, page.encode("utf-8"), check=check_page)
 
 
 _TEMPLATE = """<!DOCTYPE html>
@@ -255,10 +295,24 @@ details {{ color: #57606a; font-size: 12px; margin-top: 12px; }}
 <script>{bundle}</script>
 <script>
 (function () {{
-  var config = JSON.parse(document.getElementById("linlens-config").textContent);
-  window.linlensPage.mount(document.getElementById("linlens-app"), config).then(function (page) {{
-    window.linlensModels = page.models;
-  }});
+  var app = document.getElementById("linlens-app");
+  function fail(err) {{
+    var box = document.createElement("div");
+    box.className = "linlens-error";
+    box.setAttribute("role", "alert");
+    box.style.cssText = "border:1px solid #d73a49;background:#ffeef0;color:#86181d;padding:8px";
+    box.textContent = "This page could not be shown: " + (err && err.message ? err.message : err);
+    app.prepend(box);
+  }}
+  try {{
+    if (!window.linlensPage) throw new Error("its code did not load; the file may be damaged");
+    var config = document.getElementById("linlens-config");
+    window.linlensPage.boot(app, config).then(function (page) {{
+      window.linlensModels = page.models;
+    }}, fail);
+  }} catch (err) {{
+    fail(err);
+  }}
 }})();
 </script>
 {bokeh_script}

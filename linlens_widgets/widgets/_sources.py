@@ -8,6 +8,7 @@ human labels of checkpoints.
 
 from __future__ import annotations
 
+import math
 import os
 import stat
 from collections.abc import Iterator, Sequence
@@ -191,12 +192,12 @@ def frame_label(checkpoint: Any) -> str:
     metrics = dict(checkpoint.metrics or {})
     acc = find_metric(metrics, ACCURACY_KEYS)
     if acc is not None:
-        value = float(metrics[acc])
-        shown = f"{100 * value:.1f}%" if value <= 1.0 else f"{value:.3g}"
+        value = _metric(metrics[acc])
+        shown = f"{100 * value:.1f}%" if math.isfinite(value) and value <= 1.0 else _shown(value)
         parts.append(f"{acc.replace('_', ' ')} {shown}")
     loss = find_metric(metrics, LOSS_KEYS)
     if loss is not None:
-        parts.append(f"{loss.replace('_', ' ')} {float(metrics[loss]):.3g}")
+        parts.append(f"{loss.replace('_', ' ')} {_shown(_metric(metrics[loss]))}")
     return " · ".join(parts)
 
 
@@ -206,7 +207,7 @@ def frames(run: Any | None, ids: np.ndarray, trajectory: Any | None = None) -> l
     for pos, cid in enumerate(ids):
         if run is not None:
             ck = run.checkpoints[int(cid)]
-            metrics = {k: float(v) for k, v in dict(ck.metrics or {}).items()}
+            metrics = {k: _metric(v) for k, v in dict(ck.metrics or {}).items()}
             out.append(
                 {
                     "epoch": float(ck.epoch),
@@ -300,3 +301,13 @@ def class_names(run: Any | None, labels: np.ndarray) -> list[str]:
         return [str(c) for c in run.classes]
     n = int(labels.max(initial=-1)) + 1
     return [str(k) for k in range(n)]
+
+
+def _metric(value: Any) -> float:
+    """Return a recorded metric as a float; a stored ``null`` is a missing value (NaN)."""
+    return float("nan") if value is None else float(value)
+
+
+def _shown(value: float) -> str:
+    """Return a metric for a label: 3 significant digits, "–" when missing or not finite."""
+    return f"{value:.3g}" if math.isfinite(value) else "–"

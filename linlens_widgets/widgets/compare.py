@@ -32,6 +32,7 @@ from linlens_widgets.widgets.validate import (
     index_list,
     probe_index,
     renamed_keyword,
+    set_state_or_keep,
 )
 
 
@@ -220,6 +221,11 @@ class WeightCompare(EpochAlias, anywidget.AnyWidget):
             if kind == "fetch":
                 reply["sample"] = content.get("sample")
             self.send(reply)
+
+    # ------------------------------------------------------------------ browser boundary
+    def set_state(self, sync_data: dict[str, Any]) -> None:
+        """Apply an update from the browser; a bad value is refused, logged and sent back."""
+        set_state_or_keep(self, super().set_state, sync_data)
 
 
 def _cos(a: np.ndarray, b: np.ndarray) -> float:

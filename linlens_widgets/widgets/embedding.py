@@ -28,11 +28,18 @@ from linlens_widgets.widgets._codecs import array_serialization, to_wire_array
 from linlens_widgets.widgets.validate import (
     EpochAlias,
     checkpoint_position,
+    class_ids,
+    height_px,
     index_list,
     renamed_keyword,
+    set_state_or_keep,
+    size_px,
 )
 
 COLOR_MODES = ("label", "correct", "value")
+
+MAX_POINT_SIZE = 100.0
+"""Largest point size in pixels (0 means: chosen from the number of points)."""
 
 
 class EmbeddingView(EpochAlias, anywidget.AnyWidget):
@@ -265,6 +272,24 @@ class EmbeddingView(EpochAlias, anywidget.AnyWidget):
             else checkpoint_position(checkpoint, self.n_checkpoints)
         )
         return np.asarray(self._positions[k])
+
+    # ------------------------------------------------------------------ boundary validation
+    @traitlets.validate("height")
+    def _valid_height(self, proposal: dict[str, Any]) -> int:
+        return height_px(proposal["value"])
+
+    @traitlets.validate("point_size")
+    def _valid_point_size(self, proposal: dict[str, Any]) -> float:
+        return size_px(proposal["value"], MAX_POINT_SIZE, "point_size")
+
+    @traitlets.validate("hidden_classes")
+    def _valid_hidden_classes(self, proposal: dict[str, Any]) -> list[int]:
+        return class_ids(proposal["value"], len(self._classes), "hidden_classes")
+
+    # ------------------------------------------------------------------ browser boundary
+    def set_state(self, sync_data: dict[str, Any]) -> None:
+        """Apply an update from the browser; a bad value is refused, logged and sent back."""
+        set_state_or_keep(self, super().set_state, sync_data)
 
 
 def _resolve(obj: Any, run: Any | None) -> tuple[Any | None, Any | None]:

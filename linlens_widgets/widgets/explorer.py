@@ -36,7 +36,7 @@ from linlens_widgets.widgets._bundle import bundle
 from linlens_widgets.widgets.compare import WeightCompare
 from linlens_widgets.widgets.embedding import EmbeddingView
 from linlens_widgets.widgets.scrubber import CheckpointScrubber
-from linlens_widgets.widgets.validate import renamed_keyword
+from linlens_widgets.widgets.validate import renamed_keyword, set_state_or_keep
 
 DEFAULT_PAGE_SAMPLES = 48
 """How many samples' effective weights a saved page carries by default (see ``save_html``)."""
@@ -52,6 +52,11 @@ class ExplorerLayout(anywidget.AnyWidget):
     scrubber = traitlets.Instance(CheckpointScrubber).tag(
         sync=True, **ipywidgets.widget_serialization
     )
+
+    # ------------------------------------------------------------------ browser boundary
+    def set_state(self, sync_data: dict[str, Any]) -> None:
+        """Apply an update from the browser; a bad value is refused, logged and sent back."""
+        set_state_or_keep(self, super().set_state, sync_data)
 
 
 class LensExplorer(ipywidgets.VBox):

@@ -22,7 +22,13 @@ import traitlets
 from linlens_widgets.widgets import _sources
 from linlens_widgets.widgets._bundle import bundle
 from linlens_widgets.widgets.contract import SPEEDS
-from linlens_widgets.widgets.validate import EpochAlias, checkpoint_position, renamed_keyword
+from linlens_widgets.widgets.validate import (
+    EpochAlias,
+    checkpoint_position,
+    json_safe,
+    renamed_keyword,
+    set_state_or_keep,
+)
 
 __all__ = ["SPEEDS", "CheckpointScrubber", "EpochScrubber"]
 
@@ -123,6 +129,18 @@ class CheckpointScrubber(EpochAlias, anywidget.AnyWidget):
     def pause(self) -> None:
         """Stop playback."""
         self.playing = False
+
+    # ------------------------------------------------------------------ boundary validation
+    @traitlets.validate("_frames", "_series")
+    def _valid_numbers(self, proposal: dict[str, Any]) -> list[dict[str, Any]]:
+        # strict JSON for both hosts: a NaN metric (or one recorded at only some checkpoints)
+        # is sent as null, which the sparkline skips and the label shows as "–"
+        return json_safe(proposal["value"])
+
+    # ------------------------------------------------------------------ browser boundary
+    def set_state(self, sync_data: dict[str, Any]) -> None:
+        """Apply an update from the browser; a bad value is refused, logged and sent back."""
+        set_state_or_keep(self, super().set_state, sync_data)
 
 
 class EpochScrubber(CheckpointScrubber):

@@ -8,15 +8,29 @@ back from the end.
 
 from __future__ import annotations
 
+import math
 import warnings
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
+import traitlets
 
 from linlens_widgets.runs.indexing import checkpoint_index
 
-__all__ = ["EpochAlias", "checkpoint_position", "index_list", "probe_index", "renamed_keyword"]
+__all__ = [
+    "MAX_HEIGHT",
+    "EpochAlias",
+    "checkpoint_position",
+    "class_ids",
+    "height_px",
+    "index_list",
+    "json_safe",
+    "probe_index",
+    "renamed_keyword",
+    "set_state_or_keep",
+    "size_px",
+]
 
 
 def checkpoint_position(value: Any, n: int) -> int:
@@ -177,3 +191,119 @@ class EpochAlias:
             stacklevel=2,
         )
         return self.n_checkpoints  # type: ignore[attr-defined]
+
+
+MAX_HEIGHT = 10_000
+"""Largest plot height in pixels a widget accepts (a larger one is a typo, and costs memory)."""
+
+
+def height_px(value: Any, name: str = "height") -> int:
+    """Validate a plot height: an integer number of pixels in ``1 … MAX_HEIGHT``.
+
+    Raises
+    ------
+    traitlets.TraitError
+        Naming ``name``, the value and the accepted range.
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise traitlets.TraitError(f"{name} must be an integer number of pixels, got {value!r}")
+    if not 1 <= int(value) <= MAX_HEIGHT:
+        raise traitlets.TraitError(f"{name} must be 1 … {MAX_HEIGHT} pixels, got {int(value)}")
+    return int(value)
+
+
+def size_px(value: Any, largest: float, name: str) -> float:
+    """Validate a size in pixels: a finite number in ``0 … largest`` (0 may mean "automatic").
+
+    Raises
+    ------
+    traitlets.TraitError
+        Naming ``name``, the value and the accepted range.
+    """
+    v = float(value)
+    if not (math.isfinite(v) and 0.0 <= v <= largest):
+        raise traitlets.TraitError(
+            f"{name} must be a finite size in 0 … {largest:g} pixels, got {value!r}"
+        )
+    return v
+
+
+def class_ids(values: Iterable[Any], n: int, name: str) -> list[int]:
+    """Validate class ids (``0 … n-1``) as :func:`index_list` does, raising ``TraitError``."""
+    try:
+        return index_list(values, n, name)
+    except ValueError as err:
+        raise traitlets.TraitError(f"{err} (the run has {n} classes)") from err
+
+
+def set_state_or_keep(
+    widget: Any, set_state: Callable[[dict[str, Any]], None], sync_data: dict[str, Any]
+) -> None:
+    """Apply a state update from the browser; refuse bad values without raising into the kernel.
+
+    ``set_state`` is the widget's inherited ``set_state``. A value that fails validation (a
+    ``TraitError``, or the ``ValueError``/``TypeError``/``KeyError`` of a validator or
+    deserialiser) is refused: the trait keeps its last good value, the refusal is logged as a
+    warning on the widget's log, and the kept value is sent back so the browser shows it again.
+    The other values of the same update are applied.
+    """
+    keys = [name for name in sync_data if name in widget.keys]
+    before = {name: getattr(widget, name) for name in keys}
+    try:
+        set_state(sync_data)
+        return
+    except _REFUSED:
+        _restore(widget, before)
+    refused: dict[str, BaseException] = {}
+    for name in keys:
+        try:
+            set_state({name: sync_data[name]})
+        except _REFUSED as err:
+            _restore(widget, {name: before[name]})
+            refused[name] = err
+    for name, err in refused.items():
+        widget.log.warning(
+            "%s: refused %s=%.200r from the browser, kept %.200r: %s",
+            type(widget).__name__,
+            name,
+            sync_data[name],
+            before[name],
+            err,
+        )
+    if refused:
+        widget.send_state(list(refused))
+
+
+_REFUSED = (traitlets.TraitError, ValueError, TypeError, KeyError, IndexError)
+
+
+def _restore(widget: Any, values: dict[str, Any]) -> None:
+    """Put back trait values that an update changed before it failed (validators run late)."""
+    with widget.hold_trait_notifications():
+        for name, value in values.items():
+            if getattr(widget, name) is not value:
+                widget.set_trait(name, value)
+
+
+def json_safe(value: Any) -> Any:
+    """Return ``value`` with every non-finite float (NaN, ±inf) replaced by ``None``.
+
+    Browsers parse strict JSON only: a bare ``NaN`` or ``Infinity`` makes ``JSON.parse`` throw
+    (a blank page), and Jupyter's messages turn them into the strings ``"nan"``/``"inf"``. Both
+    hosts get ``null`` instead, which the charts draw as a gap and labels show as "–". Numpy
+    scalars become Python numbers; containers are copied, other values returned as they are.
+
+    Examples
+    --------
+    >>> json_safe({"loss": [1.0, float("nan")], "epoch": float("inf")})
+    {'loss': [1.0, None], 'epoch': None}
+    """
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    if isinstance(value, np.generic) and not isinstance(value, (np.str_, np.bytes_)):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
