@@ -34,7 +34,7 @@ def _type(trait: traitlets.TraitType) -> str:
         inner = trait._trait
         names = {traitlets.Int: "int", traitlets.Unicode: "str", traitlets.Dict: "dict"}
         names[traitlets.Float] = "float"
-        nested = isinstance(inner, (traitlets.List, traitlets.Instance))
+        nested = isinstance(inner, traitlets.List) or type(inner) is traitlets.Instance
         return f"list[{_type(inner) if nested else names[type(inner)]}]"
     if isinstance(trait, traitlets.Instance):
         return "widget"
