@@ -36,13 +36,13 @@ def _type(trait: traitlets.TraitType) -> str:
         names[traitlets.Float] = "float"
         nested = isinstance(inner, traitlets.List) or type(inner) is traitlets.Instance
         return f"list[{_type(inner) if nested else names[type(inner)]}]"
-    if isinstance(trait, traitlets.Instance):
+    if isinstance(trait, traitlets.Instance) and not isinstance(trait, traitlets.Dict):
         return "widget"
     if trait.metadata.get("to_json") is not None and isinstance(trait, traitlets.Any):
         return "array"
     plain = {traitlets.Int: "int", traitlets.Float: "float", traitlets.Bool: "bool"}
-    plain[traitlets.Dict] = "dict"
     plain[traitlets.Unicode] = "str"
+    plain[traitlets.Dict] = "dict"
     return plain[type(trait)]
 
 

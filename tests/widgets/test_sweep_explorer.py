@@ -58,9 +58,7 @@ def test_alignment_refuses_unordered_or_empty_epochs() -> None:
 
 
 def test_runs_are_chosen_at_the_first_seed_ordered_by_the_parameter() -> None:
-    params = [
-        {"init_scale": s, "seed": seed} for seed in (3, 4) for s in (1.0, 0.001, 0.1)
-    ]
+    params = [{"init_scale": s, "seed": seed} for seed in (3, 4) for s in (1.0, 0.001, 0.1)]
     assert choose_runs(params, "init_scale") == [1, 2, 0]
     assert choose_runs(params, "init_scale", max_panels=2) == [1, 2]
     assert choose_runs(params, "seed", max_panels=4) == [0, 1, 2, 3]  # every seed kept
