@@ -139,14 +139,13 @@ function renderChart(el, metric, width = 460, height = 210) {
 
 const CSS = `
 .linlens-root[data-linlens="sweep"] { display: flex; flex-direction: column; gap: 8px; }
-.linlens-sweep-grid { display: grid; gap: 10px; grid-template-columns: repeat(auto-fill, minmax(280px, 1fr)); }
+.linlens-sweep-grid { display: grid; gap: 10px; grid-template-columns: repeat(auto-fit, minmax(300px, 1fr)); }
 .linlens-sweep-panel { border: 1px solid var(--ll-border, #d0d7de); border-radius: 6px; padding: 4px 6px; min-width: 0; }
-.linlens-sweep-title { display: flex; gap: 6px; align-items: baseline; font-size: 12px; margin-bottom: 2px; }
+.linlens-sweep-title { display: flex; gap: 6px; align-items: baseline; font-size: 12px; margin-bottom: 2px; min-width: 0; }
+.linlens-sweep-title strong { white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
 .linlens-sweep-chip { display: inline-block; width: 10px; height: 10px; border-radius: 50%; flex: none; }
-.linlens-sweep-shown { color: var(--ll-muted, #57606a); font-size: 11px; margin-left: auto; white-space: nowrap; }
-.linlens-sweep-bottom { display: flex; gap: 12px; flex-wrap: wrap; align-items: flex-start; }
-.linlens-sweep-compare { flex: 1 1 460px; min-width: 320px; }
-.linlens-sweep-metric { flex: 1 1 360px; min-width: 300px; }
+.linlens-sweep-shown { color: var(--ll-muted, #57606a); font-size: 11px; margin-left: auto; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
+.linlens-sweep-metric { border: 1px solid var(--ll-border, #d0d7de); border-radius: 6px; padding: 4px 6px; min-width: 0; }
 .linlens-sweep-chart { width: 100%; height: auto; }
 .linlens-sweep-caption, .linlens-sweep-chart-title { font-size: 12px; color: var(--ll-muted, #57606a); margin-bottom: 4px; }
 `;
@@ -180,9 +179,9 @@ export async function renderSweepExplorer({ model, el }) {
     const top = h("div", { class: "linlens-sweep-top" });
     const grid = h("div", { class: "linlens-sweep-grid" });
     const compareBox = h("div", { class: "linlens-sweep-compare" });
-    const metricBox = h("div", { class: "linlens-sweep-metric" });
+    const metricBox = h("div", { class: "linlens-sweep-metric", "data-testid": "sweep-metric" });
     const help = h("div", { class: "linlens-help" }, "One scrubber drives every run (each shows its latest checkpoint at or before the epoch). Brush in any scatter: the same samples light up in all. Click a point to compare that sample across the two runs below.");
-    root.append(top, grid, h("div", { class: "linlens-sweep-bottom" }, compareBox, metricBox), help);
+    root.append(top, grid, compareBox, help);
 
     const shownNotes = [];
     const hosts = embeddings.map((_, i) => {
@@ -200,6 +199,7 @@ export async function renderSweepExplorer({ model, el }) {
       );
       return host;
     });
+    grid.append(metricBox); // the chart is the last tile, beside the scatters
     const label = (i) => panels[i]?.label ?? `run ${i}`;
     compareBox.append(h("div", { class: "linlens-sweep-caption" }, `The same sample in two runs — A: ${label(pair[0])} · B: ${label(pair[1])} (B's copy of sample #s is numbered #${N}+s)`));
     const chart = renderChart(metricBox, model.get("_metric"));
@@ -210,7 +210,9 @@ export async function renderSweepExplorer({ model, el }) {
       root.dataset.shown = shown.join(",");
       shown.forEach((pos, i) => {
         const labels = embeddings[i].get("_checkpoint_labels") ?? [];
-        shownNotes[i].textContent = `shows ${labels[pos] ?? `checkpoint ${pos}`}`;
+        const full = labels[pos] ?? `checkpoint ${pos}`;
+        shownNotes[i].textContent = `shows ${full.split(" · ")[0]}`;
+        shownNotes[i].title = full;
       });
     };
     const links = linkSweep({ scrubber, embeddings, compare, mapping, N, onMove }, bag);

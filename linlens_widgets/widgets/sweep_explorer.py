@@ -364,7 +364,7 @@ class SweepExplorer(ipywidgets.VBox):
     sample
         The probe sample compared first (default 0).
     height
-        Height of each scatter in pixels (default 260).
+        Height of each scatter in pixels (default 220).
 
     Raises
     ------
@@ -388,7 +388,7 @@ class SweepExplorer(ipywidgets.VBox):
         max_panels: int = DEFAULT_MAX_PANELS,
         compare_runs: tuple[int, int] | None = None,
         sample: int = 0,
-        height: int = 260,
+        height: int = 220,
         **kwargs: Any,
     ) -> None:
         params = sweep.params
@@ -417,7 +417,6 @@ class SweepExplorer(ipywidgets.VBox):
         ]
         self.scrubber = CheckpointScrubber(_axis_trajectory(self.epochs))
         self.scrubber.set_trait("_frames", _axis_frames(self.epochs))
-        self.scrubber.set_trait("_series", [])
         pair = _pair_positions(compare_runs, len(self.runs))
         self.pair = self._make_pair(pair)
         n = self.pair.n
@@ -432,6 +431,8 @@ class SweepExplorer(ipywidgets.VBox):
             for i, label in zip(chosen, self.labels, strict=True)
         ]
         self.metric = metric or _default_metric(self.runs[0])
+        chart = _metric_series(sweep, self.metric, self.color_by, colors)
+        self.scrubber.set_trait("_series", self._sparklines(chart))
         self.layout_widget = SweepLayout(
             embeddings=self.embeddings,
             compare=self.compare,
@@ -441,7 +442,7 @@ class SweepExplorer(ipywidgets.VBox):
             _mapping=[[int(v) for v in m] for m in self.mapping],
             _epochs=[float(e) for e in self.epochs],
             _n_samples=n,
-            _metric=_metric_series(sweep, self.metric, self.color_by, colors),
+            _metric=chart,
         )
         super().__init__(children=[self.layout_widget], **kwargs)
 
@@ -502,6 +503,22 @@ class SweepExplorer(ipywidgets.VBox):
         self.compare.run = self.pair
         self.compare._revision += 1
         self.layout_widget.compare_runs = list(pair)
+
+    def _sparklines(self, chart: dict[str, Any]) -> list[dict[str, Any]]:
+        """Return the scrubber's sparklines: the metric of the first two panels on the axis."""
+        out = []
+        for p in range(min(2, len(self.runs))):
+            values = chart["series"][self.indices[p]]["values"]
+            ids = _sources.checkpoint_ids(self.trajectories[p], self.runs[p])
+            on_axis = [values[int(ids[k])] for k in self.mapping[p]]
+            nan = float("nan")
+            out.append(
+                {
+                    "name": f"{self.metric} · {self.labels[p]}",
+                    "values": [nan if v is None else float(v) for v in on_axis],
+                }
+            )
+        return out
 
     def _make_pair(self, pair: tuple[int, int]) -> RunPair:
         a, b = pair

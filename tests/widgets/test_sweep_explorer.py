@@ -161,6 +161,10 @@ def test_the_scrubber_walks_the_common_epoch_axis(explorer: ll.SweepExplorer) ->
             shown = epochs[view.checkpoint]
             later = [e for e in epochs if e <= epoch + 1e-12]
             assert shown == later[-1], (k, epoch, epochs)
+    spark = explorer.scrubber._series  # the metric of each panel, along the axis
+    assert [len(sp["values"]) for sp in spark] == [len(explorer.epochs)] * 2
+    for sp, run, m in zip(spark, runs, explorer.mapping, strict=True):
+        assert sp["values"] == [run.checkpoints[int(k)].metrics["test_acc"] for k in m]
     explorer.epoch = 0.0
     assert [v.checkpoint for v in explorer.embeddings] == [0, 0]
     assert explorer.scrubber.frame["epoch"] == 0.0
