@@ -53,8 +53,22 @@ export function linkSweep({ scrubber, embeddings, compare, mapping, N, onMove = 
   return { onPick: (i) => compareSample(i), unlink: () => bag.dispose() };
 }
 
-/** Scale of the chart: {x(e), y(v), ticks} over every series' finite values. */
+/**
+ * Warp of the epoch axis: log(e + e0) when the checkpoints are log-spaced (the smallest positive
+ * epoch is under 1/100 of the last), so early training is not squeezed into one pixel; else e.
+ */
+export function epochWarp(series) {
+  const pos = series.flatMap((s) => s.epochs.filter((e) => e > 0));
+  if (!pos.length) return { log: false, f: (e) => e };
+  const e0 = Math.min(...pos);
+  const last = Math.max(...pos);
+  if (e0 * 100 > last) return { log: false, f: (e) => e };
+  return { log: true, f: (e) => Math.log10(Math.max(e, 0) + e0) };
+}
+
+/** Scale of the chart: {x(e), y(v), x0, x1, y0, y1, log} over every series' finite values. */
 export function chartScale(series, width, height, pad = { l: 44, r: 8, t: 8, b: 24 }) {
+  const warp = epochWarp(series);
   let [x0, x1, y0, y1] = [Infinity, -Infinity, Infinity, -Infinity];
   for (const s of series) {
     s.epochs.forEach((e, i) => {
@@ -69,9 +83,10 @@ export function chartScale(series, width, height, pad = { l: 44, r: 8, t: 8, b: 
   if (!Number.isFinite(x0)) [x0, x1, y0, y1] = [0, 1, 0, 1];
   if (x1 === x0) x1 = x0 + 1;
   if (y1 === y0) [y0, y1] = [y0 - 0.5, y1 + 0.5];
-  const x = (e) => pad.l + ((e - x0) / (x1 - x0)) * (width - pad.l - pad.r);
+  const [w0, w1] = [warp.f(x0), warp.f(x1)];
+  const x = (e) => pad.l + ((warp.f(e) - w0) / (w1 - w0)) * (width - pad.l - pad.r);
   const y = (v) => height - pad.b - ((v - y0) / (y1 - y0)) * (height - pad.t - pad.b);
-  return { x, y, x0, x1, y0, y1, pad };
+  return { x, y, x0, x1, y0, y1, pad, log: warp.log };
 }
 
 /** SVG polyline points of one series (gaps where values are missing start a new segment). */
@@ -110,7 +125,7 @@ function renderChart(el, metric, width = 460, height = 210) {
     svg("text", { x: pad.l - 4, y: pad.t + 8, "text-anchor": "end", "font-size": 10, fill: "#57606a" }, fmt(scale.y1)),
     svg("text", { x: pad.l - 4, y: height - pad.b, "text-anchor": "end", "font-size": 10, fill: "#57606a" }, fmt(scale.y0)),
     svg("text", { x: pad.l, y: height - 6, "font-size": 10, fill: "#57606a" }, fmt(scale.x0)),
-    svg("text", { x: width - pad.r, y: height - 6, "text-anchor": "end", "font-size": 10, fill: "#57606a" }, `epoch ${fmt(scale.x1)}`),
+    svg("text", { x: width - pad.r, y: height - 6, "text-anchor": "end", "font-size": 10, fill: "#57606a" }, `epoch ${fmt(scale.x1)}${scale.log ? " (log scale)" : ""}`),
   );
   for (const s of series) {
     for (const points of seriesSegments(s, scale)) {

@@ -708,30 +708,34 @@ def _default_metric(run: Any) -> str:
     return next(iter(names))
 
 
-_LENS_OF = {
-    "intra": "similarity",
-    "inter": "similarity",
-    "alignment": "phenomena",
-    "local_complexity": "phenomena",
-    "weight_variation": "phenomena",
-}
+_SIMILARITY = ("intra", "inter")
 
 
 def _metric_values(run: Any, name: str) -> tuple[np.ndarray, np.ndarray]:
-    """(epochs, values) of one metric over a run's checkpoints."""
+    """Return (epochs, values) of one metric over a run's checkpoints.
+
+    Checkpoint metrics are read from the run; the phenomena (``alignment``…) through
+    ``phenomena_over_run``, which reuses what a sweep's analyses stored with the run; ``intra``
+    and ``inter`` through ``ll.plots.dynamics_table`` (computed once and attached).
+    """
+    from linlens_widgets.analysis.phenomena import PHENOMENA, phenomena_over_run
+
     epochs = np.asarray([float(c.epoch) for c in run.checkpoints], dtype=np.float64)
     if any(name in c.metrics for c in run.checkpoints):
         values = [float(c.metrics.get(name, math.nan)) for c in run.checkpoints]
         return epochs, np.asarray(values, dtype=np.float64)
-    if name not in _LENS_OF:
-        raise ValueError(
-            f"metric {name!r} is neither recorded with the checkpoints nor one of "
-            f"{sorted(_LENS_OF)}"
-        )
-    from linlens_widgets import plots
+    if name in PHENOMENA:
+        table = phenomena_over_run(run, (name,), progress=False)
+        return epochs, np.asarray(table[name], dtype=np.float64)
+    if name in _SIMILARITY:
+        from linlens_widgets import plots
 
-    table = plots.dynamics_table(run, lens=[_LENS_OF[name]], progress=False)  # type: ignore[list-item]
-    return epochs, np.asarray(table[name], dtype=np.float64)
+        table = plots.dynamics_table(run, lens=["similarity"], progress=False)
+        return epochs, np.asarray(table[name], dtype=np.float64)
+    raise ValueError(
+        f"metric {name!r} is neither recorded with the checkpoints nor one of "
+        f"{sorted([*PHENOMENA, *_SIMILARITY])}"
+    )
 
 
 def _metric_series(sweep: Any, name: str, color_by: str, colors: Sequence[str]) -> dict[str, Any]:
