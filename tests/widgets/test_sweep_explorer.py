@@ -236,3 +236,12 @@ def test_saved_page_holds_every_scatter_and_both_runs_samples(
     assert bank["weight"]["shape"][1] == len(explorer.epochs)
     layout = config["models"]["sweep"]["state"]
     assert layout["embeddings"] == ["IPY_MODEL_embedding0", "IPY_MODEL_embedding1"]
+
+
+def test_docstring_examples_hold() -> None:
+    import doctest
+
+    from linlens_widgets.widgets import sweep_explorer
+
+    result = doctest.testmod(sweep_explorer, optionflags=doctest.ELLIPSIS)
+    assert result.attempted >= 5 and result.failed == 0
