@@ -25,7 +25,7 @@ from linlens_widgets.widgets.sweep_explorer import (
     common_epochs,
     param_colors,
 )
-from tests.widgets.conftest import FakeRun
+from tests.widgets.conftest import FakeRun, Sent
 
 # ---------------------------------------------------------------------- the epoch alignment
 
@@ -171,7 +171,9 @@ def test_the_scrubber_walks_the_common_epoch_axis(explorer: ll.SweepExplorer) ->
 
 
 @pytest.mark.slow
-def test_the_comparison_shows_one_sample_in_both_runs(explorer: ll.SweepExplorer) -> None:
+def test_the_comparison_shows_one_sample_in_both_runs(
+    explorer: ll.SweepExplorer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     n = len(explorer.runs[0].probe_labels)
     explorer.compare_sample(7)
     assert (explorer.compare.sample_a, explorer.compare.sample_b) == (7, n + 7)
@@ -186,6 +188,14 @@ def test_the_comparison_shows_one_sample_in_both_runs(explorer: ll.SweepExplorer
     np.testing.assert_allclose(wa, expect_a, rtol=1e-6)
     np.testing.assert_allclose(wb, expect_b, rtol=1e-6)
     assert not np.allclose(wa, wb)  # small vs standard init: other weights
+    # the front end's fetch for B's copy is answered with run B's weights
+    sent = Sent(explorer.compare, monkeypatch)
+    explorer.compare._on_message(None, {"type": "fetch", "sample": n + 7, "checkpoint": k}, [])
+    ((head, buffers),) = sent.messages
+    assert (head["type"], head["sample"], head["checkpoint"]) == ("sample", n + 7, k)
+    names = [a["name"] for a in head["arrays"]]
+    weight = np.frombuffer(bytes(buffers[names.index("weight")]), np.float32)
+    np.testing.assert_allclose(weight.reshape(expect_b.shape), expect_b, rtol=1e-6)
     with pytest.raises(ValueError, match="out of range"):
         explorer.compare_sample(n)
 
