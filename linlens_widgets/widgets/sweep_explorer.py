@@ -268,6 +268,9 @@ class RunPair:
         The common epochs.
     """
 
+    CACHE_BYTES = 64 * 2**20
+    """Most bytes of stacked W_eff kept for recently shown positions."""
+
     def __init__(
         self,
         run_a: Any,
@@ -297,18 +300,25 @@ class RunPair:
         self._cache: dict[int, Any] = {}
 
     def effective_weights(self, k: int) -> Any:
-        """Both runs' W_eff at axis position ``k``, stacked: (2N, C, …) with bias and output."""
-        if k not in self._cache:
-            ea = self.run_a.effective_weights(self.map_a[k])
-            eb = self.run_b.effective_weights(self.map_b[k])
-            cat = _concat
-            bias = None if ea.bias is None or eb.bias is None else cat(ea.bias, eb.bias)
-            self._cache = {
-                k: SimpleNamespace(
-                    weight=cat(ea.weight, eb.weight), bias=bias, output=cat(ea.output, eb.output)
-                )
-            }
-        return self._cache[k]
+        """Both runs' W_eff at axis position ``k``, stacked: (2N, C, …) with bias and output.
+
+        Recent positions are kept (up to ``CACHE_BYTES``), so a saved page's bank, which reads
+        every position twice (class means, then samples), computes each only once.
+        """
+        if k in self._cache:
+            self._cache[k] = self._cache.pop(k)  # most recently used last
+            return self._cache[k]
+        ea = self.run_a.effective_weights(self.map_a[k])
+        eb = self.run_b.effective_weights(self.map_b[k])
+        bias = None if ea.bias is None or eb.bias is None else _concat(ea.bias, eb.bias)
+        entry = SimpleNamespace(
+            weight=_concat(ea.weight, eb.weight), bias=bias, output=_concat(ea.output, eb.output)
+        )
+        size = _nbytes(entry.weight)
+        while self._cache and (len(self._cache) + 1) * size > self.CACHE_BYTES:
+            self._cache.pop(next(iter(self._cache)))
+        self._cache[k] = entry
+        return entry
 
     def predictions(self, k: int) -> np.ndarray:
         """Predicted class of every sample of both runs at axis position ``k``."""
@@ -582,6 +592,10 @@ def _concat(a: Any, b: Any) -> Any:
 
         return torch.cat([a, b.to(a.device)])
     return np.concatenate([np.asarray(a), np.asarray(b)])
+
+
+def _nbytes(t: Any) -> int:
+    return int(t.numel() * t.element_size()) if hasattr(t, "numel") else int(np.asarray(t).nbytes)
 
 
 def _key(v: Any) -> str:

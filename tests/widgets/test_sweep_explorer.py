@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 import linlens_widgets as ll
 from linlens_widgets.sweeps import record, task
@@ -255,3 +256,28 @@ def test_docstring_examples_hold() -> None:
 
     result = doctest.testmod(sweep_explorer, optionflags=doctest.ELLIPSIS)
     assert result.attempted >= 5 and result.failed == 0
+
+
+def test_the_pair_keeps_recent_positions_within_its_byte_bound() -> None:
+    from linlens_widgets.widgets.sweep_explorer import RunPair
+
+    a, b = FakeRun(), FakeRun()
+    calls: list[int] = []
+    original = a.effective_weights
+
+    def counted(i: int):
+        calls.append(i)
+        return original(i)
+
+    a.effective_weights = counted
+    pair = RunPair(a, b, [0, 1, 2], [0, 0, 1], [0.0, 1.0, 2.0])
+    ew = pair.effective_weights(1)
+    assert ew.weight.shape[0] == 2 * a.n
+    assert torch.equal(ew.weight[a.n :], b.effective_weights(0).weight)
+    pair.effective_weights(2)
+    pair.effective_weights(1)
+    assert calls == [1, 2]  # both kept
+    pair.CACHE_BYTES = ew.weight.numel() * 4  # room for one position only
+    pair.effective_weights(0)
+    pair.effective_weights(1)
+    assert calls == [1, 2, 0, 1]
