@@ -62,6 +62,7 @@ _EXPORTS: dict[str, tuple[str, str | None]] = {
     "CheckpointScrubber": ("linlens_widgets.widgets.scrubber", "CheckpointScrubber"),
     "EpochScrubber": ("linlens_widgets.widgets.scrubber", "EpochScrubber"),  # deprecated alias
     "LensExplorer": ("linlens_widgets.widgets.explorer", "LensExplorer"),
+    "SweepExplorer": ("linlens_widgets.widgets.sweep_explorer", "SweepExplorer"),
     # plots
     "plots": ("linlens_widgets.plots", None),
 }
@@ -80,6 +81,7 @@ __all__ = [
     "Run",
     "RunFormatError",
     "Sweep",
+    "SweepExplorer",
     "Trajectory",
     "UnsupportedLayerError",
     "WeightCompare",
@@ -115,6 +117,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from linlens_widgets.widgets.embedding import EmbeddingView
     from linlens_widgets.widgets.explorer import LensExplorer
     from linlens_widgets.widgets.scrubber import CheckpointScrubber, EpochScrubber  # noqa: F401
+    from linlens_widgets.widgets.sweep_explorer import SweepExplorer
 
 
 def __getattr__(name: str) -> Any:

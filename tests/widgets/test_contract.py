@@ -15,6 +15,7 @@ from linlens_widgets.widgets.compare import WeightCompare
 from linlens_widgets.widgets.embedding import EmbeddingView
 from linlens_widgets.widgets.explorer import ExplorerLayout
 from linlens_widgets.widgets.scrubber import CheckpointScrubber
+from linlens_widgets.widgets.sweep_explorer import SweepLayout
 from tests.widgets.conftest import Sent
 
 CLASSES = {
@@ -22,6 +23,7 @@ CLASSES = {
     "WeightCompare": WeightCompare,
     "CheckpointScrubber": CheckpointScrubber,
     "ExplorerLayout": ExplorerLayout,
+    "SweepLayout": SweepLayout,
 }
 BASE = set(anywidget.AnyWidget.class_traits(sync=True))
 
@@ -31,13 +33,16 @@ def _type(trait: traitlets.TraitType) -> str:
     if isinstance(trait, traitlets.List):
         inner = trait._trait
         names = {traitlets.Int: "int", traitlets.Unicode: "str", traitlets.Dict: "dict"}
-        return f"list[{names[type(inner)]}]"
-    if isinstance(trait, traitlets.Instance):
+        names[traitlets.Float] = "float"
+        nested = isinstance(inner, traitlets.List) or type(inner) is traitlets.Instance
+        return f"list[{_type(inner) if nested else names[type(inner)]}]"
+    if isinstance(trait, traitlets.Instance) and not isinstance(trait, traitlets.Dict):
         return "widget"
     if trait.metadata.get("to_json") is not None and isinstance(trait, traitlets.Any):
         return "array"
     plain = {traitlets.Int: "int", traitlets.Float: "float", traitlets.Bool: "bool"}
     plain[traitlets.Unicode] = "str"
+    plain[traitlets.Dict] = "dict"
     return plain[type(trait)]
 
 

@@ -1,0 +1,56 @@
+import { describe, expect, it } from "vitest";
+import { PageModel } from "../src/page.js";
+import { chartScale, epochWarp, crossRunSamples, linkSweep, mappedCheckpoints, seriesSegments } from "../src/sweep_explorer.js";
+
+const make = () => ({
+  scrubber: new PageModel({ checkpoint: 0 }),
+  embeddings: [new PageModel({ checkpoint: 0, selection: [] }), new PageModel({ checkpoint: 0, selection: [] })],
+  compare: new PageModel({ checkpoint: 0, sample_a: 0, sample_b: 10 }),
+});
+
+describe("sweep explorer links", () => {
+  it("maps one axis position to each run's checkpoint", () => {
+    expect(mappedCheckpoints([[0, 0, 1, 2], [0, 1, 1, 1]], 2)).toEqual([1, 1]);
+    expect(mappedCheckpoints([[0, 1]], 9)).toEqual([1]);
+    expect(crossRunSamples(3, 10)).toEqual({ a: 3, b: 13 });
+  });
+
+  it("the scrubber moves every scatter to its mapped checkpoint and the comparison to the axis", () => {
+    const m = make();
+    const moves = [];
+    linkSweep({ ...m, mapping: [[0, 0, 1, 2], [0, 1, 2, 2]], N: 10, onMove: (k, s) => moves.push([k, s]) });
+    m.scrubber.set("checkpoint", 2);
+    expect(m.embeddings.map((e) => e.get("checkpoint"))).toEqual([1, 2]);
+    expect(m.compare.get("checkpoint")).toBe(2);
+    expect(moves.at(-1)).toEqual([2, [1, 2]]);
+  });
+
+  it("brushing one scatter selects the same samples in all and compares the first across runs", () => {
+    const m = make();
+    const links = linkSweep({ ...m, mapping: [[0], [0]], N: 10 });
+    m.embeddings[1].set("selection", [4, 7]);
+    expect(m.embeddings[0].get("selection")).toEqual([4, 7]);
+    expect([m.compare.get("sample_a"), m.compare.get("sample_b")]).toEqual([4, 14]);
+    links.onPick(2);
+    expect([m.compare.get("sample_a"), m.compare.get("sample_b")]).toEqual([2, 12]);
+    links.unlink();
+    m.embeddings[0].set("selection", [1]);
+    expect(m.embeddings[1].get("selection")).toEqual([4, 7]);
+  });
+
+  it("the chart skips missing values", () => {
+    const s = { epochs: [0, 1, 2, 3], values: [0, 1, null, 2] };
+    const scale = chartScale([s], 100, 50, { l: 0, r: 0, t: 0, b: 0 });
+    expect(seriesSegments(s, scale)).toEqual(["0.0,50.0 33.3,25.0", "100.0,0.0"]);
+  });
+
+  it("log-spaced checkpoints get a log epoch axis", () => {
+    expect(epochWarp([{ epochs: [0, 0.5, 1, 2] }]).log).toBe(false);
+    const warp = epochWarp([{ epochs: [0, 0.01, 0.1, 1, 10] }]);
+    expect(warp.log).toBe(true);
+    const scale = chartScale([{ epochs: [0, 0.01, 0.1, 1, 10], values: [0, 1, 2, 3, 4] }], 100, 50, { l: 0, r: 0, t: 0, b: 0 });
+    expect(scale.x(0)).toBeCloseTo(0);
+    expect(scale.x(10)).toBeCloseTo(100);
+    expect(scale.x(0.1)).toBeGreaterThan(25); // early training keeps room
+  });
+});
