@@ -12,7 +12,7 @@ from playwright.sync_api import Page
 
 from tests.helpers.browser.watch import PageWatch
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[3]
 ARTIFACTS_ROOT = REPO_ROOT / "test-artifacts" / "e2e"
 
 
