@@ -83,4 +83,9 @@ export const CSS = `
 .linlens-ex-left { flex: 1 1 380px; min-width: 300px; }
 .linlens-ex-right { flex: 1 1 420px; min-width: 300px; }
 .linlens-help { color: var(--ll-muted); font-size: 11px; }
+/* scatter marks (operands A/B, trails, highlighted neighbours) and explorer focus */
+.linlens-overlay { position: absolute; inset: 0; width: 100%; height: 100%; pointer-events: none; overflow: visible; }
+.linlens-overlay text { font-family: var(--jp-ui-font-family, system-ui, sans-serif); }
+.linlens-root[data-linlens="explorer"]:focus { outline: none; }
+.linlens-root[data-linlens="explorer"]:focus-visible { outline: 2px solid var(--ll-accent); outline-offset: 2px; }
 `;
