@@ -56,8 +56,7 @@ export const CSS = `
 .linlens-spark-wrap { position: relative; }
 .linlens-spark { width: 100%; height: 36px; display: block; background: var(--ll-bg2); border-radius: 3px; }
 .linlens-spark-line { stroke-width: 1.5; vector-effect: non-scaling-stroke; }
-.linlens-spark-0 { stroke: #1976d2; color: #1976d2; } .linlens-spark-1 { stroke: #e65100; color: #e65100; }
-.linlens-spark-cursor { stroke: var(--ll-fg); stroke-width: 1; vector-effect: non-scaling-stroke; }
+.linlens-spark-cursor { stroke-width: 1.5; vector-effect: non-scaling-stroke; }
 .linlens-spark-legend { display: flex; gap: 12px; font-size: 11px; }
 .linlens-spark-key::before { content: "— "; }
 .linlens-compare-head { display: flex; flex-wrap: wrap; gap: 6px 14px; align-items: baseline; margin-bottom: 6px; }
