@@ -64,6 +64,12 @@ export function colorEncoding(mode, { labels, predictions, values, nClasses, e, 
     for (let i = 0; i < N; i++) z[i] = data[k * N + i] === labels.data[i] ? 1 : 0;
     return { z, type: "categorical", colors: [WRONG, RIGHT] };
   }
+  if (mode === "value" && values && isYesNo(values.data)) {
+    const row = values.shape.length === 2 ? values.data.subarray(clampCheckpoint(e, values.shape[0]) * N, (clampCheckpoint(e, values.shape[0]) + 1) * N) : values.data;
+    const z = new Float32Array(N);
+    for (let i = 0; i < N; i++) z[i] = row[i] === 1 ? 1 : 0;
+    return { z, type: "categorical", colors: [YES_NO.no, YES_NO.yes], yesNo: true };
+  }
   if (mode === "value" && values) {
     const perCheckpoint = values.shape.length === 2;
     const row = perCheckpoint
@@ -82,6 +88,19 @@ export function colorEncoding(mode, { labels, predictions, values, nClasses, e, 
   for (let i = 0; i < N; i++) z[i] = labels.data[i];
   const colors = Array.from({ length: Math.max(nClasses, 1) }, (_, k) => categoricalColor(k));
   return { z, type: "categorical", colors };
+}
+
+/** Colours of a yes/no colouring (values that are all 0 or 1, e.g. "in this page"). */
+export const YES_NO = Object.freeze({ yes: "#1976d2", no: "#c8cdd3" });
+
+/** Whether colour values are a yes/no flag (every finite value 0 or 1): shown as a legend. */
+export function isYesNo(data) {
+  let any = false;
+  for (const v of data) {
+    if (v !== 0 && v !== 1) return false;
+    any = true;
+  }
+  return any;
 }
 
 /** Default point size for n points (px): big for hundreds, small for tens of thousands. */
@@ -434,6 +453,13 @@ export function renderEmbedding({ model, el, hooks = {} }) {
         h("span", { class: "linlens-legend-item" }, h("span", { class: "linlens-swatch", style: { background: RIGHT } }), "correct"),
         h("span", { class: "linlens-legend-item" }, h("span", { class: "linlens-swatch", style: { background: WRONG } }), "misclassified at this checkpoint"),
       );
+    } else if (isYesNo(state.values.data)) {
+      const name = model.get("value_name") || "value";
+      legend.append(
+        h("span", { class: "linlens-colorbar-label" }, `${name}:`),
+        h("span", { class: "linlens-legend-item", "data-value": "yes" }, h("span", { class: "linlens-swatch", style: { background: YES_NO.yes } }), "yes"),
+        h("span", { class: "linlens-legend-item", "data-value": "no" }, h("span", { class: "linlens-swatch", style: { background: YES_NO.no } }), "no"),
+      );
     } else {
       const [lo, hi] = finiteRange(state.values.data);
       legend.append(
@@ -511,7 +537,8 @@ export function renderEmbedding({ model, el, hooks = {} }) {
     if (state.values) {
       const perCheckpoint = state.values.shape.length === 2;
       const v = perCheckpoint ? state.values.data[clampCheckpoint(checkpoint, state.values.shape[0]) * N + i] : state.values.data[i];
-      rows.push(h("div", {}, `${model.get("value_name") || "value"}: ${fmt(v)}`));
+      const shown = isYesNo(state.values.data) ? (v === 1 ? "yes" : "no") : fmt(v);
+      rows.push(h("div", {}, `${model.get("value_name") || "value"}: ${shown}`));
     }
     const url = thumbnailURL(i);
     tooltip.replaceChildren(...(url ? [h("img", { src: url, alt: `input image of sample ${i}` })] : []), h("div", {}, ...rows));

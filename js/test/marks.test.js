@@ -132,3 +132,17 @@ describe("one colour per metric", () => {
     expect(new Set(series).size).toBe(series.length);
   });
 });
+
+describe("yes/no colouring", () => {
+  it("0/1 values are a two-colour legend, not a colour bar", async () => {
+    const { colorEncoding: enc, isYesNo, YES_NO } = await import("../src/embedding.js");
+    const labels = { data: new Int32Array([0, 1, 2]) };
+    const values = { data: new Float32Array([1, 0, 1]), shape: [3] };
+    const out = enc("value", { labels, values, nClasses: 3, e: 0 });
+    expect(out.type).toBe("categorical");
+    expect(Array.from(out.z)).toEqual([1, 0, 1]);
+    expect(out.colors).toEqual([YES_NO.no, YES_NO.yes]);
+    expect(isYesNo(new Float32Array([0.5, 1]))).toBe(false);
+    expect(enc("value", { labels, values: { data: new Float32Array([0.2, 0.5, 1]), shape: [3] }, nClasses: 3, e: 0 }).type).toBe("continuous");
+  });
+});
