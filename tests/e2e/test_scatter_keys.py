@@ -116,7 +116,7 @@ def test_operands_and_neighbours_are_marked(ui, guard: Guard) -> None:
         abs(centre[1] - expected[1]) < 3 and abs(centre[0] - expected[0]) < 3,
         f"A marker at {centre}, point at {tuple(expected)}",
     )
-    guard.check(embedding.locator(".linlens-mark-b text").inner_text() == "B (n=6)", "B label")
+    guard.check(embedding.locator(".linlens-mark-b text").text_content() == "B (n=6)", "B label")
     guard.check(embedding.locator(".linlens-mark-member-b").count() == 6, "B members ringed")
     guard.check(embedding.locator(".linlens-mark-highlighted").count() == 5, "neighbours")
     guard.check(embedding.locator(".linlens-trail").count() == 2, "trails of A and B")
