@@ -4,11 +4,12 @@ has one colour in the scrubber's sparkline and the Bokeh panel."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
-from tests.helpers.browser.guard import Guard
+from tests.helpers.browser.guard import ARTIFACTS_ROOT, Guard
 from tests.helpers.browser.runs import setup_cell
 from tests.helpers.browser.widgets import (
     canvas_origin,
@@ -22,7 +23,12 @@ from tests.helpers.browser.widgets import (
 
 pytestmark = pytest.mark.e2e
 
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+# Screenshots go with the test artifacts; LINLENS_UPDATE_SCREENSHOTS=1 writes the documented ones.
+SCREENSHOTS = (
+    Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+    if os.environ.get("LINLENS_UPDATE_SCREENSHOTS") == "1"
+    else ARTIFACTS_ROOT / "screenshots"
+)
 EXPLORER_CELL = "ex = ll.LensExplorer(run)\nex"
 
 
