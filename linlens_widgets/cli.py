@@ -23,6 +23,7 @@ import importlib.util
 import itertools
 import math
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -525,7 +526,74 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         _save_explorer(run, args.html)
         return 0
     notebook = write_demo_notebook(entry / DEMO_NOTEBOOK, entry / "run")
+    execute_demo_notebook(notebook)
     return _launch_lab(notebook, port=args.port, open_browser=not args.no_browser)
+
+
+def execute_demo_notebook(path: Path, *, timeout_s: int = 600) -> bool:
+    """Run the demo notebook once, saving its outputs and widget state into the file.
+
+    Opened afterwards, JupyterLab draws the explorer from the saved widget state at once (its
+    front end is the package's own bundle, saved with the state), before any cell is re-run
+    and before the kernel has computed anything. Progress bars of that run are dropped from
+    the saved outputs, so no leftover bar shows. A notebook that already has outputs is left
+    alone (the user may have edited it); so is one that fails to run, with a one-line note.
+
+    Parameters
+    ----------
+    path
+        The demo notebook.
+    timeout_s
+        Longest time one cell may run.
+
+    Returns
+    -------
+    bool
+        Whether the notebook was executed and saved now.
+    """
+    import nbformat
+
+    if importlib.util.find_spec("nbclient") is None:
+        return False
+    notebook = nbformat.read(path, as_version=4)
+    if any(cell.get("outputs") for cell in notebook.cells if cell.cell_type == "code"):
+        return False
+    from nbclient import NotebookClient
+
+    _say("running the demo notebook once, so the explorer shows as soon as it opens")
+    client = NotebookClient(
+        notebook,
+        timeout=timeout_s,
+        kernel_name="python3",
+        store_widget_state=True,
+        resources={"metadata": {"path": str(path.parent)}},
+    )
+    try:
+        client.execute()
+    except Exception as exc:  # the notebook still opens; it just runs in the browser instead
+        _say(f"could not run the demo notebook ahead ({_error_text(exc)}); run it in JupyterLab")
+        return False
+    for cell in notebook.cells:
+        if cell.cell_type == "code":
+            cell.outputs = [o for o in map(_without_progress, cell.outputs) if o is not None]
+    nbformat.write(notebook, path)
+    return True
+
+
+_PROGRESS_BAR = re.compile(r"\d+%\|")
+
+
+def _without_progress(output: Any) -> Any | None:
+    """Return a notebook output without progress-bar text (None when nothing else is left)."""
+    if output.get("output_type") == "stream":
+        lines = re.split(r"(?<=[\r\n])", output.get("text", ""))
+        kept = "".join(line for line in lines if not _PROGRESS_BAR.search(line))
+        if not kept.strip():
+            return None
+        output["text"] = kept
+        return output
+    plain = str(output.get("data", {}).get("text/plain", ""))
+    return None if _PROGRESS_BAR.search(plain) else output
 
 
 def demo_run(entry: Path, params: dict[str, Any]) -> Run:
@@ -656,16 +724,49 @@ def write_demo_notebook(path: Path, run_dir: Path) -> Path:
     return path
 
 
+def _free_port() -> int:
+    """Return a TCP port on localhost that is free now."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def notebook_url(notebook: Path, port: int, token: str) -> str:
+    """Return the address that opens ``notebook`` itself in JupyterLab (not a Launcher).
+
+    >>> notebook_url(Path("/cache/demo.ipynb"), 8888, "abc")
+    'http://localhost:8888/lab/tree/demo.ipynb?token=abc'
+    """
+    from urllib.parse import quote
+
+    return f"http://localhost:{port}/lab/tree/{quote(notebook.name)}?token={token}"
+
+
 def _launch_lab(notebook: Path, *, port: int | None, open_browser: bool) -> int:
-    """Run ``python -m jupyter lab`` on ``notebook`` until the user stops it."""
+    """Run ``python -m jupyter lab`` on ``notebook`` until the user stops it.
+
+    The port and the access token are chosen here, so the printed address opens the notebook
+    itself, token included.
+    """
+    import secrets
+
+    port = _free_port() if port is None else port
+    token = secrets.token_urlsafe(24)
     command = [sys.executable, "-m", "jupyter", "lab", notebook.name]
-    if port is not None:
-        command.append(f"--port={port}")
+    command += [f"--port={port}", f"--IdentityProvider.token={token}"]
     if not open_browser:
         command.append("--no-browser")
     if hasattr(os, "geteuid") and os.geteuid() == 0:  # containers often run as root
         command.append("--allow-root")
     _say(f"starting JupyterLab on {notebook} (Ctrl+C to stop)")
+    print(f"Open the demo notebook: {notebook_url(notebook, port, token)}", flush=True)
+    print(
+        "Next: click a point in the scatter to compare it, shift-click a second one, and drag "
+        "the checkpoint slider (or press Play) to watch training.",
+        flush=True,
+    )
     process = subprocess.Popen(command, cwd=notebook.parent)
     while True:
         try:

@@ -20,6 +20,7 @@ has a writable one), so re-plotting, or plotting a run saved after plotting, is 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -31,6 +32,7 @@ from bokeh.models import (
     ColumnDataSource,
     CrosshairTool,
     Div,
+    FixedTicker,
     HoverTool,
     LinearAxis,
     Range1d,
@@ -47,11 +49,37 @@ if TYPE_CHECKING:
 
     from linlens_widgets.runs.store import Run
 
-XScale = Literal["auto", "linear", "log"]
+XScale = Literal["checkpoint", "auto", "linear", "log"]
+ResolvedScale = Literal["checkpoint", "linear", "log"]
 LensAnalysis = Literal["similarity", "subclusters", "phenomena"]
 
 CURSOR_NAME = "epoch-cursor"
 """Name of the vertical ``Span`` that :func:`metric_panel` places at the shown epoch."""
+
+_CONTRACT_FILE = Path(__file__).with_name("widgets") / "contract.json"
+_COLORS: dict[str, Any] = json.loads(_CONTRACT_FILE.read_text(encoding="utf-8"))["metric_colors"]
+CURSOR_COLOR: str = json.loads(_CONTRACT_FILE.read_text(encoding="utf-8"))["cursor_color"]
+"""Colour of the checkpoint cursor (no metric has it); shared with the front end's contract."""
+
+
+def metric_colors(names: Sequence[str]) -> dict[str, str]:
+    """Return the colour of each metric, the same in every chart of the package.
+
+    The map lives in the widget contract (``metric_colors``), which the front end reads too, so
+    a metric has one colour in the scrubber's sparkline, the explorer's panel, the report and
+    the saved page. Names not in the map take the contract's ``other`` colours in order.
+
+    >>> metric_colors(["test_acc", "train_loss"])
+    {'test_acc': '#d62728', 'train_loss': '#1f77b4'}
+    """
+    others = iter(_COLORS["other"] * (1 + len(names)))
+    out = {}
+    for name in names:
+        key = name.replace(" ", "_")
+        color = _COLORS.get(key)
+        out[name] = color if isinstance(color, str) else next(others)
+    return out
+
 
 _SIMILARITY = ("intra", "inter")
 _PHENOMENA = ("alignment", "local_complexity", "weight_variation")
@@ -217,10 +245,12 @@ _SUBCLUSTER_COLUMNS = ("persistence_", "separation_", "groups_")
 # --------------------------------------------------------------------------- x axis
 
 
-def _resolve_x_scale(epochs: np.ndarray, x_scale: XScale) -> Literal["linear", "log"]:
+def _resolve_x_scale(epochs: np.ndarray, x_scale: XScale) -> ResolvedScale:
     """``auto`` is log when the positive checkpoint epochs span more than 1.5 decades."""
-    if x_scale not in ("auto", "linear", "log"):
-        raise ValueError(f"x_scale must be 'auto', 'linear' or 'log', got {x_scale!r}")
+    if x_scale not in ("checkpoint", "auto", "linear", "log"):
+        raise ValueError(
+            f"x_scale must be 'checkpoint', 'auto', 'linear' or 'log', got {x_scale!r}"
+        )
     if x_scale != "auto":
         return x_scale
     positive = epochs[epochs > 0]
@@ -229,8 +259,14 @@ def _resolve_x_scale(epochs: np.ndarray, x_scale: XScale) -> Literal["linear", "
     return "log" if positive.max() / positive.min() > 10**1.5 else "linear"
 
 
-def _plot_x(epochs: np.ndarray, scale: Literal["linear", "log"]) -> np.ndarray:
-    """Where each checkpoint is drawn: its epoch; on a log axis, epoch 0 sits half a step left."""
+def _plot_x(epochs: np.ndarray, scale: ResolvedScale) -> np.ndarray:
+    """Where each checkpoint is drawn.
+
+    ``checkpoint``: its position in the list (evenly spaced, as on the checkpoint slider);
+    ``linear``: its epoch; ``log``: its epoch, with epoch 0 half a step left of the first.
+    """
+    if scale == "checkpoint":
+        return np.arange(len(epochs), dtype=np.float64)
     if scale == "linear":
         return epochs.copy()
     positive = epochs[epochs > 0]
@@ -238,7 +274,7 @@ def _plot_x(epochs: np.ndarray, scale: Literal["linear", "log"]) -> np.ndarray:
     return np.where(epochs > 0, epochs, floor)
 
 
-def _source(table: dict[str, np.ndarray], scale: Literal["linear", "log"]) -> ColumnDataSource:
+def _source(table: dict[str, np.ndarray], scale: ResolvedScale) -> ColumnDataSource:
     data = {name: values.tolist() for name, values in table.items()}
     data["x"] = _plot_x(table["epoch"], scale).tolist()
     return ColumnDataSource(data=data, name="checkpoints")
@@ -251,12 +287,13 @@ def _figure(
     x_range: Any = None,
     height: int = _PANEL_HEIGHT,
     fixed_frame: bool = True,
+    epochs: np.ndarray | None = None,
 ) -> Any:
     """Return a figure; ``fixed_frame`` sizes the plot area (stacked panels), else the whole."""
     size = ("frame_width", "frame_height") if fixed_frame else ("width", "height")
     options: dict[str, Any] = {
         "title": title,
-        "x_axis_type": scale,
+        "x_axis_type": "linear" if scale == "checkpoint" else scale,
         size[0]: _FRAME_WIDTH if fixed_frame else _FRAME_WIDTH + 160,
         size[1]: height,
         "tools": "pan,wheel_zoom,box_zoom,reset,save",
@@ -265,9 +302,24 @@ def _figure(
     if x_range is not None:
         options["x_range"] = x_range
     fig = figure(**options)
-    log_note = " (log scale; initialisation at the left edge)" if scale == "log" else ""
-    fig.xaxis.axis_label = f"epoch{log_note}"
+    notes = {
+        "log": " (log scale; initialisation at the left edge)",
+        "checkpoint": " (one step per checkpoint, as on the slider)",
+    }
+    fig.xaxis.axis_label = f"epoch{notes.get(scale, '')}"
+    if scale == "checkpoint" and epochs is not None:
+        _epoch_ticks(fig, epochs)
     return fig
+
+
+def _epoch_ticks(fig: Any, epochs: np.ndarray, most: int = 8) -> None:
+    """Label an axis of checkpoint positions with the checkpoints' epochs (at most ``most``)."""
+    n = len(epochs)
+    if n == 0:
+        return
+    ticks = sorted({int(v) for v in np.rint(np.linspace(0, n - 1, min(n, most)))})
+    fig.xaxis.ticker = FixedTicker(ticks=ticks)
+    fig.xaxis.major_label_overrides = {t: f"{float(epochs[t]):.3g}" for t in ticks}
 
 
 def _series(
@@ -322,30 +374,32 @@ def _hover(fig: Any, renderers: list[Any], fields: Sequence[tuple[str, str]]) ->
 def _loss_panel(source: ColumnDataSource, table: dict[str, np.ndarray], scale: str) -> Any:
     losses = [n for n in table if "loss" in n]
     accuracies = [n for n in table if "acc" in n]
-    fig = _figure("Loss and accuracy", scale)
+    fig = _figure("Loss and accuracy", scale, epochs=table["epoch"])
     fig.yaxis.axis_label = "loss"
-    renderers = [
-        _series(fig, source, name, name, color)
-        for name, color in zip(losses, Category10_10[: len(losses)], strict=True)
-    ]
+    colors = metric_colors([*losses, *accuracies])
+    renderers = [_series(fig, source, name, name, colors[name]) for name in losses]
     if accuracies:
         fig.extra_y_ranges = {"accuracy": Range1d(0, 1.02)}
         fig.add_layout(LinearAxis(y_range_name="accuracy", axis_label="accuracy"), "right")
-        colors = Category10_10[len(losses) : len(losses) + len(accuracies)]
         renderers += [
-            _series(fig, source, name, name, color, y_range_name="accuracy")
-            for name, color in zip(accuracies, colors, strict=True)
+            _series(fig, source, name, name, colors[name], y_range_name="accuracy")
+            for name in accuracies
         ]
     _hover(fig, renderers, [(n, n) for n in losses + accuracies])
     return fig
 
 
-def _similarity_panel(source: ColumnDataSource, scale: str, x_range: Any) -> Any:
-    fig = _figure("Class similarity of W_eff (cosine, centred)", scale, x_range=x_range)
-    fig.yaxis.axis_label = "mean cosine"
+def _similarity_panel(
+    source: ColumnDataSource, scale: str, x_range: Any, epochs: np.ndarray
+) -> Any:
+    fig = _figure(
+        "Class similarity of W_eff (cosine, centred)", scale, x_range=x_range, epochs=epochs
+    )
+    fig.yaxis.axis_label = "mean centred cosine"
+    colors = metric_colors(["intra", "inter"])
     renderers = [
-        _series(fig, source, "intra", "intra-class", Category10_10[0]),
-        _series(fig, source, "inter", "inter-class", Category10_10[3]),
+        _series(fig, source, "intra", "intra-class", colors["intra"]),
+        _series(fig, source, "inter", "inter-class", colors["inter"]),
     ]
     _hover(fig, renderers, [("intra", "intra"), ("inter", "inter")])
     return fig
@@ -364,7 +418,11 @@ def _highlighted_class(classes: Sequence[str], source: ColumnDataSource) -> int:
 
 
 def _subcluster_panels(
-    source: ColumnDataSource, classes: Sequence[str], scale: str, x_range: Any
+    source: ColumnDataSource,
+    classes: Sequence[str],
+    scale: str,
+    x_range: Any,
+    epochs: np.ndarray | None = None,
 ) -> list[Any]:
     """Draw the persistence and separation of each class's tracked sub-clusters, a line each.
 
@@ -378,7 +436,7 @@ def _subcluster_panels(
     bold = _highlighted_class(classes, source)
     figures = []
     for prefix, title, axis_label in panels:
-        fig = _figure(title, scale, x_range=x_range)
+        fig = _figure(title, scale, x_range=x_range, epochs=epochs)
         fig.yaxis.axis_label = axis_label
         renderers, fields = [], []
         for k, name in enumerate(classes):
@@ -387,10 +445,10 @@ def _subcluster_panels(
                 continue
             groups = int(source.data[f"groups_{k}"][0])
             emphasis = 1.0 if k == bold else 0.5 if groups > 1 else 0.25
-            label = f"'{name}' ({groups} group{'s' if groups != 1 else ''})"
+            label = f"class {name} ({groups} group{'s' if groups != 1 else ''})"
             color = "black" if k == bold else Category10_10[k % len(Category10_10)]
             renderers.append(_series(fig, source, column_name, label, color, emphasis=emphasis))
-            fields.append((f"'{name}'", column_name))
+            fields.append((f"class {name}", column_name))
         _hover(fig, renderers, fields)
         figures.append(fig)
     return figures
@@ -414,7 +472,7 @@ def _legend_outside(fig: Any) -> None:
 
 
 def training_dynamics(
-    run: Run, *, x_scale: XScale = "auto", recompute: bool = False, progress: bool = True
+    run: Run, *, x_scale: XScale = "checkpoint", recompute: bool = False, progress: bool = True
 ) -> LayoutDOM:
     """Loss/accuracy, intra/inter-class W_eff similarity and sub-cluster persistence over training.
 
@@ -427,8 +485,10 @@ def training_dynamics(
     run
         A trained or loaded run.
     x_scale
-        ``"linear"``, ``"log"`` (epoch 0 is drawn at the left edge), or ``"auto"``
-        (default): log when the checkpoints are log-spaced over more than 1.5 decades.
+        ``"checkpoint"`` (default: one step per checkpoint, labelled with epochs, as on the
+        explorer's checkpoint slider), ``"linear"``, ``"log"`` (epoch 0 is drawn at the left
+        edge), or ``"auto"``: log when the checkpoints are log-spaced over more than 1.5
+        decades, else linear.
     recompute
         Recompute the lens analysis instead of reusing the one in the run's analysis store.
     progress
@@ -446,8 +506,8 @@ def training_dynamics(
     scale = _resolve_x_scale(table["epoch"], x_scale)
     source = _source(table, scale)
     loss = _loss_panel(source, table, scale)
-    similarity = _similarity_panel(source, scale, loss.x_range)
-    subclusters = _subcluster_panels(source, run.classes, scale, loss.x_range)
+    similarity = _similarity_panel(source, scale, loss.x_range, table["epoch"])
+    subclusters = _subcluster_panels(source, run.classes, scale, loss.x_range, table["epoch"])
     figures = [loss, similarity, *subclusters]
     for fig in figures:
         _legend_outside(fig)
@@ -459,7 +519,7 @@ def metric_panel(
     run: Run,
     metrics: Sequence[str] | None = None,
     *,
-    x_scale: XScale = "linear",
+    x_scale: XScale = "checkpoint",
     epoch: float | None = None,
     height: int = _PANEL_HEIGHT,
     progress: bool = True,
@@ -479,7 +539,8 @@ def metric_panel(
         Columns of :func:`dynamics_table` to draw (default: the recorded checkpoint
         metrics plus ``intra`` and ``inter``).
     x_scale
-        ``"linear"`` (default), ``"log"`` or ``"auto"``, as in :func:`training_dynamics`.
+        ``"checkpoint"`` (default: evenly spaced like the checkpoint slider, epoch tick
+        labels), ``"linear"``, ``"log"`` or ``"auto"``, as in :func:`training_dynamics`.
     epoch
         Where the cursor starts (default: the last checkpoint's epoch).
     height
@@ -510,25 +571,69 @@ def metric_panel(
         raise KeyError(f"unknown metric(s) {', '.join(unknown)}; available: {available}")
     scale = _resolve_x_scale(table["epoch"], x_scale)
     source = _source(table, scale)
-    fig = _figure("Metrics over training", scale, height=height, fixed_frame=False)
-    renderers = [
-        _series(fig, source, name, name, Category10_10[k % len(Category10_10)])
-        for k, name in enumerate(names)
-    ]
+    fig = _figure(
+        "Metrics over training", scale, height=height, fixed_frame=False, epochs=table["epoch"]
+    )
+    renderers = _axis_series(fig, source, names)
     _hover(fig, renderers, [(n, n) for n in names])
     _legend_outside(fig)
-    start = table["epoch"][-1] if epoch is None else epoch
-    cursor_x = float(_plot_x(np.append(table["epoch"], start), scale)[-1])
     fig.add_layout(
         Span(
             name=CURSOR_NAME,
-            location=cursor_x,
+            location=_cursor_x(table["epoch"], scale, epoch),
             dimension="height",
-            line_color="crimson",
+            line_color=CURSOR_COLOR,
+            line_dash="dashed",
             line_width=2,
         )
     )
     return fig
+
+
+def _cursor_x(epochs: np.ndarray, scale: ResolvedScale, epoch: float | None) -> float:
+    """Return the x of the cursor at ``epoch`` (default the last checkpoint)."""
+    if epoch is None:
+        return float(_plot_x(epochs, scale)[-1])
+    if scale == "checkpoint":  # the checkpoint nearest the epoch
+        return float(np.argmin(np.abs(epochs - float(epoch))))
+    return float(_plot_x(np.append(epochs, float(epoch)), scale)[-1])
+
+
+_AXES = (
+    ("loss", "loss", lambda name: "loss" in name),
+    ("accuracy", "accuracy", lambda name: "acc" in name),
+    ("cosine", "centred cosine", lambda name: name in _SIMILARITY),
+)
+
+
+def _axis_series(fig: Any, source: ColumnDataSource, names: Sequence[str]) -> list[Any]:
+    """Draw each metric against a labelled y axis of its kind (loss, accuracy, cosine, other).
+
+    The first kind present takes the left axis, the others their own axes on the right, each
+    fitted to its own series only, so loss, accuracy and cosine never share an unlabelled scale.
+    """
+    from bokeh.models import DataRange1d
+
+    colors = metric_colors(names)
+    kinds: dict[str, list[str]] = {}
+    for name in names:
+        kind = next((k for k, _, match in _AXES if match(name)), "value")
+        kinds.setdefault(kind, []).append(name)
+    labels = {k: label for k, label, _ in _AXES} | {"value": "value"}
+    renderers = []
+    for i, (kind, members) in enumerate(kinds.items()):
+        extra: dict[str, Any] = {}
+        if i == 0:
+            fig.yaxis.axis_label = labels[kind]
+        else:
+            fig.extra_y_ranges = {**fig.extra_y_ranges, kind: DataRange1d()}
+            fig.add_layout(LinearAxis(y_range_name=kind, axis_label=labels[kind]), "right")
+            extra["y_range_name"] = kind
+        drawn = [_series(fig, source, n, n, colors[n], **extra) for n in members]
+        target = fig.y_range if i == 0 else fig.extra_y_ranges[kind]
+        target.renderers = drawn
+        renderers += drawn
+    return renderers
 
 
 def _lens_needed(names: Sequence[str]) -> list[LensAnalysis]:
@@ -573,11 +678,29 @@ def report(run: Run, path: str | Path, *, title: str | None = None, progress: bo
     """
     path = Path(path).expanduser()
     title = title or f"linlens report: {run.dataset_name}"
-    layout = column(_report_header(run, title), training_dynamics(run, progress=progress))
+    figures = training_dynamics(run, progress=progress).children
+    parts: list[Any] = [_report_header(run, title)]
+    for fig, note in zip(figures, _REPORT_NOTES, strict=False):
+        parts += [Div(text=f"<p>{note}</p>", width=_FRAME_WIDTH + 160), fig]
+    layout = column(*parts, margin=(16, 40, 40, 40), name="report")
     html = file_html(layout, resources=INLINE, title=title)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(html, encoding="utf-8")
     return path
+
+
+_REPORT_NOTES = (
+    "<b>Loss and accuracy.</b> What to look for: when the test loss stops falling while the "
+    "training loss still does, the network starts to memorise; the x axis steps one checkpoint "
+    "at a time, labelled with the epoch, like the explorer's slider.",
+    "<b>Class similarity of the effective weights.</b> What to look for: intra-class similarity "
+    "rising while inter-class similarity stays near 0 means each class gets its own linear "
+    "template. Centred cosine: the mean W_eff over the probe samples is subtracted first.",
+    "<b>Sub-cluster persistence.</b> What to look for: a class whose line is high already at "
+    "initialisation keeps the same sub-groups of samples throughout training (the bold class).",
+    "<b>Sub-cluster separation.</b> What to look for: how far apart the trained groups are at "
+    "each checkpoint; above 0 means more separated than a structureless class would be.",
+)
 
 
 def _report_header(run: Run, title: str) -> Div:

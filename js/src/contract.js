@@ -32,3 +32,20 @@ export function traitNames(widget) {
   if (!spec) throw new Error(`the contract has no widget ${widget}`);
   return Object.keys(spec.traits);
 }
+
+/** Colour of the checkpoint cursor in charts (no metric has it). */
+export const CURSOR_COLOR = CONTRACT.cursor_color;
+
+/**
+ * The colour of each metric name, the same in every chart (Python's `plots.metric_colors`
+ * reads the same map): a name of the contract's map (spaces read as underscores), else the
+ * contract's `other` colours in order.
+ */
+export function metricColors(names) {
+  const map = CONTRACT.metric_colors;
+  let k = 0;
+  return names.map((name) => {
+    const c = map[String(name).replace(/ /g, "_")];
+    return typeof c === "string" ? c : map.other[k++ % map.other.length];
+  });
+}

@@ -17,7 +17,17 @@ import {
 } from "./colormaps.js";
 import { icon } from "./icons.js";
 import { Disposer, fmt, guarded, h, makeRoot, pixelsToDataURL, renderOrShowError, showError } from "./dom.js";
-import { clampCheckpoint, DrawQueue, fitCamera, frame, frameShape, projectPoint, toPoints } from "./frames.js";
+import { clampCheckpoint, DrawQueue, frame, frameShape, projectPoint, toPoints } from "./frames.js";
+import {
+  drawMarks,
+  fitAllCheckpoints,
+  gentleWheelDelta,
+  GREY,
+  subclusterClasses,
+  subclusterEncoding,
+  trailPath,
+  transitionFrame,
+} from "./marks.js";
 import {
   normalizeSelection,
   sameSelection,
@@ -40,8 +50,12 @@ export function webglAvailable(doc = document) {
 }
 
 /** Per-point colour values and encoding for a colour mode at checkpoint e. */
-export function colorEncoding(mode, { labels, predictions, values, nClasses, e }) {
+export function colorEncoding(mode, { labels, predictions, values, nClasses, e, groups, groupsClass }) {
   const N = labels.data.length;
+  if (mode === "subclusters" && groups) {
+    const { z, colors } = subclusterEncoding(labels.data, groups.data, groupsClass);
+    return { z, type: "categorical", colors };
+  }
   if (mode === "correct" && predictions) {
     const { shape, data } = predictions;
     const E = shape[0];
@@ -49,6 +63,12 @@ export function colorEncoding(mode, { labels, predictions, values, nClasses, e }
     const z = new Float32Array(N);
     for (let i = 0; i < N; i++) z[i] = data[k * N + i] === labels.data[i] ? 1 : 0;
     return { z, type: "categorical", colors: [WRONG, RIGHT] };
+  }
+  if (mode === "value" && values && isYesNo(values.data)) {
+    const row = values.shape.length === 2 ? values.data.subarray(clampCheckpoint(e, values.shape[0]) * N, (clampCheckpoint(e, values.shape[0]) + 1) * N) : values.data;
+    const z = new Float32Array(N);
+    for (let i = 0; i < N; i++) z[i] = row[i] === 1 ? 1 : 0;
+    return { z, type: "categorical", colors: [YES_NO.no, YES_NO.yes], yesNo: true };
   }
   if (mode === "value" && values) {
     const perCheckpoint = values.shape.length === 2;
@@ -70,6 +90,19 @@ export function colorEncoding(mode, { labels, predictions, values, nClasses, e }
   return { z, type: "categorical", colors };
 }
 
+/** Colours of a yes/no colouring (values that are all 0 or 1, e.g. "in this page"). */
+export const YES_NO = Object.freeze({ yes: "#1976d2", no: "#c8cdd3" });
+
+/** Whether colour values are a yes/no flag (every finite value 0 or 1): shown as a legend. */
+export function isYesNo(data) {
+  let any = false;
+  for (const v of data) {
+    if (v !== 0 && v !== 1) return false;
+    any = true;
+  }
+  return any;
+}
+
 /** Default point size for n points (px): big for hundreds, small for tens of thousands. */
 export function defaultPointSize(n) {
   if (n <= 2000) return 7;
@@ -88,9 +121,11 @@ function readState(model) {
   const predictions = decodeArray(model.get("_predictions"), "predictions");
   const thumbnails = decodeArray(model.get("_thumbnails"), "thumbnails");
   const values = decodeArray(model.get("_values"), "values");
+  const groups = decodeArray(model.get("_groups"), "groups");
+  if (groups && groups.data.length !== N) throw new Error(`sub-cluster groups hold ${groups.data.length} values for ${N} points`);
   const classes = model.get("_classes") ?? [];
   const nClasses = Math.max(classes.length, ...Array.from(labels.data.slice(0, 5000), (v) => v + 1));
-  return { positions, labels, predictions, thumbnails, values, classes, nClasses, E, N };
+  return { positions, labels, predictions, thumbnails, values, groups, classes, nClasses, E, N };
 }
 
 /**
@@ -122,13 +157,37 @@ export function themeBackground(node) {
   }
 }
 
+/**
+ * Where the hover tooltip goes for a point at [x, y] (px in the plot) so that it stays inside
+ * the plot: right of and below the point, flipped left or up near an edge.
+ */
+export function tooltipPosition([x, y], [w, h], [width, height], gap = 12) {
+  let left = x + gap;
+  if (left + w > width) left = x - gap - w;
+  let top = y - gap;
+  if (top + h > height) top = y - h + gap;
+  return [Math.max(0, Math.min(left, width - w)), Math.max(0, Math.min(top, height - h))];
+}
+
 function toolButton(label, icon, onclick) {
   return h("button", { type: "button", class: "linlens-tool", "aria-label": label, title: label, onclick }, icon);
 }
 
+/** Colour-select value of a mode ("subclusters:c" for the sub-clusters of class c). */
+export function colorSelectValue(mode, groupsClass) {
+  return mode === "subclusters" ? `subclusters:${groupsClass}` : mode;
+}
+
+/** Split a colour-select value into {mode, groupsClass} (groupsClass -1 unless sub-clusters). */
+export function parseColorSelect(value) {
+  const m = /^subclusters:(-?\d+)$/.exec(value);
+  return m ? { mode: "subclusters", groupsClass: Number(m[1]) } : { mode: value, groupsClass: -1 };
+}
+
 /**
  * Render an EmbeddingView into `el`. `hooks.onPick(i, {shift})` (explorer use) is called on a
- * click on a point. Returns the cleanup function.
+ * click on a point; `hooks.badge === false` leaves out the checkpoint badge (the explorer's
+ * scrubber already says which checkpoint is shown). Returns the cleanup function.
  */
 export function renderEmbedding({ model, el, hooks = {} }) {
   const root = makeRoot(el, "embedding");
@@ -159,6 +218,9 @@ export function renderEmbedding({ model, el, hooks = {} }) {
     h("option", { value: "label" }, "Colour: label"),
     state.predictions ? h("option", { value: "correct" }, "Colour: correct at checkpoint") : null,
     state.values ? h("option", { value: "value" }, `Colour: ${model.get("value_name") || "value"}`) : null,
+    ...subclusterClasses(labels.data, state.groups?.data).map((c) =>
+      h("option", { value: `subclusters:${c}` }, `Colour: sub-clusters of class ${state.classes[c] ?? c}`),
+    ),
   );
   const panBtn = toolButton("Pan and zoom", icon("pan"), () => setTool("pan"));
   const lassoBtn = toolButton("Lasso select", icon("lasso"), () => setTool("lasso"));
@@ -178,8 +240,11 @@ export function renderEmbedding({ model, el, hooks = {} }) {
   );
   const canvas = h("canvas", { class: "linlens-canvas", "aria-label": "Embedding scatter plot" });
   const tooltip = h("div", { class: "linlens-tooltip", role: "tooltip", hidden: true });
-  const checkpointBadge = h("div", { class: "linlens-badge" });
-  const plot = h("div", { class: "linlens-plot" }, canvas, checkpointBadge, tooltip);
+  const checkpointBadge = hooks.badge === false ? null : h("div", { class: "linlens-badge" });
+  const overlay = document.createElementNS("http://www.w3.org/2000/svg", "svg");
+  overlay.setAttribute("class", "linlens-overlay");
+  overlay.setAttribute("aria-hidden", "true");
+  const plot = h("div", { class: "linlens-plot" }, canvas, overlay, ...(checkpointBadge ? [checkpointBadge] : []), tooltip);
   plot.style.height = `${model.get("height") || 420}px`;
   const legend = h("div", { class: "linlens-legend", "aria-label": "Legend" });
   root.append(toolbar, plot, legend);
@@ -197,16 +262,19 @@ export function renderEmbedding({ model, el, hooks = {} }) {
   let selection = normalizeSelection(model.get("selection"), N);
   let hidden = model.get("hidden_classes") ?? [];
   let mode = model.get("color") || "label";
-  if (![...colorSelect.options].some((o) => o.value === mode)) mode = "label";
-  colorSelect.value = mode;
+  let groupsClass = model.get("groups_class") ?? -1;
+  const offered = (m, c) => [...colorSelect.options].some((o) => o.value === colorSelectValue(m, c));
+  if (!offered(mode, groupsClass)) mode = "label";
+  colorSelect.value = colorSelectValue(mode, groupsClass);
   let lastEncodingKey = "";
 
   renderer = createCanvasRenderer(canvas);
-  // Start zoomed to the shown checkpoint (the camera then stays put while scrubbing, so motion
-  // between checkpoints reads as motion); "Reset view" returns here.
+  // Start zoomed to the extent of every checkpoint (the camera then stays put while scrubbing,
+  // so motion between checkpoints reads as motion and no point leaves the view); "Reset view"
+  // returns here.
   const rect0 = plot.getBoundingClientRect();
   const aspect0 = rect0.width > 0 && rect0.height > 0 ? Math.min(rect0.width / rect0.height, 1) : 1;
-  const camera0 = fitCamera(frame(positions, checkpoint), aspect0);
+  const camera0 = fitAllCheckpoints(positions, aspect0);
   scatterplot = createScatterplot({
     cameraTarget: camera0.target,
     cameraDistance: camera0.distance,
@@ -252,11 +320,11 @@ export function renderEmbedding({ model, el, hooks = {} }) {
   }
 
   function encoding(e) {
-    return colorEncoding(mode, { ...state, e });
+    return colorEncoding(mode, { ...state, e, groupsClass });
   }
 
   function applyEncodingStyle(enc) {
-    const key = `${mode}:${enc.colors.length}`;
+    const key = `${mode}:${groupsClass}:${enc.colors.length}`;
     if (key === lastEncodingKey) return;
     lastEncodingKey = key;
     scatterplot.set({ pointColor: enc.colors, colorBy: "valueA" });
@@ -281,7 +349,61 @@ export function renderEmbedding({ model, el, hooks = {} }) {
       root.dataset.ready = "true";
     }
     root.dataset.checkpoint = String(e);
+    drawOverlay();
   }, (e) => showError(root, e, "EmbeddingView"));
+
+  // ---- overlay: operands A and B, their trails, highlighted neighbours
+  let marks = readMarks();
+  let trailCache = null;
+  let shownFrame = frame(positions, checkpoint);
+  let animation = null;
+  function readMarks() {
+    const clean = (v) => normalizeSelection(v ?? [], N);
+    return { a: clean(model.get("marked_a")), b: clean(model.get("marked_b")), highlighted: clean(model.get("highlighted")), trails: Boolean(model.get("trails")) };
+  }
+  function trails() {
+    if (!marks.trails) return null;
+    const key = `${marks.a}|${marks.b}`;
+    if (trailCache?.key !== key) {
+      trailCache = { key, paths: { ...(marks.a.length ? { a: trailPath(positions, marks.a) } : {}), ...(marks.b.length ? { b: trailPath(positions, marks.b) } : {}) } };
+    }
+    return trailCache.paths;
+  }
+  function drawOverlay(xy = shownFrame) {
+    const rect = canvas.getBoundingClientRect();
+    if (!(rect.width > 0 && rect.height > 0)) return;
+    const view = scatterplot.get("cameraView");
+    const radius = Math.max(5, (scatterplot.get("pointSize") || defaultPointSize(N)) * 0.75);
+    drawMarks(overlay, xy, view, rect.width, rect.height, { a: marks.a, b: marks.b, highlighted: marks.highlighted, trails: trails(), radius });
+    root.dataset.marks = [marks.a.length ? "a" : "", marks.b.length ? "b" : "", marks.highlighted.length ? "h" : ""].join("");
+  }
+  // While the points glide to the next checkpoint, the marks glide with them.
+  function animateOverlay(from, to) {
+    if (animation) cancelAnimationFrame(animation);
+    shownFrame = frame(positions, to);
+    const hasMarks = marks.a.length || marks.b.length || marks.highlighted.length;
+    if (!hasMarks || from === to || typeof requestAnimationFrame === "undefined") {
+      drawOverlay();
+      return;
+    }
+    const t0 = performance.now();
+    const step = () => {
+      const t = (performance.now() - t0) / TRANSITION_MS;
+      if (t >= 1) {
+        animation = null;
+        drawOverlay();
+        return;
+      }
+      drawOverlay(transitionFrame(positions, from, to, t));
+      animation = requestAnimationFrame(step);
+    };
+    animation = requestAnimationFrame(step);
+  }
+  bag.add(() => animation && cancelAnimationFrame(animation));
+  const onMarks = guarded(root, () => {
+    marks = readMarks();
+    drawOverlay();
+  }, "marks");
 
   function redraw(animate) {
     queue.request({ e: checkpoint, animate });
@@ -292,7 +414,7 @@ export function renderEmbedding({ model, el, hooks = {} }) {
     const hiddenNote = hidden.length ? ` · ${hidden.length} class${hidden.length > 1 ? "es" : ""} hidden` : "";
     status.textContent = `${N.toLocaleString()} points · ${selection.length} selected${hiddenNote}`;
     root.dataset.selected = String(selection.length);
-    checkpointBadge.textContent = checkpointLabels[checkpoint] ?? `checkpoint ${checkpoint + 1}/${E}`;
+    if (checkpointBadge) checkpointBadge.textContent = checkpointLabels[checkpoint] ?? `checkpoint ${checkpoint + 1}/${E}`;
   }
 
   function renderLegend() {
@@ -318,10 +440,25 @@ export function renderEmbedding({ model, el, hooks = {} }) {
           ),
         );
       });
+    } else if (mode === "subclusters" && state.groups) {
+      const { sizes } = subclusterEncoding(labels.data, state.groups.data, groupsClass);
+      const name = state.classes[groupsClass] ?? String(groupsClass);
+      legend.append(h("span", { class: "linlens-colorbar-label" }, `Sub-clusters of class ${name} (found at the last checkpoint, same samples at every checkpoint):`));
+      sizes.forEach((n, g) => {
+        legend.append(h("span", { class: "linlens-legend-item", "data-group": g }, h("span", { class: "linlens-swatch", style: { background: categoricalColor(g) } }), `group ${g + 1} (${n})`));
+      });
+      legend.append(h("span", { class: "linlens-legend-item" }, h("span", { class: "linlens-swatch", style: { background: GREY } }), "other"));
     } else if (mode === "correct") {
       legend.append(
         h("span", { class: "linlens-legend-item" }, h("span", { class: "linlens-swatch", style: { background: RIGHT } }), "correct"),
         h("span", { class: "linlens-legend-item" }, h("span", { class: "linlens-swatch", style: { background: WRONG } }), "misclassified at this checkpoint"),
+      );
+    } else if (isYesNo(state.values.data)) {
+      const name = model.get("value_name") || "value";
+      legend.append(
+        h("span", { class: "linlens-colorbar-label" }, `${name}:`),
+        h("span", { class: "linlens-legend-item", "data-value": "yes" }, h("span", { class: "linlens-swatch", style: { background: YES_NO.yes } }), "yes"),
+        h("span", { class: "linlens-legend-item", "data-value": "no" }, h("span", { class: "linlens-swatch", style: { background: YES_NO.no } }), "no"),
       );
     } else {
       const [lo, hi] = finiteRange(state.values.data);
@@ -400,15 +537,16 @@ export function renderEmbedding({ model, el, hooks = {} }) {
     if (state.values) {
       const perCheckpoint = state.values.shape.length === 2;
       const v = perCheckpoint ? state.values.data[clampCheckpoint(checkpoint, state.values.shape[0]) * N + i] : state.values.data[i];
-      rows.push(h("div", {}, `${model.get("value_name") || "value"}: ${fmt(v)}`));
+      const shown = isYesNo(state.values.data) ? (v === 1 ? "yes" : "no") : fmt(v);
+      rows.push(h("div", {}, `${model.get("value_name") || "value"}: ${shown}`));
     }
     const url = thumbnailURL(i);
     tooltip.replaceChildren(...(url ? [h("img", { src: url, alt: `input image of sample ${i}` })] : []), h("div", {}, ...rows));
     const [x, y] = project(i);
-    const w = plot.clientWidth;
     tooltip.hidden = false;
-    tooltip.style.left = `${Math.min(x + 12, Math.max(0, w - 180))}px`;
-    tooltip.style.top = `${Math.max(0, y - 12)}px`;
+    const [left, top] = tooltipPosition([x, y], [tooltip.offsetWidth || 180, tooltip.offsetHeight || 70], [plot.clientWidth, plot.clientHeight]);
+    tooltip.style.left = `${left}px`;
+    tooltip.style.top = `${top}px`;
   }
 
   // ---- projection (DOM contract: root.linlensProject(i) -> [x, y] CSS px)
@@ -431,6 +569,19 @@ export function renderEmbedding({ model, el, hooks = {} }) {
   scatterplot.subscribe("pointOut", () => {
     tooltip.hidden = true;
   });
+  scatterplot.subscribe("view", guarded(root, () => drawOverlay(), "marks"));
+  // A gentle wheel: one notch of an ordinary mouse zooms by 1.18x (3-4 notches: 1.6-1.9x). The
+  // event is caught on its way to the canvas and handed on with a scaled delta.
+  bag.listen(plot, "wheel", (ev) => {
+    if (ev.linlensScaled) return;
+    ev.stopPropagation();
+    ev.preventDefault();
+    const deltaY = gentleWheelDelta(ev.deltaY || ev.deltaX, ev.deltaMode, canvas.clientHeight);
+    if (!deltaY) return;
+    const scaled = new WheelEvent("wheel", { deltaY, deltaMode: 0, clientX: ev.clientX, clientY: ev.clientY, bubbles: true, cancelable: true });
+    scaled.linlensScaled = true;
+    canvas.dispatchEvent(scaled);
+  }, { capture: true, passive: false });
   // Shift+drag is our lasso: keep that mousedown from reaching the notebook, which would start a
   // shift-selection of cells and capture the drag's mouse moves (JupyterLab, Notebook 7).
   bag.listen(plot, "mousedown", (ev) => {
@@ -465,7 +616,8 @@ export function renderEmbedding({ model, el, hooks = {} }) {
     }, "pick"),
   );
   bag.listen(colorSelect, "change", guarded(root, () => {
-    mode = colorSelect.value;
+    ({ mode, groupsClass } = parseColorSelect(colorSelect.value));
+    if (mode === "subclusters") model.set("groups_class", groupsClass);
     model.set("color", mode);
     model.save_changes();
     renderLegend();
@@ -476,21 +628,28 @@ export function renderEmbedding({ model, el, hooks = {} }) {
   bag.onModel(model, "change:checkpoint", guarded(root, () => {
     const next = clampCheckpoint(model.get("checkpoint"), E);
     if (next === checkpoint) return;
+    const from = checkpoint;
     checkpoint = next;
     tooltip.hidden = true;
     updateStatus();
     redraw(true);
+    animateOverlay(from, next);
   }, "checkpoint"));
   bag.onModel(model, "change:selection", guarded(root, () => setSelection(model.get("selection"), false), "selection"));
   bag.onModel(model, "change:hidden_classes", guarded(root, () => setHidden(model.get("hidden_classes") ?? [], false), "legend"));
-  bag.onModel(model, "change:color", guarded(root, () => {
+  const onColor = guarded(root, () => {
     const m = model.get("color");
-    if (m === mode || ![...colorSelect.options].some((o) => o.value === m)) return;
+    const c = model.get("groups_class") ?? -1;
+    if ((m === mode && c === groupsClass) || !offered(m, c)) return;
     mode = m;
-    colorSelect.value = m;
+    groupsClass = c;
+    colorSelect.value = colorSelectValue(m, c);
     renderLegend();
     redraw(false);
-  }, "colour"));
+  }, "colour");
+  bag.onModel(model, "change:color", onColor);
+  bag.onModel(model, "change:groups_class", onColor);
+  for (const name of ["marked_a", "marked_b", "highlighted", "trails"]) bag.onModel(model, `change:${name}`, onMarks);
   bag.onModel(model, "change:point_size", () => scatterplot.set({ pointSize: model.get("point_size") || defaultPointSize(N) }));
   bag.onModel(model, "msg:custom", guarded(root, (msg) => {
     if (msg?.type === "reset_view") scatterplot.reset();

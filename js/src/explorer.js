@@ -68,6 +68,71 @@ export function linkModels({ scrubber, embedding, compare }, bag = new Disposer(
   return { onPick, unlink: () => bag.dispose() };
 }
 
+// ---- keys: after a click inside the explorer, its keys drive the explorer, never the notebook.
+
+const EXPLORER_KEYS = new Set(["ArrowLeft", "ArrowRight", " ", "Escape"]);
+
+/**
+ * What a key pressed inside the explorer does, as {checkpoint?, playing?, clear?} (null: not
+ * ours). `checkpoint` is the current position, `E` the number of checkpoints.
+ */
+export function explorerKeyAction(key, { checkpoint, E, playing }) {
+  if (key === "ArrowLeft") return { checkpoint: Math.max(0, checkpoint - 1) };
+  if (key === "ArrowRight") return { checkpoint: Math.min(E - 1, checkpoint + 1) };
+  if (key === " ") return { playing: !playing };
+  if (key === "Escape") return { clear: true };
+  return null;
+}
+
+/** Whether a key event belongs to a control that needs its own keys (text fields, selects). */
+function ownsKeys(target) {
+  const tag = target?.tagName;
+  return tag === "SELECT" || tag === "TEXTAREA" || (tag === "INPUT" && target.type !== "range" && target.type !== "checkbox");
+}
+
+/**
+ * Make the explorer root keep the keyboard: focusable, marked so that JupyterLab / Notebook 7
+ * (Lumino) skip their shortcuts for keys from inside it, focused by any click inside it, and
+ * stopping its keys from reaching the notebook.
+ */
+export function bindExplorerKeys(root, { scrubber, embedding, compare }, bag) {
+  root.tabIndex = 0;
+  root.setAttribute("data-lm-suppress-shortcuts", "true");
+  root.setAttribute("aria-keyshortcuts", "ArrowLeft ArrowRight Space Escape");
+  // A press on a point, the canvas or a panel focuses the root (controls keep their own focus);
+  // the click repeats it, because the notebook may take the focus on mousedown.
+  const focusRoot = (ev) => {
+    const tag = ev.target?.tagName;
+    if (ownsKeys(ev.target) || tag === "BUTTON" || tag === "INPUT") return;
+    root.focus({ preventScroll: true });
+  };
+  bag.listen(root, "pointerdown", focusRoot);
+  bag.listen(root, "click", focusRoot);
+  bag.listen(root, "keydown", guarded(root, (ev) => {
+    if (!EXPLORER_KEYS.has(ev.key) || ownsKeys(ev.target) || ev.ctrlKey || ev.metaKey || ev.altKey) return;
+    ev.stopPropagation();
+    ev.preventDefault();
+    const frames = scrubber.get("_frames") ?? [];
+    const action = explorerKeyAction(ev.key, {
+      checkpoint: scrubber.get("checkpoint") ?? 0,
+      E: Math.max(frames.length, 1),
+      playing: Boolean(scrubber.get("playing")),
+    });
+    if (action?.checkpoint !== undefined) setIfChanged(scrubber, "checkpoint", action.checkpoint);
+    if (action?.playing !== undefined) setIfChanged(scrubber, "playing", action.playing);
+    if (action?.clear) {
+      for (const name of ["selection", "marked_a", "marked_b", "highlighted"]) setIfChanged(embedding, name, []);
+      for (const name of ["a", "b"]) if (Array.isArray(compare.get(name))) setIfChanged(compare, name, []);
+    }
+  }, "keyboard"));
+  // Keys released or typed inside the explorer do not reach the notebook either.
+  for (const type of ["keyup", "keypress"]) {
+    bag.listen(root, type, (ev) => {
+      if (EXPLORER_KEYS.has(ev.key) && !ownsKeys(ev.target)) ev.stopPropagation();
+    });
+  }
+}
+
 export async function renderExplorer({ model, el }) {
   const root = makeRoot(el, "explorer");
   const bag = new Disposer();
@@ -89,8 +154,9 @@ export async function renderExplorer({ model, el }) {
     root.append(top, h("div", { class: "linlens-ex-main" }, left, right), help);
     const links = linkModels({ scrubber, embedding, compare }, bag);
     cleanups.push(renderScrubber({ model: scrubber, el: top }));
-    cleanups.push(renderEmbedding({ model: embedding, el: left, hooks: { onPick: guarded(root, links.onPick, "pick") } }));
+    cleanups.push(renderEmbedding({ model: embedding, el: left, hooks: { onPick: guarded(root, links.onPick, "pick"), badge: false } }));
     cleanups.push(renderCompare({ model: compare, el: right }));
+    bindExplorerKeys(root, { scrubber, embedding, compare }, bag);
     root.dataset.ready = "true";
   } catch (e) {
     showError(root, e, "LensExplorer");

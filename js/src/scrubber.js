@@ -4,7 +4,7 @@
  * metrics with a cursor at the current checkpoint.
  */
 import { icon } from "./icons.js";
-import { FPS_AT_SPEED_1, SPEEDS } from "./contract.js";
+import { CURSOR_COLOR, FPS_AT_SPEED_1, metricColors, SPEEDS } from "./contract.js";
 import { Disposer, fmt, guarded, h, makeRoot, renderOrShowError, showError } from "./dom.js";
 import { clampCheckpoint } from "./frames.js";
 
@@ -84,13 +84,14 @@ export function renderScrubber({ model, el }) {
   const svg = s("svg", { class: "linlens-spark", viewBox: `0 0 ${W} ${H}`, preserveAspectRatio: "none", role: "img" });
   const series = (model.get("_series") ?? []).slice(0, 2);
   const legend = h("div", { class: "linlens-spark-legend" });
+  const colors = metricColors(series.map((ser) => ser.name));
   series.forEach((ser, k) => {
     const cls = `linlens-spark-line linlens-spark-${k}`;
-    svg.append(s("polyline", { class: cls, points: sparkPoints(ser.values, W, H), fill: "none" }));
-    legend.append(h("span", { class: `linlens-spark-key linlens-spark-${k}` }, ser.name));
+    svg.append(s("polyline", { class: cls, points: sparkPoints(ser.values, W, H), fill: "none", stroke: colors[k], "data-metric": ser.name }));
+    legend.append(h("span", { class: `linlens-spark-key linlens-spark-${k}`, style: { color: colors[k] } }, ser.name));
   });
   svg.setAttribute("aria-label", series.length ? `Sparkline of ${series.map((x) => x.name).join(" and ")} over checkpoints` : "No metrics recorded");
-  const cursor = s("line", { class: "linlens-spark-cursor", y1: 0, y2: H });
+  const cursor = s("line", { class: "linlens-spark-cursor", y1: 0, y2: H, stroke: CURSOR_COLOR, "stroke-dasharray": "3 2" });
   svg.append(cursor);
 
   const controls = h("div", { class: "linlens-scrub-row" }, prev, play, pause, next, range, speed);

@@ -56,8 +56,7 @@ export const CSS = `
 .linlens-spark-wrap { position: relative; }
 .linlens-spark { width: 100%; height: 36px; display: block; background: var(--ll-bg2); border-radius: 3px; }
 .linlens-spark-line { stroke-width: 1.5; vector-effect: non-scaling-stroke; }
-.linlens-spark-0 { stroke: #1976d2; color: #1976d2; } .linlens-spark-1 { stroke: #e65100; color: #e65100; }
-.linlens-spark-cursor { stroke: var(--ll-fg); stroke-width: 1; vector-effect: non-scaling-stroke; }
+.linlens-spark-cursor { stroke-width: 1.5; vector-effect: non-scaling-stroke; }
 .linlens-spark-legend { display: flex; gap: 12px; font-size: 11px; }
 .linlens-spark-key::before { content: "— "; }
 .linlens-compare-head { display: flex; flex-wrap: wrap; gap: 6px 14px; align-items: baseline; margin-bottom: 6px; }
@@ -83,4 +82,9 @@ export const CSS = `
 .linlens-ex-left { flex: 1 1 380px; min-width: 300px; }
 .linlens-ex-right { flex: 1 1 420px; min-width: 300px; }
 .linlens-help { color: var(--ll-muted); font-size: 11px; }
+/* scatter marks (operands A/B, trails, highlighted neighbours) and explorer focus */
+.linlens-overlay { position: absolute; inset: 0; width: 100%; height: 100%; pointer-events: none; overflow: visible; }
+.linlens-overlay text { font-family: var(--jp-ui-font-family, system-ui, sans-serif); }
+.linlens-root[data-linlens="explorer"]:focus { outline: none; }
+.linlens-root[data-linlens="explorer"]:focus-visible { outline: 2px solid var(--ll-accent); outline-offset: 2px; }
 `;

@@ -36,7 +36,8 @@ from linlens_widgets.widgets.validate import (
     size_px,
 )
 
-COLOR_MODES = ("label", "correct", "value")
+COLOR_MODES = ("label", "correct", "value", "subclusters")
+SUBCLUSTER_PREFIX = "subclusters:"
 
 MAX_POINT_SIZE = 100.0
 """Largest point size in pixels (0 means: chosen from the number of points)."""
@@ -55,7 +56,9 @@ class EmbeddingView(EpochAlias, anywidget.AnyWidget):
         The run the trajectory was computed from, for thumbnails, class names and correctness
         colouring (default: the run passed first, if any).
     color
-        ``"label"`` (default), ``"correct"`` (misclassified at the shown checkpoint in red), or
+        ``"label"`` (default), ``"correct"`` (misclassified at the shown checkpoint in red),
+        ``"subclusters:c"`` (the sub-clusters of class ``c`` found at the last checkpoint and
+        followed through training, ``ll.metrics.track_all_subclusters``; other points grey), or
         an array of per-sample values (N,) or per-checkpoint values (E, N) shown with a
         continuous colour map and a colour bar.
     value_name
@@ -89,6 +92,11 @@ class EmbeddingView(EpochAlias, anywidget.AnyWidget):
     point_size = traitlets.Float(0.0).tag(sync=True)
     height = traitlets.Int(420).tag(sync=True)
     value_name = traitlets.Unicode("value").tag(sync=True)
+    marked_a = traitlets.List(traitlets.Int()).tag(sync=True)
+    marked_b = traitlets.List(traitlets.Int()).tag(sync=True)
+    highlighted = traitlets.List(traitlets.Int()).tag(sync=True)
+    trails = traitlets.Bool(False).tag(sync=True)
+    groups_class = traitlets.Int(-1).tag(sync=True)
 
     _positions = traitlets.Any(None).tag(sync=True, **array_serialization)
     _labels = traitlets.Any(None).tag(sync=True, **array_serialization)
@@ -97,6 +105,7 @@ class EmbeddingView(EpochAlias, anywidget.AnyWidget):
     _values = traitlets.Any(None).tag(sync=True, **array_serialization)
     _classes = traitlets.List(traitlets.Unicode()).tag(sync=True)
     _checkpoint_labels = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    _groups = traitlets.Any(None).tag(sync=True, **array_serialization)
 
     def __init__(
         self,
@@ -137,6 +146,13 @@ class EmbeddingView(EpochAlias, anywidget.AnyWidget):
         mode, values = _color_mode(color, n_checkpoints, n_points)
         if mode == "correct" and run is None:
             raise ValueError('color="correct" needs the run (pass run=...)')
+        groups_class, groups = -1, None
+        if mode.startswith(SUBCLUSTER_PREFIX):
+            groups_class = _subcluster_class(mode)
+            if run is None:
+                raise ValueError(f"color={mode!r} needs the run (pass run=...)")
+            groups = subcluster_groups(_track_all(run), n_points)
+            mode = "subclusters"
         super().__init__(
             _positions=positions,
             _labels=labels,
@@ -145,6 +161,8 @@ class EmbeddingView(EpochAlias, anywidget.AnyWidget):
             _predictions=_sources.predictions(run, ids) if run is not None else None,
             _thumbnails=_sources.thumbnails(run) if (thumbnails and run is not None) else None,
             _values=values,
+            _groups=groups,
+            groups_class=groups_class,
             color=mode,
             value_name=value_name,
             point_size=float(size or 0.0),
@@ -171,7 +189,33 @@ class EmbeddingView(EpochAlias, anywidget.AnyWidget):
             raise ValueError('color="value" needs values; pass an array as color=...')
         if mode == "correct" and self._predictions is None:
             raise ValueError('color="correct" needs the run the trajectory came from')
+        if mode == "subclusters" and self._groups is None:
+            raise ValueError('color="subclusters" needs groups; call color_subclusters(c) first')
         return mode
+
+    @traitlets.validate("marked_a", "marked_b", "highlighted")
+    def _valid_marks(self, proposal: dict[str, Any]) -> list[int]:
+        name = proposal["trait"].name
+        try:
+            return index_list(proposal["value"], self._n_points, name)
+        except ValueError as e:
+            raise traitlets.TraitError(str(e)) from None
+
+    @traitlets.validate("groups_class")
+    def _valid_groups_class(self, proposal: dict[str, Any]) -> int:
+        c = proposal["value"]
+        if c == -1:
+            return c
+        groups, labels = self._groups, np.asarray(self._labels)
+        if groups is None:
+            raise traitlets.TraitError("groups_class needs groups; call color_subclusters(c)")
+        counts = subcluster_counts(np.asarray(groups), labels)
+        if counts.get(int(c), 0) < 2:
+            have = sorted(k for k, n in counts.items() if n >= 2)
+            raise traitlets.TraitError(
+                f"class {c} has no sub-clusters to colour; classes with two or more: {have}"
+            )
+        return int(c)
 
     # ------------------------------------------------------------------ public API
     @property
@@ -229,6 +273,44 @@ class EmbeddingView(EpochAlias, anywidget.AnyWidget):
         self.set_trait("_values", encoded)
         self.value_name = name
         self.color = "value"
+
+    def color_subclusters(self, cls: int, tracks: Any | None = None) -> None:
+        """Colour the sub-clusters of class ``cls``, the same samples at every checkpoint.
+
+        The groups are those of ``ll.metrics.track_all_subclusters`` (found at the last
+        checkpoint and followed through training), so scrubbing back to initialisation shows
+        whether the samples grouped at the end were grouped from the start. Points of other
+        classes, and of no group, are grey. The colour select then offers every class with two
+        or more groups.
+
+        Parameters
+        ----------
+        cls
+            The class whose groups are coloured.
+        tracks
+            The result of ``track_all_subclusters`` (a dict class → track) or an int array (N,)
+            of group ids, -1 outside any group (default: computed from, or read with, the run).
+
+        Raises
+        ------
+        ValueError
+            When there is no run and no ``tracks``, or ``tracks`` has the wrong length.
+        traitlets.TraitError
+            When class ``cls`` has fewer than two groups.
+
+        Examples
+        --------
+        >>> view.color_subclusters(1)  # doctest: +SKIP
+        """
+        if tracks is None:
+            if self.run is None:
+                raise ValueError("color_subclusters needs the run or tracks=...")
+            tracks = _track_all(self.run)
+        groups = subcluster_groups(tracks, self._n_points)
+        with self.hold_trait_notifications():
+            self.set_trait("_groups", groups)
+            self.groups_class = int(cls)
+            self.color = "subclusters"
 
     def reset_view(self) -> None:
         """Zoom the scatter back out to show every point."""
@@ -308,8 +390,14 @@ def _resolve(obj: Any, run: Any | None) -> tuple[Any | None, Any | None]:
 def _color_mode(color: Any, n_checkpoints: int, n_points: int) -> tuple[str, np.ndarray | None]:
     """Turn the ``color`` argument into (mode, values array or None)."""
     if isinstance(color, str):
+        if color.startswith(SUBCLUSTER_PREFIX):
+            _subcluster_class(color)
+            return color, None
         if color not in ("label", "correct"):
-            raise ValueError(f'color must be "label", "correct" or an array, got {color!r}')
+            raise ValueError(
+                f'color must be "label", "correct", "subclusters:<class>" or an array, '
+                f"got {color!r}"
+            )
         return color, None
     values = to_wire_array(color, "float32")
     if values.shape not in ((n_points,), (n_checkpoints, n_points)):
@@ -318,3 +406,65 @@ def _color_mode(color: Any, n_checkpoints: int, n_points: int) -> tuple[str, np.
             f"got {values.shape}"
         )
     return "value", values
+
+
+def _subcluster_class(mode: str) -> int:
+    """Read the class out of a ``"subclusters:c"`` colour argument."""
+    tail = mode[len(SUBCLUSTER_PREFIX) :]
+    try:
+        return int(tail)
+    except ValueError:
+        raise ValueError(
+            f'color "subclusters:<class>" needs an integer class, got {mode!r}'
+        ) from None
+
+
+def _track_all(run: Any) -> Any:
+    """Every class's tracked sub-clusters of a run (stored with the run after the first call)."""
+    from linlens_widgets.analysis.subcluster_tracking import track_all_subclusters
+
+    return track_all_subclusters(run)
+
+
+def subcluster_groups(tracks: Any, n_points: int) -> np.ndarray:
+    """One int32 array (N,) of sub-cluster ids from tracked sub-clusters.
+
+    Each sample belongs to one class, so every class's groups fit in one array: entry ``i`` is
+    sample ``i``'s group within its own class, -1 when it is in no group.
+
+    Parameters
+    ----------
+    tracks
+        A dict class → ``SubclusterTrack`` (``track_all_subclusters``), or an int array (N,).
+    n_points
+        Number of probe samples.
+
+    Raises
+    ------
+    ValueError
+        When a track or the array does not have ``n_points`` entries.
+    """
+    if isinstance(tracks, dict):
+        out = np.full(n_points, -1, np.int32)
+        for cls, track in tracks.items():
+            ids = np.asarray(track.group_ids)
+            if ids.shape != (n_points,):
+                raise ValueError(
+                    f"sub-clusters of class {cls} cover {ids.shape} samples, not ({n_points},)"
+                )
+            out[ids >= 0] = ids[ids >= 0]
+        return out
+    arr = np.asarray(tracks)
+    if arr.shape != (n_points,) or not np.issubdtype(arr.dtype, np.integer):
+        raise ValueError(f"group ids must be an int array of shape ({n_points},), got {arr.shape}")
+    return np.where(arr >= 0, arr, -1).astype(np.int32)
+
+
+def subcluster_counts(groups: np.ndarray, labels: np.ndarray) -> dict[int, int]:
+    """Count the sub-clusters of each class (classes without any group are left out)."""
+    out: dict[int, int] = {}
+    for c in np.unique(labels):
+        ids = groups[(labels == c) & (groups >= 0)]
+        if ids.size:
+            out[int(c)] = int(np.unique(ids).size)
+    return out

@@ -171,12 +171,20 @@ def test_demo_opens_jupyterlab_on_a_notebook_that_loads_the_cached_run(
         def wait(self) -> int:
             return 0
 
+    executed: list[Path] = []
     monkeypatch.setattr(subprocess, "Popen", FakeLab)
-    status, _, err = run_cli(capsys, "demo", "--no-browser", "--port", "8899", *TINY)
+    monkeypatch.setattr(cli, "execute_demo_notebook", lambda path: executed.append(path))
+    status, out, err = run_cli(capsys, "demo", "--no-browser", "--port", "8899", *TINY)
     assert status == 0, err
     [(command, cwd)] = launched
     assert command[1:4] == ["-m", "jupyter", "lab"]
     assert "--no-browser" in command and "--port=8899" in command
+    # the printed address opens the notebook itself, with the token Lab was started with
+    [token] = [c.split("=", 1)[1] for c in command if c.startswith("--IdentityProvider.token=")]
+    url = f"http://localhost:8899/lab/tree/{command[4]}?token={token}"
+    assert url in out and len(token) >= 24
+    assert "Next:" in out and "slider" in out
+    assert executed == [cwd / command[4]]  # run ahead, before Lab starts
     assert ("--allow-root" in command) == (os.geteuid() == 0)  # Jupyter refuses root otherwise
     notebook = cwd / command[4]
     source = "\n".join(c.source for c in nbformat.read(notebook, as_version=4).cells)

@@ -96,3 +96,28 @@ def test_demo_notebook_executes(clean_env: Path) -> None:
     text = output_text(notebook)
     assert "Traceback" not in text
     assert "application/vnd.jupyter.widget-view+json" in text  # the explorer was displayed
+
+
+@pytest.mark.slow
+def test_demo_notebook_is_run_ahead_with_its_widget_state(clean_env: Path) -> None:
+    """`linlens demo` saves the explorer's widget state, so Lab draws it before any re-run."""
+    params = {**cli.DEMO_PARAMS, "epochs": 2, "hidden": [16, 16], "checkpoints": 3, "probe": 120}
+    entry = clean_env / "demo"
+    cli.demo_run(entry, params)
+    path = cli.write_demo_notebook(entry / cli.DEMO_NOTEBOOK, entry / "run")
+    assert cli.execute_demo_notebook(path)
+    notebook = nbformat.read(path, as_version=4)
+    state = notebook.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
+    assert "AnyModel" in {m["model_name"] for m in state.values()}
+    assert any("linlens" in str(m["state"].get("_esm", "")) for m in state.values())
+    text = output_text(notebook)
+    assert "Traceback" not in text
+    shown = [
+        str(o.get("text", "")) + str(o.get("data", {}).get("text/plain", ""))
+        for cell in notebook.cells
+        if cell.cell_type == "code"
+        for o in cell.outputs
+    ]
+    assert not any(re.search(r"\d+%\|", t) for t in shown)  # no leftover progress bars
+    # a notebook with outputs (perhaps edited by the user) is not run again
+    assert not cli.execute_demo_notebook(path)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
-from bokeh.models import ColumnDataSource, CrosshairTool, HoverTool, Line, Span
+from bokeh.models import ColumnDataSource, CrosshairTool, HoverTool, Line, LinearAxis, Span
 from bokeh.plotting import figure
 
 import linlens_widgets as ll
@@ -76,7 +77,8 @@ def test_the_sub_cluster_panels_highlight_one_and_list_every_class(run: ll.Run) 
         widths = {y: g.line_width for y, g in lines.items()}
         assert widths[f"{prefix}_1"] == max(widths.values()) > min(widths.values())
         labels = [item.label.value for item in fig.legend[0].items]
-        assert any(label.startswith("'1' (") and "group" in label for label in labels)
+        assert any(label.startswith("class 1 (") and "group" in label for label in labels)
+        assert not any("'" in label for label in labels)  # legends without quotes
 
 
 def test_a_stale_sub_cluster_count_attachment_is_recomputed(run: ll.Run) -> None:
@@ -127,10 +129,13 @@ def test_metric_panel_has_a_named_epoch_cursor(run: ll.Run) -> None:
     fig = plots.metric_panel(run, ["intra", "inter"])
     cursor = fig.select_one({"name": "epoch-cursor"})
     assert isinstance(cursor, Span) and cursor.dimension == "height"
-    assert cursor.location == pytest.approx(run.checkpoints[-1].epoch)
+    # x is the checkpoint position (as on the slider); the cursor starts at the last one
+    assert cursor.location == pytest.approx(len(run.checkpoints) - 1)
     moved = plots.metric_panel(run, ["inter"], epoch=run.checkpoints[1].epoch)
-    assert moved.select_one({"name": "epoch-cursor"}).location == pytest.approx(
-        run.checkpoints[1].epoch
+    assert moved.select_one({"name": "epoch-cursor"}).location == pytest.approx(1)
+    linear = plots.metric_panel(run, ["inter"], x_scale="linear")
+    assert linear.select_one({"name": "epoch-cursor"}).location == pytest.approx(
+        run.checkpoints[-1].epoch
     )
     with pytest.raises(KeyError, match="accuracy_of_nothing"):
         plots.metric_panel(run, ["accuracy_of_nothing"])
@@ -176,3 +181,33 @@ def test_report_is_a_standalone_offline_page(
     html = assert_offline_html(path)
     assert "<title>Tiny digits run</title>" in html
     assert "Bokeh" in html and len(html) > 200_000  # BokehJS is inlined, not linked
+
+
+def test_metric_panel_x_is_the_slider_spacing_with_epoch_labels(run: ll.Run) -> None:
+    fig = plots.metric_panel(run, ["test_acc", "intra"])
+    xs = fig.select_one({"name": "checkpoints"}).data["x"]
+    assert xs == list(range(len(run.checkpoints)))
+    overrides = fig.xaxis[0].major_label_overrides
+    assert overrides[0] == f"{run.checkpoints[0].epoch:.3g}"
+    assert overrides[len(xs) - 1] == f"{run.checkpoints[-1].epoch:.3g}"
+
+
+def test_metric_panel_labels_one_y_axis_per_kind(run: ll.Run) -> None:
+    fig = plots.metric_panel(run, ["train_loss", "test_acc", "intra", "inter"])
+    labels = {fig.yaxis[0].axis_label} | {
+        a.axis_label for a in fig.right if isinstance(a, LinearAxis)
+    }
+    assert {"loss", "accuracy", "centred cosine"} <= labels
+    assert set(fig.extra_y_ranges) == {"accuracy", "cosine"}
+
+
+def test_one_colour_per_metric_from_the_contract(run: ll.Run) -> None:
+    contract = json.loads((Path(plots.__file__).parent / "widgets" / "contract.json").read_text())
+    fig = plots.metric_panel(run, ["train_loss", "test_acc", "intra"])
+    drawn = {r.glyph.y: r.glyph.line_color for r in fig.renderers if isinstance(r.glyph, Line)}
+    for name, color in drawn.items():
+        assert color == contract["metric_colors"][name]
+    cursor = fig.select_one({"name": "epoch-cursor"})
+    assert cursor.line_color == contract["cursor_color"]
+    assert cursor.line_color not in drawn.values()
+    assert plots.metric_colors(["test acc"])["test acc"] == contract["metric_colors"]["test_acc"]
