@@ -133,4 +133,11 @@ def test_clicked_pairs_are_drawn_not_missing(browser: Browser, saved) -> None:
             assert not re.search("not stored", body)
     config = json.loads(page.inner_text("#linlens-config"))
     assert "bank" not in config
+    # the metrics chart (SVG, no BokehJS): its cursor follows the scrubber's checkpoint
+    assert page.locator("[data-testid=metrics-chart] path[data-series]").count() >= 1
+    xs = []
+    for k in (0, len(run.checkpoints) - 1):
+        page.evaluate("(k) => window.linlensModels.scrubber.set('checkpoint', k)", k)
+        xs.append(float(page.get_attribute(".linlens-chart-cursor", "x1")))
+    assert xs[0] < xs[1]
     page.close()
