@@ -32,6 +32,8 @@ def _type(trait: traitlets.TraitType) -> str:
         inner = trait._trait
         names = {traitlets.Int: "int", traitlets.Unicode: "str", traitlets.Dict: "dict"}
         return f"list[{names[type(inner)]}]"
+    if isinstance(trait, traitlets.Dict):
+        return "dict"
     if isinstance(trait, traitlets.Instance):
         return "widget"
     if trait.metadata.get("to_json") is not None and isinstance(trait, traitlets.Any):
