@@ -177,4 +177,4 @@ def test_metrics_panel_cursor_follows_the_scrubber(real, tmp_path):
             r'<script id="linlens-config" type="application/json">(.*?)</script>', text
         ).group(1)
     )
-    assert config["cursor"]["x"] == pytest.approx([xs[int(i)] for i in traj.checkpoint_ids])
+    assert config["chart"]["cursor"] == pytest.approx([xs[int(i)] for i in traj.checkpoint_ids])
