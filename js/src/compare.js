@@ -7,6 +7,7 @@
 import { decodeMessageArrays } from "./codecs.js";
 import { cssGradient, diverging, divergingPixels, greyPixels, symmetricMax } from "./colormaps.js";
 import { message } from "./contract.js";
+import { withLocalResponder } from "./engine/responder.js";
 import { Disposer, fmt, guarded, h, makeRoot, renderOrShowError, showError } from "./dom.js";
 import { argmax, cosine, rowCosines } from "./selection.js";
 
@@ -33,6 +34,7 @@ function imageCanvas(values, [hh, ww], pixels, title) {
 }
 
 export function renderCompare({ model, el }) {
+  model = withLocalResponder(model); // portable networks: the browser's engine answers, not the kernel
   const root = makeRoot(el, "compare");
   const bag = new Disposer();
   const cache = new Map();

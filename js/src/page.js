@@ -1,13 +1,17 @@
 /**
  * Host for a saved, kernel-free page: a small in-page model (get/set/on/off/save_changes/send over
  * a plain object) per widget, binary state decoded from base64, and a responder that answers the
- * comparison's "fetch" messages from the arrays embedded in the page. The widgets are drawn by the
- * very same render functions as in a notebook.
+ * comparison's messages. For a portable network the page carries the network itself and the
+ * engine's responder (engine/responder.js) computes any sample at any checkpoint; otherwise a bank
+ * of precomputed W_eff answers for the samples it holds. The metrics panel is the small SVG chart
+ * of chart.js. The widgets are drawn by the very same render functions as in a notebook.
  */
 import { base64ToDataView, decodeArray, sizeOf } from "./codecs.js";
 import { message } from "./contract.js";
 import { ensureStyle, showError } from "./dom.js";
+import { renderChart } from "./chart.js";
 import { renderCompare } from "./compare.js";
+import { createResponder } from "./engine/responder.js";
 import { renderEmbedding } from "./embedding.js";
 import { renderExplorer } from "./explorer.js";
 import { renderScrubber } from "./scrubber.js";
@@ -141,15 +145,24 @@ const RENDER = {
   explorer: renderExplorer,
 };
 
+/** The page's answer to the comparison: the engine for a carried network, else the bank. */
+export function pageResponder(config) {
+  if (config.network) return createResponder(reviveBuffers(config.network)).respond;
+  if (config.bank) return bankResponder(reviveBuffers(config.bank));
+  return null;
+}
+
 /**
- * Mount a saved page. `config` = {root: id, models: {id: {kind, state}}, bank, cursor}.
- * `cursor` (optional) = {name, x: [per-checkpoint x]} moves a Bokeh span as the checkpoint changes.
- * Returns {models, cleanup}.
+ * Mount a saved page. `config` = {root: id, models: {id: {kind, state}}, network | bank, chart}.
+ * `network` is the payload of engine/responder.js; `bank` the precomputed samples (bankResponder);
+ * `chart` (optional) = {series, cursor, xLabel, yLabel, title} for chart.js, drawn into
+ * `chartEl`, its cursor following the scrubber's checkpoint.
+ * Returns {models, cleanup, chart}.
  */
-export async function mount(el, config) {
+export async function mount(el, config, chartEl = null) {
   const models = {};
   const manager = { get_model: async (id) => models[id] };
-  const respond = config.bank ? bankResponder(reviveBuffers(config.bank)) : null;
+  const respond = pageResponder(config);
   for (const [id, { state }] of Object.entries(config.models)) {
     models[id] = new PageModel(reviveBuffers(state), { manager, respond });
   }
@@ -162,16 +175,15 @@ export async function mount(el, config) {
     showError(el, e, "page");
   }
   const scrub = config.scrubber ? models[config.scrubber] : null;
-  if (scrub && config.cursor) {
-    const moveCursor = () => {
-      const doc = globalThis.Bokeh?.documents?.[0];
-      const span = doc?.get_model_by_name?.(config.cursor.name);
-      const x = config.cursor.x[scrub.get("checkpoint")];
-      if (span && x !== undefined) span.location = x;
-    };
-    scrub.on("change:checkpoint", moveCursor);
+  let chart = null;
+  if (chartEl && config.chart) {
+    chart = renderChart(chartEl, config.chart);
+    if (scrub) {
+      chart.setCheckpoint(scrub.get("checkpoint"));
+      scrub.on("change:checkpoint", () => chart.setCheckpoint(scrub.get("checkpoint")));
+    }
   }
-  return { models, cleanup };
+  return { models, cleanup, chart };
 }
 
 /** Shown before every failure of the page itself, so the reader knows the page is broken. */
@@ -211,12 +223,12 @@ export function showPageError(el, err) {
  * uncaught error or rejected promise of the page), as a visible message above the widgets.
  * Returns {models, cleanup}; the models are empty when the page could not start.
  */
-export async function boot(el, script) {
+export async function boot(el, script, chartEl = null) {
   const win = el.ownerDocument?.defaultView;
   win?.addEventListener("error", (ev) => showPageError(el, ev.error ?? ev.message));
   win?.addEventListener("unhandledrejection", (ev) => showPageError(el, ev.reason));
   try {
-    return await mount(el, readConfig(script));
+    return await mount(el, readConfig(script), chartEl);
   } catch (e) {
     showPageError(el, e);
     return { models: {}, cleanup: () => {} };

@@ -2,13 +2,22 @@
 
 The page inlines the same front-end code the notebook runs (``static/page.js``, which bundles
 the widgets' render functions) and gives it small in-page models over the widgets' state, with
-binary arrays embedded as base64. The comparison's on-demand fetches are answered in the page
-from a bank of precomputed W_eff for a bounded set of samples. The Bokeh metrics panel is
-embedded with inline BokehJS resources. Nothing is loaded from the network.
+binary arrays embedded as base64. For a portable network (``lens.portable``) the page carries
+the network itself: every checkpoint's layer arrays, the probe inputs in their source precision,
+the per-checkpoint probe mean W_eff and neighbour tables (``_network``), and the front end's
+engine computes any sample's W_eff at any checkpoint when it is clicked. Other architectures
+keep a bank of precomputed W_eff for a bounded set of samples, and the page says so. The metrics
+panel is drawn by the front end's own SVG chart (``js/src/chart.js``): inlined BokehJS cost about
+4 MB for one small chart. Nothing is loaded from the network.
+
+Everything that goes into the file is counted against ``max_mb``: when float32 layer arrays do
+not fit, they are stored as float16; when that does not fit either, the page is refused with a
+message saying what to change.
 """
 
 from __future__ import annotations
 
+import base64
 import html
 import json
 import re
@@ -17,7 +26,9 @@ from typing import Any
 
 import numpy as np
 
+from linlens_widgets.lens.portable import portable_network_reason
 from linlens_widgets.runs.atomic_write import write_file_atomically
+from linlens_widgets.widgets import _network
 from linlens_widgets.widgets import panel as metrics_panel
 from linlens_widgets.widgets._bundle import bundle_path
 from linlens_widgets.widgets._codecs import array_to_b64
@@ -29,8 +40,12 @@ Explorer = Any
 
 MAX_BANK_BYTES = 64 * 2**20
 """Largest size of the W_eff array of the bank (K × E × C × D float32 bytes) before save_html
-refuses. It bounds that one array only: the bank's inputs, biases, outputs and class means, the
-scatter's positions and thumbnails, the bundle and the Bokeh panel come on top of it."""
+refuses (architectures the in-browser engine does not cover)."""
+
+DEFAULT_MAX_MB = 30.0
+"""Default size budget of a saved page, in MB (2**20 bytes), counting everything in the file."""
+
+_MB = 2**20
 
 _SKIP = ("_model_", "_view_", "_esm", "_css", "_anywidget", "_dom_classes")
 _SKIP_EXACT = {"layout", "tabbable", "tooltip"}
@@ -120,20 +135,43 @@ def weight_bank(explorer: Explorer, samples: np.ndarray) -> dict[str, Any]:
     }
 
 
-def _bokeh_parts(explorer: Explorer) -> tuple[str, str, str, dict[str, Any] | None]:
-    """(resources, script, div, cursor config) of the metrics panel, inline; empty when absent."""
+def chart_spec(explorer: Explorer) -> dict[str, Any] | None:
+    """Return the metrics panel's series for ``js/src/chart.js`` (from the Bokeh figure), or None.
+
+    Each line of the figure becomes ``{name, x, y}``; ``cursor[k]`` is the x of checkpoint
+    position k (``panel.cursor_positions``), so the chart's cursor follows the slider.
+    """
     fig = explorer.panel_figure
     if fig is None:
-        return "", "", "", None
-    from bokeh.embed import components
-    from bokeh.resources import INLINE
+        return None
+    from bokeh.models import GlyphRenderer, Line
 
-    from linlens_widgets import plots
+    series = []
+    for renderer in fig.renderers:
+        if not isinstance(renderer, GlyphRenderer) or not isinstance(renderer.glyph, Line):
+            continue
+        data = renderer.data_source.data
+        x_field, y_field = renderer.glyph.x, renderer.glyph.y
+        if not isinstance(x_field, str) or not isinstance(y_field, str) or y_field not in data:
+            continue
+        xs = np.asarray(data[x_field], dtype=np.float64)
+        ys = np.asarray(data[y_field], dtype=np.float64)
+        series.append({"name": y_field, "x": _finite(xs), "y": _finite(ys)})
+    cursor = metrics_panel.cursor_positions(fig, explorer.scrubber.checkpoint_ids)
+    title = fig.title.text if fig.title is not None else ""
+    label = fig.xaxis[0].axis_label if fig.xaxis else "epoch"
+    return {
+        "series": series,
+        "cursor": _finite(np.asarray(cursor, np.float64)),
+        "title": title,
+        "xLabel": label or "epoch",
+        "yLabel": "value",
+    }
 
-    script, div = components(fig)
-    xs = metrics_panel.cursor_positions(fig, explorer.scrubber.checkpoint_ids)
-    cursor = {"name": plots.CURSOR_NAME, "x": xs}
-    return INLINE.render_js(), script, div, cursor
+
+def _finite(values: np.ndarray) -> list[float | None]:
+    """Return the values as a JSON list, non-finite ones as None (a gap in the line)."""
+    return [float(v) if np.isfinite(v) else None for v in values]
 
 
 _SCRIPT_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"}
@@ -178,23 +216,21 @@ def check_page(path: Path) -> None:
 
 
 def write_page(
-    explorer: Explorer, path: Path, *, max_samples: int, title: str | None, panel: bool
+    explorer: Explorer,
+    path: Path,
+    *,
+    max_samples: int,
+    title: str | None,
+    panel: bool,
+    max_mb: float = DEFAULT_MAX_MB,
 ) -> Path:
     """Write the explorer's page to ``path`` (see ``LensExplorer.save_html``)."""
     labels = np.asarray(explorer.embedding._labels)
-    cmp = explorer.compare
-    extra = [cmp.sample_a, cmp.sample_b, *explorer.embedding.selection[:2]]
-    samples = bank_samples(labels, max_samples, extra)
-    bank = weight_bank(explorer, samples)
-
     emb = page_state(explorer.embedding)
-    if emb.get("_values") is None:
-        flags = np.zeros(len(labels), np.float32)
-        flags[samples] = 1.0
-        emb["_values"] = array_to_b64(flags)
-        emb["value_name"] = "in this page"
+    compare = page_state(explorer.compare)
+    compare.pop("_network", None)
     ids = {k: k for k in ("explorer", "embedding", "compare", "scrubber")}
-    config = {
+    config: dict[str, Any] = {
         "root": ids["explorer"],
         "scrubber": ids["scrubber"],
         "models": {
@@ -203,34 +239,124 @@ def write_page(
                 "state": {k: f"IPY_MODEL_{ids[k]}" for k in ("embedding", "compare", "scrubber")},
             },
             ids["embedding"]: {"kind": "embedding", "state": emb},
-            ids["compare"]: {"kind": "compare", "state": page_state(explorer.compare)},
+            ids["compare"]: {"kind": "compare", "state": compare},
             ids["scrubber"]: {"kind": "scrubber", "state": page_state(explorer.scrubber)},
         },
-        "bank": bank,
     }
-    parts = _bokeh_parts(explorer) if panel else ("", "", "", None)
-    resources, bokeh_script, bokeh_div, cursor = parts
-    if cursor is not None:
-        config["cursor"] = cursor
+    chart = chart_spec(explorer) if panel else None
+    if chart is not None:
+        config["chart"] = chart
     name = title or f"linlens — {getattr(explorer.run, 'dataset_name', 'run')}"
-    n_points = len(labels)
-    note = (
-        f"Saved page: no kernel needed. The scatter holds all {n_points:,} probe samples at all "
-        f"{explorer.scrubber.n_checkpoints} checkpoints; the weight comparison works for the "
-        f"{len(samples)} samples stored here (colour the scatter by \u201cin this page\u201d to "
-        "see them). Open the notebook to compare any sample."
+    base = (
+        f"Saved page: no kernel needed. The scatter holds all {len(labels):,} probe samples at "
+        f"all {explorer.scrubber.n_checkpoints} checkpoints; "
+    )
+    budget = int(max_mb * _MB)
+    carried = _carry_network(explorer, config, budget)
+    if carried is not None:
+        note = base + (
+            f"the page carries the network and computes any sample's W_eff in your browser "
+            f"({carried} weights), with stored probe means and neighbour lists for the centred "
+            "similarity."
+        )
+        details = ""
+    else:
+        note, details = _carry_bank(explorer, config, emb, labels, max_samples, base)
+    page = _render(config, title=name, note=note, samples=details)
+    size = len(page.encode("utf-8"))
+    if size > budget:
+        raise ValueError(
+            f"the page would be {size / _MB:.1f} MB, over the budget of {max_mb:g} MB; "
+            "explore fewer checkpoints or probe samples, lower max_samples, or raise max_mb"
+        )
+    return _write_text(path, page)
+
+
+def _carry_network(explorer: Explorer, config: dict[str, Any], budget: int) -> str | None:
+    """Put the network payload into ``config`` at the precision that fits; its dtype, or None.
+
+    None when the model is not portable. Raises ValueError when even float16 does not fit.
+    """
+    run = explorer.run
+    ids = [int(i) for i in explorer.compare.checkpoint_ids]
+    net = _network.network_of(run, ids[0]) if ids else None
+    if net is None:
+        return None
+    rest = len(_render(config, title="", note="", samples="").encode("utf-8"))
+    n, e, c, d = len(explorer.embedding._labels), len(ids), net.n_outputs, net.n_inputs
+    fits = {}
+    for dtype in ("float32", "float16"):
+        width = 4 if dtype == "float32" else 2
+        tables = e * c * d * width + e * n * _network.NEIGHBORS_K * 4 + n * d * 4
+        raw = _network.weights_bytes(net, e, dtype) + tables
+        fits[dtype] = rest + raw * 4 // 3
+        if fits[dtype] <= budget:
+            break
+    else:
+        weights = _network.weights_bytes(net, e, "float16") * 4 / 3 / _MB
+        raise ValueError(
+            f"the page would be about {fits['float16'] / _MB:.1f} MB even with float16 weights, "
+            f"over the budget of {budget / _MB:g} MB (the network's weights alone take "
+            f"{weights:.1f} MB for {e} checkpoints); explore fewer checkpoints (checkpoints=...) "
+            "or fewer probe samples, or raise max_mb"
+        )
+    payload = _network.network_payload(run, ids, dtype=dtype, tables=True)
+    if payload is None:
+        return None
+    config["network"] = _network.encoded(payload, array_to_b64_raw)
+    return dtype
+
+
+def array_to_b64_raw(a: np.ndarray) -> dict[str, Any]:
+    """Return ``{b64, dtype, shape}`` of an array in its own dtype (float16 and int16 too)."""
+    b = np.ascontiguousarray(a)
+    return {
+        "b64": base64.b64encode(b.tobytes()).decode("ascii"),
+        "dtype": str(b.dtype),
+        "shape": list(b.shape),
+    }
+
+
+def _not_portable(run: Any, checkpoint: int) -> str:
+    """Say why the run's model at ``checkpoint`` cannot be carried by the page."""
+    try:
+        return portable_network_reason(run.model_at(checkpoint)) or "unknown"
+    except Exception as err:  # stand-ins and runs without their model class
+        return f"the model cannot be rebuilt here: {err}"
+
+
+def _carry_bank(
+    explorer: Explorer,
+    config: dict[str, Any],
+    emb: dict[str, Any],
+    labels: np.ndarray,
+    max_samples: int,
+    base: str,
+) -> tuple[str, str]:
+    """Put a bank of precomputed samples into ``config``; return the note and sample list."""
+    cmp = explorer.compare
+    extra = [cmp.sample_a, cmp.sample_b, *explorer.embedding.selection[:2]]
+    samples = bank_samples(labels, max_samples, extra)
+    config["bank"] = weight_bank(explorer, samples)
+    if emb.get("_values") is None:
+        flags = np.zeros(len(labels), np.float32)
+        flags[samples] = 1.0
+        emb["_values"] = array_to_b64(flags)
+        emb["value_name"] = "in this page"
+    model = (
+        explorer.run.model_at(int(cmp.checkpoint_ids[0]))
+        if hasattr(explorer.run, "model_at")
+        else None
+    )
+    why = portable_network_reason(model) if model is not None else "the run has no model"
+    note = base + (
+        f"the in-browser engine does not cover this network ({why}), so the weight comparison "
+        f"works for the {len(samples)} samples stored here (colour the scatter by \u201cin this "
+        "page\u201d to see them). Open the notebook to compare any sample."
     )
     listed = html.escape(", ".join(str(int(s)) for s in samples))
     summary = "<summary>Samples whose weights this page stores</summary>"
-    details = f"<details>{summary}<p>{listed}</p></details>"
-    return _write(
-        path,
-        config,
-        title=name,
-        note=note,
-        bokeh=(resources, bokeh_script, bokeh_div),
-        samples=details,
-    )
+    return note, f"<details>{summary}<p>{listed}</p></details>"
 
 
 def write_single(widget: Any, kind: str, path: Path, *, title: str, note: str) -> Path:
@@ -239,33 +365,31 @@ def write_single(widget: Any, kind: str, path: Path, *, title: str, note: str) -
     return _write(path, config, title=title, note=note)
 
 
-def _write(
-    path: Path,
-    config: dict[str, Any],
-    *,
-    title: str,
-    note: str,
-    bokeh: tuple[str, str, str] = ("", "", ""),
-    samples: str = "",
-) -> Path:
-    """Fill the page template and write it atomically.
+def _write(path: Path, config: dict[str, Any], *, title: str, note: str, samples: str = "") -> Path:
+    """Fill the page template and write it atomically (see :func:`_write_text`)."""
+    return _write_text(path, _render(config, title=title, note=note, samples=samples))
 
-    The page goes to a fresh, exclusively created temporary file in the target folder, is read
-    back and its state parsed as strict JSON, and only then renamed into place; on any failure
-    the temporary file is removed and an earlier page at ``path`` is left as it was.
-    """
-    resources, bokeh_script, bokeh_div = bokeh
-    page = _TEMPLATE.format(
+
+def _render(config: dict[str, Any], *, title: str, note: str, samples: str = "") -> str:
+    """Return the page's HTML."""
+    return _TEMPLATE.format(
         title=html.escape(title),
         heading=html.escape(title),
         note=html.escape(note),
         bundle=bundle_path("page.js").read_text(encoding="utf-8").replace("</script", "<\\/script"),
         config=script_json(config),
-        bokeh_resources=resources,
-        bokeh_script=bokeh_script,
-        bokeh_div=bokeh_div,
         samples=samples,
     )
+
+
+def _write_text(path: Path, page: str) -> Path:
+    """Write the page atomically and only once its embedded state parses.
+
+    The page goes to a fresh, exclusively created temporary file in the target folder, is read
+    back and its state parsed as strict JSON (:func:`check_page`), and only then renamed into
+    place; on any failure the temporary file is removed and an earlier page at ``path`` is left
+    as it was.
+    """
     return write_file_atomically(path, page.encode("utf-8"), check=check_page)
 
 
@@ -283,13 +407,12 @@ h1 {{ font-size: 18px; margin: 0 0 4px; }}
 .linlens-page-panel {{ margin-top: 16px; }}
 details {{ color: #57606a; font-size: 12px; margin-top: 12px; }}
 </style>
-{bokeh_resources}
 </head>
 <body>
 <h1>{heading}</h1>
 <p class="linlens-page-note" id="linlens-bound">{note}</p>
 <div id="linlens-app"></div>
-<div class="linlens-page-panel">{bokeh_div}</div>
+<div class="linlens-page-panel" id="linlens-chart"></div>
 {samples}
 <script id="linlens-config" type="application/json">{config}</script>
 <script>{bundle}</script>
@@ -307,7 +430,8 @@ details {{ color: #57606a; font-size: 12px; margin-top: 12px; }}
   try {{
     if (!window.linlensPage) throw new Error("its code did not load; the file may be damaged");
     var config = document.getElementById("linlens-config");
-    window.linlensPage.boot(app, config).then(function (page) {{
+    var chart = document.getElementById("linlens-chart");
+    window.linlensPage.boot(app, config, chart).then(function (page) {{
       window.linlensModels = page.models;
     }}, fail);
   }} catch (err) {{
@@ -315,7 +439,6 @@ details {{ color: #57606a; font-size: 12px; margin-top: 12px; }}
   }}
 }})();
 </script>
-{bokeh_script}
 </body>
 </html>
 """

@@ -87,6 +87,7 @@ class WeightCompare(EpochAlias, anywidget.AnyWidget):
     _n_outputs = traitlets.Int(0).tag(sync=True)
     _checkpoint_labels = traitlets.List(traitlets.Unicode()).tag(sync=True)
     _revision = traitlets.Int(0).tag(sync=True)
+    _network = traitlets.Dict(allow_none=True, default_value=None).tag(sync=True)
 
     def __init__(
         self,
@@ -122,6 +123,7 @@ class WeightCompare(EpochAlias, anywidget.AnyWidget):
             show_class_means=class_means,
             **kwargs,
         )
+        self._network = _live_network(run, self.checkpoint_ids)
         self.on_msg(self._on_message)
 
     # ------------------------------------------------------------------ validation
@@ -226,6 +228,37 @@ class WeightCompare(EpochAlias, anywidget.AnyWidget):
     def set_state(self, sync_data: dict[str, Any]) -> None:
         """Apply an update from the browser; a bad value is refused, logged and sent back."""
         set_state_or_keep(self, super().set_state, sync_data)
+
+
+LIVE_NETWORK_MAX_BYTES = 64 * 2**20
+"""Largest network payload (weights of every checkpoint + probe inputs) sent to the front end;
+larger ones are stored as float16, and past that the kernel answers every comparison."""
+
+
+def _live_network(run: Any, checkpoint_ids: Sequence[int]) -> dict[str, Any] | None:
+    """Return the network payload of a portable run as binary buffers, or None (kernel only).
+
+    With it the front end computes any sample's W_eff itself (``js/src/engine/responder.js``),
+    so a comparison never waits for a kernel that is busy running another cell.
+    """
+    from linlens_widgets.widgets import _network
+
+    net = _network.network_of(run, int(checkpoint_ids[0])) if len(checkpoint_ids) else None
+    if net is None:
+        return None
+    inputs = len(run.probe_labels) * net.n_inputs
+    for dtype in ("float32", "float16"):
+        weights = _network.weights_bytes(net, len(checkpoint_ids), dtype)
+        if weights + inputs <= LIVE_NETWORK_MAX_BYTES:
+            payload = _network.network_payload(run, checkpoint_ids, dtype=dtype, progress=False)
+            return None if payload is None else _network.encoded(payload, _buffer)
+    return None
+
+
+def _buffer(a: np.ndarray) -> dict[str, Any]:
+    """Return ``{view, dtype, shape}`` for a synced trait (float16 and int16 kept as they are)."""
+    b = np.ascontiguousarray(a)
+    return {"view": memoryview(b.tobytes()), "dtype": str(b.dtype), "shape": list(b.shape)}
 
 
 def _cos(a: np.ndarray, b: np.ndarray) -> float:

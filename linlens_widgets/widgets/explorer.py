@@ -191,15 +191,17 @@ class LensExplorer(ipywidgets.VBox):
         max_samples: int = DEFAULT_PAGE_SAMPLES,
         title: str | None = None,
         panel: bool = True,
+        max_mb: float = 30.0,
     ) -> Path:
         """Write a single self-contained HTML page: no kernel, no network, no CDN.
 
         The page holds the whole scatter (every point at every checkpoint), the scrubber, and
-        the comparison for a bounded set of samples: ``max_samples`` probes spread evenly over
-        the classes, plus the currently compared A and B and the first two selected points. Their
-        W_eff at every checkpoint is embedded (K × E × C × D float32); the page says which samples
-        it holds and offers "in this page" as a scatter colouring. The Bokeh metrics panel is
-        embedded with inline BokehJS (no CDN) and its cursor follows the scrubber.
+        the comparison. For a portable network (``ll.lens.portable``) it carries every
+        checkpoint's weights (float32, or float16 when that is needed to fit ``max_mb``), the
+        probe inputs, probe means and neighbour tables, and computes any sample's W_eff in the
+        browser. Other architectures get a bank of ``max_samples`` probes spread over the classes
+        (plus A, B and the first two selected points); the page says which it uses. The metrics
+        panel is a small SVG chart whose cursor follows the scrubber.
 
         Parameters
         ----------
@@ -210,7 +212,9 @@ class LensExplorer(ipywidgets.VBox):
         title
             Page title (default: the run's dataset name).
         panel
-            Include the Bokeh metrics panel (default True).
+            Include the metrics panel (default True).
+        max_mb
+            Size budget of the whole file in MB (default 30).
 
         Returns
         -------
@@ -220,8 +224,8 @@ class LensExplorer(ipywidgets.VBox):
         Raises
         ------
         ValueError
-            When ``max_samples`` < 2, or the embedded W_eff bank alone (float32 weights of the
-            stored samples, not the rest of the page) would exceed 64 MB.
+            When ``max_samples`` < 2, or the page would exceed ``max_mb`` even with float16
+            weights (the message says what to change).
 
         Examples
         --------
@@ -229,7 +233,9 @@ class LensExplorer(ipywidgets.VBox):
         """
         from linlens_widgets.widgets._page import write_page
 
-        return write_page(self, Path(path), max_samples=max_samples, title=title, panel=panel)
+        return write_page(
+            self, Path(path), max_samples=max_samples, title=title, panel=panel, max_mb=max_mb
+        )
 
 
 def _other_class(labels: np.ndarray, a: int) -> int:

@@ -36,6 +36,7 @@ import numpy as np
 import traitlets
 from tqdm.auto import tqdm
 
+from linlens_widgets.runs.atomic_write import write_file_atomically
 from linlens_widgets.widgets import _sources
 from linlens_widgets.widgets._bundle import bundle, bundle_path
 from linlens_widgets.widgets.compare import WeightCompare
@@ -810,16 +811,12 @@ def _write_page(ex: SweepExplorer, path: Path, *, max_samples: int, title: str |
     page = _TEMPLATE.format(
         title=html.escape(name),
         note=html.escape(note),
-        config=_page._script_json(config),
+        config=_page.script_json(config),
         bundle=bundle_path("sweep_page.js")
         .read_text(encoding="utf-8")
         .replace("</script", "<\\/script"),
     )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(page, encoding="utf-8")
-    tmp.replace(path)
-    return path
+    return write_file_atomically(path, page.encode("utf-8"), check=_page.check_page)
 
 
 _TEMPLATE = """<!DOCTYPE html>

@@ -71,11 +71,21 @@ def test_explorer_on_a_real_run(real, tmp_path, monkeypatch):
             r'<script id="linlens-config" type="application/json">(.*?)</script>', text
         ).group(1)
     )
-    stored = np.frombuffer(base64.b64decode(config["bank"]["samples"]["b64"]), np.int32).tolist()
-    # 12 spread over the classes, plus A and B (already among them: 0 and the first other class)
-    assert len(stored) == 12 and {ex.compare.sample_a, ex.compare.sample_b} <= set(stored)
-    assert f"works for the {len(stored)} samples stored here" in text
-    assert f"<p>{', '.join(map(str, stored))}</p>" in text
+    # a portable MLP: the page carries the network, not a bank of samples
+    assert "bank" not in config
+    network = config["network"]
+    assert len(network["weights"]) == len(ex.compare.checkpoint_ids)
+    assert network["inputs"]["dtype"] == "uint8"  # digits are sixteenths, stored exactly
+    codes = np.frombuffer(base64.b64decode(network["inputs"]["b64"]), np.uint8)
+    x = np.asarray(run.probe_inputs, np.float32).reshape(-1)
+    np.testing.assert_array_equal((codes * network["input_scale"]).astype(np.float32), x)
+    n, e = len(run.probe_labels), len(ex.compare.checkpoint_ids)
+    assert network["neighbors"]["index"]["shape"] == [e, n, 10]
+    assert network["probe_mean"]["shape"] == [e, 10, 64]
+    assert "W_eff in your browser (float32 weights)" in text
+    assert "embed_items" not in text  # no inlined BokehJS
+    with pytest.raises(ValueError, match="fewer checkpoints"):
+        ex.save_html(tmp_path / "small.html", max_mb=0.1)
 
 
 def test_embedding_page_of_a_real_run(real, tmp_path):
@@ -168,4 +178,4 @@ def test_metrics_panel_cursor_follows_the_scrubber(real, tmp_path):
             r'<script id="linlens-config" type="application/json">(.*?)</script>', text
         ).group(1)
     )
-    assert config["cursor"]["x"] == pytest.approx([xs[int(i)] for i in traj.checkpoint_ids])
+    assert config["chart"]["cursor"] == pytest.approx([xs[int(i)] for i in traj.checkpoint_ids])

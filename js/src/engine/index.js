@@ -4,3 +4,4 @@ export { createEngine } from "./client.js";
 export { decodeNetwork, decodeTensor, FORMAT, halfToFloat, halfToFloat32 } from "./network.js";
 export { centredCosine } from "./similarity.js";
 export { createState, handleMessage } from "./worker.js";
+export { createResponder, decodeStored, withLocalResponder } from "./responder.js";

@@ -1,0 +1,207 @@
+/**
+ * Answer the comparison's messages locally, from a network carried with the page or the widget.
+ *
+ * The comparison asks for data with custom messages (contract.json "messages"); a kernel answers
+ * them in a notebook. When the network is portable (linlens_widgets.lens.portable), the same
+ * answers can be computed here, without a kernel: a saved page has none, and a live notebook's
+ * kernel may be busy running another cell. This module is the one place that does it:
+ *
+ *   fetch {sample, checkpoint}            -> sample {sample, checkpoint, label, predicted,
+ *                                             arrays: input[D], weight[C,D], bias[C]?, output[C]}
+ *                                             (W_eff computed by the engine, js/src/engine/chain.js)
+ *   fetch_probe_mean {checkpoint}         -> probe_mean {checkpoint, arrays: mean[C,D]}
+ *   fetch_neighbors {sample, checkpoint, k} -> neighbors {sample, checkpoint, agreement,
+ *                                             arrays: index[k] int32, similarity[k] float32}
+ *
+ * The last two are answered only when the payload stores the tables (a saved page does); otherwise
+ * the message goes on to the kernel. One sample's W_eff for the 784-256-256-10 MLP takes a few
+ * milliseconds, well inside a frame, so it runs on the calling thread.
+ *
+ * The payload (`_network` of a WeightCompare, `network` of a saved page's config):
+ *   {spec, weights: [[array per spec.arrays] per checkpoint], inputs: [N, D] (uint8 or float32),
+ *    input_scale, labels: [N] int32, probe_mean?: [E, C, D], neighbors?: {index: [E, N, k],
+ *    similarity: [E, N, k]}}
+ * where each array is {view|b64, dtype, shape} and dtype may be float16.
+ */
+import { base64ToDataView, decodeArray } from "../codecs.js";
+import { effectiveWeights } from "./chain.js";
+import { decodeNetwork, halfToFloat32 } from "./network.js";
+
+const ANSWERED = new Set(["fetch", "fetch_probe_mean", "fetch_neighbors"]);
+
+function bytesOf(obj, name) {
+  const source = obj?.view ?? obj?.buffer ?? (typeof obj?.b64 === "string" ? base64ToDataView(obj.b64) : null);
+  if (!source) throw new TypeError(`${name}: no binary data`);
+  if (source instanceof ArrayBuffer) return new Uint8Array(source);
+  return new Uint8Array(source.buffer, source.byteOffset, source.byteLength);
+}
+
+/** Decode {view|b64, dtype, shape} into {data, shape}; float16 is widened to float32. */
+export function decodeStored(obj, name = "array") {
+  if (obj === null || obj === undefined) return null;
+  if (obj.dtype !== "float16") return decodeArray(obj, name);
+  const bytes = bytesOf(obj, name);
+  const n = obj.shape.reduce((a, b) => a * b, 1);
+  if (bytes.byteLength !== 2 * n) throw new TypeError(`${name}: ${bytes.byteLength} bytes do not match float16 [${obj.shape}]`);
+  const aligned = bytes.byteOffset % 2 === 0 ? bytes : bytes.slice();
+  return { data: halfToFloat32(new Uint16Array(aligned.buffer, aligned.byteOffset, n)), shape: Array.from(obj.shape), dtype: "float32" };
+}
+
+function view(typed) {
+  return new DataView(typed.buffer, typed.byteOffset, typed.byteLength);
+}
+
+function pack(named) {
+  const arrays = [];
+  const buffers = [];
+  for (const [name, [data, shape]] of Object.entries(named)) {
+    if (!data) continue;
+    arrays.push({ name, dtype: data instanceof Int32Array ? "int32" : "float32", shape });
+    buffers.push(view(data));
+  }
+  return { arrays, buffers };
+}
+
+/**
+ * Build a responder over a network payload.
+ *
+ * @param {object} payload - as in the module comment.
+ * @returns {{nCheckpoints: number, nSamples: number, canAnswer: (msg) => boolean,
+ *   respond: (msg) => ({content: object, buffers: DataView[]} | null)}}
+ *   respond returns null for a message it does not answer, and an `error` message for a bad one.
+ */
+export function createResponder(payload) {
+  if (!payload?.spec || !Array.isArray(payload.weights)) throw new TypeError("network payload needs spec and weights");
+  const inputs = decodeArray(payload.inputs, "inputs");
+  const [N, D] = inputs.shape;
+  if (D !== payload.spec.n_inputs) throw new TypeError(`inputs have ${D} values per sample, the network takes ${payload.spec.n_inputs}`);
+  const scale = payload.input_scale ?? 1;
+  const labels = decodeArray(payload.labels, "labels");
+  const E = payload.weights.length;
+  const C = payload.spec.n_outputs;
+  const networks = new Map();
+  let means = null;
+  let table = null;
+
+  const network = (e) => {
+    if (!networks.has(e)) {
+      const arrays = payload.weights[e].map((a, i) => bytesOf(a, `checkpoint ${e} array ${i}`));
+      networks.set(e, decodeNetwork(payload.spec, arrays));
+    }
+    return networks.get(e);
+  };
+  const inputOf = (s) => {
+    const x = new Float32Array(D);
+    for (let j = 0; j < D; j++) x[j] = inputs.data[s * D + j] * scale;
+    return x;
+  };
+  const check = (msg) => {
+    const e = msg.checkpoint;
+    if (!Number.isInteger(e) || e < 0 || e >= E) throw new RangeError(`checkpoint ${e} is outside 0..${E - 1}`);
+    if ("sample" in msg && !(Number.isInteger(msg.sample) && msg.sample >= 0 && msg.sample < N)) {
+      throw new RangeError(`sample ${msg.sample} is outside 0..${N - 1}`);
+    }
+  };
+
+  const answers = {
+    fetch(msg) {
+      const x = inputOf(msg.sample);
+      const r = effectiveWeights(network(msg.checkpoint), x);
+      const { arrays, buffers } = pack({ input: [x, [D]], weight: [r.weight, [C, D]], bias: [r.bias, [C]], output: [r.output, [C]] });
+      const content = { type: "sample", sample: msg.sample, checkpoint: msg.checkpoint, label: labels.data[msg.sample], predicted: r.predicted, arrays };
+      return { content, buffers };
+    },
+    fetch_probe_mean(msg) {
+      means ??= decodeStored(payload.probe_mean, "probe_mean");
+      const n = C * D;
+      const mean = Float32Array.from(means.data.subarray(msg.checkpoint * n, (msg.checkpoint + 1) * n));
+      const { arrays, buffers } = pack({ mean: [mean, [C, D]] });
+      return { content: { type: "probe_mean", checkpoint: msg.checkpoint, arrays }, buffers };
+    },
+    fetch_neighbors(msg) {
+      table ??= { index: decodeArray(payload.neighbors.index, "neighbors.index"), similarity: decodeStored(payload.neighbors.similarity, "neighbors.similarity") };
+      const stored = table.index.shape[2];
+      const k = Math.max(0, Math.min(Number.isInteger(msg.k) ? msg.k : stored, stored));
+      const start = (msg.checkpoint * N + msg.sample) * stored;
+      const index = Int32Array.from(table.index.data.subarray(start, start + k));
+      const similarity = Float32Array.from(table.similarity.data.subarray(start, start + k));
+      const own = labels.data[msg.sample];
+      const agreement = k ? index.reduce((n, i) => n + (labels.data[i] === own ? 1 : 0), 0) / k : null;
+      const { arrays, buffers } = pack({ index: [index, [k]], similarity: [similarity, [k]] });
+      return { content: { type: "neighbors", sample: msg.sample, checkpoint: msg.checkpoint, agreement, arrays }, buffers };
+    },
+  };
+
+  const canAnswer = (msg) => {
+    if (!msg || !ANSWERED.has(msg.type)) return false;
+    if (msg.type === "fetch_probe_mean") return Boolean(payload.probe_mean);
+    if (msg.type === "fetch_neighbors") return Boolean(payload.neighbors);
+    return true;
+  };
+
+  const respond = (msg) => {
+    if (!canAnswer(msg)) return null;
+    try {
+      check(msg);
+      return answers[msg.type](msg);
+    } catch (err) {
+      const content = { type: "error", checkpoint: msg.checkpoint, message: String(err?.message ?? err) };
+      if ("sample" in msg) content.sample = msg.sample;
+      return { content, buffers: [] };
+    }
+  };
+  return { nCheckpoints: E, nSamples: N, canAnswer, respond };
+}
+
+/**
+ * Wrap an anywidget model so that the messages the local engine can answer never reach the kernel.
+ *
+ * Reads the model's `_network` payload (null or absent: the model is returned unchanged, the
+ * kernel answers everything). Replies arrive as `msg:custom` events on a later task, like a
+ * kernel's; everything else (get/set/on/off/save_changes, other messages) goes to the model.
+ *
+ * @param {object} model - the anywidget model.
+ * @returns {object} the model, or a wrapper with the same surface.
+ */
+export function withLocalResponder(model) {
+  if (!model?.get?.("_network")) return model;
+  let responder = null;
+  const listeners = new Set();
+  const local = () => {
+    if (!responder) {
+      const payload = model.get("_network");
+      responder = payload ? createResponder(payload) : false;
+    }
+    return responder || null;
+  };
+  model.on("change:_network", () => {
+    responder = null;
+  });
+  return {
+    get: (name) => model.get(name),
+    set: (name, value) => model.set(name, value),
+    save_changes: () => model.save_changes(),
+    get widget_manager() {
+      return model.widget_manager;
+    },
+    on(event, fn) {
+      if (event === "msg:custom") listeners.add(fn);
+      model.on(event, fn);
+    },
+    off(event, fn) {
+      if (!event || event === "msg:custom") {
+        if (fn) listeners.delete(fn);
+        else listeners.clear();
+      }
+      model.off(event, fn);
+    },
+    send(content, callbacks, buffers) {
+      const reply = local()?.respond(content);
+      if (!reply) return model.send(content, callbacks, buffers);
+      setTimeout(() => {
+        for (const fn of [...listeners]) fn(reply.content, reply.buffers);
+      }, 0);
+      return undefined;
+    },
+  };
+}

@@ -1,0 +1,90 @@
+import { describe, expect, it } from "vitest";
+import { FORMAT } from "../src/engine/index.js";
+import { createResponder, withLocalResponder } from "../src/engine/responder.js";
+import { seriesColor, PALETTE, ticks } from "../src/chart.js";
+import { PageModel } from "../src/page.js";
+
+const enc = (data, shape, dtype) => ({ view: new DataView(data.buffer), dtype, shape });
+const floats = (v) => Array.from(new Float32Array(v.buffer, v.byteOffset, v.byteLength / 4));
+
+// One linear layer 2 -> 2 without bias, two checkpoints (identity, then doubled), 3 uint8 inputs.
+function payload({ tables = true } = {}) {
+  const spec = {
+    format: FORMAT, dtype: "float32", input_shape: [2], n_inputs: 2, n_outputs: 2, has_bias: false,
+    ops: [{ op: "linear", in_shape: [2], out_shape: [2], weight: 0, bias: null }],
+    arrays: [{ shape: [2, 2], dtype: "float32" }],
+  };
+  const w = (k) => enc(new Float32Array([k, 0, 0, k]), [2, 2], "float32");
+  const out = {
+    spec,
+    weights: [[w(1)], [w(2)]],
+    inputs: enc(new Uint8Array([0, 16, 16, 0, 8, 8]), [3, 2], "uint8"),
+    input_scale: 1 / 16,
+    labels: enc(new Int32Array([1, 0, 0]), [3], "int32"),
+  };
+  if (tables) {
+    out.probe_mean = enc(new Float32Array([1, 0, 0, 1, 2, 0, 0, 2]), [2, 2, 2], "float32");
+    out.neighbors = {
+      index: enc(new Int16Array([1, 2, 2, 0, 1, 0, 2, 1, 0, 2, 1, 0]), [2, 3, 2], "int16"),
+      // float16 bit patterns: 1.0 = 0x3c00, 0.5 = 0x3800
+      similarity: enc(new Uint16Array(12).fill(0x3800).map((v, i) => (i % 2 ? v : 0x3c00)), [2, 3, 2], "float16"),
+    };
+  }
+  return out;
+}
+
+describe("local responder", () => {
+  it("computes W_eff, output, label and predicted class of any sample", () => {
+    const r = createResponder(payload());
+    const { content, buffers } = r.respond({ type: "fetch", sample: 0, checkpoint: 1 });
+    expect(content).toMatchObject({ type: "sample", sample: 0, checkpoint: 1, label: 1, predicted: 1 });
+    const named = Object.fromEntries(content.arrays.map((a, i) => [a.name, floats(buffers[i])]));
+    expect(named.input).toEqual([0, 1]);
+    expect(named.weight).toEqual([2, 0, 0, 2]);
+    expect(named.output).toEqual([0, 2]);
+    expect(named.bias).toBeUndefined();
+  });
+
+  it("answers probe means and neighbours from the stored tables", () => {
+    const r = createResponder(payload());
+    const m = r.respond({ type: "fetch_probe_mean", checkpoint: 1 });
+    expect(floats(m.buffers[0])).toEqual([2, 0, 0, 2]);
+    const n = r.respond({ type: "fetch_neighbors", sample: 1, checkpoint: 0, k: 5 });
+    expect(n.content.arrays.map((a) => a.shape)).toEqual([[2], [2]]);
+    expect(Array.from(new Int32Array(n.buffers[0].buffer))).toEqual([2, 0]);
+    expect(floats(n.buffers[1])).toEqual([1, 0.5]);
+    expect(n.content.agreement).toBe(0.5); // label 0: neighbour 2 agrees, 0 does not
+  });
+
+  it("leaves what it cannot answer to the kernel and reports bad requests", () => {
+    const r = createResponder(payload({ tables: false }));
+    expect(r.respond({ type: "fetch_probe_mean", checkpoint: 0 })).toBeNull();
+    expect(r.respond({ type: "fetch_class_means", checkpoint: 0 })).toBeNull();
+    const bad = r.respond({ type: "fetch", sample: 9, checkpoint: 0 });
+    expect(bad.content).toMatchObject({ type: "error", sample: 9 });
+    expect(bad.content.message).toMatch(/outside 0..2/);
+  });
+
+  it("wraps a model: local answers as msg:custom, the rest to the kernel", async () => {
+    const sent = [];
+    const model = new PageModel({ _network: payload({ tables: false }) });
+    model.send = (content) => sent.push(content);
+    const local = withLocalResponder(model);
+    const got = [];
+    local.on("msg:custom", (msg) => got.push(msg.type));
+    local.send({ type: "fetch", sample: 2, checkpoint: 0 });
+    local.send({ type: "fetch_probe_mean", checkpoint: 0 });
+    expect(sent.map((m) => m.type)).toEqual(["fetch_probe_mean"]);
+    await new Promise((r) => setTimeout(r, 0));
+    expect(got).toEqual(["sample"]);
+    expect(withLocalResponder(new PageModel({ _network: null }))).toBeInstanceOf(PageModel);
+  });
+});
+
+describe("metrics chart", () => {
+  it("takes colours from metric_colors, else the palette", () => {
+    expect(seriesColor("loss", 1, { loss: "#123456" })).toBe("#123456");
+    expect(seriesColor("other", 1, {})).toBe(PALETTE[1]);
+    expect(ticks(0, 1)).toEqual([0, 0.2, 0.4, 0.6, 0.8, 1]);
+  });
+});

@@ -1,0 +1,198 @@
+"""The network payload that lets the browser compute any sample's W_eff without a kernel.
+
+For a run whose model is a portable stack (``lens.portable``), the front end's engine
+(``js/src/engine/responder.js``) answers the comparison's messages itself from:
+
+* ``spec`` and ``weights``: each checkpoint's layer arrays (float32, or float16 at half the size);
+* ``inputs``: the probe inputs in their source precision — ``uint8`` times ``input_scale`` when
+  that reproduces the float32 inputs exactly (image data sets), else float32;
+* ``labels``: the probe labels (int32);
+* optionally (a saved page) ``probe_mean``, the mean W_eff over the probe at each checkpoint
+  (``ll.metrics.probe_mean``, what the centred cosine subtracts), and ``neighbors``, every sample's
+  ``k`` nearest neighbours by centred cosine (``ll.metrics.neighbor_table`` on the isometric weight
+  features): int16/int32 indices and float16 similarities.
+
+The payload holds numpy arrays; the saved page writes them as base64, the live widget as binary
+buffers. `payload_bytes` counts its binary size, so the page can choose float16 by size.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from linlens_widgets.analysis.neighbors import neighbor_table, probe_mean
+from linlens_widgets.lens.portable import portable_network, to_arrays
+from linlens_widgets.widgets import _sources
+
+__all__ = [
+    "NEIGHBORS_K",
+    "encoded",
+    "network_of",
+    "network_payload",
+    "payload_bytes",
+    "quantized_inputs",
+    "weights_bytes",
+]
+
+NEIGHBORS_K = 10
+"""Neighbours per sample and checkpoint stored for an offline comparison."""
+
+_SCALES = (1 / 255, 1 / 16, 1.0)
+
+
+def _numpy(t: Any) -> np.ndarray:
+    return t.detach().cpu().numpy() if hasattr(t, "detach") else np.asarray(t)
+
+
+def network_of(run: Any, checkpoint: int) -> Any | None:
+    """Return the portable description of the run's model at a run checkpoint index, or None."""
+    model_at = getattr(run, "model_at", None)
+    if model_at is None:
+        return None
+    try:
+        model = model_at(int(checkpoint))
+    except Exception:  # a run without its model class cannot be carried; the bank stands in
+        return None
+    return portable_network(model)
+
+
+def quantized_inputs(x: np.ndarray) -> tuple[np.ndarray, float]:
+    """Return the inputs in their source precision: ``(uint8 codes, scale)`` if exact, else float32.
+
+    The front end rebuilds a sample as ``float32(code * scale)`` (the multiplication in float64);
+    uint8 is chosen only when that gives back every float32 value exactly.
+
+    Examples
+    --------
+    >>> codes, scale = quantized_inputs(np.array([[0, 1, 254]], np.float32) / np.float32(255))
+    >>> codes.dtype, scale == 1 / 255
+    (dtype('uint8'), True)
+    >>> quantized_inputs(np.array([[0.3]], np.float32))[0].dtype
+    dtype('float32')
+    """
+    flat = np.ascontiguousarray(x, dtype=np.float32)
+    for scale in _SCALES:
+        codes = np.rint(flat.astype(np.float64) / scale)
+        if codes.min(initial=0) < 0 or codes.max(initial=0) > 255:
+            continue
+        if np.array_equal((codes * scale).astype(np.float32), flat):
+            return codes.astype(np.uint8), float(scale)
+    return flat, 1.0
+
+
+def weights_bytes(net: Any, n_checkpoints: int, dtype: str) -> int:
+    """Bytes of every checkpoint's layer arrays stored as ``dtype``."""
+    width = 4 if dtype == "float32" else 2
+    per = sum(t.numel() for op in net.ops for t in op.tensors.values())
+    return int(per * width * n_checkpoints)
+
+
+def network_payload(
+    run: Any,
+    checkpoint_ids: Sequence[int],
+    *,
+    dtype: str = "float32",
+    tables: bool = False,
+    progress: bool = True,
+) -> dict[str, Any] | None:
+    """Everything the front end needs to compare any sample at any of ``checkpoint_ids``.
+
+    Parameters
+    ----------
+    run
+        The run.
+    checkpoint_ids
+        Run checkpoint indices, in the order of the widget's checkpoint positions.
+    dtype : {"float32", "float16"}
+        Storage precision of the layer arrays (and of the probe mean).
+    tables
+        Also compute the per-checkpoint probe mean and neighbour tables (for a saved page).
+    progress
+        Show a progress bar that disappears when done.
+
+    Returns
+    -------
+    dict or None
+        None when the model is not portable (the caller falls back to the kernel or the bank).
+    """
+    ids = [int(i) for i in checkpoint_ids]
+    nets = []
+    for i in tqdm(ids, desc="network", leave=False, disable=not progress):
+        net = network_of(run, i)
+        if net is None:
+            return None
+        nets.append(net)
+    spec, _ = to_arrays(nets[0], dtype)
+    weights = [to_arrays(net, dtype)[1] for net in nets]
+    if any(to_arrays(net, dtype)[0] != spec for net in nets[1:]):
+        return None  # the architecture changed between checkpoints
+    x = _numpy(run.probe_inputs).reshape(len(run.probe_labels), -1)
+    inputs, scale = quantized_inputs(x)
+    payload: dict[str, Any] = {
+        "spec": spec,
+        "weights": weights,
+        "inputs": inputs,
+        "input_scale": scale,
+        "labels": _numpy(run.probe_labels).astype(np.int32),
+    }
+    if tables:
+        payload.update(_tables(run, ids, dtype, progress))
+    return payload
+
+
+def _tables(run: Any, ids: list[int], dtype: str, progress: bool) -> dict[str, Any]:
+    """Probe mean W_eff (E, C, D) and neighbour tables (E, N, k) at every checkpoint."""
+    n = len(run.probe_labels)
+    means, index, sims = [], [], []
+    for i in tqdm(ids, desc="probe means, neighbours", leave=False, disable=not progress):
+        ew = _sources.effective_weights(run, i)
+        w = ew.weight if isinstance(ew.weight, torch.Tensor) else torch.as_tensor(ew.weight)
+        c = w.shape[1]
+        means.append(probe_mean(w).reshape(c, -1).numpy())
+        features = _sources.weights_of(run).weight_features(i)
+        idx, sim = neighbor_table(features, NEIGHBORS_K)
+        index.append(idx)
+        sims.append(sim)
+    index_dtype = np.int16 if n <= np.iinfo(np.int16).max else np.int32
+    return {
+        "probe_mean": np.stack(means).astype(dtype),
+        "neighbors": {
+            "index": np.stack(index).astype(index_dtype),
+            "similarity": np.stack(sims).astype(np.float16),
+        },
+    }
+
+
+def payload_bytes(payload: dict[str, Any]) -> int:
+    """Binary size of a payload: the sum of its arrays' bytes (JSON settings not counted)."""
+
+    def size(value: Any) -> int:
+        if isinstance(value, np.ndarray):
+            return int(value.nbytes)
+        if isinstance(value, dict):
+            return sum(size(v) for v in value.values())
+        if isinstance(value, (list, tuple)):
+            return sum(size(v) for v in value)
+        return 0
+
+    return size({k: v for k, v in payload.items() if k != "spec"})
+
+
+def encoded(payload: dict[str, Any], encode: Any) -> dict[str, Any]:
+    """Return the payload with every array replaced by ``encode(array)`` (base64 or a buffer)."""
+
+    def walk(value: Any) -> Any:
+        if isinstance(value, np.ndarray):
+            return encode(value)
+        if isinstance(value, dict):
+            return {k: walk(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [walk(v) for v in value]
+        return value
+
+    return {k: (v if k == "spec" else walk(v)) for k, v in payload.items()}

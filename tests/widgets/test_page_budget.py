@@ -1,0 +1,102 @@
+"""Size budget of a saved page in the paper's setting: 784-256-256-10, 2,000 probes, 20 checkpoints.
+
+The run is built here from a seeded model trained a few steps on 28×28 uint8 images written as IDX
+files and loaded with ``ll.datasets.mnist``; the layout is a stand-in (random positions), since
+the page's size does not depend on where the points lie. Every part of the file is counted: the
+bundle, the widgets' state, positions, thumbnails, the network, probe means and neighbour tables.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+import linlens_widgets as ll
+from linlens_widgets.analysis.trajectory import Trajectory
+
+pytestmark = pytest.mark.slow
+
+PAPER_BUDGET_MB = 30
+N_PROBE, N_CHECKPOINTS = 2000, 20
+
+
+def _idx(array: np.ndarray) -> bytes:
+    magic = 0x0800 | array.ndim
+    header = magic.to_bytes(4, "big") + b"".join(int(d).to_bytes(4, "big") for d in array.shape)
+    return header + array.astype(np.uint8).tobytes()
+
+
+def _mnist_like(folder: Path) -> None:
+    """Write 28×28 uint8 images whose class is a bright bar at a class-specific row."""
+    rng = np.random.default_rng(0)
+    for prefix, n in (("train", 1000), ("t10k", N_PROBE)):
+        labels = np.arange(n) % 10
+        images = rng.integers(0, 60, (n, 28, 28))
+        for k in range(10):
+            images[labels == k, 2 + 2 * k : 4 + 2 * k, 4:24] = 255
+        (folder / f"{prefix}-images-idx3-ubyte").write_bytes(_idx(images))
+        (folder / f"{prefix}-labels-idx1-ubyte").write_bytes(_idx(labels))
+
+
+@pytest.fixture(scope="module")
+def paper_page(tmp_path_factory: pytest.TempPathFactory) -> tuple[ll.Run, Path]:
+    folder = tmp_path_factory.mktemp("mnist")
+    _mnist_like(folder)
+    data = ll.datasets.mnist(folder)
+    torch.manual_seed(0)
+    model = ll.models.mlp(784, [256, 256], 10, seed=0)
+    steps = {"steps": list(range(N_CHECKPOINTS))}
+    run = ll.train(model, data, epochs=2, checkpoints=steps, probe=N_PROBE, progress=False)
+    assert (len(run.checkpoints), len(run.probe_labels)) == (N_CHECKPOINTS, N_PROBE)
+    rng = np.random.default_rng(1)
+    positions = rng.uniform(-1, 1, (N_CHECKPOINTS, N_PROBE, 2)).astype(np.float32)
+    traj = Trajectory(
+        positions,
+        checkpoint_ids=np.arange(N_CHECKPOINTS),
+        labels=np.asarray(run.probe_labels),
+        epochs=np.asarray([c.epoch for c in run.checkpoints], np.float64),
+        steps=np.asarray([c.step for c in run.checkpoints]),
+    )
+    explorer = ll.LensExplorer(run, trajectory=traj, panel=False)
+    path = explorer.save_html(tmp_path_factory.mktemp("page") / "paper.html")
+    return run, path
+
+
+def test_paper_page_fits_the_budget_with_every_sample_comparable(paper_page) -> None:
+    run, path = paper_page
+    size = path.stat().st_size
+    assert size <= PAPER_BUDGET_MB * 2**20, f"{size / 2**20:.1f} MB"
+    text = path.read_text(encoding="utf-8")
+    config = json.loads(
+        re.search(r'<script id="linlens-config" type="application/json">(.*?)</script>', text)[1]
+    )
+    assert "bank" not in config  # no bank: the network answers every sample
+    network = config["network"]
+    assert network["spec"]["dtype"] == "float16"  # float32 would not fit: reduced, and said so
+    assert "float16 weights" in text
+    assert len(network["weights"]) == N_CHECKPOINTS
+    assert network["inputs"]["dtype"] == "uint8" and network["inputs"]["shape"] == [N_PROBE, 784]
+    codes = np.frombuffer(base64.b64decode(network["inputs"]["b64"]), np.uint8)
+    x = np.asarray(run.probe_inputs, np.float32).reshape(-1)
+    np.testing.assert_array_equal((codes * network["input_scale"]).astype(np.float32), x)
+    assert network["neighbors"]["index"]["dtype"] == "int16"
+    assert network["neighbors"]["similarity"]["dtype"] == "float16"
+    print(f"paper-setting page: {size / 2**20:.1f} MB")
+
+
+def test_a_page_over_budget_is_refused_with_what_to_change(paper_page, tmp_path) -> None:
+    run, _ = paper_page
+    traj = Trajectory(
+        np.zeros((N_CHECKPOINTS, N_PROBE, 2), np.float32),
+        checkpoint_ids=np.arange(N_CHECKPOINTS),
+        labels=np.asarray(run.probe_labels),
+    )
+    explorer = ll.LensExplorer(run, trajectory=traj, panel=False)
+    with pytest.raises(ValueError, match=r"fewer checkpoints.*fewer probe samples"):
+        explorer.save_html(tmp_path / "big.html", max_mb=10)
