@@ -72,7 +72,7 @@ def test_explorer_on_a_real_run(real, tmp_path, monkeypatch):
     )
     stored = np.frombuffer(base64.b64decode(config["bank"]["samples"]["b64"]), np.int32).tolist()
     # 12 spread over the classes, plus A and B (already among them: 0 and the first other class)
-    assert len(stored) == 12 and {ex.compare.sample_a, ex.compare.sample_b} <= set(stored)
+    assert len(stored) == 12 and {*ex.compare.a, *ex.compare.b} <= set(stored)
     assert f"works for the {len(stored)} samples stored here" in text
     assert f"<p>{', '.join(map(str, stored))}</p>" in text
 
