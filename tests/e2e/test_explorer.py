@@ -264,7 +264,7 @@ def test_pick_two_samples_compares_with_engine_cosine(ui, guard: Guard) -> None:
 _JS_LABEL_BOXES = """(root) => {
   const sel = '.linlens-tag, .linlens-cosine, .linlens-classname, .linlens-cos-class,'
     + ' .linlens-rowhead, .linlens-bias, .linlens-logit, .linlens-nb-label, .linlens-nb-sim,'
-    + ' .linlens-scalebar-label,    + ' .linlens-nb-head, .linlens-scale-note';
+    + ' .linlens-scalebar-label, .linlens-nb-head, .linlens-scale-note';
   return Array.from(root.querySelectorAll(sel)).filter((n) => n.offsetParent !== null).map((n) => {
     const r = n.getBoundingClientRect();
     return {text: n.textContent, cls: n.className, x: r.left, y: r.top, w: r.width, h: r.height,
