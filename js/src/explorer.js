@@ -98,12 +98,16 @@ export async function renderExplorer({ model, el }) {
     root.append(top, h("div", { class: "linlens-ex-main" }, left, right), help);
     // Whether shift was held during the last pointer gesture in the scatter (capture phase, so
     // the scatter's own handlers cannot hide it): a shift+brush sets B.
+    // Only a gesture that just ended counts: a selection set later from Python is a plain brush.
     let shift = false;
+    let at = -Infinity;
     const noteShift = (ev) => {
       shift = Boolean(ev.shiftKey);
+      at = performance.now();
     };
     for (const type of ["pointerdown", "pointerup", "mousedown", "mouseup"]) bag.listen(left, type, noteShift, true);
-    const links = linkModels({ scrubber, embedding, compare }, bag, { shiftHeld: () => shift });
+    const shiftHeld = () => shift && performance.now() - at < 1500;
+    const links = linkModels({ scrubber, embedding, compare }, bag, { shiftHeld });
     // Presentation size applies to the whole explorer; the comparison's trait holds it.
     const onSize = () => root.classList.toggle("is-presentation", Boolean(compare.get("presentation")));
     bag.onModel(compare, "change:presentation", onSize);
