@@ -33,6 +33,9 @@ export const SIMILARITY_TEXT = {
 /** The sentence that says what the colours and f mean. */
 export const LEGEND_TEXT = "red = positive, blue = negative · f_c = score for class c = Σ W_eff·x (+ b_eff) · outlined = predicted class";
 
+/** How long the comparison waits for a probe mean after the host's last reply (ms). */
+export const MEAN_WAIT_MS = 4000;
+
 /** Which class rows to show: the requested ones that exist, else all. */
 export function shownClasses(requested, C) {
   const valid = (requested ?? []).filter((k) => Number.isInteger(k) && k >= 0 && k < C);
@@ -167,8 +170,26 @@ export function renderCompare({ model, el, hooks = {} }) {
     if (!classMeans.has(checkpoint)) ask(`means:${checkpoint}`, message("fetch_class_means", { checkpoint }));
   }
 
+  // A host that never answers for the probe mean (a page without it) must not leave the
+  // comparison waiting: after MEAN_WAIT_MS without any reply, it shows the raw cosine and says so;
+  // a mean that arrives later replaces it.
+  let lastReply = performance.now();
   function requestProbeMean(checkpoint) {
-    if (!probeMeans.has(checkpoint)) ask(`mean:${checkpoint}`, message("fetch_probe_mean", { checkpoint }));
+    const key = `mean:${checkpoint}`;
+    if (probeMeans.has(checkpoint) || pending.has(key) || notices.has(key)) return;
+    ask(key, message("fetch_probe_mean", { checkpoint }));
+    const check = () => {
+      if (!pending.has(key)) return;
+      const quiet = performance.now() - lastReply;
+      if (quiet < MEAN_WAIT_MS) {
+        bag.add(clearTimeout.bind(null, setTimeout(check, MEAN_WAIT_MS - quiet)));
+        return;
+      }
+      pending.delete(key);
+      notices.set(key, "no probe mean from this host");
+      redraw();
+    };
+    bag.add(clearTimeout.bind(null, setTimeout(check, MEAN_WAIT_MS)));
   }
 
   function requestNeighbours(sample, checkpoint, k) {
@@ -179,6 +200,7 @@ export function renderCompare({ model, el, hooks = {} }) {
 
   function onMessage(msg, buffers) {
     if (!msg || typeof msg !== "object") return;
+    lastReply = performance.now();
     if (msg.type === "sample") {
       pending.delete(cacheKey(msg.sample, msg.checkpoint));
       cache.set(cacheKey(msg.sample, msg.checkpoint), { ...msg, ...decodeMessageArrays(msg, buffers) });
@@ -191,6 +213,7 @@ export function renderCompare({ model, el, hooks = {} }) {
       draw();
     } else if (msg.type === "probe_mean") {
       pending.delete(`mean:${msg.checkpoint}`);
+      notices.delete(`mean:${msg.checkpoint}`);
       probeMeans.set(msg.checkpoint, decodeMessageArrays(msg, buffers).mean);
       draw();
     } else if (msg.type === "neighbors") {
@@ -308,6 +331,7 @@ export function renderCompare({ model, el, hooks = {} }) {
         { class: "linlens-cosine", "data-testid": "cosine", "data-value": String(cosAll), "data-similarity": root.dataset.similarity, title: simText.title },
         `${simText.label} ${formatNumber(cosAll)}`,
       ),
+      simText === SIMILARITY_TEXT.rawFallback ? h("span", { class: "linlens-checkpoint-note" }, "(no probe mean here, so not centred)") : null,
     );
 
     const grid = h("div", { class: "linlens-grid" });
