@@ -91,6 +91,11 @@ export function aggregate(replies, view) {
   };
 }
 
+/** Replace an element's children, skipping null/false entries (DOM would print "null"). */
+function fill(node, ...children) {
+  node.replaceChildren(...children.flat().filter((c) => c !== null && c !== undefined && c !== false));
+}
+
 function imageCanvas(values, [hh, ww], pixels, title) {
   const c = h("canvas", { class: "linlens-img", width: ww, height: hh, title });
   c.getContext("2d")?.putImageData(new ImageData(pixels(values), ww, hh), 0, 0);
@@ -269,9 +274,9 @@ export function renderCompare({ model, el, hooks = {} }) {
     root.dataset.checkpoint = String(e);
     for (const [tag, ops, raw] of [["A", A, model.get("a")], ["B", B, model.get("b")]]) {
       if (!ops) {
-        header.replaceChildren();
-        body.replaceChildren(h("div", { class: "linlens-notice" }, `operand ${tag} = ${JSON.stringify(raw)} must list probe indices in 0..${N - 1}`));
-        nbRow.replaceChildren();
+        fill(header, );
+        fill(body, h("div", { class: "linlens-notice" }, `operand ${tag} = ${JSON.stringify(raw)} must list probe indices in 0..${N - 1}`));
+        fill(nbRow, );
         report([]);
         return;
       }
@@ -287,8 +292,8 @@ export function renderCompare({ model, el, hooks = {} }) {
 
     const missing = [...A, ...B].map((s) => notices.get(cacheKey(s, e))).filter(Boolean);
     if (missing.length) {
-      header.replaceChildren();
-      body.replaceChildren(...[...new Set(missing)].map((m) => h("div", { class: "linlens-notice" }, m)));
+      fill(header, );
+      fill(body, ...[...new Set(missing)].map((m) => h("div", { class: "linlens-notice" }, m)));
       root.dataset.state = "unavailable";
       return;
     }
@@ -298,7 +303,7 @@ export function renderCompare({ model, el, hooks = {} }) {
     const waitingMean = centred && !meanNotice && !probeMeans.has(e);
     if (repliesA.some((d) => !d) || repliesB.some((d) => !d) || waitingMean) {
       root.dataset.state = "loading";
-      if (!body.childElementCount) body.replaceChildren(h("div", { class: "linlens-notice" }, "computing effective weights…"));
+      if (!body.childElementCount) fill(body, h("div", { class: "linlens-notice" }, "computing effective weights…"));
       return;
     }
     root.dataset.state = "ready";
@@ -323,7 +328,7 @@ export function renderCompare({ model, el, hooks = {} }) {
     const what = view === "contributions" ? "W_eff ⊙ x" : "W_eff";
     root.dataset.similarity = mean ? "centred" : "raw";
 
-    header.replaceChildren(
+    fill(header, 
       h("span", { class: "linlens-tag linlens-tag-a", "data-testid": "operand-a", "data-n": String(A.length) }, operandName("A", A, da)),
       h("span", { class: "linlens-tag linlens-tag-b", "data-testid": "operand-b", "data-n": String(B.length) }, operandName("B", B, db)),
       h(
@@ -384,10 +389,10 @@ export function renderCompare({ model, el, hooks = {} }) {
       mmax = symmetricMax(...rowsOf(meanRows)) || 1;
       row("class mean", "", null, meanRows, mmax, null);
     }
-    body.replaceChildren(grid);
+    fill(body, grid);
     const meansNote = model.get("show_class_means") ? notices.get(`means:${e}`) : null;
     if (meansNote) body.append(h("div", { class: "linlens-notice" }, `class means unavailable: ${meansNote}`));
-    scale.replaceChildren(
+    fill(scale, 
       colorbar(`A, B ${what}`, vmax, "scale-weights"),
       colorbar("A−B", dmax, "scale-diff"),
       mmax ? colorbar("class mean W_eff", mmax, "scale-means") : null,
@@ -397,7 +402,7 @@ export function renderCompare({ model, el, hooks = {} }) {
 
   function drawNeighbours(A, e, k, simText) {
     if (A.length !== 1) {
-      nbRow.replaceChildren();
+      fill(nbRow, );
       report([]);
       return;
     }
@@ -405,7 +410,7 @@ export function renderCompare({ model, el, hooks = {} }) {
     const note = [...notices.entries()].find(([nk]) => nk.startsWith(`nb:${A[0]}:${e}:`));
     const nb = neighbours.get(key);
     if (!nb) {
-      nbRow.replaceChildren(note ? h("div", { class: "linlens-notice" }, `neighbours unavailable: ${note[1]}`) : null);
+      fill(nbRow, note ? h("div", { class: "linlens-notice" }, `neighbours unavailable: ${note[1]}`) : null);
       report([]);
       return;
     }
@@ -420,7 +425,7 @@ export function renderCompare({ model, el, hooks = {} }) {
     const same = labels.filter((l) => l === label).length;
     const agreement = known && label !== undefined ? `${same}/${index.length}` : `${Math.round((nb.agreement ?? 0) * index.length)}/${index.length}`;
     const img = shape();
-    nbRow.replaceChildren(
+    fill(nbRow, 
       h(
         "div",
         { class: "linlens-nb-head" },
