@@ -93,6 +93,7 @@ export const CSS = `
 .linlens-compare-controls { display: flex; flex-wrap: wrap; gap: 4px 12px; align-items: center; margin-bottom: 6px; color: var(--ll-muted); }
 .linlens-compare-controls label { display: inline-flex; gap: 4px; align-items: center; }
 .linlens-grid { column-gap: 4px; }
+.linlens-grid .linlens-cell > .linlens-img { min-width: 40px; }
 .linlens-cos-class { font-variant-numeric: tabular-nums; color: var(--ll-fg); font-size: 11px; }
 .linlens-scalebar { display: inline-flex; gap: 4px; align-items: center; white-space: nowrap; }
 .linlens-scalebar .linlens-colorbar { width: 100px; }

@@ -386,7 +386,7 @@ def _screenshot(lab, name: str) -> None:
         .locator(".jp-OutputArea-output")
         .filter(has=lab.page.locator("[data-linlens=explorer]"))
     )
-    output.scroll_into_view_if_needed()
+    output.evaluate("(e) => e.scrollIntoView({block: 'start'})")
     ARTIFACTS_ROOT.mkdir(parents=True, exist_ok=True)
     lab.page.wait_for_timeout(300)
     lab.page.screenshot(path=ARTIFACTS_ROOT / name, animations="disabled")
