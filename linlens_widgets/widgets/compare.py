@@ -310,10 +310,7 @@ class WeightCompare(EpochAlias, anywidget.AnyWidget):
         )
         wa = self.operand_weight(self.a, checkpoint)
         wb = self.operand_weight(self.b, checkpoint)
-        if kind == "centred":
-            mean = self._probe_mean64(checkpoint)
-        else:
-            mean = np.zeros_like(wa)
+        mean = self._probe_mean64(checkpoint) if kind == "centred" else np.zeros_like(wa)
         overall = centred_cosine(wa, wb, mean)
         per_class = [centred_cosine(x, y, m) for x, y, m in zip(wa, wb, mean, strict=True)]
         return {"overall": overall, "per_class": per_class, "similarity": kind}
