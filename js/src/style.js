@@ -80,15 +80,14 @@ export const CSS = `
 .linlens-scale-note { flex-basis: 100%; }
 .linlens-root[data-linlens="explorer"] { display: flex; flex-direction: column; gap: 8px; container-type: inline-size; }
 .linlens-ex-main { display: flex; gap: 12px; align-items: flex-start; }
-.linlens-ex-left { flex: 1 1 400px; min-width: 400px; }
-.linlens-ex-right { flex: 0 0 auto; width: min-content; }
+.linlens-ex-left { flex: 1 1 0; min-width: 400px; }
+.linlens-ex-right { flex: 1.2 1 0; min-width: 0; }
 .linlens-help { color: var(--ll-muted); font-size: 11px; }
 /* Comparison and explorer layout: the comparison goes below the scatter when the explorer is
    narrow; labels and numbers are never clipped; presentation size scales all text. */
-@container (max-width: 1240px) {
+@container (max-width: 1400px) {
   .linlens-ex-main { flex-direction: column; align-items: stretch; }
-  .linlens-ex-left { min-width: 0; }
-  .linlens-ex-right { flex: 1 1 auto; width: auto; }
+  .linlens-ex-left, .linlens-ex-right { flex: 1 1 auto; min-width: 0; }
 }
 .linlens-compare-controls { display: flex; flex-wrap: wrap; gap: 4px 12px; align-items: center; margin-bottom: 6px; color: var(--ll-muted); }
 .linlens-compare-controls label { display: inline-flex; gap: 4px; align-items: center; }
