@@ -349,7 +349,7 @@ def test_comparison_is_readable_at_1280_with_file_browser(ui, guard: Guard) -> N
     guard.check(bars.count() >= 2, f"{bars.count()} colour bars, expected one per scale")
     note = compare.locator(".linlens-scale-note").inner_text()
     guard.check("f_c = score for class c" in note and "red" in note, f"legend {note!r}")
-    _screenshot(lab, "explorer_1280.png")
+    _screenshot(lab, "explorer_1280.png", end_at=compare)
     guard.assert_clean()
 
 
@@ -379,14 +379,17 @@ def test_brush_sets_a_group_with_its_size(ui, guard: Guard) -> None:
     guard.assert_clean()
 
 
-def _screenshot(lab, name: str) -> None:
+def _screenshot(lab, name: str, *, end_at=None) -> None:
     """Save the page and the explorer's output area as artefacts (looked at before use)."""
     output = (
         lab.nb.cell(1)
         .locator(".jp-OutputArea-output")
         .filter(has=lab.page.locator("[data-linlens=explorer]"))
     )
-    output.evaluate("(e) => e.scrollIntoView({block: 'start'})")
+    if end_at is None:
+        output.evaluate("(e) => e.scrollIntoView({block: 'start'})")
+    else:  # a short viewport: show the comparison whole, under the end of the scatter
+        end_at.evaluate("(e) => e.scrollIntoView({block: 'end'})")
     ARTIFACTS_ROOT.mkdir(parents=True, exist_ok=True)
     lab.page.wait_for_timeout(300)
     lab.page.screenshot(path=ARTIFACTS_ROOT / name, animations="disabled")
