@@ -223,8 +223,8 @@ async (samples) => {
   const times = [];
   for (const s of samples) {
     const t = performance.now();
-    m.set('sample_a', s);
-    while (!(root.dataset.sampleA === String(s) && root.dataset.state === 'ready')) {
+    m.set('a', [s]);
+    while (!(root.dataset.a === String(s) && root.dataset.state === 'ready')) {
       await new Promise((r) => setTimeout(r, 0));
     }
     times.push(performance.now() - t);

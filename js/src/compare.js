@@ -1,15 +1,41 @@
 /**
- * WeightCompare front end: two samples' effective weights W_eff as per-class images (diverging
- * colour map, one symmetric scale shared by A and B), their difference, b_eff, the predicted
- * class highlighted, cosine similarities overall and per class, and optionally the class-mean
- * W_eff row. Images arrive on demand as float32 buffers ("fetch" messages) and are cached.
+ * WeightCompare front end: two operands A and B (one sample each, or a group compared by its mean
+ * W_eff) as per-class images of W_eff or of the contributions W_eff ⊙ x (diverging colour map,
+ * red positive, blue negative; one scale shared by A and B, its own for A − B), b_eff and the
+ * scores f, the predicted class outlined, the similarity overall and per class (the centred
+ * cosine by default: the probe mean W_eff at the checkpoint subtracted, as
+ * ll.metrics.class_similarity), the W_eff-space neighbours of a single-sample A, and optionally
+ * the class-mean W_eff row. Arrays arrive on demand as float32 buffers and are cached.
  */
 import { decodeMessageArrays } from "./codecs.js";
 import { cssGradient, diverging, divergingPixels, greyPixels, symmetricMax } from "./colormaps.js";
 import { message } from "./contract.js";
 import { withLocalResponder } from "./engine/responder.js";
-import { Disposer, fmt, guarded, h, makeRoot, renderOrShowError, showError } from "./dom.js";
-import { argmax, cosine, rowCosines } from "./selection.js";
+import { Disposer, guarded, h, makeRoot, renderOrShowError } from "./dom.js";
+import { formatNumber } from "./format.js";
+import { argmax, centredCosine, describeOperand, meanOf, rowCentredCosines } from "./selection.js";
+
+/** What the similarity is called on screen, and its one-line explanation (a tooltip). */
+export const SIMILARITY_TEXT = {
+  centred: {
+    label: "centred cosine",
+    title: "cosine of the two W_eff after subtracting the mean W_eff of all probe samples at this checkpoint (as class_similarity); 0 = unrelated",
+  },
+  raw: {
+    label: "raw cosine",
+    title: "cosine of the two W_eff as they are (nothing subtracted); near 1 for almost any pair of a trained network",
+  },
+  rawFallback: {
+    label: "raw cosine",
+    title: "raw cosine: this page cannot give the probe mean W_eff needed for the centred cosine",
+  },
+};
+
+/** The sentence that says what the colours and f mean. */
+export const LEGEND_TEXT = "red = positive, blue = negative · f_c = score for class c = Σ W_eff·x (+ b_eff) · outlined = predicted class";
+
+/** How long the comparison waits for a probe mean after the host's last reply (ms). */
+export const MEAN_WAIT_MS = 4000;
 
 /** Which class rows to show: the requested ones that exist, else all. */
 export function shownClasses(requested, C) {
@@ -24,8 +50,52 @@ export function difference(a, b) {
   return out;
 }
 
+/** Contributions W_eff ⊙ x: row k holds w[k, j] * x[j] (each row sums, with b_eff, to f_k). */
+export function contributions(weight, input, C, D) {
+  const out = new Float32Array(C * D);
+  for (let k = 0; k < C; k++) for (let j = 0; j < D; j++) out[k * D + j] = weight[k * D + j] * input[j];
+  return out;
+}
+
 /** Key of a (sample, checkpoint) pair in the client cache. */
 export const cacheKey = (sample, checkpoint) => `${sample}:${checkpoint}`;
+
+/** A valid operand: sorted unique probe indices in [0, n); null when empty or invalid. */
+export function checkOperand(value, n) {
+  if (!Array.isArray(value) || value.length === 0) return null;
+  const out = Array.from(new Set(value.map(Number))).sort((x, y) => x - y);
+  return out.every((i) => Number.isInteger(i) && i >= 0 && i < n) ? out : null;
+}
+
+/**
+ * Combine an operand's cached sample replies into what is drawn: the mean W_eff (or mean
+ * contributions), input, bias and scores of its members, their labels, and the predicted class.
+ */
+export function aggregate(replies, view) {
+  const [C, D] = replies[0].weight.shape;
+  const rows = replies.map((d) => (view === "contributions" ? contributions(d.weight.data, d.input.data, C, D) : d.weight.data));
+  const hasBias = replies.every((d) => d.bias?.data);
+  const output = meanOf(replies.map((d) => d.output.data));
+  const single = replies.length === 1 ? replies[0] : null;
+  return {
+    n: replies.length,
+    C,
+    D,
+    shown: meanOf(rows),
+    weight: meanOf(replies.map((d) => d.weight.data)),
+    input: meanOf(replies.map((d) => d.input.data)),
+    bias: hasBias ? meanOf(replies.map((d) => d.bias.data)) : null,
+    output,
+    labels: replies.map((d) => d.label),
+    label: single ? single.label : null,
+    predicted: single && Number.isInteger(single.predicted) ? single.predicted : argmax(output),
+  };
+}
+
+/** Replace an element's children, skipping null/false entries (DOM would print "null"). */
+function fill(node, ...children) {
+  node.replaceChildren(...children.flat().filter((c) => c !== null && c !== undefined && c !== false));
+}
 
 function imageCanvas(values, [hh, ww], pixels, title) {
   const c = h("canvas", { class: "linlens-img", width: ww, height: hh, title });
@@ -33,212 +103,370 @@ function imageCanvas(values, [hh, ww], pixels, title) {
   return c;
 }
 
-export function renderCompare({ model, el }) {
+function colorbar(label, vmax, testid) {
+  return h(
+    "span",
+    { class: "linlens-scalebar", "data-testid": testid },
+    h("span", { class: "linlens-scalebar-label" }, `${label} ${formatNumber(-vmax)}`),
+    h("span", { class: "linlens-colorbar", style: { background: cssGradient((t) => diverging(2 * t - 1, 1)) } }),
+    h("span", { class: "linlens-scalebar-label" }, `+${formatNumber(vmax)}`),
+  );
+}
+
+/**
+ * Render a WeightCompare into `el`. `hooks.onNeighbors(indices)` (explorer use) hears the
+ * neighbours shown for a single-sample A (an empty list when none are shown).
+ */
+export function renderCompare({ model, el, hooks = {} }) {
   model = withLocalResponder(model); // portable networks: the browser's engine answers, not the kernel
   const root = makeRoot(el, "compare");
   const bag = new Disposer();
   const cache = new Map();
   const pending = new Set();
   let classMeans = new Map();
+  let probeMeans = new Map();
+  let neighbours = new Map();
   const notices = new Map();
+  let lastReported = "";
 
   const header = h("div", { class: "linlens-compare-head" });
+  const controls = h("div", { class: "linlens-compare-controls" });
   const body = h("div", { class: "linlens-compare-body" });
+  const nbRow = h("div", { class: "linlens-neighbors", "data-testid": "neighbors" });
   const scale = h("div", { class: "linlens-scale" });
-  root.append(header, body, scale);
+  root.append(header, controls, body, nbRow, scale);
 
   const names = () => model.get("_classes") ?? [];
   const shape = () => model.get("_image_shape") ?? [1, 1];
   const nSamples = () => model.get("_n_samples") ?? 0;
+  const setTrait = (name, value) => {
+    model.set(name, value);
+    model.save_changes();
+  };
+
+  // Controls: similarity, weights or contributions, presentation size.
+  const simSelect = h(
+    "select",
+    { "aria-label": "similarity", "data-testid": "similarity", title: "which similarity the cosines show" },
+    h("option", { value: "centred" }, "centred cosine"),
+    h("option", { value: "raw" }, "raw cosine"),
+  );
+  const viewSelect = h(
+    "select",
+    { "aria-label": "images show", "data-testid": "view", title: "show W_eff, or the contributions W_eff ⊙ x whose sum (+ b_eff) is the score f" },
+    h("option", { value: "weights" }, "W_eff"),
+    h("option", { value: "contributions" }, "W_eff ⊙ x"),
+  );
+  const sizeButton = h("button", { class: "linlens-tool", type: "button", "data-testid": "presentation", title: "presentation size (larger text)" }, "Aa");
+  bag.listen(simSelect, "change", () => setTrait("similarity", simSelect.value));
+  bag.listen(viewSelect, "change", () => setTrait("view", viewSelect.value));
+  bag.listen(sizeButton, "click", () => setTrait("presentation", !model.get("presentation")));
+  controls.append(h("label", {}, "similarity ", simSelect), h("label", {}, "images ", viewSelect), sizeButton);
+
+  function ask(key, msg) {
+    if (pending.has(key) || notices.has(key)) return;
+    pending.add(key);
+    model.send(msg);
+  }
 
   function request(sample, checkpoint) {
-    const key = cacheKey(sample, checkpoint);
-    if (cache.has(key) || pending.has(key) || notices.has(key)) return;
-    pending.add(key);
-    model.send(message("fetch", { sample, checkpoint }));
+    if (!cache.has(cacheKey(sample, checkpoint))) ask(cacheKey(sample, checkpoint), message("fetch", { sample, checkpoint }));
   }
 
   function requestMeans(checkpoint) {
-    const key = `means:${checkpoint}`;
-    if (classMeans.has(checkpoint) || pending.has(key)) return;
-    pending.add(key);
-    model.send(message("fetch_class_means", { checkpoint }));
+    if (!classMeans.has(checkpoint)) ask(`means:${checkpoint}`, message("fetch_class_means", { checkpoint }));
+  }
+
+  // A host that never answers for the probe mean (a page without it) must not leave the
+  // comparison waiting: after MEAN_WAIT_MS without any reply, it shows the raw cosine and says so;
+  // a mean that arrives later replaces it.
+  let lastReply = performance.now();
+  function requestProbeMean(checkpoint) {
+    const key = `mean:${checkpoint}`;
+    if (probeMeans.has(checkpoint) || pending.has(key) || notices.has(key)) return;
+    ask(key, message("fetch_probe_mean", { checkpoint }));
+    const check = () => {
+      if (!pending.has(key)) return;
+      const quiet = performance.now() - lastReply;
+      if (quiet < MEAN_WAIT_MS) {
+        bag.add(clearTimeout.bind(null, setTimeout(check, MEAN_WAIT_MS - quiet)));
+        return;
+      }
+      pending.delete(key);
+      notices.set(key, "no probe mean from this host");
+      redraw();
+    };
+    bag.add(clearTimeout.bind(null, setTimeout(check, MEAN_WAIT_MS)));
+  }
+
+  function requestNeighbours(sample, checkpoint, k) {
+    const have = neighbours.get(cacheKey(sample, checkpoint));
+    if (have && have.index.length >= Math.min(k, nSamples() - 1)) return;
+    ask(`nb:${sample}:${checkpoint}:${k}`, message("fetch_neighbors", { sample, checkpoint, k }));
   }
 
   function onMessage(msg, buffers) {
     if (!msg || typeof msg !== "object") return;
+    lastReply = performance.now();
     if (msg.type === "sample") {
-      const key = cacheKey(msg.sample, msg.checkpoint);
-      pending.delete(key);
-      const arrays = decodeMessageArrays(msg, buffers);
-      cache.set(key, { ...msg, ...arrays });
-      if (cache.size > 400) cache.delete(cache.keys().next().value);
+      pending.delete(cacheKey(msg.sample, msg.checkpoint));
+      cache.set(cacheKey(msg.sample, msg.checkpoint), { ...msg, ...decodeMessageArrays(msg, buffers) });
+      const limit = Math.max(400, 2 * ((model.get("a")?.length ?? 0) + (model.get("b")?.length ?? 0) + (model.get("k") ?? 0)));
+      while (cache.size > limit) cache.delete(cache.keys().next().value);
       draw();
     } else if (msg.type === "class_means") {
       pending.delete(`means:${msg.checkpoint}`);
       classMeans.set(msg.checkpoint, decodeMessageArrays(msg, buffers).means);
       draw();
+    } else if (msg.type === "probe_mean") {
+      pending.delete(`mean:${msg.checkpoint}`);
+      notices.delete(`mean:${msg.checkpoint}`);
+      probeMeans.set(msg.checkpoint, decodeMessageArrays(msg, buffers).mean);
+      draw();
+    } else if (msg.type === "neighbors") {
+      for (const key of pending) if (key.startsWith(`nb:${msg.sample}:${msg.checkpoint}:`)) pending.delete(key);
+      const arrays = decodeMessageArrays(msg, buffers);
+      neighbours.set(cacheKey(msg.sample, msg.checkpoint), {
+        index: Array.from(arrays.index.data),
+        similarity: Array.from(arrays.similarity.data),
+        agreement: msg.agreement,
+      });
+      draw();
     } else if (msg.type === "error") {
-      const key = msg.sample === undefined ? `means:${msg.checkpoint}` : cacheKey(msg.sample, msg.checkpoint);
-      pending.delete(key);
-      notices.set(key, msg.message ?? "the kernel could not compute these weights");
+      // An error names the checkpoint, and the sample when it was about one: it answers every
+      // request of that kind still waiting.
+      const text = msg.message ?? "the kernel could not compute this";
+      const keys = [...pending].filter((key) => {
+        if (msg.sample === undefined || msg.sample === null) return key === `means:${msg.checkpoint}` || key === `mean:${msg.checkpoint}`;
+        return key === cacheKey(msg.sample, msg.checkpoint) || key.startsWith(`nb:${msg.sample}:${msg.checkpoint}:`);
+      });
+      for (const key of keys) {
+        pending.delete(key);
+        notices.set(key, text);
+      }
       draw();
     }
   }
 
-  function sampleName(tag, s, d) {
+  function report(indices) {
+    const key = indices.join(",");
+    if (key === lastReported) return;
+    lastReported = key;
+    hooks.onNeighbors?.(indices);
+  }
+
+  function operandName(tag, ops, agg) {
     const n = names();
-    if (!d) return `${tag}: #${s}`;
-    const label = n[d.label] ?? d.label;
-    const k = argmax(d.output?.data ?? []);
-    const pred = k < 0 ? "" : k === d.label ? " ✓" : ` → predicted ${n[k] ?? k}`;
-    return `${tag}: #${s} · ${label}${pred}`;
+    const base = describeOperand(ops, agg?.labels, n);
+    if (!agg || ops.length !== 1) return `${tag}: ${base}`;
+    const label = n[agg.label] ?? agg.label;
+    const pred = agg.predicted === agg.label ? " ✓" : ` → predicted ${n[agg.predicted] ?? agg.predicted}`;
+    return `${tag}: ${base} · ${label}${pred}`;
   }
 
   function draw() {
-    const a = Number(model.get("sample_a"));
-    const b = Number(model.get("sample_b"));
-    const e = Number(model.get("checkpoint"));
-    root.dataset.sampleA = String(a);
-    root.dataset.sampleB = String(b);
-    root.dataset.checkpoint = String(e);
     const N = nSamples();
-    for (const [tag, s] of [["A", a], ["B", b]]) {
-      if (!Number.isInteger(s) || s < 0 || s >= N) {
-        header.replaceChildren();
-        body.replaceChildren(h("div", { class: "linlens-notice" }, `sample ${tag} = ${s} is outside 0..${N - 1}`));
+    const e = Number(model.get("checkpoint"));
+    const A = checkOperand(model.get("a"), N);
+    const B = checkOperand(model.get("b"), N);
+    root.classList.toggle("is-presentation", Boolean(model.get("presentation")));
+    sizeButton.setAttribute("aria-pressed", model.get("presentation") ? "true" : "false");
+    simSelect.value = model.get("similarity") === "raw" ? "raw" : "centred";
+    viewSelect.value = model.get("view") === "contributions" ? "contributions" : "weights";
+    root.dataset.checkpoint = String(e);
+    for (const [tag, ops, raw] of [["A", A, model.get("a")], ["B", B, model.get("b")]]) {
+      if (!ops) {
+        fill(header, );
+        fill(body, h("div", { class: "linlens-notice" }, `operand ${tag} = ${JSON.stringify(raw)} must list probe indices in 0..${N - 1}`));
+        fill(nbRow, );
+        report([]);
         return;
       }
     }
-    request(a, e);
-    request(b, e);
+    root.dataset.a = A.join(",");
+    root.dataset.b = B.join(",");
+    for (const s of new Set([...A, ...B])) request(s, e);
+    const centred = model.get("similarity") !== "raw";
+    if (centred) requestProbeMean(e);
     if (model.get("show_class_means")) requestMeans(e);
-    const da = cache.get(cacheKey(a, e));
-    const db = cache.get(cacheKey(b, e));
-    const missing = [notices.get(cacheKey(a, e)), notices.get(cacheKey(b, e))].filter(Boolean);
+    const k = Math.max(1, Number(model.get("k")) || 10);
+    if (A.length === 1) requestNeighbours(A[0], e, k);
+
+    const missing = [...A, ...B].map((s) => notices.get(cacheKey(s, e))).filter(Boolean);
     if (missing.length) {
-      header.replaceChildren();
-      body.replaceChildren(...missing.map((m) => h("div", { class: "linlens-notice" }, m)));
+      fill(header, );
+      fill(body, ...[...new Set(missing)].map((m) => h("div", { class: "linlens-notice" }, m)));
       root.dataset.state = "unavailable";
       return;
     }
-    if (!da || !db) {
+    const repliesA = A.map((s) => cache.get(cacheKey(s, e)));
+    const repliesB = B.map((s) => cache.get(cacheKey(s, e)));
+    const meanNotice = centred ? notices.get(`mean:${e}`) : null;
+    const waitingMean = centred && !meanNotice && !probeMeans.has(e);
+    if (repliesA.some((d) => !d) || repliesB.some((d) => !d) || waitingMean) {
       root.dataset.state = "loading";
-      if (!body.childElementCount) body.replaceChildren(h("div", { class: "linlens-notice" }, "computing effective weights…"));
+      if (!body.childElementCount) fill(body, h("div", { class: "linlens-notice" }, "computing effective weights…"));
       return;
     }
     root.dataset.state = "ready";
-    drawPair(a, b, e, da, db);
+    const view = model.get("view") === "contributions" ? "contributions" : "weights";
+    const mean = centred && !meanNotice ? probeMeans.get(e).data : null;
+    const simText = mean ? SIMILARITY_TEXT.centred : centred ? SIMILARITY_TEXT.rawFallback : SIMILARITY_TEXT.raw;
+    drawPair(A, B, e, aggregate(repliesA, view), aggregate(repliesB, view), mean, simText, view);
+    drawNeighbours(A, e, k, simText);
   }
 
-  function drawPair(a, b, e, da, db) {
-    const [C, D] = da.weight.shape;
-    const wa = da.weight.data;
-    const wb = db.weight.data;
+  function drawPair(A, B, e, da, db, mean, simText, view) {
+    const { C, D } = da;
     const show = shownClasses(model.get("classes"), C);
     const n = names();
-    const cosAll = cosine(wa, wb);
-    const cosRows = rowCosines(wa, wb, C, D);
-    const predA = argmax(da.output?.data ?? []);
-    const predB = argmax(db.output?.data ?? []);
-
-    // Shared symmetric scale over the shown rows of A and B.
-    const rowsOf = (w) => show.map((k) => w.subarray(k * D, (k + 1) * D));
-    const vmax = symmetricMax(...rowsOf(wa), ...rowsOf(wb)) || 1;
-    const diff = difference(wa, wb);
+    const cosAll = centredCosine(da.weight, db.weight, mean);
+    const cosRows = rowCentredCosines(da.weight, db.weight, mean, C, D);
+    const rowsOf = (w) => show.map((c) => w.subarray(c * D, (c + 1) * D));
+    const vmax = symmetricMax(...rowsOf(da.shown), ...rowsOf(db.shown)) || 1;
+    const diff = difference(da.shown, db.shown);
     const dmax = symmetricMax(...rowsOf(diff)) || 1;
     const img = shape();
+    const what = view === "contributions" ? "W_eff ⊙ x" : "W_eff";
+    root.dataset.similarity = mean ? "centred" : "raw";
 
-    header.replaceChildren(
-      h("span", { class: "linlens-tag linlens-tag-a" }, sampleName("A", a, da)),
-      h("span", { class: "linlens-tag linlens-tag-b" }, sampleName("B", b, db)),
+    fill(header, 
+      h("span", { class: "linlens-tag linlens-tag-a", "data-testid": "operand-a", "data-n": String(A.length) }, operandName("A", A, da)),
+      h("span", { class: "linlens-tag linlens-tag-b", "data-testid": "operand-b", "data-n": String(B.length) }, operandName("B", B, db)),
       h(
         "span",
-        { class: "linlens-cosine", "data-testid": "cosine", "data-value": String(cosAll), title: "cosine similarity of the two W_eff (all classes)" },
-        `cos(W_A, W_B) = ${cosAll.toFixed(3)}`,
+        { class: "linlens-cosine", "data-testid": "cosine", "data-value": String(cosAll), "data-similarity": root.dataset.similarity, title: simText.title },
+        `${simText.label} ${formatNumber(cosAll)}`,
       ),
-      h("span", { class: "linlens-checkpoint-note" }, (model.get("_checkpoint_labels") ?? [])[e] ?? `checkpoint ${e}`),
+      simText === SIMILARITY_TEXT.rawFallback ? h("span", { class: "linlens-checkpoint-note" }, "(no probe mean here, so not centred)") : null,
     );
 
     const grid = h("div", { class: "linlens-grid" });
-    // Image columns share the width (each 24..72 px), so ten classes fit a half-width panel.
-    grid.style.gridTemplateColumns = `auto repeat(${show.length + 1}, minmax(24px, 72px))`;
+    grid.style.gridTemplateColumns = `max-content repeat(${show.length + 1}, minmax(max-content, var(--ll-cell, 60px)))`;
     grid.style.setProperty("--ll-aspect", `${img[1]} / ${img[0]}`);
-    // Column headers: class name + per-class cosine.
     grid.append(h("div", { class: "linlens-cell linlens-colhead" }), h("div", { class: "linlens-cell linlens-colhead" }, "input"));
-    for (const k of show) {
+    for (const c of show) grid.append(h("div", { class: "linlens-cell linlens-colhead" }, h("div", { class: "linlens-classname" }, `${n[c] ?? c}`)));
+    // One row of per-class similarities, named once in its row head (labels never run together).
+    grid.append(h("div", { class: "linlens-cell linlens-rowhead", title: simText.title }, simText.label));
+    grid.append(h("div", { class: "linlens-cell" }));
+    for (const c of show) {
       grid.append(
         h(
           "div",
-          { class: "linlens-cell linlens-colhead" },
-          h("div", { class: "linlens-classname" }, `${n[k] ?? k}`),
-          h(
-            "div",
-            { class: "linlens-cos-class", "data-testid": "cosine-class", "data-class": k, "data-value": String(cosRows[k]), title: `cosine of class-${n[k] ?? k} rows` },
-            `cos ${cosRows[k].toFixed(2)}`,
-          ),
+          { class: "linlens-cell linlens-cos-class", "data-testid": "cosine-class", "data-class": c, "data-value": String(cosRows[c]), title: `${simText.label} of the class-${n[c] ?? c} rows of W_eff` },
+          formatNumber(cosRows[c]),
         ),
       );
     }
-    const weightPixels = (vm) => (v) => divergingPixels(v, vm);
-    const row = (tag, title, d, w, pred, vm, inputVals) => {
-      grid.append(h("div", { class: "linlens-cell linlens-rowhead" }, h("span", { class: `linlens-tag linlens-tag-${{ A: "a", B: "b" }[tag] ?? "other"}` }, tag), title));
-      grid.append(
-        h(
-          "div",
-          { class: "linlens-cell" },
-          inputVals ? imageCanvas(inputVals, img, (v) => greyPixels(v), "input image") : null,
-        ),
-      );
-      for (const k of show) {
-        const vals = w.subarray(k * D, (k + 1) * D);
-        const bias = d?.bias?.data?.[k];
+    const row = (tag, title, d, w, vm, inputVals) => {
+      const cls = { A: "a", B: "b" }[tag] ?? "other";
+      grid.append(h("div", { class: "linlens-cell linlens-rowhead" }, h("span", { class: `linlens-tag linlens-tag-${cls}` }, tag), title));
+      grid.append(h("div", { class: "linlens-cell" }, inputVals ? imageCanvas(inputVals, img, (v) => greyPixels(v), d?.n > 1 ? "mean input of the group" : "input image") : null));
+      for (const c of show) {
+        const pred = d?.predicted === c;
         const cell = h(
           "div",
-          { class: `linlens-cell${k === pred ? " is-pred" : ""}`, "data-class": k },
-          imageCanvas(vals, img, weightPixels(vm), `${tag}: W_eff row ${n[k] ?? k}`),
-          bias !== undefined ? h("div", { class: "linlens-bias" }, `b ${fmt(bias, 2)}`) : null,
-          d?.output ? h("div", { class: "linlens-logit" }, `f ${fmt(d.output.data[k], 2)}`) : null,
+          { class: `linlens-cell${pred ? " is-pred" : ""}`, "data-class": c },
+          imageCanvas(w.subarray(c * D, (c + 1) * D), img, (v) => divergingPixels(v, vm), `${tag}: ${what} row ${n[c] ?? c}`),
+          d?.bias ? h("div", { class: "linlens-bias", "data-testid": "number" }, `b ${formatNumber(d.bias[c])}`) : null,
+          d?.output ? h("div", { class: "linlens-logit", "data-testid": "number" }, `f ${formatNumber(d.output[c])}`) : null,
         );
-        if (k === pred) cell.title = `predicted class of ${tag}`;
+        if (pred) cell.title = `predicted class of ${tag}`;
         grid.append(cell);
       }
     };
-    row("A", ` #${a}`, da, wa, predA, vmax, da.input?.data);
-    row("B", ` #${b}`, db, wb, predB, vmax, db.input?.data);
-    row("A−B", "", null, diff, -1, dmax, null);
+    const nTitle = (d) => (d.n > 1 ? ` mean of ${d.n}` : "");
+    row("A", nTitle(da), da, da.shown, vmax, da.input);
+    row("B", nTitle(db), db, db.shown, vmax, db.input);
+    row("A−B", "", null, diff, dmax, null);
     const means = classMeans.get(e);
+    let mmax = 0;
     if (model.get("show_class_means") && means) {
       // Row k of class k's mean W_eff: what the network's weights for class k look like on average.
       const [Ck, Cout] = means.shape;
       const meanRows = new Float32Array(C * D);
-      for (const k of show) {
-        if (k < Ck && k < Cout) meanRows.set(means.data.subarray((k * Cout + k) * D, (k * Cout + k + 1) * D), k * D);
+      for (const c of show) {
+        if (c < Ck && c < Cout) meanRows.set(means.data.subarray((c * Cout + c) * D, (c * Cout + c + 1) * D), c * D);
       }
-      const mmax = symmetricMax(...rowsOf(meanRows)) || 1;
-      row("class mean", "", null, meanRows, -1, mmax, null);
+      mmax = symmetricMax(...rowsOf(meanRows)) || 1;
+      row("class mean", "", null, meanRows, mmax, null);
     }
-    body.replaceChildren(grid);
+    fill(body, grid);
     const meansNote = model.get("show_class_means") ? notices.get(`means:${e}`) : null;
     if (meansNote) body.append(h("div", { class: "linlens-notice" }, `class means unavailable: ${meansNote}`));
-    const hasBias = da.bias !== undefined && da.bias !== null;
-    scale.replaceChildren(
-      h("span", {}, `W_eff scale ±${fmt(vmax)}`),
-      h("span", { class: "linlens-colorbar", style: { background: cssGradient((t) => diverging(2 * t - 1, 1)) } }),
-      h("span", {}, `A−B scale ±${fmt(dmax)}`),
-      h("span", { class: "linlens-scale-note" }, hasBias ? "b = b_eff, f = output; outlined = predicted class" : "no bias in this network (b_eff = 0); outlined = predicted class"),
+    fill(scale, 
+      colorbar(`A, B ${what}`, vmax, "scale-weights"),
+      colorbar("A−B", dmax, "scale-diff"),
+      mmax ? colorbar("class mean W_eff", mmax, "scale-means") : null,
+      h("span", { class: "linlens-scale-note" }, da.bias ? LEGEND_TEXT : `${LEGEND_TEXT} · no bias in this network (b_eff = 0)`),
+    );
+  }
+
+  function drawNeighbours(A, e, k, simText) {
+    if (A.length !== 1) {
+      fill(nbRow, );
+      report([]);
+      return;
+    }
+    const key = cacheKey(A[0], e);
+    const note = [...notices.entries()].find(([nk]) => nk.startsWith(`nb:${A[0]}:${e}:`));
+    const nb = neighbours.get(key);
+    if (!nb) {
+      fill(nbRow, note ? h("div", { class: "linlens-notice" }, `neighbours unavailable: ${note[1]}`) : null);
+      report([]);
+      return;
+    }
+    const index = nb.index.slice(0, k);
+    const sims = nb.similarity.slice(0, k);
+    report(index);
+    for (const s of index) request(s, e);
+    const label = cache.get(key)?.label;
+    const n = names();
+    const labels = index.map((s) => cache.get(cacheKey(s, e))?.label);
+    const known = labels.every((l) => l !== undefined);
+    const same = labels.filter((l) => l === label).length;
+    const agreement = known && label !== undefined ? `${same}/${index.length}` : `${Math.round((nb.agreement ?? 0) * index.length)}/${index.length}`;
+    const img = shape();
+    fill(nbRow, 
+      h(
+        "div",
+        { class: "linlens-nb-head" },
+        h("span", { class: "linlens-tag linlens-tag-a" }, "A"),
+        ` ${index.length} nearest in W_eff space (${simText.label}) · `,
+        h(
+          "span",
+          { class: "linlens-nb-agreement", "data-testid": "neighbor-agreement", "data-value": String(nb.agreement ?? "") },
+          `neighbour agreement: ${agreement} share A's label`,
+        ),
+      ),
+      h(
+        "div",
+        { class: "linlens-nb-list" },
+        index.map((s, j) => {
+          const d = cache.get(cacheKey(s, e));
+          return h(
+            "div",
+            { class: `linlens-nb${d && d.label !== label ? " is-other" : ""}`, "data-sample": s, title: `#${s}: ${simText.label} ${formatNumber(sims[j])} with A` },
+            d ? imageCanvas(d.input.data, img, (v) => greyPixels(v), `#${s}`) : h("div", { class: "linlens-img linlens-nb-empty" }),
+            h("div", { class: "linlens-nb-label" }, d ? `${n[d.label] ?? d.label}` : "…"),
+            h("div", { class: "linlens-nb-sim", "data-testid": "number" }, formatNumber(sims[j])),
+          );
+        }),
+      ),
     );
   }
 
   const redraw = guarded(root, draw, "WeightCompare");
   bag.onModel(model, "msg:custom", guarded(root, onMessage, "WeightCompare"));
-  for (const t of ["sample_a", "sample_b", "checkpoint", "classes", "show_class_means"]) bag.onModel(model, `change:${t}`, redraw);
+  for (const t of ["a", "b", "checkpoint", "classes", "show_class_means", "similarity", "view", "k", "presentation"]) bag.onModel(model, `change:${t}`, redraw);
   bag.onModel(model, "change:_revision", guarded(root, () => {
     // The kernel's data changed (a new run or trajectory): drop everything cached.
     cache.clear();
     pending.clear();
     notices.clear();
     classMeans = new Map();
+    probeMeans = new Map();
+    neighbours = new Map();
     draw();
   }, "WeightCompare"));
   redraw();

@@ -9,7 +9,7 @@ import { renderCompare } from "./compare.js";
 import { Disposer, guarded, h, makeRoot, renderOrShowError, showError } from "./dom.js";
 import { renderEmbedding } from "./embedding.js";
 import { renderScrubber } from "./scrubber.js";
-import { samplesFromSelection } from "./selection.js";
+import { operandsFromBrush, operandsFromPick } from "./selection.js";
 import { CONTRACT } from "./contract.js";
 
 const PREFIX = "IPY_MODEL_";
@@ -37,10 +37,12 @@ export function setIfChanged(model, name, value) {
 
 /**
  * Link the three models as the contract's `links` say: scrubber checkpoint -> scatter and
- * comparison; scatter selection or a click on a point -> comparison samples. Returns
- * {onPick, unlink}.
+ * comparison; a brush in the scatter -> operand A (B when shift was held, see `shiftHeld`); a
+ * click on a point -> A = [i] (shift: B); the operands -> the scatter's A/B markers; the
+ * comparison's neighbours (`onNeighbors`) -> the scatter's highlighted points. Returns
+ * {onPick, onNeighbors, unlink}.
  */
-export function linkModels({ scrubber, embedding, compare }, bag = new Disposer()) {
+export function linkModels({ scrubber, embedding, compare }, bag = new Disposer(), { shiftHeld = () => false } = {}) {
   const models = { scrubber, embedding, compare };
   const position = CONTRACT.links.checkpoint;
   const source = models[position.from[0]];
@@ -48,24 +50,31 @@ export function linkModels({ scrubber, embedding, compare }, bag = new Disposer(
     const k = source.get(position.from[1]);
     for (const [widget, trait] of position.to) setIfChanged(models[widget], trait, k);
   };
+  const operands = () => ({ a: compare.get("a") ?? [], b: compare.get("b") ?? [] });
+  const setOperands = (next) => {
+    setIfChanged(compare, "a", next.a);
+    setIfChanged(compare, "b", next.b);
+  };
   const onSelection = () => {
     const sel = embedding.get("selection") ?? [];
-    if (sel.length < 2) return; // single clicks are handled by onPick (A, or B with shift)
-    const prev = { a: compare.get("sample_a"), b: compare.get("sample_b") };
-    const next = samplesFromSelection(sel, prev);
-    setIfChanged(compare, "sample_a", next.a);
-    setIfChanged(compare, "sample_b", next.b);
+    // A click selects one point and is handled by onPick; two or more are a brush.
+    setOperands(operandsFromBrush(sel, operands(), { shift: shiftHeld() }));
   };
+  // The scatter marks the operands: names of the marked traits come from the contract.
+  const marks = CONTRACT.links.operands.marks;
+  const onOperands = () => {
+    for (const [, from, widget, trait] of marks) setIfChanged(models[widget], trait, compare.get(from) ?? []);
+  };
+  const [, , nbWidget, nbTrait] = CONTRACT.links.neighbors.marks[0];
+  const onNeighbors = (indices) => setIfChanged(models[nbWidget], nbTrait, Array.from(indices ?? []));
   bag.onModel(source, `change:${position.from[1]}`, onCheckpoint);
   bag.onModel(embedding, "change:selection", onSelection);
-  const onPick = (i, { shift }) => {
-    const prev = { a: compare.get("sample_a"), b: compare.get("sample_b") };
-    const next = samplesFromSelection([i], prev, { shift });
-    setIfChanged(compare, "sample_a", next.a);
-    setIfChanged(compare, "sample_b", next.b);
-  };
+  bag.onModel(compare, "change:a", onOperands);
+  bag.onModel(compare, "change:b", onOperands);
+  const onPick = (i, { shift }) => setOperands(operandsFromPick(i, operands(), { shift }));
   onCheckpoint();
-  return { onPick, unlink: () => bag.dispose() };
+  onOperands();
+  return { onPick, onNeighbors, unlink: () => bag.dispose() };
 }
 
 // ---- keys: after a click inside the explorer, its keys drive the explorer, never the notebook.
@@ -149,13 +158,28 @@ export async function renderExplorer({ model, el }) {
     const help = h(
       "div",
       { class: "linlens-help" },
-      "Drag the slider or press play to watch training. Click a point to compare it (A); shift-click sets B; a lasso or box selection compares its first two points.",
+      "Drag the slider or press play to watch training. Click a point to make it A; shift-click sets B. A lasso or box selection makes the group A (compared by its mean W_eff); with shift held it sets B.",
     );
     root.append(top, h("div", { class: "linlens-ex-main" }, left, right), help);
-    const links = linkModels({ scrubber, embedding, compare }, bag);
+    // Whether shift was held during the last pointer gesture in the scatter (capture phase, so
+    // the scatter's own handlers cannot hide it): a shift+brush sets B.
+    // Only a gesture that just ended counts: a selection set later from Python is a plain brush.
+    let shift = false;
+    let at = -Infinity;
+    const noteShift = (ev) => {
+      shift = Boolean(ev.shiftKey);
+      at = performance.now();
+    };
+    for (const type of ["pointerdown", "pointerup", "mousedown", "mouseup"]) bag.listen(left, type, noteShift, true);
+    const shiftHeld = () => shift && performance.now() - at < 1500;
+    const links = linkModels({ scrubber, embedding, compare }, bag, { shiftHeld });
+    // Presentation size applies to the whole explorer; the comparison's trait holds it.
+    const onSize = () => root.classList.toggle("is-presentation", Boolean(compare.get("presentation")));
+    bag.onModel(compare, "change:presentation", onSize);
+    onSize();
     cleanups.push(renderScrubber({ model: scrubber, el: top }));
     cleanups.push(renderEmbedding({ model: embedding, el: left, hooks: { onPick: guarded(root, links.onPick, "pick"), badge: false } }));
-    cleanups.push(renderCompare({ model: compare, el: right }));
+    cleanups.push(renderCompare({ model: compare, el: right, hooks: { onNeighbors: guarded(root, links.onNeighbors, "neighbours") } }));
     bindExplorerKeys(root, { scrubber, embedding, compare }, bag);
     root.dataset.ready = "true";
   } catch (e) {

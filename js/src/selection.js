@@ -1,6 +1,7 @@
 /**
  * Selection logic shared by the scatter, the comparison and the explorer: normalising index
- * lists, legend filters, and how a selection or a click chooses the two compared samples.
+ * lists, legend filters, how a click or a brush sets the compared operands (a sample or a
+ * group), and the similarities the comparison shows.
  */
 
 /** Sorted unique integer indices within [0, n). Invalid entries are dropped. */
@@ -48,18 +49,91 @@ export function intersectVisible(selection, visible) {
 }
 
 /**
- * Which samples to compare after a selection change. A brush of two or more points compares the
- * two smallest probe indices (the `selection` trait is kept sorted ascending, so these are its
- * first two, whatever order the points were brushed in); a single click sets A, or B when shift
- * was held. Returns {a, b} (unchanged members keep their previous value).
+ * Operands after a click on point `i`: A becomes that one sample, or B when shift was held.
+ * `previous` is {a, b} (lists of probe indices); the other operand is kept.
  */
-export function samplesFromSelection(selection, previous, { shift = false } = {}) {
-  const prev = { a: previous?.a ?? 0, b: previous?.b ?? 0 };
-  if (!selection || selection.length === 0) return prev;
-  if (selection.length === 1) {
-    return shift ? { a: prev.a, b: selection[0] } : { a: selection[0], b: prev.b };
+export function operandsFromPick(i, previous, { shift = false } = {}) {
+  const prev = { a: previous?.a ?? [], b: previous?.b ?? [] };
+  if (!Number.isInteger(i) || i < 0) return prev;
+  return shift ? { a: prev.a, b: [i] } : { a: [i], b: prev.b };
+}
+
+/**
+ * Operands after a brush (lasso or box): the whole selection becomes A, a group compared by its
+ * mean W_eff, or B when shift was held. A selection of fewer than two points is not a brush (a
+ * click is handled by operandsFromPick) and keeps the operands.
+ */
+export function operandsFromBrush(selection, previous, { shift = false } = {}) {
+  const prev = { a: previous?.a ?? [], b: previous?.b ?? [] };
+  if (!selection || selection.length < 2) return prev;
+  const group = Array.from(new Set(selection)).sort((x, y) => x - y);
+  return shift ? { a: prev.a, b: group } : { a: group, b: prev.b };
+}
+
+/** The most frequent label of a list and how often it occurs ({label: null, count: 0} if empty). */
+export function majority(labels) {
+  const counts = new Map();
+  let best = null;
+  let bestCount = 0;
+  for (const l of labels ?? []) {
+    const c = (counts.get(l) ?? 0) + 1;
+    counts.set(l, c);
+    if (c > bestCount || (c === bestCount && l < best)) {
+      best = l;
+      bestCount = c;
+    }
   }
-  return { a: selection[0], b: selection[1] };
+  return { label: best, count: bestCount };
+}
+
+/**
+ * A one-line name of an operand: "#12" for one sample, "group of 23 (mostly '1')" for a group
+ * (`labels`: the members' labels when known; `names`: class names).
+ */
+export function describeOperand(indices, labels, names = []) {
+  if (!indices?.length) return "nothing";
+  if (indices.length === 1) return `#${indices[0]}`;
+  const { label, count } = majority(labels ?? []);
+  if (label === null) return `group of ${indices.length}`;
+  const name = names[label] ?? label;
+  const share = count === indices.length ? "all" : "mostly";
+  return `group of ${indices.length} (${share} '${name}')`;
+}
+
+/** Element-wise mean of equal-length numeric arrays, as a Float32Array. */
+export function meanOf(arrays) {
+  const n = arrays.length;
+  if (!n) return new Float32Array(0);
+  const out = new Float64Array(arrays[0].length);
+  for (const a of arrays) for (let i = 0; i < out.length; i++) out[i] += a[i];
+  const res = new Float32Array(out.length);
+  for (let i = 0; i < out.length; i++) res[i] = out[i] / n;
+  return res;
+}
+
+/**
+ * Cosine of two vectors over [start, end) after subtracting `mean` (the centred cosine; null
+ * mean gives the raw cosine). NaN when either centred vector has zero length.
+ */
+export function centredCosine(a, b, mean, start = 0, end = a.length) {
+  let dot = 0;
+  let na = 0;
+  let nb = 0;
+  for (let i = start; i < end; i++) {
+    const m = mean ? mean[i] : 0;
+    const x = a[i] - m;
+    const y = b[i] - m;
+    dot += x * y;
+    na += x * x;
+    nb += y * y;
+  }
+  const d = Math.sqrt(na) * Math.sqrt(nb);
+  return d > 0 ? dot / d : Number.NaN;
+}
+
+/** Per-row centred cosines of two (rows x cols) matrices stored flat (null mean: raw). */
+export function rowCentredCosines(a, b, mean, rows, cols) {
+  return Array.from({ length: rows }, (_, r) => centredCosine(a, b, mean, r * cols, (r + 1) * cols));
 }
 
 /** Cosine similarity of two equal-length vectors (0 when either is all zeros). */

@@ -74,17 +74,46 @@ export const CSS = `
 .linlens-rowhead { flex-direction: row; gap: 2px; align-self: center; color: var(--ll-fg); font-size: 11px; white-space: nowrap; }
 .linlens-img { width: 100%; height: auto; aspect-ratio: var(--ll-aspect, 1); image-rendering: pixelated; display: block; border: 1px solid var(--ll-border); }
 .linlens-cell > .linlens-img { align-self: stretch; }
-.linlens-bias, .linlens-logit { white-space: nowrap; overflow: hidden; text-overflow: ellipsis; max-width: 100%; }
+.linlens-bias, .linlens-logit { white-space: nowrap; font-variant-numeric: tabular-nums; }
 .linlens-scale { display: flex; flex-wrap: wrap; gap: 8px; align-items: center; margin-top: 6px; color: var(--ll-muted); }
 .linlens-scale-note { flex-basis: 100%; }
-.linlens-root[data-linlens="explorer"] { display: flex; flex-direction: column; gap: 8px; }
-.linlens-ex-main { display: flex; gap: 12px; flex-wrap: wrap; align-items: flex-start; }
-.linlens-ex-left { flex: 1 1 380px; min-width: 300px; }
-.linlens-ex-right { flex: 1 1 420px; min-width: 300px; }
+.linlens-root[data-linlens="explorer"] { display: flex; flex-direction: column; gap: 8px; container-type: inline-size; }
+.linlens-ex-main { display: flex; gap: 12px; align-items: flex-start; }
+.linlens-ex-left { flex: 1 1 0; min-width: 400px; }
+.linlens-ex-right { flex: 1.2 1 0; min-width: 0; }
 .linlens-help { color: var(--ll-muted); font-size: 11px; }
 /* scatter marks (operands A/B, trails, highlighted neighbours) and explorer focus */
 .linlens-overlay { position: absolute; inset: 0; width: 100%; height: 100%; pointer-events: none; overflow: visible; }
 .linlens-overlay text { font-family: var(--jp-ui-font-family, system-ui, sans-serif); }
 .linlens-root[data-linlens="explorer"]:focus { outline: none; }
 .linlens-root[data-linlens="explorer"]:focus-visible { outline: 2px solid var(--ll-accent); outline-offset: 2px; }
+/* Comparison and explorer layout: the comparison goes below the scatter when the explorer is
+   narrow; labels and numbers are never clipped; presentation size scales all text. */
+@container (max-width: 1400px) {
+  .linlens-ex-main { flex-direction: column; align-items: stretch; }
+  .linlens-ex-left, .linlens-ex-right { flex: 1 1 auto; min-width: 0; }
+}
+.linlens-compare-controls { display: flex; flex-wrap: wrap; gap: 4px 12px; align-items: center; margin-bottom: 6px; color: var(--ll-muted); }
+.linlens-compare-controls label { display: inline-flex; gap: 4px; align-items: center; }
+.linlens-grid { column-gap: 4px; }
+.linlens-grid .linlens-cell > .linlens-img { min-width: 40px; }
+.linlens-cos-class { font-variant-numeric: tabular-nums; color: var(--ll-fg); font-size: 11px; }
+.linlens-scalebar { display: inline-flex; gap: 4px; align-items: center; white-space: nowrap; }
+.linlens-scalebar .linlens-colorbar { width: 100px; }
+.linlens-neighbors:empty { display: none; }
+.linlens-neighbors { margin-top: 6px; }
+.linlens-nb-head { color: var(--ll-fg); margin-bottom: 4px; }
+.linlens-nb-agreement { font-weight: 600; }
+.linlens-nb-list { display: flex; flex-wrap: wrap; gap: 4px; }
+.linlens-nb { display: flex; flex-direction: column; align-items: center; width: 44px; font-size: 10px; color: var(--ll-muted); border: 2px solid transparent; border-radius: 3px; }
+.linlens-nb.is-other { border-color: #c62828; }
+.linlens-nb .linlens-img { width: 36px; }
+.linlens-nb-empty { background: var(--ll-bg2); }
+.linlens-nb-label { color: var(--ll-fg); font-weight: 600; }
+.linlens-root.is-presentation, .is-presentation .linlens-root { font-size: 16px; }
+.is-presentation .linlens-cell, .is-presentation .linlens-nb, .is-presentation .linlens-help, .is-presentation .linlens-spark-legend { font-size: 14px; }
+.is-presentation .linlens-classname, .is-presentation .linlens-rowhead, .is-presentation .linlens-cos-class { font-size: 15px; }
+.is-presentation .linlens-grid { --ll-cell: 84px; }
+.is-presentation .linlens-nb { width: 60px; }
+.is-presentation .linlens-nb .linlens-img { width: 52px; }
 `;

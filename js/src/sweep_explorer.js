@@ -38,8 +38,8 @@ export function linkSweep({ scrubber, embeddings, compare, mapping, N, onMove = 
   };
   const compareSample = (s) => {
     const next = crossRunSamples(s, N);
-    setIfChanged(compare, "sample_a", next.a);
-    setIfChanged(compare, "sample_b", next.b);
+    setIfChanged(compare, "a", [next.a]);
+    setIfChanged(compare, "b", [next.b]);
   };
   embeddings.forEach((source) => {
     bag.onModel(source, "change:selection", () => {

@@ -57,7 +57,7 @@ describe("explorer links (the only place they are applied)", () => {
   const make = () => ({
     scrubber: new PageModel({ checkpoint: 0 }),
     embedding: new PageModel({ checkpoint: 0, selection: [] }),
-    compare: new PageModel({ checkpoint: 0, sample_a: 0, sample_b: 1 }),
+    compare: new PageModel({ checkpoint: 0, a: [0], b: [1] }),
   });
 
   it("every contract target follows the scrubber, and only in that direction", () => {
@@ -73,12 +73,29 @@ describe("explorer links (the only place they are applied)", () => {
     expect(models.embedding.get("checkpoint")).toBe(1);
   });
 
-  it("a brush of two or more points sets the compared samples", () => {
+  it("a brush sets A to the group, shift+brush sets B; a single point changes nothing", () => {
     const models = make();
-    linkModels(models);
+    let shift = false;
+    linkModels(models, undefined, { shiftHeld: () => shift });
     models.embedding.set("selection", [4, 9, 13]);
-    expect([models.compare.get("sample_a"), models.compare.get("sample_b")]).toEqual([4, 9]);
+    expect([models.compare.get("a"), models.compare.get("b")]).toEqual([[4, 9, 13], [1]]);
+    shift = true;
+    models.embedding.set("selection", [2, 6]);
+    expect([models.compare.get("a"), models.compare.get("b")]).toEqual([[4, 9, 13], [2, 6]]);
     models.embedding.set("selection", [6]);
-    expect([models.compare.get("sample_a"), models.compare.get("sample_b")]).toEqual([4, 9]);
+    expect([models.compare.get("a"), models.compare.get("b")]).toEqual([[4, 9, 13], [2, 6]]);
+  });
+
+  it("the operands are marked in the scatter and the neighbours highlighted", () => {
+    const models = make();
+    const { onPick, onNeighbors } = linkModels(models);
+    const [[, , , markA], [, , , markB]] = CONTRACT.links.operands.marks;
+    const [[, , , highlighted]] = CONTRACT.links.neighbors.marks;
+    expect([models.embedding.get(markA), models.embedding.get(markB)]).toEqual([[0], [1]]);
+    onPick(7, { shift: false });
+    onPick(3, { shift: true });
+    expect([models.embedding.get(markA), models.embedding.get(markB)]).toEqual([[7], [3]]);
+    onNeighbors(new Int32Array([5, 2]));
+    expect(models.embedding.get(highlighted)).toEqual([5, 2]);
   });
 });

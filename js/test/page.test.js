@@ -73,16 +73,16 @@ describe("explorer links", () => {
   it("scrubber drives checkpoint; brush and clicks choose samples", () => {
     const scrubber = new PageModel({ checkpoint: 0 });
     const embedding = new PageModel({ checkpoint: 0, selection: [] });
-    const compare = new PageModel({ checkpoint: 0, sample_a: 0, sample_b: 1 });
+    const compare = new PageModel({ checkpoint: 0, a: [0], b: [1] });
     const { onPick, unlink } = linkModels({ scrubber, embedding, compare });
     scrubber.set("checkpoint", 3);
     expect(embedding.get("checkpoint")).toBe(3);
     expect(compare.get("checkpoint")).toBe(3);
     embedding.set("selection", [8, 2, 5]);
-    expect([compare.get("sample_a"), compare.get("sample_b")]).toEqual([8, 2]);
+    expect([compare.get("a"), compare.get("b")]).toEqual([[2, 5, 8], [1]]);
     onPick(11, { shift: false });
     onPick(12, { shift: true });
-    expect([compare.get("sample_a"), compare.get("sample_b")]).toEqual([11, 12]);
+    expect([compare.get("a"), compare.get("b")]).toEqual([[11], [12]]);
     unlink();
     scrubber.set("checkpoint", 1);
     expect(embedding.get("checkpoint")).toBe(3);

@@ -6,7 +6,13 @@ import {
   normalizeSelection,
   rowCosines,
   sameSelection,
-  samplesFromSelection,
+  centredCosine,
+  describeOperand,
+  majority,
+  meanOf,
+  operandsFromBrush,
+  operandsFromPick,
+  rowCentredCosines,
   toggleHidden,
   visibleIndices,
 } from "../src/selection.js";
@@ -33,16 +39,46 @@ describe("selection", () => {
     expect(intersectVisible([0, 1], null)).toEqual([0, 1]);
   });
 
-  it("chooses compared samples from a brush or a click", () => {
-    const prev = { a: 1, b: 2 };
-    expect(samplesFromSelection([7, 4, 9], prev)).toEqual({ a: 7, b: 4 });
-    expect(samplesFromSelection([7], prev)).toEqual({ a: 7, b: 2 });
-    expect(samplesFromSelection([7], prev, { shift: true })).toEqual({ a: 1, b: 7 });
-    expect(samplesFromSelection([], prev)).toEqual(prev);
+  it("a click sets A to one sample, shift-click sets B", () => {
+    const prev = { a: [1], b: [2, 3] };
+    expect(operandsFromPick(7, prev)).toEqual({ a: [7], b: [2, 3] });
+    expect(operandsFromPick(7, prev, { shift: true })).toEqual({ a: [1], b: [7] });
+    expect(operandsFromPick(-1, prev)).toEqual(prev);
+  });
+
+  it("a brush sets A to the whole group (B with shift), never two of its points", () => {
+    const prev = { a: [1], b: [2] };
+    expect(operandsFromBrush([7, 4, 9, 4], prev)).toEqual({ a: [4, 7, 9], b: [2] });
+    expect(operandsFromBrush([7, 4, 9], prev, { shift: true })).toEqual({ a: [1], b: [4, 7, 9] });
+    expect(operandsFromBrush([7], prev)).toEqual(prev);
+    expect(operandsFromBrush([], prev)).toEqual(prev);
+  });
+
+  it("names an operand: one sample, or a group with n and its main label", () => {
+    expect(describeOperand([12], [7], [])).toBe("#12");
+    const labels = [1, 1, 1, 7];
+    expect(describeOperand([3, 4, 5, 6], labels, ["0", "1"])).toBe("group of 4 (mostly '1')");
+    expect(describeOperand([3, 4], [2, 2], ["a", "b", "c"])).toBe("group of 2 (all 'c')");
+    expect(describeOperand([3, 4], undefined)).toBe("group of 2");
+    expect(majority([2, 1, 1, 2, 2])).toEqual({ label: 2, count: 3 });
   });
 });
 
 describe("similarity", () => {
+  it("centred cosine subtracts the mean; a group is its members' mean", () => {
+    expect(centredCosine([2, 1], [0, 1], [1, 1])).toBeCloseTo(-1);
+    expect(centredCosine([1, 0], [0, 1], null)).toBe(0);
+    expect(Number.isNaN(centredCosine([1, 1], [0, 1], [1, 1]))).toBe(true);
+    // raw cosine of two vectors sharing a large component is near 1; centred it is not
+    const m = [5, 5, 0];
+    expect(centredCosine([6, 5, 0], [5, 6, 0], null)).toBeGreaterThan(0.9);
+    expect(centredCosine([6, 5, 0], [5, 6, 0], m)).toBeCloseTo(0);
+    const rows = rowCentredCosines([1, 0, 2, 1], [0, 1, 0, 1], [0, 0, 1, 1], 2, 2);
+    expect(rows[0]).toBeCloseTo(0);
+    expect(rows[1]).toBeCloseTo(-1);
+    expect(Array.from(meanOf([[1, 2], [3, 6]]))).toEqual([2, 4]);
+  });
+
   it("cosine overall, per row, and of zero vectors", () => {
     expect(cosine([1, 0], [0, 1])).toBe(0);
     expect(cosine([1, 2], [2, 4])).toBeCloseTo(1);

@@ -5,7 +5,7 @@ import { chartScale, epochWarp, crossRunSamples, linkSweep, mappedCheckpoints, s
 const make = () => ({
   scrubber: new PageModel({ checkpoint: 0 }),
   embeddings: [new PageModel({ checkpoint: 0, selection: [] }), new PageModel({ checkpoint: 0, selection: [] })],
-  compare: new PageModel({ checkpoint: 0, sample_a: 0, sample_b: 10 }),
+  compare: new PageModel({ checkpoint: 0, a: [0], b: [10] }),
 });
 
 describe("sweep explorer links", () => {
@@ -30,9 +30,9 @@ describe("sweep explorer links", () => {
     const links = linkSweep({ ...m, mapping: [[0], [0]], N: 10 });
     m.embeddings[1].set("selection", [4, 7]);
     expect(m.embeddings[0].get("selection")).toEqual([4, 7]);
-    expect([m.compare.get("sample_a"), m.compare.get("sample_b")]).toEqual([4, 14]);
+    expect([m.compare.get("a"), m.compare.get("b")]).toEqual([[4], [14]]);
     links.onPick(2);
-    expect([m.compare.get("sample_a"), m.compare.get("sample_b")]).toEqual([2, 12]);
+    expect([m.compare.get("a"), m.compare.get("b")]).toEqual([[2], [12]]);
     links.unlink();
     m.embeddings[0].set("selection", [1]);
     expect(m.embeddings[1].get("selection")).toEqual([4, 7]);

@@ -335,7 +335,7 @@ def _carry_bank(
 ) -> tuple[str, str]:
     """Put a bank of precomputed samples into ``config``; return the note and sample list."""
     cmp = explorer.compare
-    extra = [cmp.sample_a, cmp.sample_b, *explorer.embedding.selection[:2]]
+    extra = [*cmp.a, *cmp.b, *explorer.embedding.selection]  # what the page opens on
     samples = bank_samples(labels, max_samples, extra)
     config["bank"] = weight_bank(explorer, samples)
     if emb.get("_values") is None:

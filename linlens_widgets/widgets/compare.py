@@ -1,11 +1,17 @@
-"""WeightCompare: two samples' effective weights side by side, their difference and cosine.
+"""WeightCompare: two operands' effective weights side by side, their difference and similarity.
 
-For each of two probe samples: the input image, W_eff as C per-class images in the input's shape
-(diverging colour map, one symmetric scale shared by both samples), b_eff when the network has
-biases, the predicted class outlined; then A − B, the cosine similarity of the two W_eff overall
-and per class, and optionally the class-mean W_eff row (``ll.metrics.class_mean_weights``).
-The front end asks for a sample at a checkpoint when it needs it; the engine computes it and the
-answer travels as float32 buffers (a few KB), cached in the browser.
+An operand (``a`` or ``b``) is a list of probe indices: one index is a single sample, several are
+a group compared by its mean W_eff. For each operand: the input image, W_eff (or the contributions
+W_eff ⊙ x) as C per-class images in the input's shape (diverging colour map, one symmetric scale
+shared by A and B), b_eff when the network has biases, the predicted class outlined; then A − B on
+its own scale, and the similarity of the two W_eff overall and per class. The similarity is the
+**centred cosine** by default, the one ``ll.metrics.class_similarity`` uses: the mean W_eff over
+the probe samples at that checkpoint is subtracted first (raw cosines of trained networks sit near
+0.9 for almost any pair). When A is a single sample its nearest neighbours in W_eff space are
+listed with the share that has A's label.
+
+The front end asks for a sample, the probe mean or the neighbours at a checkpoint when it needs
+them; the answers travel as float32 buffers (a few KB), cached in the browser.
 
 >>> import linlens_widgets as ll
 >>> cmp = ll.WeightCompare(run, 0, 7)  # doctest: +SKIP
@@ -15,6 +21,7 @@ answer travels as float32 buffers (a few KB), cached in the browser.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -42,22 +49,32 @@ def _np(t: Any) -> np.ndarray:
 
 
 class WeightCompare(EpochAlias, anywidget.AnyWidget):
-    """Compare the effective weights of probe samples ``sample_a`` and ``sample_b``.
+    """Compare the effective weights of two operands ``a`` and ``b`` (samples or groups).
 
     Parameters
     ----------
     run
         A trained or loaded ``Run``.
-    sample_a
-        First probe index (default 0).
-    sample_b
-        Second probe index (default 1).
+    a
+        Operand A: a probe index or a list of them (a group, compared by its mean W_eff);
+        default ``[0]``.
+    b
+        Operand B, like ``a``; default ``[1]``.
     checkpoint
         Checkpoint position (default -1, the last). ``epoch=`` is a deprecated alias.
     classes
         Which class rows to show (default None: all).
     class_means
         Show the class-mean W_eff row (default False).
+    similarity
+        ``"centred"`` (default: the probe mean W_eff subtracted, as ``class_similarity``) or
+        ``"raw"``.
+    view
+        ``"weights"`` (W_eff images, default) or ``"contributions"`` (W_eff ⊙ x per class).
+    k
+        Neighbours of a single-sample A to list (default 10).
+    presentation
+        Larger text for a projector (default False).
     checkpoints
         Run checkpoint indices the positions refer to (default: all checkpoints; the explorer
         passes the trajectory's ``checkpoint_ids``).
@@ -65,21 +82,25 @@ class WeightCompare(EpochAlias, anywidget.AnyWidget):
     Raises
     ------
     ValueError
-        For a sample index out of range, a checkpoint not in the run, or a class that the
-        model does not output, naming the value.
+        For a sample index out of range, an empty operand, a checkpoint not in the run, a class
+        that the model does not output, or an unknown similarity or view, naming the value.
 
     Examples
     --------
-    >>> WeightCompare(run, 3, 42, classes=[3, 8], class_means=True)  # doctest: +SKIP
+    >>> WeightCompare(run, 3, [4, 8, 15], classes=[3, 8], class_means=True)  # doctest: +SKIP
     """
 
     _esm = bundle("compare.js")
 
-    sample_a = traitlets.Int(0).tag(sync=True)
-    sample_b = traitlets.Int(1).tag(sync=True)
+    a = traitlets.List(traitlets.Int(), default_value=[0]).tag(sync=True)
+    b = traitlets.List(traitlets.Int(), default_value=[1]).tag(sync=True)
     checkpoint = traitlets.Int(0).tag(sync=True)
     classes = traitlets.List(traitlets.Int()).tag(sync=True)
     show_class_means = traitlets.Bool(False).tag(sync=True)
+    similarity = traitlets.Unicode("centred").tag(sync=True)
+    view = traitlets.Unicode("weights").tag(sync=True)
+    k = traitlets.Int(10).tag(sync=True)
+    presentation = traitlets.Bool(False).tag(sync=True)
 
     _classes = traitlets.List(traitlets.Unicode()).tag(sync=True)
     _image_shape = traitlets.List(traitlets.Int()).tag(sync=True)
@@ -92,16 +113,22 @@ class WeightCompare(EpochAlias, anywidget.AnyWidget):
     def __init__(
         self,
         run: Any,
-        sample_a: int = 0,
-        sample_b: int = 1,
+        a: int | Sequence[int] = 0,
+        b: int | Sequence[int] = 1,
         *,
         checkpoint: int = -1,
         classes: Sequence[int] | None = None,
         class_means: bool = False,
+        similarity: str = "centred",
+        view: str = "weights",
+        k: int = 10,
+        presentation: bool = False,
         checkpoints: Sequence[int] | None = None,
         **kwargs: Any,
     ) -> None:
         checkpoint = renamed_keyword(kwargs, "epoch", "checkpoint", checkpoint, "WeightCompare")
+        a = _renamed_operand(kwargs, "sample_a", "a", a)
+        b = _renamed_operand(kwargs, "sample_b", "b", b)
         if not _sources.is_run(run):
             raise TypeError(f"WeightCompare needs a Run, got {type(run).__name__}")
         self.run = run
@@ -110,30 +137,56 @@ class WeightCompare(EpochAlias, anywidget.AnyWidget):
         labels = _sources.labels_of(run, None)
         names = _sources.class_names(run, labels)
         self._c_out = len(names)
+        self._means: dict[int, np.ndarray] = {}
         super().__init__(
             _classes=names,
             _image_shape=[int(v) for v in run.image_shape],
             _n_samples=self._n,
             _n_outputs=self._c_out,
             _checkpoint_labels=[f["label"] for f in _sources.frames(run, self.checkpoint_ids)],
-            sample_a=sample_a,
-            sample_b=sample_b,
+            a=_as_list(a),
+            b=_as_list(b),
             checkpoint=checkpoint_position(checkpoint, len(self.checkpoint_ids)),
             classes=list(classes or []),
             show_class_means=class_means,
+            similarity=similarity,
+            view=view,
+            k=k,
+            presentation=presentation,
             **kwargs,
         )
         self._network = _live_network(run, self.checkpoint_ids)
         self.on_msg(self._on_message)
 
-    # ------------------------------------------------------------------ validation
-    @traitlets.validate("sample_a")
-    def _valid_a(self, proposal: dict[str, Any]) -> int:
-        return probe_index(proposal["value"], self._n, "sample_a")
+    # ------------------------------------------------------------------ deprecated names
+    @property
+    def sample_a(self) -> int | None:
+        """Deprecated: operand A's single index (None for a group); use ``a``."""
+        return _single(self.a, "sample_a", "a")
 
-    @traitlets.validate("sample_b")
-    def _valid_b(self, proposal: dict[str, Any]) -> int:
-        return probe_index(proposal["value"], self._n, "sample_b")
+    @sample_a.setter
+    def sample_a(self, value: int) -> None:
+        _warn_renamed("sample_a", "a")
+        self.a = [value]
+
+    @property
+    def sample_b(self) -> int | None:
+        """Deprecated: operand B's single index (None for a group); use ``b``."""
+        return _single(self.b, "sample_b", "b")
+
+    @sample_b.setter
+    def sample_b(self, value: int) -> None:
+        _warn_renamed("sample_b", "b")
+        self.b = [value]
+
+    # ------------------------------------------------------------------ validation
+    @traitlets.validate("a")
+    def _valid_a(self, proposal: dict[str, Any]) -> list[int]:
+        return _operand(proposal["value"], self._n, "a")
+
+    @traitlets.validate("b")
+    def _valid_b(self, proposal: dict[str, Any]) -> list[int]:
+        return _operand(proposal["value"], self._n, "b")
 
     @traitlets.validate("checkpoint")
     def _valid_checkpoint(self, proposal: dict[str, Any]) -> int:
@@ -142,6 +195,21 @@ class WeightCompare(EpochAlias, anywidget.AnyWidget):
     @traitlets.validate("classes")
     def _valid_classes(self, proposal: dict[str, Any]) -> list[int]:
         return index_list(proposal["value"], self._c_out, "classes")
+
+    @traitlets.validate("similarity")
+    def _valid_similarity(self, proposal: dict[str, Any]) -> str:
+        return _choice(proposal["value"], SIMILARITIES, "similarity")
+
+    @traitlets.validate("view")
+    def _valid_view(self, proposal: dict[str, Any]) -> str:
+        return _choice(proposal["value"], VIEWS, "view")
+
+    @traitlets.validate("k")
+    def _valid_k(self, proposal: dict[str, Any]) -> int:
+        k = proposal["value"]
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+            raise ValueError(f"k must be a positive integer number of neighbours, got {k!r}")
+        return int(k)
 
     # ------------------------------------------------------------------ engine access
     def checkpoint_of(self, checkpoint: int | None = None) -> int:
@@ -179,6 +247,13 @@ class WeightCompare(EpochAlias, anywidget.AnyWidget):
             "label": np.int64(_np(self.run.probe_labels[s])),
         }
 
+    def operand_weight(self, operand: Sequence[int], checkpoint: int | None = None) -> np.ndarray:
+        """Mean W_eff of an operand's samples, ``(C, D)`` float64 (one sample: its W_eff)."""
+        idx = _operand(operand, self._n, "operand")
+        ew = _sources.effective_weights(self.run, self.checkpoint_of(checkpoint))
+        w = _np(ew.weight[idx]).astype(np.float64)
+        return w.reshape(len(idx), w.shape[1], -1).mean(axis=0)
+
     def class_means(self, checkpoint: int | None = None) -> np.ndarray:
         """Class-mean W_eff at a checkpoint position: (classes, outputs, D) float32."""
         from linlens_widgets.analysis import metrics
@@ -188,18 +263,95 @@ class WeightCompare(EpochAlias, anywidget.AnyWidget):
         means = _np(means).astype(np.float32)
         return means.reshape(means.shape[0], means.shape[1], -1)
 
-    def cosine(self, checkpoint: int | None = None) -> dict[str, Any]:
-        """Cosine similarity of the two samples' W_eff: ``{"overall": float, "per_class": [...]}``.
+    def probe_mean(self, checkpoint: int | None = None) -> np.ndarray:
+        """Mean W_eff over all probe samples at a checkpoint position, ``(C, D)`` float32.
+
+        This is what the centred cosine subtracts (``ll.metrics.probe_mean``); cached per
+        checkpoint.
+        """
+        return self._probe_mean64(checkpoint).astype(np.float32)
+
+    def _probe_mean64(self, checkpoint: int | None = None) -> np.ndarray:
+        from linlens_widgets.analysis.neighbors import probe_mean
+
+        cid = self.checkpoint_of(checkpoint)
+        if cid not in self._means:
+            ew = _sources.effective_weights(self.run, cid)
+            self._means[cid] = probe_mean(ew).numpy().reshape(self._c_out, -1)
+        return self._means[cid]
+
+    def cosine(
+        self, checkpoint: int | None = None, *, similarity: str | None = None
+    ) -> dict[str, Any]:
+        """Similarity of the two operands' W_eff: ``{"overall": float, "per_class": [...]}``.
+
+        Parameters
+        ----------
+        checkpoint
+            Checkpoint position (default: the one shown).
+        similarity
+            ``"centred"`` (the probe mean W_eff subtracted, as ``ll.metrics.class_similarity``)
+            or ``"raw"``; default: the widget's ``similarity``.
+
+        Returns
+        -------
+        dict
+            ``overall`` over all classes at once, ``per_class`` one value per output class, and
+            ``similarity`` (which one). A centred vector of zero length gives NaN.
 
         Examples
         --------
         >>> cmp.cosine()["overall"]  # doctest: +SKIP
-        0.83
+        0.12
+        >>> cmp.cosine(similarity="raw")["overall"]  # doctest: +SKIP
+        0.93
         """
-        wa = self.weights(self.sample_a, checkpoint)["weight"].astype(np.float64)
-        wb = self.weights(self.sample_b, checkpoint)["weight"].astype(np.float64)
-        per_class = [_cos(a, b) for a, b in zip(wa, wb, strict=True)]
-        return {"overall": _cos(wa.ravel(), wb.ravel()), "per_class": per_class}
+        from linlens_widgets.analysis.neighbors import centred_cosine
+
+        kind = _choice(
+            self.similarity if similarity is None else similarity, SIMILARITIES, "similarity"
+        )
+        wa = self.operand_weight(self.a, checkpoint)
+        wb = self.operand_weight(self.b, checkpoint)
+        mean = self._probe_mean64(checkpoint) if kind == "centred" else np.zeros_like(wa)
+        overall = centred_cosine(wa, wb, mean)
+        per_class = [centred_cosine(x, y, m) for x, y, m in zip(wa, wb, mean, strict=True)]
+        return {"overall": overall, "per_class": per_class, "similarity": kind}
+
+    def neighbors(
+        self, sample: int | None = None, checkpoint: int | None = None, k: int | None = None
+    ) -> Any:
+        """Nearest probe samples to one sample in W_eff space (centred cosine).
+
+        Parameters
+        ----------
+        sample
+            Probe index (default: operand A's single sample).
+        checkpoint
+            Checkpoint position (default: the one shown).
+        k
+            How many (default: the widget's ``k``).
+
+        Returns
+        -------
+        Neighbors
+            ``ll.metrics.neighbors`` computed from the engine's features at that checkpoint.
+
+        Raises
+        ------
+        ValueError
+            When ``sample`` is left out while A is a group.
+        """
+        from linlens_widgets.analysis.neighbors import neighbors
+
+        if sample is None:
+            if len(self.a) != 1:
+                raise ValueError(f"A is a group of {len(self.a)}; pass the sample to look around")
+            sample = self.a[0]
+        s = probe_index(sample, self._n, "sample")
+        feats = _features(self.run, self.checkpoint_of(checkpoint))
+        labels = _np(self.run.probe_labels).reshape(-1)
+        return neighbors(feats, s, self.k if k is None else k, labels=labels)
 
     # ------------------------------------------------------------------ messages
     def _on_message(self, _widget: Any, content: Any, _buffers: Any) -> None:
@@ -212,17 +364,37 @@ class WeightCompare(EpochAlias, anywidget.AnyWidget):
                 sample, k = int(content["sample"]), int(content["checkpoint"])
                 arrays = self.weights(sample, k)
                 label = int(arrays.pop("label"))
-                head = message("sample", sample=sample, checkpoint=k, label=label)
+                predicted = int(np.argmax(arrays["output"]))
+                head = message(
+                    "sample", sample=sample, checkpoint=k, label=label, predicted=predicted
+                )
                 self.send(*pack_message(head, arrays))
             elif kind == "fetch_class_means":
                 k = int(content["checkpoint"])
                 head = message("class_means", checkpoint=k)
                 self.send(*pack_message(head, {"means": self.class_means(k)}))
+            elif kind == "fetch_probe_mean":
+                k = int(content["checkpoint"])
+                head = message("probe_mean", checkpoint=k)
+                self.send(*pack_message(head, {"mean": self.probe_mean(k)}))
+            elif kind == "fetch_neighbors":
+                self._send_neighbors(content)
         except Exception as err:  # the front end shows the message instead of waiting forever
             reply = message("error", checkpoint=content.get("checkpoint"), message=f"{err}")
-            if kind == "fetch":
+            if kind in ("fetch", "fetch_neighbors"):
                 reply["sample"] = content.get("sample")
             self.send(reply)
+
+    def _send_neighbors(self, content: dict[str, Any]) -> None:
+        sample, k = int(content["sample"]), int(content["checkpoint"])
+        nb = self.neighbors(sample, k, int(content.get("k", self.k)))
+        agreement = None if nb.agreement is None else float(nb.agreement)
+        head = message("neighbors", sample=sample, checkpoint=k, agreement=agreement)
+        arrays = {
+            "index": nb.index.astype(np.int32),
+            "similarity": nb.similarity.astype(np.float32),
+        }
+        self.send(*pack_message(head, arrays))
 
     # ------------------------------------------------------------------ browser boundary
     def set_state(self, sync_data: dict[str, Any]) -> None:
@@ -261,7 +433,65 @@ def _buffer(a: np.ndarray) -> dict[str, Any]:
     return {"view": memoryview(b.tobytes()), "dtype": str(b.dtype), "shape": list(b.shape)}
 
 
-def _cos(a: np.ndarray, b: np.ndarray) -> float:
-    """Return the cosine of two vectors (0 when either is zero)."""
-    d = float(np.linalg.norm(a) * np.linalg.norm(b))
-    return float(a @ b / d) if d > 0 else 0.0
+SIMILARITIES = ("centred", "raw")
+"""Similarities the comparison offers: centred cosine (default) and raw cosine."""
+VIEWS = ("weights", "contributions")
+"""What the per-class images show: W_eff, or the contributions W_eff ⊙ x."""
+
+
+def _choice(value: Any, allowed: Sequence[str], name: str) -> str:
+    if value not in allowed:
+        raise ValueError(f"{name} must be one of {list(allowed)}, got {value!r}")
+    return str(value)
+
+
+def _as_list(value: Any) -> Any:
+    """Turn one index into a one-element list; pass lists through."""
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        return [int(value)]
+    return value
+
+
+def _operand(value: Any, n: int, name: str) -> list[int]:
+    """Validate an operand: a non-empty list of probe indices, returned sorted and unique."""
+    value = _as_list(value)
+    if isinstance(value, (str, bytes)) or not isinstance(value, (Sequence, np.ndarray)):
+        raise ValueError(f"{name} must be a probe index or a list of them, got {value!r}")
+    out = index_list(list(value), n, name)
+    if not out:
+        raise ValueError(f"{name} is empty; give at least one probe index")
+    return out
+
+
+def _warn_renamed(old: str, new: str) -> None:
+    warnings.warn(
+        f"WeightCompare.{old} is deprecated; use {new} (a list of probe indices)",
+        DeprecationWarning,
+        stacklevel=3,
+    )
+
+
+def _renamed_operand(kwargs: dict[str, Any], old: str, new: str, value: Any) -> Any:
+    """Take the deprecated keyword ``old`` (one probe index) out of ``kwargs``, warning."""
+    if old not in kwargs:
+        return value
+    warnings.warn(
+        f"WeightCompare({old}=...) is deprecated and will be removed in the next release; "
+        f"use {new}=... (a probe index or a list of them)",
+        DeprecationWarning,
+        stacklevel=3,
+    )
+    return _as_list(kwargs.pop(old))
+
+
+def _single(operand: list[int], old: str, new: str) -> int | None:
+    _warn_renamed(old, new)
+    return operand[0] if len(operand) == 1 else None
+
+
+def _features(run: Any, checkpoint_id: int) -> Any:
+    """Return the engine's isometric features at a run checkpoint (W_eff for stand-ins)."""
+    engine = _sources.weights_of(run)
+    if hasattr(engine, "weight_features"):
+        return engine.weight_features(checkpoint_id)
+    return engine.effective_weights(checkpoint_id)

@@ -1,17 +1,17 @@
 """LensExplorer: the scrubber, the scatter and the comparison linked, plus a Bokeh metrics panel.
 
 The scrubber drives the scatter and the comparison; brushing in the scatter sets the compared
-samples (the first two selected; or click for A, shift-click for B). ``save_html`` writes a single
-self-contained page that works with no kernel and no network.
+operands (a brush sets A to the group, shift+brush B; a click sets A to one sample, shift-click B).
+``save_html`` writes a single self-contained page that works with no kernel and no network.
 
 Where the links live: in the front end only (``js/src/explorer.js``; the rules are listed under
 ``links`` in ``contract.json``). The browser must link by itself, because scrubbing has to be
 instant and a saved page has no kernel at all; Python then only mirrors the state the front end
 syncs back through the traits, so the rules are written once. From Python, move all three at once
-with ``LensExplorer.checkpoint`` and compare a selection with ``compare_selection()``; those are
-explicit commands, not links. The one Python-side follower is the Bokeh panel's cursor in a live
-notebook, because that Bokeh model lives in the kernel (a saved page moves it in its own script,
-from the same ``widgets.panel.cursor_positions``).
+with ``LensExplorer.checkpoint`` and make a selection an operand with ``compare_selection()``;
+those are explicit commands, not links. The one Python-side follower is the Bokeh panel's cursor
+in a live notebook, because that Bokeh model lives in the kernel (a saved page moves it in its own
+script, from the same ``widgets.panel.cursor_positions``).
 
 >>> import linlens_widgets as ll
 >>> ex = ll.LensExplorer(run)  # doctest: +SKIP
@@ -21,6 +21,7 @@ from the same ``widgets.panel.cursor_positions``).
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -73,10 +74,11 @@ class LensExplorer(ipywidgets.VBox):
         folder or the folder is read-only.
     color
         Colour mode or values for the scatter, as in ``EmbeddingView`` (default "label").
-    sample_a
-        First compared probe sample (default 0).
-    sample_b
-        Second (default: the first sample of another class).
+    a
+        Operand A of the comparison: a probe index or a list of them (default 0). ``sample_a=``
+        is a deprecated alias.
+    b
+        Operand B (default: the first sample of another class). ``sample_b=`` is deprecated.
     checkpoint
         Checkpoint position to start at (default -1, the last). ``epoch=`` is a deprecated
         alias.
@@ -94,7 +96,7 @@ class LensExplorer(ipywidgets.VBox):
 
     Examples
     --------
-    >>> ex = LensExplorer(run, sample_a=3, sample_b=10)  # doctest: +SKIP
+    >>> ex = LensExplorer(run, a=3, b=[10, 11, 12])  # doctest: +SKIP
     >>> ex.checkpoint = 0  # doctest: +SKIP
     """
 
@@ -104,8 +106,8 @@ class LensExplorer(ipywidgets.VBox):
         *,
         trajectory: Any | None = None,
         color: Any = "label",
-        sample_a: int | None = None,
-        sample_b: int | None = None,
+        a: int | Sequence[int] | None = None,
+        b: int | Sequence[int] | None = None,
         checkpoint: int = -1,
         metrics: Sequence[str] | None = None,
         panel: bool = True,
@@ -119,8 +121,10 @@ class LensExplorer(ipywidgets.VBox):
         _sources.check_matches(trajectory, run)
         ids = _sources.checkpoint_ids(trajectory, run)
         labels = _sources.labels_of(run, None)
-        a = 0 if sample_a is None else sample_a
-        b = _other_class(labels, a) if sample_b is None else sample_b
+        a = _renamed(kwargs, "sample_a", "a", a)
+        b = _renamed(kwargs, "sample_b", "b", b)
+        a = 0 if a is None else a
+        b = _other_class(labels, a) if b is None else b
         self.run = run
         self.trajectory = trajectory
         self.scrubber = CheckpointScrubber(run, checkpoint=checkpoint, checkpoints=ids)
@@ -168,21 +172,31 @@ class LensExplorer(ipywidgets.VBox):
         """Follow the scrubber with the Bokeh panel's cursor (the model lives in the kernel)."""
         metrics_panel.set_cursor(self.panel_figure, self._cursor_xs[change["new"]])
 
-    def compare_selection(self) -> tuple[int, int]:
-        """Compare the first two selected samples; returns them as (a, b).
+    def compare_selection(self, operand: str = "a") -> list[int]:
+        """Make the selected samples operand A (or B): a group compared by its mean W_eff.
+
+        Parameters
+        ----------
+        operand
+            ``"a"`` (default) or ``"b"``.
+
+        Returns
+        -------
+        list of int
+            The operand's probe indices.
 
         Raises
         ------
         ValueError
-            When fewer than two points are selected (naming how many are).
+            When nothing is selected, or for an operand other than "a" or "b".
         """
+        if operand not in ("a", "b"):
+            raise ValueError(f"operand must be 'a' or 'b', got {operand!r}")
         sel = list(self.embedding.selection)
-        if len(sel) < 2:
-            raise ValueError(
-                f"the selection holds {len(sel)} point(s); select at least two to compare"
-            )
-        self.compare.sample_a, self.compare.sample_b = sel[0], sel[1]
-        return sel[0], sel[1]
+        if not sel:
+            raise ValueError("the selection is empty; select points to compare them as a group")
+        setattr(self.compare, operand, sel)
+        return list(getattr(self.compare, operand))
 
     def save_html(
         self,
@@ -238,10 +252,24 @@ class LensExplorer(ipywidgets.VBox):
         )
 
 
-def _other_class(labels: np.ndarray, a: int) -> int:
-    """Return the first probe sample whose label differs from sample ``a``'s (else ``a + 1``)."""
+def _renamed(kwargs: dict[str, Any], old: str, new: str, value: Any) -> Any:
+    """Take the deprecated keyword ``old`` out of ``kwargs``, warning; return the value to use."""
+    if old not in kwargs:
+        return value
+    warnings.warn(
+        f"LensExplorer({old}=...) is deprecated and will be removed in the next release; "
+        f"use {new}=... (a probe index or a list of them)",
+        DeprecationWarning,
+        stacklevel=3,
+    )
+    return kwargs.pop(old)
+
+
+def _other_class(labels: np.ndarray, a: int | Sequence[int]) -> int:
+    """Return the first probe sample whose label differs from operand ``a``'s first sample."""
+    a = int(a) if isinstance(a, (int, np.integer)) else int(next(iter(a), 0))
     if not 0 <= a < len(labels):
-        raise ValueError(f"sample_a {a} is out of range (the run has {len(labels)} probes)")
+        raise ValueError(f"a {a} is out of range (the run has {len(labels)} probes)")
     other = np.flatnonzero(labels != labels[a])
     if other.size:
         return int(other[0])

@@ -503,8 +503,8 @@ class SweepExplorer(ipywidgets.VBox):
         n = self.pair.n
         if not 0 <= int(sample) < n:
             raise ValueError(f"sample {sample} is out of range (the runs have {n} probes)")
-        self.compare.sample_a = int(sample)
-        self.compare.sample_b = n + int(sample)
+        self.compare.a = [int(sample)]
+        self.compare.b = [n + int(sample)]
 
     def compare_across(self, a: int, b: int) -> None:
         """Compare the runs of panels ``a`` and ``b`` (positions among the scatters)."""
@@ -780,7 +780,7 @@ def _write_page(ex: SweepExplorer, path: Path, *, max_samples: int, title: str |
 
     n = ex.pair.n
     labels = _np(ex.runs[0].probe_labels).astype(np.int64)
-    s = int(ex.compare.sample_a) % n
+    s = int((ex.compare.a or [0])[0]) % n
     chosen = _page.bank_samples(labels, max_samples, [s, *ex.selection[:1]])
     samples = np.concatenate([chosen, chosen + n])
     bank = _page.weight_bank(SimpleNamespace(compare=ex.compare), samples)

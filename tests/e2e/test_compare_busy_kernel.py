@@ -66,7 +66,7 @@ def test_click_is_compared_while_the_kernel_sleeps(lab, guard: Guard) -> None:
         lab.page.mouse.click(x, y)
         clicked = time.monotonic()
         lab.page.wait_for_function(
-            "([r, a]) => r.dataset.sampleA === String(a) && r.dataset.state === 'ready'",
+            "([r, a]) => r.dataset.a === String(a) && r.dataset.state === 'ready'",
             arg=[compare.element_handle(), i],
             timeout=1_000,
         )

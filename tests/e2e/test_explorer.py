@@ -1,5 +1,7 @@
 """LensExplorer in JupyterLab: the scrubber drives the scatter and the kernel, the kernel drives
-the slider, and two samples picked on the scatter are compared with the engine's cosine."""
+the slider, two samples picked on the scatter are compared with the kernel's centred cosine, a
+brushed group becomes an operand, neighbours are listed, and at 1280x720 with the file browser open
+no label of the comparison overlaps another or is cut."""
 
 from __future__ import annotations
 
@@ -24,14 +26,16 @@ from tests.helpers.browser.widgets import (
 pytestmark = pytest.mark.e2e
 
 EXPLORER_CELL = "ex = ll.LensExplorer(run)\nex"
-# Engine cosine of two samples' W_eff at a checkpoint position: flattened weights, float64.
+# Engine centred cosine of two samples' W_eff at a checkpoint position (class_similarity's
+# definition: the probe mean W_eff at that checkpoint subtracted), overall and per class.
 ENGINE_COSINE = """
+from linlens_widgets.analysis.weights import run_weights
 def engine_cosine(a, b, position):
     w = run_weights(run).effective_weights(int(traj.checkpoint_ids[position])).weight
-    wa, wb = w[a].flatten().double(), w[b].flatten().double()
-    overall = float(torch.dot(wa, wb) / (wa.norm() * wb.norm()))
-    rows = w[a].flatten(1).double(), w[b].flatten(1).double()
-    per_class = torch.nn.functional.cosine_similarity(*rows, dim=1).tolist()
+    m = ll.metrics.probe_mean(w).reshape(w.shape[1], -1)
+    overall = ll.metrics.centred_cosine(w[a], w[b], m)
+    rows = w[a].flatten(1), w[b].flatten(1)
+    per_class = [ll.metrics.centred_cosine(x, y, mk) for x, y, mk in zip(*rows, m)]
     return {"overall": overall, "per_class": per_class}
 """
 
@@ -200,15 +204,13 @@ def test_pick_two_samples_compares_with_engine_cosine(ui, guard: Guard) -> None:
     _click_point(lab, embedding, a)
     _click_point(lab, embedding, b, shift=True)
     lab.page.wait_for_function(
-        "([r, a, b]) => r.dataset.sampleA === String(a) && r.dataset.sampleB === String(b)"
+        "([r, a, b]) => r.dataset.a === String(a) && r.dataset.b === String(b)"
         " && r.dataset.state === 'ready'",
         arg=[compare.element_handle(), a, b],
         timeout=15_000,
     )
-    samples = kernel_value(
-        lab.nb, "[ex.compare.sample_a, ex.compare.sample_b]", lambda v: v == [a, b]
-    )
-    guard.check(samples == [a, b], f"kernel compares {samples}, picked {[a, b]}")
+    samples = kernel_value(lab.nb, "[ex.compare.a, ex.compare.b]", lambda v: v == [[a], [b]])
+    guard.check(samples == [[a], [b]], f"kernel compares {samples}, picked {[a, b]}")
 
     # Their images: the input canvases show exactly the probe images of A and B.
     inputs = compare.locator("canvas[title='input image']")
@@ -224,22 +226,25 @@ def test_pick_two_samples_compares_with_engine_cosine(ui, guard: Guard) -> None:
     weight_images = compare.locator("canvas.linlens-img:not([title='input image'])")
     guard.check(weight_images.count() >= 20, f"only {weight_images.count()} W_eff images shown")
 
-    # The cosine shown equals the engine's (flattened W_eff of both samples at this checkpoint).
+    # The cosine shown is the centred one, equal to the engine's and to the widget's cosine().
     engine = lab.nb.eval_json(f"engine_cosine({a}, {b}, {checkpoint})")
-    shown = float(compare.locator("[data-testid=cosine]").get_attribute("data-value"))
+    kernel = lab.nb.eval_json("ex.compare.cosine()['overall']")
+    cosine = compare.locator("[data-testid=cosine]")
+    shown = float(cosine.get_attribute("data-value"))
     guard.check(
-        abs(shown - engine["overall"]) < 1e-5,
-        f"cosine shown {shown!r} != engine cosine {engine['overall']!r} for samples {a}, {b}",
+        abs(shown - engine["overall"]) < 1e-4 and abs(shown - kernel) < 1e-4,
+        f"cosine shown {shown!r} != engine {engine['overall']!r} / cosine() {kernel!r}",
     )
-    text = compare.locator("[data-testid=cosine]").inner_text()
-    guard.check(f"{engine['overall']:.3f}" in text, f"cosine text {text!r} is not the rounding")
+    text = cosine.inner_text()
+    guard.check(text.startswith("centred cosine"), f"cosine text {text!r} does not name it")
+    guard.check("mean W_eff" in (cosine.get_attribute("title") or ""), "no tooltip says what it is")
     per_class = compare.locator("[data-testid=cosine-class]")
     for k in range(per_class.count()):
         cell = per_class.nth(k)
         cls = int(cell.get_attribute("data-class"))
         value = float(cell.get_attribute("data-value"))
         guard.check(
-            abs(value - engine["per_class"][cls]) < 1e-5,
+            abs(value - engine["per_class"][cls]) < 1e-4,
             f"class {cls} cosine shown {value} != engine {engine['per_class'][cls]}",
         )
     guard.assert_clean()
@@ -253,3 +258,139 @@ def test_pick_two_samples_compares_with_engine_cosine(ui, guard: Guard) -> None:
     output.scroll_into_view_if_needed()
     ARTIFACTS_ROOT.mkdir(parents=True, exist_ok=True)
     output.screenshot(path=ARTIFACTS_ROOT / "explorer.png", animations="disabled")
+
+
+# Text of the comparison that must stay readable: names, numbers, labels, notes.
+_JS_LABEL_BOXES = """(root) => {
+  const sel = '.linlens-tag, .linlens-cosine, .linlens-classname, .linlens-cos-class,'
+    + ' .linlens-rowhead, .linlens-bias, .linlens-logit, .linlens-nb-label, .linlens-nb-sim,'
+    + ' .linlens-scalebar-label, .linlens-nb-head, .linlens-scale-note';
+  return Array.from(root.querySelectorAll(sel)).filter((n) => n.offsetParent !== null).map((n) => {
+    const r = n.getBoundingClientRect();
+    return {text: n.textContent, cls: n.className, x: r.left, y: r.top, w: r.width, h: r.height,
+      scroll: n.scrollWidth, client: n.clientWidth, nested: !!n.parentElement.closest(sel)};
+  });
+}"""
+
+
+def _overlaps(boxes: list[dict]) -> list[tuple[str, str]]:
+    """Pairs of text boxes that overlap by more than a pixel (nested labels excluded)."""
+    flat = [b for b in boxes if not b["nested"] and b["w"] > 0 and b["h"] > 0]
+    out = []
+    for i, p in enumerate(flat):
+        for q in flat[i + 1 :]:
+            dx = min(p["x"] + p["w"], q["x"] + q["w"]) - max(p["x"], q["x"])
+            dy = min(p["y"] + p["h"], q["y"] + q["h"]) - max(p["y"], q["y"])
+            if dx > 1 and dy > 1:
+                out.append((p["text"], q["text"]))
+    return out
+
+
+def _show_at(lab, width: int, height: int, *, file_browser: bool) -> None:
+    lab.page.set_viewport_size({"width": width, "height": height})
+    if file_browser:
+        lab.page.evaluate("() => window.jupyterapp.commands.execute('filebrowser:activate')")
+    else:
+        lab.page.evaluate("() => window.jupyterapp.shell.collapseLeft()")
+    lab.page.wait_for_timeout(600)
+
+
+def test_comparison_is_readable_at_1280_with_file_browser(ui, guard: Guard) -> None:
+    lab, explorer = ui
+    compare = root(explorer, "compare")
+    lab.nb.run("ex.scrubber.checkpoint = 0")  # initialisation: the smallest scores
+    _show_at(lab, 1280, 720, file_browser=True)
+    a = lab.nb.eval_json("ex.compare.a[0]")
+    lab.page.wait_for_function(
+        "(r) => r.dataset.state === 'ready' && r.dataset.checkpoint === '0'",
+        arg=compare.element_handle(),
+        timeout=15_000,
+    )
+    # Neighbours of a single-sample A: k thumbnails with labels and the agreement.
+    agreement = compare.locator("[data-testid=neighbor-agreement]")
+    agreement.wait_for(state="visible", timeout=15_000)
+    k = lab.nb.eval_json("ex.compare.k")
+    thumbs = compare.locator(".linlens-nb")
+    guard.check(thumbs.count() == k, f"{thumbs.count()} neighbours shown, expected {k}")
+    expected = lab.nb.eval_json(f"ex.compare.neighbors({a}).index.tolist()")
+    shown = [int(thumbs.nth(j).get_attribute("data-sample")) for j in range(thumbs.count())]
+    guard.check(shown == expected, f"neighbours shown {shown} != kernel's {expected}")
+    text = agreement.inner_text()
+    guard.check(f"/{k} share A's label" in text, f"agreement text {text!r}")
+    lab.page.wait_for_function(
+        "(r) => !Array.from(r.querySelectorAll('.linlens-nb-label'))"
+        ".some((n) => n.textContent === '…')",
+        arg=compare.element_handle(),
+        timeout=15_000,
+    )
+
+    boxes = compare.evaluate(_JS_LABEL_BOXES)
+    guard.check(len(boxes) > 30, f"only {len(boxes)} labels found in the comparison")
+    overlaps = _overlaps(boxes)
+    guard.check(not overlaps, f"labels overlap at 1280x720: {overlaps[:5]}")
+    cut = [b["text"] for b in boxes if b["scroll"] > b["client"] + 1 or "…" in b["text"]]
+    guard.check(not cut, f"labels truncated at 1280x720: {cut[:5]}")
+    wide = explorer.evaluate("(r) => [r.scrollWidth, r.clientWidth]")
+    guard.check(wide[0] <= wide[1] + 1, f"the explorer scrolls horizontally: {wide}")
+    body = compare.evaluate(
+        "(r) => { const b = r.querySelector('.linlens-compare-body'); "
+        "return [b.scrollWidth, b.clientWidth]; }"
+    )
+    guard.check(body[0] <= body[1] + 1, f"the comparison scrolls horizontally: {body}")
+    header = compare.locator("[data-testid=cosine]")
+    guard.check(
+        "epoch" not in compare.locator(".linlens-compare-head").inner_text(),
+        "the comparison header repeats the epoch",
+    )
+    guard.check(header.is_visible(), "the similarity is not visible")
+
+    # Two colour bars, each labelled; the legend says what red/blue and f mean.
+    bars = compare.locator(".linlens-scalebar")
+    guard.check(bars.count() >= 2, f"{bars.count()} colour bars, expected one per scale")
+    note = compare.locator(".linlens-scale-note").inner_text()
+    guard.check("f_c = score for class c" in note and "red" in note, f"legend {note!r}")
+    _screenshot(lab, "explorer_1280.png", end_at=compare)
+    guard.assert_clean()
+
+
+def test_brush_sets_a_group_with_its_size(ui, guard: Guard) -> None:
+    lab, explorer = ui
+    compare = root(explorer, "compare")
+    _show_at(lab, 1920, 1080, file_browser=False)
+    group = lab.nb.eval_json("[int(i) for i in np.flatnonzero(run.probe_labels.numpy() == 1)[:23]]")
+    lab.nb.run(f"ex.embedding.selection = {group}")  # as a brush would: the front end links it
+    lab.page.wait_for_function(
+        "([r, a]) => r.dataset.a === a && r.dataset.state === 'ready'",
+        arg=[compare.element_handle(), ",".join(map(str, sorted(group)))],
+        timeout=20_000,
+    )
+    kernel = kernel_value(lab.nb, "ex.compare.a", lambda v: v == sorted(group))
+    guard.check(kernel == sorted(group), f"kernel's a is {kernel}, brushed {sorted(group)}")
+    tag = compare.locator("[data-testid=operand-a]").inner_text()
+    guard.check("group of 23" in tag and "'1'" in tag, f"operand A reads {tag!r}")
+    shown = float(compare.locator("[data-testid=cosine]").get_attribute("data-value"))
+    expected = lab.nb.eval_json("ex.compare.cosine()['overall']")
+    guard.check(abs(shown - expected) < 1e-4, f"group cosine {shown} != cosine() {expected}")
+    guard.check(
+        compare.locator("[data-testid=neighbor-agreement]").count() == 0,
+        "neighbours are listed for a group",
+    )
+    _screenshot(lab, "explorer_1920.png")
+    guard.assert_clean()
+
+
+def _screenshot(lab, name: str, *, end_at=None) -> None:
+    """Save the page and the explorer's output area as artefacts (looked at before use)."""
+    output = (
+        lab.nb.cell(1)
+        .locator(".jp-OutputArea-output")
+        .filter(has=lab.page.locator("[data-linlens=explorer]"))
+    )
+    if end_at is None:
+        output.evaluate("(e) => e.scrollIntoView({block: 'start'})")
+    else:  # a short viewport: show the comparison whole, under the end of the scatter
+        end_at.evaluate("(e) => e.scrollIntoView({block: 'end'})")
+    ARTIFACTS_ROOT.mkdir(parents=True, exist_ok=True)
+    lab.page.wait_for_timeout(300)
+    lab.page.screenshot(path=ARTIFACTS_ROOT / name, animations="disabled")
+    output.screenshot(path=ARTIFACTS_ROOT / f"output_{name}", animations="disabled")

@@ -183,7 +183,7 @@ def test_saved_page_compares_picked_samples_offline(ui, saved, guard: Guard) -> 
         if shift:
             page.keyboard.up("Shift")
     page.wait_for_function(
-        "([r, a, b]) => r.dataset.sampleA === String(a) && r.dataset.sampleB === String(b)"
+        "([r, a, b]) => r.dataset.a === String(a) && r.dataset.b === String(b)"
         " && r.dataset.state === 'ready'",
         arg=[compare.element_handle(), a, b],
         timeout=10_000,

@@ -118,12 +118,12 @@ def test_clicked_pairs_are_drawn_not_missing(browser: Browser, saved) -> None:
         for a in rng.choice(n, 10, replace=False).tolist():
             page.evaluate(
                 """([a, c]) => { const m = window.linlensModels.compare;
-                   m.set('checkpoint', c); m.set('sample_a', a); }""",
+                   m.set('checkpoint', c); m.set('a', [a]); }""",
                 [int(a), int(checkpoint)],
             )
             page.wait_for_function(
                 """([a]) => { const r = document.querySelector('[data-linlens=compare]');
-                   return r && r.dataset.sampleA === String(a)
+                   return r && r.dataset.a === String(a)
                      && r.dataset.state !== 'loading'; }""",
                 arg=[int(a)],
             )

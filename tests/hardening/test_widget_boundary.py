@@ -87,9 +87,11 @@ def test_selections_that_are_not_lists_of_sample_indices_are_refused(view, selec
 
 @pytest.mark.parametrize("sample", [1.5, -1, 10**9, True, "3"])
 def test_compare_sample_indices(compare, sample):
-    with pytest.raises(BAD):
-        compare.sample_a = sample
-    assert compare.sample_a == 0
+    for operand in ("a", "b"):
+        before = getattr(compare, operand)
+        with pytest.raises(BAD):
+            setattr(compare, operand, [sample])
+        assert getattr(compare, operand) == before
 
 
 @pytest.mark.parametrize("classes", [[3], [-1], [0.5], "0"])
@@ -192,9 +194,12 @@ def test_a_mixed_update_applies_the_good_values_and_refuses_the_bad(
 @pytest.mark.parametrize(
     "state",
     [
-        {"sample_a": 1.5},
-        {"sample_b": -3},
-        {"sample_a": 10**9},
+        {"a": [1.5]},
+        {"b": [-3]},
+        {"a": [10**9]},
+        {"a": 4},
+        {"similarity": "cosh"},
+        {"k": 0},
         {"classes": [9]},
         {"checkpoint": "x"},
     ],
@@ -227,8 +232,8 @@ def test_explorer_layout_survives_a_bad_model_reference(run, monkeypatch, raisin
 
 def test_good_updates_from_the_browser_still_apply(view, compare, scrubber, raising_log):
     update(view, {"checkpoint": 3, "selection": [4, 2], "height": 300, "point_size": 2})
-    update(compare, {"sample_a": 5, "checkpoint": 1})
+    update(compare, {"a": [5], "checkpoint": 1})
     update(scrubber, {"checkpoint": 2, "speed": 2.0})
     assert (view.checkpoint, view.selection, view.height, view.point_size) == (3, [2, 4], 300, 2.0)
-    assert (compare.sample_a, compare.checkpoint) == (5, 1)
+    assert (compare.a, compare.checkpoint) == ([5], 1)
     assert (scrubber.checkpoint, scrubber.speed) == (2, 2.0)

@@ -45,23 +45,114 @@ def test_fetch_of_bad_sample_answers_an_error_message(run, monkeypatch):
     assert content["type"] == "error" and "999" in content["message"]
 
 
-def test_cosine_overall_and_per_class(run):
+def test_raw_cosine_overall_and_per_class(run):
     cmp = ll.WeightCompare(run, 0, 1, checkpoint=2)
     wa = run.effective_weights(2).weight[0].reshape(3, -1).double().numpy()
     wb = run.effective_weights(2).weight[1].reshape(3, -1).double().numpy()
-    cos = cmp.cosine()
+    cos = cmp.cosine(similarity="raw")
     expected = wa.ravel() @ wb.ravel() / np.linalg.norm(wa) / np.linalg.norm(wb)
-    assert cos["overall"] == pytest.approx(expected)
+    assert cos["overall"] == pytest.approx(expected) and cos["similarity"] == "raw"
     for k in range(3):
         exp_k = wa[k] @ wb[k] / np.linalg.norm(wa[k]) / np.linalg.norm(wb[k])
         assert cos["per_class"][k] == pytest.approx(exp_k)
+    cmp.similarity = "raw"
+    assert cmp.cosine()["overall"] == pytest.approx(expected)
+
+
+def test_default_cosine_is_the_centred_one_of_class_similarity(run):
+    run._weights = [w + 2.0 for w in run._weights]  # a shared component, as in trained networks
+    cmp = ll.WeightCompare(run, 3, 10, checkpoint=2)
+    ew = run.effective_weights(2)
+    mean = ll.metrics.probe_mean(ew)
+    expected = ll.metrics.centred_cosine(ew.weight[3], ew.weight[10], mean)
+    cos = cmp.cosine()
+    assert cos["similarity"] == "centred"
+    assert cos["overall"] == pytest.approx(expected, abs=1e-9)
+    assert cmp.cosine(similarity="raw")["overall"] > 0.7 > 0.3 > abs(cos["overall"])
+    # class_similarity of a probe made of exactly these two samples' pair, centred the same way:
+    # the mean over all probe pairs of one class is the mean of these centred cosines.
+    w = ew.weight.reshape(run.n, 3, -1).double()
+    m = mean.reshape(3, -1)
+    for k in range(3):
+        x, y = (w[3, k] - m[k]).numpy(), (w[10, k] - m[k]).numpy()
+        exp_k = x @ y / np.linalg.norm(x) / np.linalg.norm(y)
+        assert cos["per_class"][k] == pytest.approx(exp_k)
+    np.testing.assert_allclose(cmp.probe_mean(), m.numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_centred_cosine_matches_class_similarity_on_a_pair(run):
+    # With only the two samples in one class, class_similarity's intra value is their centred
+    # cosine (centred on the mean over all probe samples).
+    cmp = ll.WeightCompare(run, 4, 9, checkpoint=1)
+    ew = run.effective_weights(1)
+    labels = np.full(run.n, -1)
+    labels[[4, 9]] = 0
+    labels[labels < 0] = np.arange(1, run.n - 1)
+    sim = ll.metrics.class_similarity(ew, labels)
+    assert cmp.cosine()["overall"] == pytest.approx(sim.intra, abs=1e-6)
+
+
+def test_group_operand_uses_the_mean_weight(run):
+    cmp = ll.WeightCompare(run, [5, 2, 8], 1, checkpoint=3)
+    assert cmp.a == [2, 5, 8]
+    ew = run.effective_weights(3)
+    group = ew.weight[[2, 5, 8]].double().mean(0)
+    mean = ll.metrics.probe_mean(ew)
+    expected = ll.metrics.centred_cosine(group, ew.weight[1], mean)
+    assert cmp.cosine()["overall"] == pytest.approx(expected)
+
+
+def test_sample_a_and_b_are_deprecated_aliases(run):
+    with pytest.warns(DeprecationWarning, match="sample_a"):
+        cmp = ll.WeightCompare(run, sample_a=4)
+    assert cmp.a == [4]
+    with pytest.warns(DeprecationWarning, match="use b"):
+        cmp.sample_b = 7
+    assert cmp.b == [7]
+    with pytest.warns(DeprecationWarning):
+        assert cmp.sample_a == 4
+    cmp.a = [1, 2]
+    with pytest.warns(DeprecationWarning):
+        assert cmp.sample_a is None
+
+
+def test_probe_mean_and_neighbors_messages(run, monkeypatch):
+    cmp = ll.WeightCompare(run, 0, 1)
+    sent = Sent(cmp, monkeypatch)
+    cmp._on_message(cmp, {"type": "fetch_probe_mean", "checkpoint": 2}, [])
+    cmp._on_message(cmp, {"type": "fetch_neighbors", "sample": 6, "checkpoint": 2, "k": 4}, [])
+    cmp._on_message(cmp, {"type": "fetch", "sample": 6, "checkpoint": 2}, [])
+    (mean_msg, mean_buf), (nb_msg, nb_buf), (sample_msg, _) = sent.messages
+    assert mean_msg["type"] == "probe_mean" and mean_msg["checkpoint"] == 2
+    mean = _decode(mean_msg, mean_buf)["mean"]
+    ew = run.effective_weights(2)
+    np.testing.assert_allclose(mean, ew.weight.mean(0).reshape(3, -1).numpy(), rtol=1e-5)
+    assert nb_msg["type"] == "neighbors" and nb_msg["sample"] == 6
+    arrays = _decode(nb_msg, nb_buf)
+    expected = ll.metrics.neighbors(ew, 6, 4, labels=run.probe_labels.numpy())
+    assert arrays["index"].dtype == np.int32 and arrays["index"].tolist() == expected.index.tolist()
+    np.testing.assert_allclose(arrays["similarity"], expected.similarity, rtol=1e-5)
+    assert nb_msg["agreement"] == pytest.approx(expected.agreement)
+    assert sample_msg["predicted"] == int(ew.output[6].argmax())
+
+
+def test_neighbors_of_a_bad_sample_answer_an_error(run, monkeypatch):
+    cmp = ll.WeightCompare(run, 0, 1)
+    sent = Sent(cmp, monkeypatch)
+    cmp._on_message(cmp, {"type": "fetch_neighbors", "sample": 99, "checkpoint": 0, "k": 3}, [])
+    content, _ = sent.messages[0]
+    assert content["type"] == "error" and content["sample"] == 99 and "99" in content["message"]
 
 
 @pytest.mark.parametrize(
     ("trait", "value", "match"),
     [
-        ("sample_a", 24, "sample_a 24 is out of range"),
-        ("sample_b", -1, "sample_b -1 is out of range"),
+        ("a", [24], "a index 24 is out of range"),
+        ("b", [-1], "b index -1 is out of range"),
+        ("a", [], "a is empty"),
+        ("similarity", "cosine", "similarity must be one of"),
+        ("view", "both", "view must be one of"),
+        ("k", 0, "k must be a positive integer"),
         ("checkpoint", 7, "checkpoint index 7 is out of range"),
         ("classes", [0, 3], "classes index 3"),
     ],
@@ -73,7 +164,7 @@ def test_invalid_values_are_named(run, trait, value, match):
 
 
 def test_constructor_validates_samples(run):
-    with pytest.raises(ValueError, match="sample_b 50"):
+    with pytest.raises(ValueError, match="b index 50"):
         ll.WeightCompare(run, 0, 50)
 
 

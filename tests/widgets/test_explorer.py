@@ -18,8 +18,8 @@ def test_children_and_defaults(ex, run):
     last = len(run.checkpoints) - 1
     assert ex.checkpoint == ex.scrubber.checkpoint == last
     assert ex.embedding.checkpoint == ex.compare.checkpoint == last
-    assert ex.compare.sample_a == 0
-    assert int(run.probe_labels[ex.compare.sample_b]) != int(run.probe_labels[0])
+    assert ex.compare.a == [0]
+    assert int(run.probe_labels[ex.compare.b[0]]) != int(run.probe_labels[0])
     assert ex.layout_widget.embedding is ex.embedding
     state = ex.layout_widget.get_state()
     assert state["embedding"] == f"IPY_MODEL_{ex.embedding.model_id}"
@@ -41,17 +41,29 @@ def test_links_live_in_the_front_end_only(ex):
     ex.scrubber.checkpoint = 1
     assert ex.embedding.checkpoint == ex.compare.checkpoint == 4
     ex.embedding.selection = [7, 8]
-    assert (ex.compare.sample_a, ex.compare.sample_b) != (7, 8)
+    assert ex.compare.a != [7, 8] and ex.compare.b != [7, 8]
     ex.scrubber.set_state({"checkpoint": 2})  # as a message from the browser
     assert ex.scrubber.checkpoint == 2 and ex.embedding.checkpoint == 4
 
 
-def test_compare_selection_needs_two_points(ex):
+def test_compare_selection_makes_the_group_an_operand(ex):
     ex.embedding.selection = []
-    with pytest.raises(ValueError, match="holds 0 point"):
+    with pytest.raises(ValueError, match="selection is empty"):
         ex.compare_selection()
-    ex.embedding.selection = [3, 5]
-    assert ex.compare_selection() == (3, 5)
+    ex.embedding.selection = [3, 5, 9]
+    assert ex.compare_selection() == [3, 5, 9] == ex.compare.a
+    ex.embedding.selection = [4]
+    assert ex.compare_selection("b") == [4] == ex.compare.b
+    with pytest.raises(ValueError, match="operand must be"):
+        ex.compare_selection("c")
+
+
+def test_explorer_operands_and_deprecated_keywords(run, traj):
+    ex = ll.LensExplorer(run, trajectory=traj, panel=False, a=[1, 2], b=5)
+    assert (ex.compare.a, ex.compare.b) == ([1, 2], [5])
+    with pytest.warns(DeprecationWarning, match="sample_a"):
+        ex = ll.LensExplorer(run, trajectory=traj, panel=False, sample_a=3)
+    assert ex.compare.a == [3]
 
 
 def test_mismatched_trajectory_is_refused(run):

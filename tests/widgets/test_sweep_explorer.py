@@ -177,7 +177,7 @@ def test_the_comparison_shows_one_sample_in_both_runs(
 ) -> None:
     n = len(explorer.runs[0].probe_labels)
     explorer.compare_sample(7)
-    assert (explorer.compare.sample_a, explorer.compare.sample_b) == (7, n + 7)
+    assert (explorer.compare.a, explorer.compare.b) == ([7], [n + 7])
     k = 1
     explorer.checkpoint = k
     a_ckpt = explorer.mapping[0][k]
