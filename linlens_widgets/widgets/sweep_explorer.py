@@ -309,8 +309,8 @@ class RunPair:
         if k in self._cache:
             self._cache[k] = self._cache.pop(k)  # most recently used last
             return self._cache[k]
-        ea = self.run_a.effective_weights(self.map_a[k])
-        eb = self.run_b.effective_weights(self.map_b[k])
+        ea = _sources.effective_weights(self.run_a, self.map_a[k])
+        eb = _sources.effective_weights(self.run_b, self.map_b[k])
         bias = None if ea.bias is None or eb.bias is None else _concat(ea.bias, eb.bias)
         entry = SimpleNamespace(
             weight=_concat(ea.weight, eb.weight), bias=bias, output=_concat(ea.output, eb.output)

@@ -104,9 +104,11 @@ def test_operands_and_neighbours_are_marked(ui, guard: Guard) -> None:
         "labels = np.asarray(run.probe_labels)\n"
         "a = int(np.flatnonzero(labels == 1)[0])\n"
         "group = [int(i) for i in np.flatnonzero(labels == 7)[:6]]\n"
-        "ex.embedding.marked_a = [a]\n"
-        "ex.embedding.marked_b = group\n"
-        "ex.embedding.highlighted = [int(i) for i in np.flatnonzero(labels == 1)[1:6]]\n"
+        # through the comparison, as a user would: the explorer marks its operands and
+        # highlights the neighbours it reports
+        "ex.compare.k = 5\n"
+        "ex.compare.a = [a]\n"
+        "ex.compare.b = group\n"
         "ex.embedding.trails = True"
     )
     poll(lambda: embedding.get_attribute("data-marks"), lambda v: v == "abh")

@@ -153,10 +153,9 @@ def test_brushing_one_scatter_highlights_the_same_samples_in_all(ui, guard: Guar
     compare = root(sweep, "compare")
     s = selections[0][0]
     guard.check(
-        (compare.get_attribute("data-sample-a"), compare.get_attribute("data-sample-b"))
-        == (str(s), str(n + s)),
-        f"comparison shows {compare.get_attribute('data-sample-a')}/"
-        f"{compare.get_attribute('data-sample-b')}, expected {s}/{n + s}",
+        (compare.get_attribute("data-a"), compare.get_attribute("data-b")) == (str(s), str(n + s)),
+        f"comparison shows {compare.get_attribute('data-a')}/"
+        f"{compare.get_attribute('data-b')}, expected {s}/{n + s}",
     )
     first.get_by_role("button", name="Pan and zoom").click()
     guard.folder.mkdir(parents=True, exist_ok=True)  # the view at 1280×720, to look at

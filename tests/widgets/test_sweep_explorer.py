@@ -18,6 +18,7 @@ import pytest
 import torch
 
 import linlens_widgets as ll
+from linlens_widgets.analysis.weights import run_weights
 from linlens_widgets.sweeps import record, task
 from linlens_widgets.widgets.sweep_explorer import (
     align_checkpoints,
@@ -184,8 +185,12 @@ def test_the_comparison_shows_one_sample_in_both_runs(
     b_ckpt = explorer.mapping[1][k]
     wa = explorer.compare.weights(7, k)["weight"]
     wb = explorer.compare.weights(n + 7, k)["weight"]
-    expect_a = explorer.runs[0].effective_weights(int(a_ckpt)).weight[7].flatten(1).numpy()
-    expect_b = explorer.runs[1].effective_weights(int(b_ckpt)).weight[7].flatten(1).numpy()
+    expect_a = (
+        run_weights(explorer.runs[0]).effective_weights(int(a_ckpt)).weight[7].flatten(1).numpy()
+    )
+    expect_b = (
+        run_weights(explorer.runs[1]).effective_weights(int(b_ckpt)).weight[7].flatten(1).numpy()
+    )
     np.testing.assert_allclose(wa, expect_a, rtol=1e-6)
     np.testing.assert_allclose(wb, expect_b, rtol=1e-6)
     assert not np.allclose(wa, wb)  # small vs standard init: other weights
