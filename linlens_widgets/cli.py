@@ -557,6 +557,7 @@ def execute_demo_notebook(path: Path, *, timeout_s: int = 600) -> bool:
         return False
     notebook = nbformat.read(path, as_version=4)
     if any(cell.get("outputs") for cell in notebook.cells if cell.cell_type == "code"):
+        _trust(notebook)
         return False
     from nbclient import NotebookClient
 
@@ -577,7 +578,23 @@ def execute_demo_notebook(path: Path, *, timeout_s: int = 600) -> bool:
         if cell.cell_type == "code":
             cell.outputs = [o for o in map(_without_progress, cell.outputs) if o is not None]
     nbformat.write(notebook, path)
+    _trust(notebook)
     return True
+
+
+def _trust(notebook: Any) -> None:
+    """Mark the demo notebook, which this command wrote and ran itself, as trusted.
+
+    JupyterLab renders widget outputs (an unsafe MIME type) only in trusted notebooks; an
+    untrusted one shows the explorer's text repr until its cells are re-run. This is what
+    ``jupyter trust`` does: the notebook's signature goes into the user's Jupyter data folder.
+    """
+    from nbformat.sign import NotebookNotary
+
+    try:
+        NotebookNotary().sign(notebook)
+    except Exception as exc:  # an unwritable data folder: the notebook still opens, untrusted
+        _say(f"could not mark the demo notebook as trusted ({_error_text(exc)})")
 
 
 _PROGRESS_BAR = re.compile(r"\d+%\|")

@@ -176,3 +176,20 @@ def test_cache_key_covers_parameters_and_version() -> None:
     assert key != _user_cache.cache_key({**cli.DEMO_PARAMS, "epochs": 21})
     assert key != _user_cache.cache_key(cli.DEMO_PARAMS, version="0.0.0-other")
     assert len(key) == 16
+
+
+def test_the_demo_notebook_is_trusted_so_its_saved_widgets_render(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # JupyterLab renders widget outputs only in trusted notebooks; the demo signs the one it ran.
+    import nbformat
+    from nbformat.sign import NotebookNotary
+
+    monkeypatch.setenv("JUPYTER_DATA_DIR", str(tmp_path / "data"))
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1 + 1")])
+    notebook.cells[0].outputs = [
+        nbformat.v4.new_output("execute_result", {"text/plain": "2"}, execution_count=1)
+    ]
+    assert not NotebookNotary().check_signature(notebook)
+    cli._trust(notebook)
+    assert NotebookNotary().check_signature(notebook)
