@@ -840,10 +840,25 @@ h1 {{ font-size: 18px; margin: 0 0 4px; }}
 <script>{bundle}</script>
 <script>
 (function () {{
-  var config = JSON.parse(document.getElementById("linlens-config").textContent);
-  window.linlensSweep.mountPage(document.getElementById("linlens-app"), config).then(function (p) {{
-    window.linlensModels = p.models;
-  }});
+  // A page that cannot start says so in the page (as the explorer page does), never blank.
+  var app = document.getElementById("linlens-app");
+  function fail(err) {{
+    var box = document.createElement("div");
+    box.className = "linlens-error";
+    box.setAttribute("role", "alert");
+    box.style.cssText = "border:1px solid #d73a49;background:#ffeef0;color:#86181d;padding:8px";
+    box.textContent = "This page could not be shown: " + (err && err.message ? err.message : err);
+    app.prepend(box);
+  }}
+  try {{
+    if (!window.linlensSweep) throw new Error("its code did not load; the file may be damaged");
+    var config = JSON.parse(document.getElementById("linlens-config").textContent);
+    window.linlensSweep.mountPage(app, config).then(function (p) {{
+      window.linlensModels = p.models;
+    }}, fail);
+  }} catch (err) {{
+    fail(err);
+  }}
 }})();
 </script>
 </body>

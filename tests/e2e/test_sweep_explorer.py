@@ -161,3 +161,33 @@ def test_brushing_one_scatter_highlights_the_same_samples_in_all(ui, guard: Guar
     guard.folder.mkdir(parents=True, exist_ok=True)  # the view at 1280×720, to look at
     page.screenshot(path=str(guard.folder / "sweep_explorer.png"))
     guard.assert_clean()
+
+
+@pytest.mark.parametrize(
+    ("damage", "says"),
+    [
+        (
+            lambda html: html.replace(
+                'type="application/json">{', 'type="application/json">{NaN', 1
+            ),
+            "JSON",
+        ),
+        (
+            lambda html: html.replace("window.linlensSweep", "window.linlensSweepGone"),
+            "did not load",
+        ),
+    ],
+    ids=["bad-state", "no-code"],
+)
+def test_a_damaged_sweep_page_says_so_instead_of_rendering_blank(
+    browser: Browser, saved: Path, tmp_path: Path, damage, says: str
+) -> None:
+    broken = tmp_path / "broken.html"
+    broken.write_text(damage(saved.read_text(encoding="utf-8")), encoding="utf-8")
+    page = browser.new_page()
+    page.goto(broken.resolve().as_uri())
+    alert = page.locator(".linlens-error[role=alert]")
+    alert.wait_for(state="visible", timeout=10_000)
+    text = alert.inner_text()
+    assert "This page could not be shown" in text and says in text, text
+    page.close()
