@@ -245,6 +245,13 @@ def _add_export(commands: Any) -> None:
     )
     export.add_argument("run", type=Path, help="run folder (written by linlens train or Run.save)")
     export.add_argument("page", type=Path, help="HTML file to write")
+    export.add_argument(
+        "--precision",
+        choices=("auto", "float32", "float16"),
+        default="auto",
+        help="how the page stores the network's weights (default auto: float16 when that moves "
+        "no probe sample's W_eff by more than 2e-3, else float32)",
+    )
     export.set_defaults(handler=_cmd_export)
 
 
@@ -503,12 +510,12 @@ def _writable_page(page: Path) -> Path:
     return page
 
 
-def _save_explorer(run: Run, page: Path) -> Path:
+def _save_explorer(run: Run, page: Path, precision: str = "auto") -> Path:
     """Write the kernel-free explorer page for ``run`` and return its path."""
     from linlens_widgets.widgets.explorer import LensExplorer
 
     page = _writable_page(page)
-    LensExplorer(run).save_html(page)
+    LensExplorer(run).save_html(page, precision=precision)
     _say(f"wrote {page} (open it in a browser; no server needed)")
     return page
 
@@ -885,7 +892,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
     _writable_page(args.page)  # page problems show before the (long) embedding
     run = _load_run(args.run)
     _embed(run)
-    _save_explorer(run, args.page)
+    _save_explorer(run, args.page, args.precision)
     return 0
 
 

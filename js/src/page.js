@@ -8,6 +8,9 @@
  */
 import { base64ToDataView, decodeArray, sizeOf } from "./codecs.js";
 import { message } from "./contract.js";
+import { expandPacked } from "./packing.js";
+
+export { expandPacked };
 import { ensureStyle, showError } from "./dom.js";
 import { renderChart } from "./chart.js";
 import { renderCompare } from "./compare.js";
@@ -23,6 +26,7 @@ export function reviveBuffers(value) {
     if (typeof value.b64 === "string" && value.dtype) {
       return { view: base64ToDataView(value.b64), dtype: value.dtype, shape: value.shape };
     }
+    if (value.view instanceof DataView) return value;
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, reviveBuffers(v)]));
   }
   return value;
@@ -156,10 +160,12 @@ export function pageResponder(config) {
  * Mount a saved page. `config` = {root: id, models: {id: {kind, state}}, network | bank, chart}.
  * `network` is the payload of engine/responder.js; `bank` the precomputed samples (bankResponder);
  * `chart` (optional) = {series, cursor, xLabel, yLabel, title} for chart.js, drawn into
- * `chartEl`, its cursor following the scrubber's checkpoint.
+ * `chartEl`, its cursor following the scrubber's checkpoint. Packed arrays (packing.js) are
+ * decoded first.
  * Returns {models, cleanup, chart}.
  */
-export async function mount(el, config, chartEl = null) {
+export async function mount(el, packedConfig, chartEl = null) {
+  const config = await expandPacked(packedConfig, "page");
   const models = {};
   const manager = { get_model: async (id) => models[id] };
   const respond = pageResponder(config);

@@ -10,10 +10,12 @@ For a run whose model is a portable stack (``lens.portable``), the front end's e
 * optionally (a saved page) ``probe_mean``, the mean W_eff over the probe at each checkpoint
   (``ll.metrics.probe_mean``, what the centred cosine subtracts), and ``neighbors``, every sample's
   ``k`` nearest neighbours by centred cosine (``ll.metrics.neighbor_table`` on the isometric weight
-  features): int16/int32 indices and float16 similarities.
+  features): int16/int32 indices and float16 similarities;
+* optionally ``patterns``: the ReLU units whose state the stored weights would get wrong, with
+  the float32 network's state (`stored_precision`, ``lens.pattern_corrections``).
 
-The payload holds numpy arrays; the saved page writes them as base64, the live widget as binary
-buffers. `payload_bytes` counts its binary size, so the page can choose float16 by size.
+The payload holds numpy arrays; the live widget sends them as binary buffers, the saved page packs
+them (`packed`: checkpoint deltas and byte planes, deflated, ``widgets._packing``).
 """
 
 from __future__ import annotations
@@ -26,21 +28,33 @@ import torch
 from tqdm.auto import tqdm
 
 from linlens_widgets.analysis.neighbors import neighbor_table, probe_mean
+from linlens_widgets.lens.effective import effective_weights
+from linlens_widgets.lens.pattern_corrections import corrections, supports
 from linlens_widgets.lens.portable import portable_network, to_arrays
-from linlens_widgets.widgets import _sources
+from linlens_widgets.lens.portable_module import to_module
+from linlens_widgets.widgets import _packing, _sources
 
 __all__ = [
+    "FLOAT16_TOLERANCE",
     "NEIGHBORS_K",
+    "TABLES_ENTRY",
+    "at_precision",
+    "comparison_tables",
     "encoded",
     "network_of",
     "network_payload",
+    "packed",
     "payload_bytes",
     "quantized_inputs",
+    "stored_precision",
     "weights_bytes",
 ]
 
 NEIGHBORS_K = 10
 """Neighbours per sample and checkpoint stored for an offline comparison."""
+
+FLOAT16_TOLERANCE = 2e-3
+"""Largest relative W_eff (and output) error for which a page stores its layer arrays as float16."""
 
 _SCALES = (1 / 255, 1 / 16, 1.0)
 
@@ -111,7 +125,7 @@ def network_payload(
     dtype : {"float32", "float16"}
         Storage precision of the layer arrays (and of the probe mean).
     tables
-        Also compute the per-checkpoint probe mean and neighbour tables (for a saved page).
+        Also add the per-checkpoint probe mean and neighbour tables (`comparison_tables`).
     progress
         Show a progress bar that disappears when done.
 
@@ -141,8 +155,65 @@ def network_payload(
         "labels": _numpy(run.probe_labels).astype(np.int32),
     }
     if tables:
-        payload.update(_tables(run, ids, dtype, progress))
+        found = comparison_tables(run, ids, progress=progress)
+        payload.update(found, probe_mean=found["probe_mean"].astype(dtype))
     return payload
+
+
+def _relative(got: torch.Tensor, want: torch.Tensor) -> float:
+    """Largest per-sample relative Frobenius error of ``got`` against ``want`` (N, ...)."""
+    diff = (got.double() - want.double()).flatten(1).norm(dim=1)
+    scale = want.double().flatten(1).norm(dim=1).clamp_min(1e-30)
+    return float((diff / scale).max()) if len(diff) else 0.0
+
+
+def stored_precision(
+    run: Any, ids: list[int], nets: list[Any], precision: str, *, progress: bool = True
+) -> tuple[float, dict[str, np.ndarray] | None]:
+    """Measure what storing the layer arrays at ``precision`` does to the page's W_eff.
+
+    For MLPs (``pattern_corrections.supports``) the page also stores the ReLU states the rounded
+    weights would get wrong; the error is then measured with them applied, replaying the page
+    engine's arithmetic. For other stacks the error is that of the rounded network in PyTorch.
+
+    Returns
+    -------
+    error : float
+        Largest relative error of any probe sample's W_eff or output at any checkpoint.
+    patterns : dict or None
+        ``{checkpoint, sample, op, unit, active}`` arrays of the pinned units (checkpoint is the
+        position in ``ids``), or None when the stack is not an MLP.
+    """
+    x = run.probe_inputs
+    x = (x if isinstance(x, torch.Tensor) else torch.as_tensor(np.asarray(x))).float()
+    error, cols = 0.0, []
+    pairs = list(enumerate(zip(ids, nets, strict=True)))
+    desc = f"{precision} check"
+    for e, (i, net) in tqdm(pairs, desc=desc, leave=False, disable=not progress):
+        exact = _sources.effective_weights(run, i)
+        want_w, want_out = torch.as_tensor(exact.weight), torch.as_tensor(exact.output)
+        if supports(net):
+            fixed = corrections(net, x.reshape(len(x), -1), precision)
+            got_w, got_out = fixed.weight, fixed.output
+            cols.append((np.full(len(fixed.sample), e), fixed.sample, fixed.op, fixed.unit))
+            cols[-1] += (fixed.active,)
+        else:
+            got = effective_weights(to_module(net, precision), x.reshape(len(x), *net.input_shape))
+            got_w, got_out = got.weight, got.output
+        error = max(
+            error,
+            _relative(got_w.reshape(want_w.shape), want_w),
+            _relative(got_out.reshape(want_out.shape), want_out),
+        )
+    if len(cols) < len(ids):
+        return error, None
+    names = ("checkpoint", "sample", "op", "unit", "active")
+    dtypes = (np.int32, np.int32, np.int32, np.int32, np.uint8)
+    patterns = {
+        name: np.concatenate([c[k] for c in cols]).astype(dtype)
+        for k, (name, dtype) in enumerate(zip(names, dtypes, strict=True))
+    }
+    return error, patterns
 
 
 def _tables(run: Any, ids: list[int], dtype: str, progress: bool) -> dict[str, Any]:
@@ -166,6 +237,84 @@ def _tables(run: Any, ids: list[int], dtype: str, progress: bool) -> dict[str, A
             "similarity": np.stack(sims).astype(np.float16),
         },
     }
+
+
+TABLES_ENTRY = "comparison_tables"
+"""Analysis-store entry of `comparison_tables`, reused while its checkpoints and ``k`` match."""
+
+_TABLES_VERSION = 1
+
+
+def comparison_tables(
+    run: Any, checkpoint_ids: Sequence[int], *, progress: bool = True
+) -> dict[str, Any]:
+    """Probe means and neighbour tables for a comparison without a kernel, kept with the run.
+
+    What the front end's engine needs to draw the centred comparison and the neighbours without
+    a kernel (a saved page, a notebook opened from its saved state, a busy kernel). Computing
+    them takes one W_eff pass per checkpoint, so they are kept in the run's analysis store
+    (entry `TABLES_ENTRY`) and reused while the checkpoints and ``k`` match.
+
+    Parameters
+    ----------
+    run
+        The run.
+    checkpoint_ids
+        Run checkpoint indices, in the order of the widget's checkpoint positions.
+    progress
+        Show a progress bar that disappears when done.
+
+    Returns
+    -------
+    dict
+        ``probe_mean`` (E, C, D) float32 and ``neighbors`` ``{index, similarity}`` (E, N, k).
+    """
+    ids = [int(i) for i in checkpoint_ids]
+    want = {"checkpoint_ids": ids, "k": NEIGHBORS_K, "version": _TABLES_VERSION}
+    entry = _sources.analysis_entry(run, TABLES_ENTRY)
+    if entry is not None and {k: entry[1].get(k) for k in want} == want:
+        arrays = entry[0]
+        return {
+            "probe_mean": arrays["probe_mean"],
+            "neighbors": {"index": arrays["index"], "similarity": arrays["similarity"]},
+        }
+    tables = _tables(run, ids, "float32", progress)
+    arrays = {"probe_mean": tables["probe_mean"], **tables["neighbors"]}
+    _sources.store_analysis(run, TABLES_ENTRY, arrays, want)
+    return tables
+
+
+def at_precision(payload: dict[str, Any], dtype: str) -> dict[str, Any]:
+    """Return the payload with its layer arrays and probe mean stored as ``dtype``."""
+    if dtype not in ("float32", "float16"):
+        raise ValueError(f"dtype must be float32 or float16, got {dtype!r}")
+    spec = dict(payload["spec"])
+    spec["dtype"] = dtype
+    spec["arrays"] = [{**meta, "dtype": dtype} for meta in spec["arrays"]]
+    out = {**payload, "spec": spec}
+    out["weights"] = [[a.astype(dtype) for a in row] for row in payload["weights"]]
+    if "probe_mean" in payload:
+        out["probe_mean"] = payload["probe_mean"].astype(dtype)
+    return out
+
+
+def packed(payload: dict[str, Any]) -> dict[str, Any]:
+    """Return the payload as a page stores it: weights as checkpoint deltas, arrays as planes.
+
+    Both codecs are lossless (``widgets._packing``); the page decodes them before its engine
+    starts.
+    """
+
+    def walk(value: Any) -> Any:
+        if isinstance(value, np.ndarray):
+            return _packing.pack_planes(value)
+        if isinstance(value, dict):
+            return {k: walk(v) for k, v in value.items()}
+        return value
+
+    rest = {k: walk(v) for k, v in payload.items() if k not in ("spec", "weights")}
+    weights = _packing.pack_checkpoints(payload["weights"])
+    return {"spec": payload["spec"], "weights": weights, **rest}
 
 
 def payload_bytes(payload: dict[str, Any]) -> int:

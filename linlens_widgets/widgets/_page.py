@@ -10,8 +10,11 @@ keep a bank of precomputed W_eff for a bounded set of samples, and the page says
 panel is drawn by the front end's own SVG chart (``js/src/chart.js``): inlined BokehJS cost about
 4 MB for one small chart. Nothing is loaded from the network.
 
-Everything that goes into the file is counted against ``max_mb``: when float32 layer arrays do
-not fit, they are stored as float16; when that does not fit either, the page is refused with a
+The layer arrays are stored as float16 when that is measured to move no probe sample's W_eff by
+more than 2e-3 (relative), else as float32 (``precision`` overrides), and packed without loss:
+each checkpoint as its difference from the ones before, the other large arrays in byte planes,
+deflated (``_packing``; the page inflates them with the browser's ``DecompressionStream``).
+Everything that goes into the file is counted against ``max_mb``; a page over it is refused with a
 message saying what to change.
 """
 
@@ -28,7 +31,7 @@ import numpy as np
 
 from linlens_widgets.lens.portable import portable_network_reason
 from linlens_widgets.runs.atomic_write import write_file_atomically
-from linlens_widgets.widgets import _network
+from linlens_widgets.widgets import _network, _packing
 from linlens_widgets.widgets import panel as metrics_panel
 from linlens_widgets.widgets._bundle import bundle_path
 from linlens_widgets.widgets._codecs import array_to_b64
@@ -46,6 +49,10 @@ DEFAULT_MAX_MB = 30.0
 """Default size budget of a saved page, in MB (2**20 bytes), counting everything in the file."""
 
 _MB = 2**20
+
+PRECISIONS = ("auto", "float32", "float16")
+"""How a page stores the network's layer arrays: ``auto`` picks float16 when it moves no probe
+sample's W_eff by more than ``_network.FLOAT16_TOLERANCE``, float32 otherwise."""
 
 _SKIP = ("_model_", "_view_", "_esm", "_css", "_anywidget", "_dom_classes")
 _SKIP_EXACT = {"layout", "tabbable", "tooltip"}
@@ -223,8 +230,11 @@ def write_page(
     title: str | None,
     panel: bool,
     max_mb: float = DEFAULT_MAX_MB,
+    precision: str = "auto",
 ) -> Path:
     """Write the explorer's page to ``path`` (see ``LensExplorer.save_html``)."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
     labels = np.asarray(explorer.embedding._labels)
     emb = page_state(explorer.embedding)
     compare = page_state(explorer.compare)
@@ -252,16 +262,17 @@ def write_page(
         f"all {explorer.scrubber.n_checkpoints} checkpoints; "
     )
     budget = int(max_mb * _MB)
-    carried = _carry_network(explorer, config, budget)
+    carried = _carry_network(explorer, config, budget, precision)
     if carried is not None:
         note = base + (
             f"the page carries the network and computes any sample's W_eff in your browser "
-            f"({carried} weights), with stored probe means and neighbour lists for the centred "
-            "similarity."
+            f"({_precision_text(carried)}), with stored probe means and neighbour lists for the "
+            "centred similarity."
         )
         details = ""
     else:
         note, details = _carry_bank(explorer, config, emb, labels, max_samples, base)
+    config["models"] = pack_large_arrays(config["models"])
     page = _render(config, title=name, note=note, samples=details)
     size = len(page.encode("utf-8"))
     if size > budget:
@@ -272,49 +283,83 @@ def write_page(
     return _write_text(path, page)
 
 
-def _carry_network(explorer: Explorer, config: dict[str, Any], budget: int) -> str | None:
-    """Put the network payload into ``config`` at the precision that fits; its dtype, or None.
+def _carry_network(
+    explorer: Explorer, config: dict[str, Any], budget: int, precision: str
+) -> dict[str, Any] | None:
+    """Put the packed network payload into ``config``; say how it is stored, or None.
 
-    None when the model is not portable. Raises ValueError when even float16 does not fit.
+    ``precision="auto"`` stores float16 when that moves no probe sample's W_eff or output by more
+    than ``_network.FLOAT16_TOLERANCE`` (measured at every checkpoint, with the ReLU states the
+    rounding would get wrong stored alongside), else float32. Returns ``{"dtype", "error"}``
+    (error None when not measured), or None when the model is not portable. Raises ValueError
+    when the page does not fit the budget.
     """
     run = explorer.run
     ids = [int(i) for i in explorer.compare.checkpoint_ids]
-    net = _network.network_of(run, ids[0]) if ids else None
-    if net is None:
+    nets = [_network.network_of(run, i) for i in ids]
+    if not ids or any(net is None for net in nets):
         return None
-    rest = len(_render(config, title="", note="", samples="").encode("utf-8"))
-    n, e, c, d = len(explorer.embedding._labels), len(ids), net.n_outputs, net.n_inputs
-    fits = {}
-    for dtype in ("float32", "float16"):
-        width = 4 if dtype == "float32" else 2
-        tables = e * c * d * width + e * n * _network.NEIGHBORS_K * 4 + n * d * 4
-        raw = _network.weights_bytes(net, e, dtype) + tables
-        fits[dtype] = rest + raw * 4 // 3
-        if fits[dtype] <= budget:
-            break
-    else:
-        weights = _network.weights_bytes(net, e, "float16") * 4 / 3 / _MB
-        raise ValueError(
-            f"the page would be about {fits['float16'] / _MB:.1f} MB even with float16 weights, "
-            f"over the budget of {budget / _MB:g} MB (the network's weights alone take "
-            f"{weights:.1f} MB for {e} checkpoints); explore fewer checkpoints (checkpoints=...) "
-            "or fewer probe samples, or raise max_mb"
-        )
-    payload = _network.network_payload(run, ids, dtype=dtype, tables=True)
+    payload = _network.network_payload(run, ids, dtype="float32", tables=True)
     if payload is None:
         return None
-    config["network"] = _network.encoded(payload, array_to_b64_raw)
-    return dtype
+    chosen = "float16" if precision == "auto" else precision
+    error, patterns = _network.stored_precision(run, ids, nets, chosen)
+    if precision == "auto" and error > _network.FLOAT16_TOLERANCE:
+        float16_error, chosen = error, "float32"
+        error, patterns = _network.stored_precision(run, ids, nets, chosen)
+    else:
+        float16_error = error if chosen == "float16" else None
+    stored = _network.at_precision(payload, chosen)
+    if patterns is not None:
+        stored["patterns"] = patterns
+    config["network"] = _network.packed(stored)
+    packed = {**config, "models": pack_large_arrays(config["models"])}
+    size = len(_render(packed, title="", note="", samples="").encode("utf-8"))
+    if size > budget:
+        weights = len(config["network"]["weights"]["b64"]) / _MB
+        del config["network"]
+        hint = (
+            "" if float16_error is None else f" (float16 would move W_eff by {float16_error:.1e})"
+        )
+        raise ValueError(
+            f"the page would be {size / _MB:.1f} MB with {chosen} weights, over the budget of "
+            f"{budget / _MB:g} MB (the network's {len(ids)} checkpoints take {weights:.1f} MB"
+            f"{hint}); explore fewer checkpoints (checkpoints=...) or fewer probe samples, "
+            "or raise max_mb"
+        )
+    return {"dtype": chosen, "error": error, "float16_error": float16_error}
 
 
-def array_to_b64_raw(a: np.ndarray) -> dict[str, Any]:
-    """Return ``{b64, dtype, shape}`` of an array in its own dtype (float16 and int16 too)."""
-    b = np.ascontiguousarray(a)
-    return {
-        "b64": base64.b64encode(b.tobytes()).decode("ascii"),
-        "dtype": str(b.dtype),
-        "shape": list(b.shape),
-    }
+def _precision_text(carried: dict[str, Any]) -> str:
+    """One sentence on how the page stores the weights and how exact its W_eff is."""
+    text = f"{carried['dtype']} weights, compressed without loss"
+    if carried["error"] is not None:
+        text += (
+            f"; every probe sample's W_eff is within {carried['error']:.1e} (relative) of the "
+            "float32 engine at every checkpoint"
+        )
+    if carried["dtype"] == "float32" and carried["float16_error"] is not None:
+        text += f" (float16 would be off by up to {carried['float16_error']:.1e})"
+    return text
+
+
+def pack_large_arrays(value: Any, *, min_bytes: int = 4096) -> Any:
+    """Replace each large ``{b64, dtype, shape}`` array by its deflated byte planes.
+
+    Arrays of at least ``min_bytes`` are packed with ``_packing.pack_planes`` when that is
+    smaller; the page decodes them on load.
+    """
+    if isinstance(value, list):
+        return [pack_large_arrays(v, min_bytes=min_bytes) for v in value]
+    if not isinstance(value, dict):
+        return value
+    if isinstance(value.get("b64"), str) and "dtype" in value and "encoding" not in value:
+        if len(value["b64"]) * 3 // 4 < min_bytes:
+            return value
+        raw = np.frombuffer(base64.b64decode(value["b64"]), value["dtype"]).reshape(value["shape"])
+        packed = _packing.pack_planes(raw)
+        return packed if len(packed["b64"]) < len(value["b64"]) else value
+    return {k: pack_large_arrays(v, min_bytes=min_bytes) for k, v in value.items()}
 
 
 def _not_portable(run: Any, checkpoint: int) -> str:

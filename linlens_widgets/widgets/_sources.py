@@ -277,6 +277,26 @@ def analysis_entry(run: Any, name: str) -> tuple[dict[str, np.ndarray], dict[str
     return run.attachment(name) if hasattr(run, "attachment") else None
 
 
+def store_analysis(
+    run: Any, name: str, arrays: dict[str, np.ndarray], meta: dict[str, Any]
+) -> bool:
+    """Keep an entry in the run's analysis store (a `Run` only); whether it reached the disk.
+
+    A read-only run folder (permission bits, see `folder_is_writable`) is left untouched: the
+    entry is kept in memory only.
+    """
+    from linlens_widgets.analysis.store import AnalysisStore
+    from linlens_widgets.runs.store import Run
+
+    if not isinstance(run, Run):
+        return False
+    if run.path is not None and not folder_is_writable(Path(run.path)):
+        with _kept_in_memory(run):
+            AnalysisStore(run).put(name, arrays, meta)
+        return False
+    return AnalysisStore(run).put(name, arrays, meta)
+
+
 def predictions(run: Any, ids: np.ndarray) -> np.ndarray:
     """Predicted class of every probe sample at each frame's checkpoint, (E, N) uint8/int32."""
     engine = weights_of(run)

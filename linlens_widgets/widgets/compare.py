@@ -411,7 +411,11 @@ def _live_network(run: Any, checkpoint_ids: Sequence[int]) -> dict[str, Any] | N
     """Return the network payload of a portable run as binary buffers, or None (kernel only).
 
     With it the front end computes any sample's W_eff itself (``js/src/engine/responder.js``),
-    so a comparison never waits for a kernel that is busy running another cell.
+    so a comparison never waits for a kernel that is busy running another cell, and a notebook
+    opened from its saved widget state compares before its kernel runs. The payload carries the
+    probe means and neighbour tables too (``_network.comparison_tables``, kept in the run's
+    analysis store), so that comparison is the centred one with neighbours; float16 weights come
+    with the ReLU states their rounding would get wrong.
     """
     from linlens_widgets.widgets import _network
 
@@ -422,8 +426,15 @@ def _live_network(run: Any, checkpoint_ids: Sequence[int]) -> dict[str, Any] | N
     for dtype in ("float32", "float16"):
         weights = _network.weights_bytes(net, len(checkpoint_ids), dtype)
         if weights + inputs <= LIVE_NETWORK_MAX_BYTES:
-            payload = _network.network_payload(run, checkpoint_ids, dtype=dtype, progress=False)
-            return None if payload is None else _network.encoded(payload, _buffer)
+            payload = _network.network_payload(run, checkpoint_ids, dtype=dtype, tables=True)
+            if payload is None:
+                return None
+            if dtype == "float16":  # pin the ReLUs that rounding would flip (see _page)
+                nets = [_network.network_of(run, int(i)) for i in checkpoint_ids]
+                _, patterns = _network.stored_precision(run, checkpoint_ids, nets, dtype)
+                if patterns is not None:
+                    payload["patterns"] = patterns
+            return _network.encoded(payload, _buffer)
     return None
 
 

@@ -206,16 +206,17 @@ class LensExplorer(ipywidgets.VBox):
         title: str | None = None,
         panel: bool = True,
         max_mb: float = 30.0,
+        precision: str = "auto",
     ) -> Path:
         """Write a single self-contained HTML page: no kernel, no network, no CDN.
 
         The page holds the whole scatter (every point at every checkpoint), the scrubber, and
         the comparison. For a portable network (``ll.lens.portable``) it carries every
-        checkpoint's weights (float32, or float16 when that is needed to fit ``max_mb``), the
-        probe inputs, probe means and neighbour tables, and computes any sample's W_eff in the
-        browser. Other architectures get a bank of ``max_samples`` probes spread over the classes
-        (plus A, B and the first two selected points); the page says which it uses. The metrics
-        panel is a small SVG chart whose cursor follows the scrubber.
+        checkpoint's weights (compressed without loss), the probe inputs, probe means and
+        neighbour tables, and computes any sample's W_eff in the browser. Other architectures
+        get a bank of ``max_samples`` probes spread over the classes (plus A, B and the first two
+        selected points); the page says which it uses. The metrics panel is a small SVG chart
+        whose cursor follows the scrubber.
 
         Parameters
         ----------
@@ -229,6 +230,11 @@ class LensExplorer(ipywidgets.VBox):
             Include the metrics panel (default True).
         max_mb
             Size budget of the whole file in MB (default 30).
+        precision : {"auto", "float32", "float16"}
+            How the layer arrays are stored. ``auto`` (default) stores float16 when that moves no
+            probe sample's W_eff or output by more than 2e-3 (relative; measured at every
+            checkpoint when the page is written), else float32; the page says which, and the
+            measured error.
 
         Returns
         -------
@@ -238,8 +244,8 @@ class LensExplorer(ipywidgets.VBox):
         Raises
         ------
         ValueError
-            When ``max_samples`` < 2, or the page would exceed ``max_mb`` even with float16
-            weights (the message says what to change).
+            When ``max_samples`` < 2, ``precision`` is unknown, or the page would exceed
+            ``max_mb`` (the message says what to change).
 
         Examples
         --------
@@ -248,7 +254,13 @@ class LensExplorer(ipywidgets.VBox):
         from linlens_widgets.widgets._page import write_page
 
         return write_page(
-            self, Path(path), max_samples=max_samples, title=title, panel=panel, max_mb=max_mb
+            self,
+            Path(path),
+            max_samples=max_samples,
+            title=title,
+            panel=panel,
+            max_mb=max_mb,
+            precision=precision,
         )
 
 

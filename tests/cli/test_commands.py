@@ -92,6 +92,11 @@ def test_export_writes_an_offline_page(
     assert kinds == {"explorer", "embedding", "compare", "scrubber"}
     assert "<title>linlens — digits</title>" in html
     assert "embedding" not in err  # the trajectory saved by `train` was reused
+    assert "weights, compressed without loss" in html
+    exact = tmp_path / "pages" / "float32.html"
+    status, _, err = run_cli(capsys, "export", str(trained), str(exact), "--precision", "float32")
+    assert status == 0, err
+    assert page_config(assert_offline_html(exact))["network"]["spec"]["dtype"] == "float32"
 
 
 @pytest.mark.slow

@@ -27,7 +27,8 @@ TOLERANCE = {"float32": 1e-4, "float16": 2e-3}
 
 FETCH_JS = """
 async ({requests}) => {
-  const config = JSON.parse(document.getElementById('linlens-config').textContent);
+  const packed = JSON.parse(document.getElementById('linlens-config').textContent);
+  const config = await window.linlensPage.expandPacked(packed);
   const respond = window.linlensPage.pageResponder(config);
   const out = [];
   for (const [sample, checkpoint] of requests) {
@@ -105,6 +106,46 @@ def test_page_computes_every_sample(browser: Browser, saved) -> None:
         got_rows = _centred_rows(np.asarray(got["weight"]).reshape(want_w.shape), wb, mean)
         assert np.abs(got_rows - want_rows).max() <= 10 * tol
     page.close()
+
+
+def test_every_probe_sample_matches_the_engine_at_three_checkpoints(
+    browser: Browser, saved
+) -> None:
+    """All samples, not a random few: rounding flips a ReLU for a few percent of them, which the
+    page must correct (its stored ReLU states) to stay within the tolerance."""
+    run, path = saved
+    n, e = len(run.probe_labels), len(run.checkpoints)
+    checkpoints = np.random.default_rng(5).choice(e, size=3, replace=False).tolist()
+    page = browser.new_page()
+    page.goto(path.resolve().as_uri())
+    page.wait_for_function("() => window.linlensModels !== undefined")
+    result = page.evaluate(
+        """async ({n, checkpoints}) => {
+          const packed = JSON.parse(document.getElementById('linlens-config').textContent);
+          const config = await window.linlensPage.expandPacked(packed);
+          const respond = window.linlensPage.pageResponder(config);
+          const out = [];
+          for (const checkpoint of checkpoints) {
+            const rows = [];
+            for (let sample = 0; sample < n; sample++) {
+              const r = respond({type: 'fetch', sample, checkpoint});
+              const i = r.content.arrays.findIndex((a) => a.name === 'weight');
+              const v = r.buffers[i];
+              rows.push(Array.from(new Float32Array(v.buffer, v.byteOffset, v.byteLength / 4)));
+            }
+            out.push(rows);
+          }
+          return {dtype: config.network.spec.dtype, out};
+        }""",
+        {"n": n, "checkpoints": checkpoints},
+    )
+    page.close()
+    assert result["dtype"] == "float16"  # measured within tolerance when the page was written
+    for c, rows in zip(checkpoints, result["out"], strict=True):
+        want = run_weights(run).effective_weights(c).weight.double().reshape(n, -1).numpy()
+        got = np.asarray(rows, np.float64)
+        rel = np.linalg.norm(got - want, axis=1) / np.linalg.norm(want, axis=1)
+        assert rel.max() <= TOLERANCE["float16"], (c, int(rel.argmax()), float(rel.max()))
 
 
 def test_clicked_pairs_are_drawn_not_missing(browser: Browser, saved) -> None:

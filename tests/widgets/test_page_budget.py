@@ -1,14 +1,15 @@
-"""Size budget of a saved page in the paper's setting: 784-256-256-10, 2,000 probes, 20 checkpoints.
+"""Size budgets of saved pages, every sample comparable: the demo's (<= 3 MB) and the paper
+setting's (784-256-256-10, 2,000 probes, 20 checkpoints; <= 30 MB).
 
-The run is built here from a seeded model trained a few steps on 28×28 uint8 images written as IDX
-files and loaded with ``ll.datasets.mnist``; the layout is a stand-in (random positions), since
-the page's size does not depend on where the points lie. Every part of the file is counted: the
-bundle, the widgets' state, positions, thumbnails, the network, probe means and neighbour tables.
+The paper-setting run is built here from a seeded model trained a few steps on 28×28 uint8
+images written as IDX files and loaded with ``ll.datasets.mnist``; the layout is a stand-in
+(random positions), since the page's size does not depend on where the points lie. Every part of
+the file is counted: the bundle, the widgets' state, positions, thumbnails, the network, probe
+means and neighbour tables.
 """
 
 from __future__ import annotations
 
-import base64
 import json
 import re
 from pathlib import Path
@@ -18,11 +19,14 @@ import pytest
 import torch
 
 import linlens_widgets as ll
+from linlens_widgets import cli
 from linlens_widgets.analysis.trajectory import Trajectory
+from linlens_widgets.widgets._packing import DELTA_CODEC, unpack
 
 pytestmark = pytest.mark.slow
 
 PAPER_BUDGET_MB = 30
+DEMO_BUDGET_MB = 3
 N_PROBE, N_CHECKPOINTS = 2000, 20
 
 
@@ -73,21 +77,41 @@ def test_paper_page_fits_the_budget_with_every_sample_comparable(paper_page) -> 
     size = path.stat().st_size
     assert size <= PAPER_BUDGET_MB * 2**20, f"{size / 2**20:.1f} MB"
     text = path.read_text(encoding="utf-8")
-    config = json.loads(
-        re.search(r'<script id="linlens-config" type="application/json">(.*?)</script>', text)[1]
-    )
+    config = _config(text)
     assert "bank" not in config  # no bank: the network answers every sample
-    network = config["network"]
-    assert network["spec"]["dtype"] == "float16"  # float32 would not fit: reduced, and said so
-    assert "float16 weights" in text
+    packed = config["network"]
+    assert packed["spec"]["dtype"] == "float16"  # measured within tolerance, and said so
+    assert "float16 weights" in text and "within" in text
+    assert packed["weights"]["codec"] == DELTA_CODEC
+    network = unpack(packed)
     assert len(network["weights"]) == N_CHECKPOINTS
-    assert network["inputs"]["dtype"] == "uint8" and network["inputs"]["shape"] == [N_PROBE, 784]
-    codes = np.frombuffer(base64.b64decode(network["inputs"]["b64"]), np.uint8)
-    x = np.asarray(run.probe_inputs, np.float32).reshape(-1)
-    np.testing.assert_array_equal((codes * network["input_scale"]).astype(np.float32), x)
-    assert network["neighbors"]["index"]["dtype"] == "int16"
-    assert network["neighbors"]["similarity"]["dtype"] == "float16"
+    assert network["inputs"].dtype == np.uint8 and network["inputs"].shape == (N_PROBE, 784)
+    x = np.asarray(run.probe_inputs, np.float32).reshape(N_PROBE, 784)
+    np.testing.assert_array_equal((network["inputs"] * packed["input_scale"]).astype(np.float32), x)
+    assert network["neighbors"]["index"].dtype == np.int16
+    assert network["neighbors"]["similarity"].dtype == np.float16
     print(f"paper-setting page: {size / 2**20:.1f} MB")
+
+
+def _config(text: str) -> dict:
+    pattern = r'<script id="linlens-config" type="application/json">(.*?)</script>'
+    return json.loads(re.search(pattern, text, re.DOTALL)[1])
+
+
+def test_demo_page_fits_three_mb_with_every_sample_comparable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The page ``linlens demo --html`` writes, at the demo's default settings."""
+    monkeypatch.setenv("LINLENS_CACHE_DIR", str(tmp_path / "cache"))
+    run = cli.demo_run(tmp_path / "cache" / "demo", cli.DEMO_PARAMS)
+    path = ll.LensExplorer(run).save_html(tmp_path / "demo.html")
+    size = path.stat().st_size
+    assert size <= DEMO_BUDGET_MB * 2**20, f"{size / 2**20:.2f} MB"
+    config = _config(path.read_text(encoding="utf-8"))
+    assert "bank" not in config and config["network"]["weights"]["checkpoints"] == len(
+        run.checkpoints
+    )
+    print(f"demo page: {size / 2**20:.2f} MB ({size:,} bytes)")
 
 
 def test_a_page_over_budget_is_refused_with_what_to_change(paper_page, tmp_path) -> None:
@@ -99,4 +123,4 @@ def test_a_page_over_budget_is_refused_with_what_to_change(paper_page, tmp_path)
     )
     explorer = ll.LensExplorer(run, trajectory=traj, panel=False)
     with pytest.raises(ValueError, match=r"fewer checkpoints.*fewer probe samples"):
-        explorer.save_html(tmp_path / "big.html", max_mb=10)
+        explorer.save_html(tmp_path / "big.html", max_mb=2)

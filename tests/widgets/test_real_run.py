@@ -1,6 +1,5 @@
 """The widgets on a real recorded run (digits, small MLP, PCA embedding: fast)."""
 
-import base64
 import json
 import os
 import re
@@ -13,6 +12,7 @@ import torch
 
 import linlens_widgets as ll
 from linlens_widgets.analysis.weights import run_weights
+from linlens_widgets.widgets._packing import unpack
 from tests.widgets.conftest import Sent
 
 pytestmark = pytest.mark.slow  # loads torch, scikit-learn digits and records a run (~10-30 s)
@@ -73,16 +73,18 @@ def test_explorer_on_a_real_run(real, tmp_path, monkeypatch):
     )
     # a portable MLP: the page carries the network, not a bank of samples
     assert "bank" not in config
-    network = config["network"]
+    packed = config["network"]
+    network = unpack(packed)  # checkpoint deltas and byte planes, decoded as the page does
     assert len(network["weights"]) == len(ex.compare.checkpoint_ids)
-    assert network["inputs"]["dtype"] == "uint8"  # digits are sixteenths, stored exactly
-    codes = np.frombuffer(base64.b64decode(network["inputs"]["b64"]), np.uint8)
-    x = np.asarray(run.probe_inputs, np.float32).reshape(-1)
-    np.testing.assert_array_equal((codes * network["input_scale"]).astype(np.float32), x)
+    assert network["inputs"].dtype == np.uint8  # digits are sixteenths, stored exactly
+    x = np.asarray(run.probe_inputs, np.float32).reshape(network["inputs"].shape)
+    np.testing.assert_array_equal((network["inputs"] * packed["input_scale"]).astype(np.float32), x)
     n, e = len(run.probe_labels), len(ex.compare.checkpoint_ids)
-    assert network["neighbors"]["index"]["shape"] == [e, n, 10]
-    assert network["probe_mean"]["shape"] == [e, 10, 64]
-    assert "W_eff in your browser (float32 weights)" in text
+    assert network["neighbors"]["index"].shape == (e, n, 10)
+    assert network["probe_mean"].shape == (e, 10, 64)
+    dtype = packed["spec"]["dtype"]
+    assert f"W_eff in your browser ({dtype} weights, compressed without loss" in text
+    assert "of the float32 engine at every checkpoint" in text  # the measured error is stated
     assert "embed_items" not in text  # no inlined BokehJS
     with pytest.raises(ValueError, match="fewer checkpoints"):
         ex.save_html(tmp_path / "small.html", max_mb=0.1)
@@ -179,3 +181,33 @@ def test_metrics_panel_cursor_follows_the_scrubber(real, tmp_path):
         ).group(1)
     )
     assert config["chart"]["cursor"] == pytest.approx([xs[int(i)] for i in traj.checkpoint_ids])
+
+
+def test_live_comparison_carries_centred_tables_and_reuses_them(real, tmp_path, monkeypatch):
+    """A notebook opened from its saved state compares (centred, with neighbours) before its
+    kernel runs: the live network payload holds the probe means and neighbour tables, kept in
+    the run's analysis store so the next explorer (and a saved page) need not compute them."""
+    from linlens_widgets.analysis.neighbors import probe_mean
+    from linlens_widgets.widgets import _network
+
+    run, traj = real
+    saved = run.save(tmp_path / "run")
+    run = ll.Run.load(saved)
+    ex = ll.LensExplorer(run, trajectory=traj, panel=False)
+    payload = ex.compare._network
+    ids = [int(i) for i in traj.checkpoint_ids]
+    mean = payload["probe_mean"]
+    got = np.frombuffer(bytes(mean["view"]), mean["dtype"]).reshape(mean["shape"])
+    want = probe_mean(run_weights(run).effective_weights(ids[1]).weight).reshape(got.shape[1:])
+    np.testing.assert_allclose(got[1], want.numpy(), rtol=1e-5, atol=1e-7)
+    index = payload["neighbors"]["index"]
+    assert index["shape"] == [len(ids), len(run.probe_labels), _network.NEIGHBORS_K]
+    assert (saved / "analysis" / f"{_network.TABLES_ENTRY}.safetensors").is_file()
+
+    def recomputed(*args, **kwargs):
+        raise AssertionError("the stored comparison tables were computed again")
+
+    monkeypatch.setattr(_network, "_tables", recomputed)
+    again = ll.LensExplorer(ll.Run.load(saved), trajectory=traj, panel=False)
+    assert again.compare._network["probe_mean"]["shape"] == mean["shape"]
+    again.save_html(tmp_path / "page.html")  # the page reuses them too

@@ -67,15 +67,14 @@ function convForward(op, h) {
   return out;
 }
 
-function reluForward(op, h) {
+function reluForward(op, h, pinned) {
   const slope = new Float32Array(h.length);
   const out = new Float32Array(h.length);
   const neg = op.negative_slope ?? 0;
-  for (let i = 0; i < h.length; i++) {
-    const s = h[i] > 0 ? 1 : neg;
-    slope[i] = s;
-    out[i] = h[i] * s;
-  }
+  for (let i = 0; i < h.length; i++) slope[i] = h[i] > 0 ? 1 : neg;
+  // units whose state the stored-precision weights would get wrong: the float32 network's state
+  if (pinned) for (const [unit, active] of pinned) if (unit >= 0 && unit < h.length) slope[unit] = active ? 1 : neg;
+  for (let i = 0; i < h.length; i++) out[i] = h[i] * slope[i];
   return { out, saved: slope };
 }
 
@@ -188,19 +187,21 @@ function affineForward(op, h) {
  *
  * @param {object} net - from decodeNetwork.
  * @param {Float32Array} x - one input, net.inputSize values.
+ * @param {Map<number, Array<[number, number]>>|null} [pinned] - per ReLU op index, [unit, active]
+ *   pairs whose state is given rather than computed (lens/pattern_corrections.py).
  * @returns {{output: Float32Array, saved: Array}}
  */
-export function forward(net, x) {
+export function forward(net, x, pinned = null) {
   if (x.length !== net.inputSize) {
     throw new RangeError(`the input has ${x.length} values but the network takes ${net.inputSize}`);
   }
   let h = x instanceof Float32Array ? x : Float32Array.from(x);
   const saved = [];
-  for (const op of net.ops) {
+  net.ops.forEach((op, i) => {
     let result = null;
     if (op.op === "linear") h = linearForward(op, h);
     else if (op.op === "conv2d") h = convForward(op, h);
-    else if (op.op === "relu") result = reluForward(op, h);
+    else if (op.op === "relu") result = reluForward(op, h, pinned?.get(i));
     else if (op.op === "maxpool2d") result = maxpoolForward(op, h);
     else if (op.op === "affine") h = affineForward(op, h);
     else h = avgForward(op, h);
@@ -208,7 +209,7 @@ export function forward(net, x) {
       h = result.out;
       saved.push(result.saved);
     } else saved.push(null);
-  }
+  });
   return { output: h, saved };
 }
 
@@ -360,11 +361,12 @@ function affineAdjoint(op, g, C, acc) {
  *
  * @param {object} net - from decodeNetwork.
  * @param {Float32Array|number[]} x - one input (net.inputSize values, flattened C-order).
+ * @param {Map|null} [pinned] - ReLU states to use instead of computing them (see `forward`).
  * @returns {{weight: Float32Array, bias: Float32Array|null, output: Float32Array, predicted: number}}
  *   weight is C × D row-major; bias is null when the network has no offset anywhere.
  */
-export function effectiveWeights(net, x) {
-  const { output, saved } = forward(net, x);
+export function effectiveWeights(net, x, pinned = null) {
+  const { output, saved } = forward(net, x, pinned);
   const C = net.nOutputs;
   let g = new Float64Array(C * C);
   for (let c = 0; c < C; c++) g[c * C + c] = 1;

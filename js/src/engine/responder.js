@@ -20,8 +20,10 @@
  * The payload (`_network` of a WeightCompare, `network` of a saved page's config):
  *   {spec, weights: [[array per spec.arrays] per checkpoint], inputs: [N, D] (uint8 or float32),
  *    input_scale, labels: [N] int32, probe_mean?: [E, C, D], neighbors?: {index: [E, N, k],
- *    similarity: [E, N, k]}}
- * where each array is {view|b64, dtype, shape} and dtype may be float16.
+ *    similarity: [E, N, k]}, patterns?: {checkpoint, sample, op, unit, active: [M]}}
+ * where each array is {view|b64, dtype, shape} and dtype may be float16. `patterns` lists the ReLU
+ * units whose state the stored weights would get wrong (lens/pattern_corrections.py): the engine
+ * uses the float32 network's state for them.
  */
 import { base64ToDataView, decodeArray } from "../codecs.js";
 import { effectiveWeights } from "./chain.js";
@@ -45,6 +47,22 @@ export function decodeStored(obj, name = "array") {
   if (bytes.byteLength !== 2 * n) throw new TypeError(`${name}: ${bytes.byteLength} bytes do not match float16 [${obj.shape}]`);
   const aligned = bytes.byteOffset % 2 === 0 ? bytes : bytes.slice();
   return { data: halfToFloat32(new Uint16Array(aligned.buffer, aligned.byteOffset, n)), shape: Array.from(obj.shape), dtype: "float32" };
+}
+
+/** Index the pinned ReLU states by checkpoint * N + sample -> Map(op -> [[unit, active], ...]). */
+export function pinnedStates(patterns, N) {
+  const out = new Map();
+  if (!patterns) return out;
+  const col = (k) => decodeArray(patterns[k], `patterns.${k}`).data;
+  const [e, s, op, unit, active] = ["checkpoint", "sample", "op", "unit", "active"].map(col);
+  for (let m = 0; m < e.length; m++) {
+    const key = e[m] * N + s[m];
+    if (!out.has(key)) out.set(key, new Map());
+    const ops = out.get(key);
+    if (!ops.has(op[m])) ops.set(op[m], []);
+    ops.get(op[m]).push([unit[m], active[m]]);
+  }
+  return out;
 }
 
 function view(typed) {
@@ -80,6 +98,7 @@ export function createResponder(payload) {
   const E = payload.weights.length;
   const C = payload.spec.n_outputs;
   const networks = new Map();
+  const pinned = pinnedStates(payload.patterns, N);
   let means = null;
   let table = null;
 
@@ -106,7 +125,7 @@ export function createResponder(payload) {
   const answers = {
     fetch(msg) {
       const x = inputOf(msg.sample);
-      const r = effectiveWeights(network(msg.checkpoint), x);
+      const r = effectiveWeights(network(msg.checkpoint), x, pinned.get(msg.checkpoint * N + msg.sample) ?? null);
       const { arrays, buffers } = pack({ input: [x, [D]], weight: [r.weight, [C, D]], bias: [r.bias, [C]], output: [r.output, [C]] });
       const content = { type: "sample", sample: msg.sample, checkpoint: msg.checkpoint, label: labels.data[msg.sample], predicted: r.predicted, arrays };
       return { content, buffers };
