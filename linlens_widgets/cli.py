@@ -731,9 +731,7 @@ def write_demo_notebook(path: Path, run_dir: Path) -> Path:
             "how each class's sub-clusters persist and stay apart over training."
         ),
         v4.new_code_cell(
-            "from bokeh.io import output_notebook, show\n"
-            "from bokeh.resources import INLINE\n\n"
-            "output_notebook(INLINE, hide_banner=True)\n"
+            "from bokeh.io import show  # BokehJS is already loaded, by the explorer's panel\n\n"
             "show(ll.plots.training_dynamics(run))"
         ),
     ]
