@@ -50,10 +50,13 @@ describe("local responder", () => {
     const m = r.respond({ type: "fetch_probe_mean", checkpoint: 1 });
     expect(floats(m.buffers[0])).toEqual([2, 0, 0, 2]);
     const n = r.respond({ type: "fetch_neighbors", sample: 1, checkpoint: 0, k: 5 });
-    expect(n.content.arrays.map((a) => a.shape)).toEqual([[2], [2]]);
+    expect(n.content.arrays.map((a) => [a.name, a.shape])).toEqual([["index", [2]], ["similarity", [2]], ["label", [2]], ["input", [2, 2]]]);
     expect(Array.from(new Int32Array(n.buffers[0].buffer))).toEqual([2, 0]);
     expect(floats(n.buffers[1])).toEqual([1, 0.5]);
     expect(n.content.agreement).toBe(0.5); // label 0: neighbour 2 agrees, 0 does not
+    // the thumbnails' labels and images come along, so the row needs no fetch per neighbour
+    expect(Array.from(new Int32Array(n.buffers[2].buffer))).toEqual([0, 1]);
+    expect(floats(n.buffers[3])).toEqual([0.5, 0.5, 0, 1]);
   });
 
   it("leaves what it cannot answer to the kernel and reports bad requests", () => {

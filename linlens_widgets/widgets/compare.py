@@ -390,9 +390,14 @@ class WeightCompare(EpochAlias, anywidget.AnyWidget):
         nb = self.neighbors(sample, k, int(content.get("k", self.k)))
         agreement = None if nb.agreement is None else float(nb.agreement)
         head = message("neighbors", sample=sample, checkpoint=k, agreement=agreement)
+        index = np.asarray(nb.index, np.int64)
+        inputs = _np(self.run.probe_inputs)[index].astype(np.float32)
         arrays = {
-            "index": nb.index.astype(np.int32),
+            "index": index.astype(np.int32),
             "similarity": nb.similarity.astype(np.float32),
+            # the thumbnails' images and labels, so the row needs no fetch per neighbour
+            "label": _np(self.run.probe_labels)[index].astype(np.int32),
+            "input": inputs.reshape(len(index), -1),
         }
         self.send(*pack_message(head, arrays))
 

@@ -182,3 +182,38 @@ def test_clicked_pairs_are_drawn_not_missing(browser: Browser, saved) -> None:
         xs.append(float(page.get_attribute(".linlens-chart-cursor", "x1")))
     assert xs[0] < xs[1]
     page.close()
+
+
+def test_neighbour_thumbnails_need_no_weights_of_their_own(browser: Browser, saved) -> None:
+    """Clicking A computes A's W_eff (and B's), not the ten neighbours': their images and
+    labels come with the neighbour table, so a click costs one W_eff, not eleven."""
+    _, path = saved
+    page = browser.new_page()
+    page.goto(path.resolve().as_uri())
+    page.wait_for_function("() => window.linlensModels !== undefined")
+    sent = page.evaluate(
+        """async () => {
+          const m = window.linlensModels.compare;
+          const send = m.send.bind(m);
+          const seen = [];
+          m.send = (msg) => { seen.push(msg); return send(msg); };
+          const a = 5;
+          m.set('a', [a]);
+          const root = document.querySelector('[data-linlens=compare]');
+          const row = () => Array.from(
+            root.querySelectorAll('[data-testid=neighbors] .linlens-nb[data-sample]'));
+          const asked = () => seen.some((s) => s.type === 'fetch_neighbors' && s.sample === a);
+          for (let i = 0; i < 200; i++) {
+            const done = row().length >= 10 && row().every((e) => e.querySelector('canvas'));
+            if (root.dataset.a === String(a) && asked() && done) break;
+            await new Promise((r) => setTimeout(r, 25));
+          }
+          await new Promise((r) => setTimeout(r, 300));
+          return {drawn: row().filter((e) => e.querySelector('canvas')).length, asked: asked(),
+                  fetched: seen.filter((s) => s.type === 'fetch').map((s) => s.sample),
+                  b: m.get('b')};
+        }"""
+    )
+    page.close()
+    assert sent["asked"] and sent["drawn"] == 10, sent
+    assert set(sent["fetched"]) <= {5, *sent["b"]}, sent

@@ -79,6 +79,12 @@ def test_bank_samples_spread_over_classes():
         bank_samples(labels, 1, [])
 
 
+def test_save_html_refuses_an_unknown_precision_before_writing(ex, tmp_path):
+    with pytest.raises(ValueError, match="precision must be one of auto, float32, float16"):
+        ex.save_html(tmp_path / "p.html", precision="bfloat16")
+    assert not (tmp_path / "p.html").exists()
+
+
 def _config(text):
     m = re.search(r'<script id="linlens-config" type="application/json">(.*?)</script>', text, re.S)
     return json.loads(m.group(1))

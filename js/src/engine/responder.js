@@ -11,7 +11,8 @@
  *                                             (W_eff computed by the engine, js/src/engine/chain.js)
  *   fetch_probe_mean {checkpoint}         -> probe_mean {checkpoint, arrays: mean[C,D]}
  *   fetch_neighbors {sample, checkpoint, k} -> neighbors {sample, checkpoint, agreement,
- *                                             arrays: index[k] int32, similarity[k] float32}
+ *                                             arrays: index[k] int32, similarity[k] float32,
+ *                                             label[k] int32, input[k, D] float32}
  *
  * The last two are answered only when the payload stores the tables (a saved page does); otherwise
  * the message goes on to the kernel. One sample's W_eff for the 784-256-256-10 MLP takes a few
@@ -146,7 +147,10 @@ export function createResponder(payload) {
       const similarity = Float32Array.from(table.similarity.data.subarray(start, start + k));
       const own = labels.data[msg.sample];
       const agreement = k ? index.reduce((n, i) => n + (labels.data[i] === own ? 1 : 0), 0) / k : null;
-      const { arrays, buffers } = pack({ index: [index, [k]], similarity: [similarity, [k]] });
+      const label = Int32Array.from(index, (i) => labels.data[i]);
+      const input = new Float32Array(k * D);
+      index.forEach((s, j) => input.set(inputOf(s), j * D));
+      const { arrays, buffers } = pack({ index: [index, [k]], similarity: [similarity, [k]], label: [label, [k]], input: [input, [k, D]] });
       return { content: { type: "neighbors", sample: msg.sample, checkpoint: msg.checkpoint, agreement, arrays }, buffers };
     },
   };
