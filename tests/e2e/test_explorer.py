@@ -12,8 +12,10 @@ from tests.helpers.browser.guard import ARTIFACTS_ROOT, Guard
 from tests.helpers.browser.pixels import changed_fraction, element_pixels
 from tests.helpers.browser.runs import setup_cell
 from tests.helpers.browser.widgets import (
+    LABEL_BOXES_JS,
     canvas_origin,
     kernel_value,
+    overlapping_labels,
     points_drawn,
     poll,
     project,
@@ -260,32 +262,6 @@ def test_pick_two_samples_compares_with_engine_cosine(ui, guard: Guard) -> None:
     output.screenshot(path=ARTIFACTS_ROOT / "explorer.png", animations="disabled")
 
 
-# Text of the comparison that must stay readable: names, numbers, labels, notes.
-_JS_LABEL_BOXES = """(root) => {
-  const sel = '.linlens-tag, .linlens-cosine, .linlens-classname, .linlens-cos-class,'
-    + ' .linlens-rowhead, .linlens-bias, .linlens-logit, .linlens-nb-label, .linlens-nb-sim,'
-    + ' .linlens-scalebar-label, .linlens-nb-head, .linlens-scale-note';
-  return Array.from(root.querySelectorAll(sel)).filter((n) => n.offsetParent !== null).map((n) => {
-    const r = n.getBoundingClientRect();
-    return {text: n.textContent, cls: n.className, x: r.left, y: r.top, w: r.width, h: r.height,
-      scroll: n.scrollWidth, client: n.clientWidth, nested: !!n.parentElement.closest(sel)};
-  });
-}"""
-
-
-def _overlaps(boxes: list[dict]) -> list[tuple[str, str]]:
-    """Pairs of text boxes that overlap by more than a pixel (nested labels excluded)."""
-    flat = [b for b in boxes if not b["nested"] and b["w"] > 0 and b["h"] > 0]
-    out = []
-    for i, p in enumerate(flat):
-        for q in flat[i + 1 :]:
-            dx = min(p["x"] + p["w"], q["x"] + q["w"]) - max(p["x"], q["x"])
-            dy = min(p["y"] + p["h"], q["y"] + q["h"]) - max(p["y"], q["y"])
-            if dx > 1 and dy > 1:
-                out.append((p["text"], q["text"]))
-    return out
-
-
 def _show_at(lab, width: int, height: int, *, file_browser: bool) -> None:
     lab.page.set_viewport_size({"width": width, "height": height})
     if file_browser:
@@ -324,9 +300,9 @@ def test_comparison_is_readable_at_1280_with_file_browser(ui, guard: Guard) -> N
         timeout=15_000,
     )
 
-    boxes = compare.evaluate(_JS_LABEL_BOXES)
+    boxes = compare.evaluate(LABEL_BOXES_JS)
     guard.check(len(boxes) > 30, f"only {len(boxes)} labels found in the comparison")
-    overlaps = _overlaps(boxes)
+    overlaps = overlapping_labels(boxes)
     guard.check(not overlaps, f"labels overlap at 1280x720: {overlaps[:5]}")
     cut = [b["text"] for b in boxes if b["scroll"] > b["client"] + 1 or "…" in b["text"]]
     guard.check(not cut, f"labels truncated at 1280x720: {cut[:5]}")

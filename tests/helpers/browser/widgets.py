@@ -151,3 +151,29 @@ def kernel_value(
 ) -> Any:
     """Evaluate ``expr`` in the kernel until ``done(value)`` (traits sync asynchronously)."""
     return poll(lambda: nb.eval_json(expr), done, timeout_s)
+
+
+# Text of the comparison that must stay readable: names, numbers, labels, notes.
+LABEL_BOXES_JS = """(root) => {
+  const sel = '.linlens-tag, .linlens-cosine, .linlens-classname, .linlens-cos-class,'
+    + ' .linlens-rowhead, .linlens-bias, .linlens-logit, .linlens-nb-label, .linlens-nb-sim,'
+    + ' .linlens-scalebar-label, .linlens-nb-head, .linlens-scale-note';
+  return Array.from(root.querySelectorAll(sel)).filter((n) => n.offsetParent !== null).map((n) => {
+    const r = n.getBoundingClientRect();
+    return {text: n.textContent, cls: n.className, x: r.left, y: r.top, w: r.width, h: r.height,
+      scroll: n.scrollWidth, client: n.clientWidth, nested: !!n.parentElement.closest(sel)};
+  });
+}"""
+
+
+def overlapping_labels(boxes: list[dict]) -> list[tuple[str, str]]:
+    """Pairs of text boxes that overlap by more than a pixel (nested labels excluded)."""
+    flat = [b for b in boxes if not b["nested"] and b["w"] > 0 and b["h"] > 0]
+    out = []
+    for i, p in enumerate(flat):
+        for q in flat[i + 1 :]:
+            dx = min(p["x"] + p["w"], q["x"] + q["w"]) - max(p["x"], q["x"])
+            dy = min(p["y"] + p["h"], q["y"] + q["h"]) - max(p["y"], q["y"])
+            if dx > 1 and dy > 1:
+                out.append((p["text"], q["text"]))
+    return out

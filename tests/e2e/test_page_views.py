@@ -1,0 +1,115 @@
+"""The saved page's comparison at 1280×720: the contributions view and the presentation size.
+
+The switch between W_eff images and contribution images (W_eff ⊙ x) redraws the images and says
+which it shows, while the scores f stay the same; the presentation size enlarges the text and
+still fits: no label overlaps another, none is cut, nothing scrolls sideways.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from playwright.sync_api import Browser
+
+from tests.helpers.browser.guard import Guard
+from tests.helpers.browser.pixels import element_pixels
+from tests.helpers.browser.watch import PageWatch
+from tests.helpers.browser.widgets import (
+    LABEL_BOXES_JS,
+    overlapping_labels,
+    root,
+    wait_scatter_ready,
+)
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def page_path(digits_run_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    import linlens_widgets as ll
+
+    run = ll.Run.load(digits_run_path)
+    return Path(ll.LensExplorer(run).save_html(tmp_path_factory.mktemp("page") / "views.html"))
+
+
+@pytest.fixture
+def compare(browser: Browser, page_path: Path, guard: Guard):
+    page = browser.new_page(viewport={"width": 1280, "height": 720})
+    guard.track(page, PageWatch().attach(page))
+    page.goto(page_path.resolve().as_uri())
+    explorer = root(page, "explorer")
+    explorer.wait_for(state="visible")
+    wait_scatter_ready(root(explorer, "embedding"))
+    cmp = root(explorer, "compare")
+    _ready(page, cmp)
+    yield page, explorer, cmp
+    page.close()
+
+
+def _ready(page, cmp) -> None:
+    page.wait_for_function(
+        "(r) => r.dataset.state === 'ready' && !Array.from("
+        "r.querySelectorAll('.linlens-nb-label')).some((n) => n.textContent === '…')",
+        arg=cmp.element_handle(),
+        timeout=15_000,
+    )
+
+
+def _scores(cmp) -> list[str]:
+    return cmp.locator(".linlens-logit").all_inner_texts()
+
+
+def test_contributions_view_redraws_the_images_and_keeps_the_scores(compare, guard) -> None:
+    page, _, cmp = compare
+    image = cmp.locator(".linlens-cell[data-class] canvas").first
+    before, scores = element_pixels(image), _scores(cmp)
+    cmp.locator("[data-testid=view]").select_option("contributions")
+    page.wait_for_function(
+        "(r) => Array.from(r.querySelectorAll('.linlens-scalebar-label'))"
+        ".some((n) => n.textContent.includes('W_eff ⊙ x'))",
+        arg=cmp.element_handle(),
+        timeout=5_000,
+    )
+    _ready(page, cmp)
+    after = element_pixels(image)
+    guard.check(not np.array_equal(before, after), "the images did not change")
+    guard.check(_scores(cmp) == scores, "the scores changed with the view")
+    note = cmp.locator(".linlens-scale-note").inner_text()
+    guard.check("f_c = score for class c" in note, f"legend {note!r}")
+    guard.check(
+        page.evaluate("() => window.linlensModels.compare.get('view')") == "contributions",
+        "the view trait did not follow the switch",
+    )
+    guard.assert_clean()
+
+
+def test_presentation_size_is_larger_and_still_fits_at_1280(compare, guard) -> None:
+    page, explorer, cmp = compare
+
+    def size() -> float:
+        return float(
+            cmp.locator(".linlens-classname").first.evaluate(
+                "(n) => parseFloat(getComputedStyle(n).fontSize)"
+            )
+        )
+
+    normal = size()
+    cmp.locator("[data-testid=presentation]").click()
+    page.wait_for_function(
+        "(r) => r.classList.contains('is-presentation')",
+        arg=explorer.element_handle(),
+        timeout=5_000,
+    )
+    _ready(page, cmp)
+    guard.check(size() > normal, f"class names {size()} px, not larger than {normal} px")
+    boxes = cmp.evaluate(LABEL_BOXES_JS)
+    guard.check(len(boxes) > 30, f"only {len(boxes)} labels found")
+    overlaps = overlapping_labels(boxes)
+    guard.check(not overlaps, f"labels overlap in presentation size: {overlaps[:5]}")
+    cut = [b["text"] for b in boxes if b["scroll"] > b["client"] + 1 or "…" in b["text"]]
+    guard.check(not cut, f"labels cut in presentation size: {cut[:5]}")
+    wide = explorer.evaluate("(r) => [r.scrollWidth, r.clientWidth]")
+    guard.check(wide[0] <= wide[1] + 1, f"the explorer scrolls sideways: {wide}")
+    guard.assert_clean()
