@@ -141,11 +141,9 @@ class LensExplorer(ipywidgets.VBox):
         )
         self.panel = None
         if panel_fig is not None:
-            from jupyter_bokeh import BokehModel
-
             self._cursor_xs = metrics_panel.cursor_positions(panel_fig, ids)
             metrics_panel.set_cursor(panel_fig, self._cursor_xs[k])
-            self.panel = BokehModel(panel_fig)
+            self.panel = metrics_panel.panel_widget(panel_fig)
             self.scrubber.observe(self._move_cursor, names="checkpoint")
         children = [self.layout_widget] + ([self.panel] if self.panel is not None else [])
         super().__init__(children=children, **kwargs)

@@ -8,13 +8,22 @@ the Bokeh figure, so nothing here reads a private attribute of ``jupyter_bokeh``
 
 from __future__ import annotations
 
+import functools
 import warnings
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-__all__ = ["cursor_positions", "figure_x", "load_bokehjs", "metrics_figure", "set_cursor"]
+__all__ = [
+    "cursor_positions",
+    "figure_x",
+    "load_bokehjs",
+    "metrics_figure",
+    "panel_widget",
+    "render_bundle",
+    "set_cursor",
+]
 
 _BOKEHJS_LOADED = False
 
@@ -76,3 +85,53 @@ def load_bokehjs() -> None:
 
     output_notebook(resources=INLINE, hide_banner=True)
     _BOKEHJS_LOADED = True
+
+
+def render_bundle(fig: Any) -> dict[str, Any]:
+    """Serialise the figure as ``jupyter_bokeh`` draws it (docs JSON, render item, div), now."""
+    from bokeh.embed.elements import div_for_render_item
+    from bokeh.embed.util import standalone_docs_json_and_render_items
+
+    docs_json, (item,) = standalone_docs_json_and_render_items(
+        [fig], suppress_callback_warning=True
+    )
+    return {
+        "docs_json": docs_json,
+        "render_items": [item.to_json()],
+        "div": div_for_render_item(item),
+    }
+
+
+def panel_widget(fig: Any) -> Any:
+    """Return the panel as a ``jupyter_bokeh`` widget whose saved and reloaded state is current.
+
+    ``jupyter_bokeh`` sends later changes of the figure (the cursor following the scrubber) as
+    patches and keeps the figure as it was first drawn as the widget's state; a reloaded page,
+    which draws the widget again from that state, would show the cursor where the explorer
+    opened. This widget serialises the figure as it is whenever its whole state is asked for
+    (a page reloading, a notebook saving its widget state); moving the cursor still sends only
+    a patch.
+    """
+    widget = _current_panel_class()(fig)
+    widget.figure = fig
+    return widget
+
+
+@functools.cache
+def _current_panel_class() -> type:
+    """``BokehModel`` whose full state is the figure now (built once; bokeh loads lazily)."""
+    from bokeh.core.json_encoder import serialize_json
+    from jupyter_bokeh import BokehModel
+
+    class CurrentPanel(BokehModel):
+        """A ``BokehModel`` whose ``render_bundle`` state is serialised when asked for."""
+
+        figure: Any = None
+
+        def get_state(self, key: Any = None, drop_defaults: bool = False) -> dict[str, Any]:
+            state = super().get_state(key, drop_defaults=drop_defaults)
+            if "render_bundle" in state and self.figure is not None:
+                state["render_bundle"] = serialize_json(render_bundle(self.figure))
+            return state
+
+    return CurrentPanel
