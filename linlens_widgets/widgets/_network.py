@@ -156,7 +156,7 @@ def network_payload(
     }
     if tables:
         found = comparison_tables(run, ids, progress=progress)
-        payload.update(found, probe_mean=found["probe_mean"].astype(dtype))
+        payload.update(found)
     return payload
 
 
@@ -285,7 +285,11 @@ def comparison_tables(
 
 
 def at_precision(payload: dict[str, Any], dtype: str) -> dict[str, Any]:
-    """Return the payload with its layer arrays and probe mean stored as ``dtype``."""
+    """Return the payload with its layer arrays stored as ``dtype``.
+
+    The probe mean stays float32: the centred cosine subtracts it from W_eff, and the difference
+    is smaller than either, so rounding the mean would show in the cosines' third digit.
+    """
     if dtype not in ("float32", "float16"):
         raise ValueError(f"dtype must be float32 or float16, got {dtype!r}")
     spec = dict(payload["spec"])
@@ -293,8 +297,6 @@ def at_precision(payload: dict[str, Any], dtype: str) -> dict[str, Any]:
     spec["arrays"] = [{**meta, "dtype": dtype} for meta in spec["arrays"]]
     out = {**payload, "spec": spec}
     out["weights"] = [[a.astype(dtype) for a in row] for row in payload["weights"]]
-    if "probe_mean" in payload:
-        out["probe_mean"] = payload["probe_mean"].astype(dtype)
     return out
 
 
