@@ -84,13 +84,13 @@ __all__ = ["DEFAULT_COUPLING", "embed", "embed_features"]
 Method = Literal["tsne", "pca"]
 
 #: Default movement-penalty stiffness of the aligned t-SNE (see the module docstring).
-DEFAULT_COUPLING = 0.002
+DEFAULT_COUPLING = 0.0015
 #: Neighbours used for the recall figure.
 RECALL_K = 10
 #: Most points whose neighbourhoods are checked for the recall figure.
 RECALL_QUERIES = 2000
 #: Bumped whenever the algorithm changes, so cached trajectories are recomputed.
-ALGORITHM_VERSION = 2
+ALGORITHM_VERSION = 3
 ATTACHMENT = "trajectory"
 
 
@@ -130,7 +130,7 @@ def embed(
     align : bool, default True
         Optimise frames together so that consecutive layouts are comparable; ``False`` embeds
         each checkpoint independently (the baseline, arbitrary orientation per frame).
-    coupling : float, default 0.002
+    coupling : float, default 0.0015
         Stiffness of the movement penalty between consecutive frames (aligned t-SNE only):
         higher is steadier, lower keeps each frame's neighbourhoods better.
     seed : int, default 0
