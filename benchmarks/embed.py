@@ -197,7 +197,7 @@ def _verdicts(f: dict[str, float]) -> None:
 
 
 def sweep(run: ll.Run, threads: int) -> None:
-    """Steadiness and recall of the aligned layout for several couplings (how the default was chosen)."""
+    """Steadiness and recall of the aligned layout for several couplings (choosing the default)."""
     feats = [run_weights(run).weight_features(i) for i in range(len(run.checkpoints))]
     base = independent_opentsne(run, threads)
     base_disp, base_rec = mean_displacement(base), recall(run, base)

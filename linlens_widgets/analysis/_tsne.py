@@ -144,7 +144,7 @@ def frame_affinities(
 
 
 def use_fft(layout: np.ndarray) -> bool:
-    """Whether the repulsive forces on ``layout`` are cheaper by FFT interpolation than by Barnes-Hut.
+    """Whether ``layout``'s repulsive forces are cheaper by FFT interpolation than by Barnes-Hut.
 
     The FFT grid has one interval per unit of the layout's extent (at least 50), so its cost
     grows with the square of the extent, while Barnes-Hut's hardly depends on it. Measured at
