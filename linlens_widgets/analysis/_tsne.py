@@ -10,9 +10,11 @@ plus a movement penalty
 
 so a sample moves between consecutive checkpoints only when its neighbourhoods change enough to
 pay for it. A point's affinities sum to about ``1 / N``, so ``coupling`` is the spring stiffness
-relative to a point's total within-frame attraction. openTSNE supplies the per-frame gradients
-(Barnes-Hut below 10,000 points, FFT interpolation from 10,000); the optimiser is openTSNE's
-gradient descent (per-coordinate gains, momentum, step clipping), kept per frame here.
+relative to a point's total within-frame attraction. openTSNE supplies the per-frame gradients:
+Barnes-Hut, except from 10,000 points while the layout is compact (extent <= 80), where FFT
+interpolation is cheaper (see :func:`use_fft`: a spread layout makes the FFT grid, and its cost,
+grow with the square of its extent). The optimiser is openTSNE's gradient descent
+(per-coordinate gains, momentum, step clipping), kept per frame here.
 
 Schedule. Neighbouring checkpoints have nearly the same geometry, so only one frame needs the
 full t-SNE schedule from scratch; the others start from a layout that is almost right:
@@ -24,7 +26,12 @@ full t-SNE schedule from scratch; the others start from a layout that is almost 
    mild exaggeration (``WARM_EARLY_ITER`` iterations at ``WARM_EXAGGERATION``, instead of a third
    of the schedule at 12: the layout is already untangled, only points whose neighbourhoods
    changed need to cross to other clusters; skipped when the affinities are nearly those of the
-   successor), then ordinary iterations until it converges.
+   successor), then ordinary iterations until it converges. A frame that keeps less than
+   ``RESTART_OVERLAP`` of its successor's affinity mass (most neighbourhoods new, as while a
+   network first learns) restarts instead: the successor's layout shrunk to the initial size,
+   ``RESTART_EARLY_ITER`` iterations of the reference's early exaggeration (no spring: the
+   shrunk layout keeps the orientation), then ordinary iterations with the spring until it
+   converges. Left in its successor's layout, such a frame stays at a far higher KL divergence.
 3. **Refinement sweep**, forwards: each frame again, now with its springs to both neighbours
    (held fixed), until it converges: block-coordinate descent on the full coupled cost, one
    frame at a time, so each frame stops as soon as it has converged instead of paying for the
