@@ -76,7 +76,7 @@ RESTART_EARLY_ITER = 125
 #: Standard deviation of openTSNE's initial layouts (first coordinate).
 _INITIAL_STD = 1e-4
 #: Default relative decrease of the objective over one check window below which a phase stops.
-CONVERGENCE_TOL = 1e-3
+CONVERGENCE_TOL = 2e-3
 _EARLY_MOMENTUM = 0.5
 _FINAL_MOMENTUM = 0.8
 #: FFT-interpolated gradients only from this many points and up to this layout extent.
@@ -470,7 +470,7 @@ def tsne_dynamic(
         Seed of the PCA initialisation.
     n_jobs : int, default 1
         Threads for the gradient.
-    tol : float, default 1e-3
+    tol : float, default 2e-3
         Convergence threshold: relative decrease of the objective per 25 iterations. 0 runs
         every phase for ``n_iter`` iterations.
     progress : Progress, optional
