@@ -26,7 +26,7 @@ Pipeline, one checkpoint at a time (memory is bounded by one checkpoint's featur
 Schedule and default ``coupling = 0.0015``, measured with ``benchmarks/embed.py`` on a bias-free
 digits MLP 64-128-128-10 (10 log-spaced checkpoints over 20 epochs; perplexity 30; probe: the
 1,797 digits images, then 1-pixel translations of them up to N). Steadier divides independent
-openTSNE's mean Procrustes displacement between consecutive frames (0.41 at both N) by the
+openTSNE's mean Procrustes displacement between consecutive frames (0.40-0.41) by the
 layout's; recall is the 10-NN recall against the full W_eff features minus independent
 openTSNE's (0.538 at N = 2,000, 0.520 at N = 10,000); "frame-iterations" counts per-frame
 gradient evaluations (independent: 7,500); the CPU ratio divides this process's CPU time by
@@ -60,7 +60,9 @@ restart below 0.5, coupling 0.0015                  3.49x     -0.023   0.46
 **same, stop at 0.2 % per 25 iterations (default)** **3.42x** -0.024   0.39
 ==================================================  ========  =======  =========
 
-The first row is the benchmark's; the others ran the layouts alone on the same run's cached
+The benchmark itself with the defaults: CPU ratio 0.40 (wall 0.41), 3.42x steadier, recall
+-0.024 at N = 10,000; 0.46 (wall 0.46), 3.51x, -0.014 at N = 2,000 (``benchmarks/RESULTS.md``).
+In the table the first row is the benchmark's; the others ran the layouts alone on the run's cached
 features against one independent openTSNE pass (464 s CPU); the last two rows also have the
 faster exact neighbour search. 250 instead of 125 exaggerated iterations for a restart changed
 nothing. Frames stop once their objective falls by less than 0.2 % per 25 iterations (0.1 %
