@@ -197,7 +197,7 @@ def _verdicts(f: dict[str, float]) -> None:
 
 
 def sweep(run: ll.Run, threads: int) -> None:
-    """Steadiness and recall of the aligned layout for several couplings (how 0.01 was chosen)."""
+    """Steadiness and recall of the aligned layout for several couplings (choosing the default)."""
     feats = [run_weights(run).weight_features(i) for i in range(len(run.checkpoints))]
     base = independent_opentsne(run, threads)
     base_disp, base_rec = mean_displacement(base), recall(run, base)
@@ -207,7 +207,7 @@ def sweep(run: ll.Run, threads: int) -> None:
             "coupling", "displacement", "steadier", "recall", "diff"
         )
     )
-    for c in (0.002, 0.005, 0.01, 0.02, 0.05):
+    for c in (0.001, 0.0015, 0.002, 0.005, 0.01):
         traj = embed_features(feats, coupling=c, progress=False, n_jobs=threads)
         disp, rec = mean_displacement(traj.positions), recall(run, traj.positions)
         print(f"{c:22g} {disp:12.4f} {base_disp / disp:8.2f}x {rec:7.4f} {rec - base_rec:+7.4f}")

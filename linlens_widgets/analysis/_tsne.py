@@ -10,9 +10,11 @@ plus a movement penalty
 
 so a sample moves between consecutive checkpoints only when its neighbourhoods change enough to
 pay for it. A point's affinities sum to about ``1 / N``, so ``coupling`` is the spring stiffness
-relative to a point's total within-frame attraction. openTSNE supplies the per-frame gradients
-(Barnes-Hut below 10,000 points, FFT interpolation from 10,000); the optimiser is openTSNE's
-gradient descent (per-coordinate gains, momentum, step clipping), kept per frame here.
+relative to a point's total within-frame attraction. openTSNE supplies the per-frame gradients:
+Barnes-Hut, except from 10,000 points while the layout is compact (extent <= 80), where FFT
+interpolation is cheaper (see :func:`use_fft`: a spread layout makes the FFT grid, and its cost,
+grow with the square of its extent). The optimiser is openTSNE's gradient descent
+(per-coordinate gains, momentum, step clipping), kept per frame here.
 
 Schedule. Neighbouring checkpoints have nearly the same geometry, so only one frame needs the
 full t-SNE schedule from scratch; the others start from a layout that is almost right:
@@ -24,7 +26,12 @@ full t-SNE schedule from scratch; the others start from a layout that is almost 
    mild exaggeration (``WARM_EARLY_ITER`` iterations at ``WARM_EXAGGERATION``, instead of a third
    of the schedule at 12: the layout is already untangled, only points whose neighbourhoods
    changed need to cross to other clusters; skipped when the affinities are nearly those of the
-   successor), then ordinary iterations until it converges.
+   successor), then ordinary iterations until it converges. A frame that keeps less than
+   ``RESTART_OVERLAP`` of its successor's affinity mass (most neighbourhoods new, as while a
+   network first learns) restarts instead: the successor's layout shrunk to the initial size,
+   ``RESTART_EARLY_ITER`` iterations of the reference's early exaggeration (no spring: the
+   shrunk layout keeps the orientation), then ordinary iterations with the spring until it
+   converges. Left in its successor's layout, such a frame stays at a far higher KL divergence.
 3. **Refinement sweep**, forwards: each frame again, now with its springs to both neighbours
    (held fixed), until it converges: block-coordinate descent on the full coupled cost, one
    frame at a time, so each frame stops as soon as it has converged instead of paying for the
@@ -62,11 +69,19 @@ WARM_EXAGGERATION = 4.0
 WARM_EARLY_ITER = 50
 #: Affinity overlap with the successor from which a warm start skips its exaggerated phase.
 SAME_AFFINITIES = 0.95
+#: Affinity overlap with the successor below which a frame restarts its early exaggeration.
+RESTART_OVERLAP = 0.5
+#: Early-exaggeration iterations of a restarted frame.
+RESTART_EARLY_ITER = 125
+#: Standard deviation of openTSNE's initial layouts (first coordinate).
+_INITIAL_STD = 1e-4
 #: Default relative decrease of the objective over one check window below which a phase stops.
-CONVERGENCE_TOL = 1e-3
+CONVERGENCE_TOL = 2e-3
 _EARLY_MOMENTUM = 0.5
 _FINAL_MOMENTUM = 0.8
-_FFT_ABOVE = 10_000
+#: FFT-interpolated gradients only from this many points and up to this layout extent.
+_FFT_FROM = 10_000
+_FFT_MAX_EXTENT = 80.0
 _CHECK_EVERY = 25
 _MIN_GAIN = 0.01
 _MAX_STEP_NORM = 5.0
@@ -133,6 +148,24 @@ def frame_affinities(
         ).P
     p = sp.csr_matrix(p, dtype=np.float64)
     return sp.csr_matrix(p / p.sum())
+
+
+def use_fft(layout: np.ndarray) -> bool:
+    """Whether ``layout``'s repulsive forces are cheaper by FFT interpolation than by Barnes-Hut.
+
+    The FFT grid has one interval per unit of the layout's extent (at least 50), so its cost
+    grows with the square of the extent, while Barnes-Hut's hardly depends on it. Measured at
+    N = 10,000 (one thread, openTSNE 1.0.4): Barnes-Hut 0.05-0.07 s per gradient whatever the
+    extent; FFT 0.013-0.022 s up to an extent of about 70, 0.042 s at 107 and 0.15 s at 179 (a
+    converged layout). openTSNE picks FFT for every iteration from 10,000 points, which suits
+    its early exaggeration (a compact layout) but not frames that start from, and stay at, a
+    converged layout's extent. So: FFT from ``_FFT_FROM`` points while the extent is at most
+    ``_FFT_MAX_EXTENT``, Barnes-Hut otherwise.
+    """
+    if layout.shape[0] < _FFT_FROM:
+        return False
+    extent = float((layout.max(axis=0) - layout.min(axis=0)).max())
+    return extent <= _FFT_MAX_EXTENT
 
 
 def initial_layout(reduced: np.ndarray, seed: int = 0) -> np.ndarray:
@@ -254,9 +287,10 @@ class _Chain:
     ) -> tuple[float, np.ndarray]:
         """Frame ``t``'s own t-SNE gradient (and KL divergence when ``evaluate``)."""
         p = self.frames[t] if exaggeration == 1.0 else self.frames[t] * exaggeration
-        gradient_fn = kl_divergence_bh if self.n < _FFT_ABOVE else kl_divergence_fft
+        y = self.layout(t)
+        gradient_fn = kl_divergence_fft if use_fft(y) else kl_divergence_bh
         kl, grad = gradient_fn(
-            self.layout(t),
+            y,
             p,
             1,
             bh_params=_BH_PARAMS,
@@ -319,24 +353,69 @@ def _reference(
         _advance(progress)
 
 
+def affinity_overlap(p: sp.csr_matrix, q: sp.csr_matrix) -> float:
+    """Shared affinity mass ``sum(min(P, Q))`` of two frames (1: same graph, 0: disjoint)."""
+    return float(p.minimum(q).sum())
+
+
 def _warm_start(chain: _Chain, t: int, n_iter: int, tol: float, progress: Progress | None) -> int:
     """Place frame ``t`` from its successor's layout, then let it settle; returns iterations.
 
-    A short exaggerated phase first lets points whose neighbourhoods changed since the
-    successor's checkpoint cross to their new clusters (plain t-SNE gradients cannot carry them
-    through other clusters), while the spring to the successor keeps the orientation. It is
-    skipped when the two checkpoints' affinities are nearly the same (overlap
-    ``sum(min(P_t, P_t+1)) >= SAME_AFFINITIES``): then there is nothing to untangle, and the
-    exaggeration would only shrink and re-expand a layout that is already right.
+    How it starts depends on how much of the successor's affinity graph frame ``t`` keeps
+    (overlap ``sum(min(P_t, P_t+1))``):
+
+    * ``>= SAME_AFFINITIES``: from the successor's layout as it is; nothing to untangle.
+    * ``>= RESTART_OVERLAP``: a short exaggerated phase first (``WARM_EARLY_ITER`` iterations
+      at ``WARM_EXAGGERATION``) lets points whose neighbourhoods changed cross to their new
+      clusters (plain t-SNE gradients cannot carry them through other clusters), while the
+      spring to the successor keeps the orientation.
+    * below: most neighbourhoods are new, so the successor's layout would only trap points in
+      clusters they no longer belong to. The frame restarts from that layout shrunk to the
+      size of openTSNE's initialisation (which keeps its orientation and coarse arrangement)
+      with the reference's early exaggeration for ``RESTART_EARLY_ITER`` iterations, then
+      expands against its spring like any other frame.
     """
-    state = chain.states[t] = _Descent(chain.layout(t + 1))
-    overlap = float(chain.frames[t].minimum(chain.frames[t + 1]).sum())
+    successor = chain.layout(t + 1)
+    overlap = affinity_overlap(chain.frames[t], chain.frames[t + 1])
+    if overlap < RESTART_OVERLAP:
+        return _restart(chain, t, successor, n_iter, tol, progress)
+    state = chain.states[t] = _Descent(successor)
     n_early = min(WARM_EARLY_ITER, n_iter // 3) if overlap < SAME_AFFINITIES else 0
     for _ in range(n_early):
         _, grad = chain.gradient(t, exaggeration=WARM_EXAGGERATION)
         state.step(grad, learning_rate=chain.n / WARM_EXAGGERATION, momentum=_EARLY_MOMENTUM)
         _advance(progress)
     return n_early + _settle(chain, t, n_iter - n_early, tol, progress)
+
+
+def _restart(
+    chain: _Chain,
+    t: int,
+    successor: np.ndarray,
+    n_iter: int,
+    tol: float,
+    progress: Progress | None,
+) -> int:
+    """Re-run early exaggeration on frame ``t`` from its successor's layout, shrunk; then settle.
+
+    The exaggerated phase has no spring (the shrunk layout is far from the successor's scale,
+    and the phase only decides which cluster each point joins); the settling phase has it.
+    """
+    state = chain.states[t] = _Descent(shrunk(successor))
+    n_early = min(RESTART_EARLY_ITER, n_iter // 3)
+    for _ in range(n_early):
+        _, grad = chain.kl_gradient(t, EARLY_EXAGGERATION)
+        state.step(grad, learning_rate=chain.n / EARLY_EXAGGERATION, momentum=_EARLY_MOMENTUM)
+        _advance(progress)
+    return n_early + _settle(chain, t, n_iter - n_early, tol, progress)
+
+
+def shrunk(layout: np.ndarray) -> np.ndarray:
+    """``layout`` centred and scaled to openTSNE's initial size (first coordinate's std 1e-4)."""
+    y = np.asarray(layout, dtype=np.float64)
+    y = y - y.mean(axis=0)
+    std = float(y[:, 0].std())
+    return y * (_INITIAL_STD / std) if std > 0 else y
 
 
 def _settle(chain: _Chain, t: int, n_iter: int, tol: float, progress: Progress | None) -> int:
@@ -391,7 +470,7 @@ def tsne_dynamic(
         Seed of the PCA initialisation.
     n_jobs : int, default 1
         Threads for the gradient.
-    tol : float, default 1e-3
+    tol : float, default 2e-3
         Convergence threshold: relative decrease of the objective per 25 iterations. 0 runs
         every phase for ``n_iter`` iterations.
     progress : Progress, optional

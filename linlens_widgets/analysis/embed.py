@@ -13,8 +13,9 @@ Pipeline, one checkpoint at a time (memory is bounded by one checkpoint's featur
    ``3 * perplexity`` nearest neighbours (openTSNE's Annoy above 20,000 points).
 4. **Layout**: ``align=True`` minimises one dynamic t-SNE cost over all frames (per-frame
    t-SNE objectives plus a movement penalty of stiffness ``coupling``): the last checkpoint gets
-   the full t-SNE schedule, every other frame starts from its neighbour's layout and stops when
-   it has converged (see :mod:`linlens_widgets.analysis._tsne`); ``align=False`` runs
+   the full t-SNE schedule, every other frame starts from its neighbour's layout (restarting
+   its early exaggeration when most of its neighbourhoods changed) and stops when it has
+   converged (see :mod:`linlens_widgets.analysis._tsne`); ``align=False`` runs
    independent t-SNEs, the baseline.
 5. **Quality**: per frame, the KL divergence for its own affinities and the 10-NN recall of the
    layout against the full-dimensional features (exact neighbours; at most 2,000 query points).
@@ -22,12 +23,14 @@ Pipeline, one checkpoint at a time (memory is bounded by one checkpoint's featur
    result in the run's analysis store (entry ``"trajectory"``, see
    :class:`~linlens_widgets.analysis.store.AnalysisStore`) so widgets reopen it instantly.
 
-Schedule and default ``coupling = 0.002``, measured with ``benchmarks/embed.py`` on a bias-free
-digits MLP 64-128-128-10 (2,000 probe samples: the 1,797 digits images and 203 of their 1-pixel
-translations; 10 log-spaced checkpoints over 20 epochs; perplexity 30). Steadier divides
-independent openTSNE's mean Procrustes displacement between consecutive frames (0.412) by the
-layout's; recall is the 10-NN recall against the full W_eff features, against independent
-openTSNE's 0.538; "frame-iterations" counts per-frame gradient evaluations (independent: 7,500):
+Schedule and default ``coupling = 0.0015``, measured with ``benchmarks/embed.py`` on a bias-free
+digits MLP 64-128-128-10 (10 log-spaced checkpoints over 20 epochs; perplexity 30; probe: the
+1,797 digits images, then 1-pixel translations of them up to N). Steadier divides independent
+openTSNE's mean Procrustes displacement between consecutive frames (0.40-0.41) by the
+layout's; recall is the 10-NN recall against the full W_eff features minus independent
+openTSNE's (0.538 at N = 2,000, 0.520 at N = 10,000); "frame-iterations" counts per-frame
+gradient evaluations (independent: 7,500); the CPU ratio divides this process's CPU time by
+that of independent openTSNE (one thread each). N = 2,000:
 
 ==================================================  ========  =======  ================
 aligned schedule                                    steadier  recall   frame-iterations
@@ -36,19 +39,55 @@ warm starts + joint descent, coupling 0.01          9.35x     -0.040   6,275
 warm starts + joint descent, coupling 0.003         6.01x     -0.025   6,750
 warm starts + per-frame sweep, coupling 0.003       6.68x     -0.038   3,450
 same, frames start with 50 iterations at 4x         5.85x     -0.028   2,900
-**same, coupling 0.002 (default)**                  **5.03x** -0.022   3,075
+same, coupling 0.002                                5.03x     -0.022   3,075
+restart frames with affinity overlap < 0.3          4.46x     -0.021   3,450
+restart below 0.5, coupling 0.0015                  3.61x     -0.015   3,750
+**same, stop at 0.2 % per 25 iterations (default)** **3.61x** -0.015   3,325
 ==================================================  ========  =======  ================
 
-Warm-started frames inherit their successor's neighbourhoods; where training changes them fast
-(epochs 0.5-2 here) plain t-SNE gradients cannot carry points across other clusters, so those
-frames lose recall. The short exaggerated start lets them cross, and the weaker spring lets the
-refinement keep more of each frame's own neighbourhoods; 0.002 is still 5x steadier than
-independent t-SNE. The previous schedule (all frames descending jointly from one PCA start with
-the full 750-iteration schedule, coupling 0.01) measured 4.20x / -0.014 on a 450-sample probe
-and cost as much as independent t-SNE. Alternatives measured earlier: starting each checkpoint
-from its neighbour's layout alone was 1.9x steadier; one joint t-SNE whose affinity graph links
-each sample to its copy in the next frame reached 2.6x only at a recall cost of 0.05, because all
-frames repel each other in one shared kernel.
+N = 10,000 (same run; the schedule of the first row is the previous default):
+
+==================================================  ========  =======  =========
+aligned schedule                                    steadier  recall   CPU ratio
+==================================================  ========  =======  =========
+coupling 0.002, FFT gradients at every iteration    6.63x     -0.061   1.19
+same, Barnes-Hut once the layout is spread          7.12x     -0.066   0.59
++ restart frames with affinity overlap < 0.3        4.65x     -0.042   0.48
+restart below 0.5                                   4.18x     -0.035   0.48
+restart below 0.5, coupling 0.001                   2.73x     -0.013   0.50
+restart below 0.3, coupling 0 (no spring)           1.26x     -0.005   0.86
+restart below 0.5, coupling 0.0015                  3.49x     -0.023   0.46
+**same, stop at 0.2 % per 25 iterations (default)** **3.42x** -0.024   0.39
+==================================================  ========  =======  =========
+
+The benchmark itself with the defaults: CPU ratio 0.40 (wall 0.41), 3.42x steadier, recall
+-0.024 at N = 10,000; 0.46 (wall 0.46), 3.51x, -0.014 at N = 2,000 (``benchmarks/RESULTS.md``).
+In the table the first row is the benchmark's; the others ran the layouts alone on the run's cached
+features against one independent openTSNE pass (464 s CPU); the last two rows also have the
+faster exact neighbour search. 250 instead of 125 exaggerated iterations for a restart changed
+nothing. Frames stop once their objective falls by less than 0.2 % per 25 iterations (0.1 %
+before: 11-19 % more iterations for the same recall).
+
+Where the time went at N = 10,000: openTSNE's FFT-interpolated gradient costs 0.015 s per
+iteration on a compact layout but 0.15 s on a converged one (its grid grows with the square of
+the layout's extent), while Barnes-Hut costs about 0.06 s whatever the extent. Independent
+t-SNE spends its 250 exaggerated iterations compact; every warm-started frame starts spread, so
+with FFT throughout the aligned t-SNE paid the top price for nearly every iteration. Now each
+gradient picks FFT only from 10,000 points while the layout's extent is at most 80.
+
+Recall: between epochs 0.5 and 9 the training replaces most neighbourhoods (affinity overlap
+between consecutive checkpoints 0.16-0.43, i.e. 14-40 % of each point's 10 nearest neighbours
+kept). A warm start from the successor's layout then traps points in clusters they no longer
+belong to; such frames restart the early exaggeration from the successor's layout shrunk to the
+initial size (orientation kept). The spring's energy grows with the square of the layout's
+extent, which grows with N, so at N = 10,000 the 0.002 spring of N = 2,000 held changed frames
+at a KL divergence of 2.0-2.6 against 1.4-1.6 for independent t-SNE; 0.0015 keeps both sizes
+within the recall tolerance and above 3x steadier. The previous schedule (all frames descending
+jointly from one PCA start with the full 750-iteration schedule, coupling 0.01) measured
+4.20x / -0.014 on a 450-sample probe and cost as much as independent t-SNE. Alternatives
+measured earlier: starting each checkpoint from its neighbour's layout alone was 1.9x steadier;
+one joint t-SNE whose affinity graph links each sample to its copy in the next frame reached
+2.6x only at a recall cost of 0.05, because all frames repel each other in one shared kernel.
 """
 
 from __future__ import annotations
@@ -84,13 +123,13 @@ __all__ = ["DEFAULT_COUPLING", "embed", "embed_features"]
 Method = Literal["tsne", "pca"]
 
 #: Default movement-penalty stiffness of the aligned t-SNE (see the module docstring).
-DEFAULT_COUPLING = 0.002
+DEFAULT_COUPLING = 0.0015
 #: Neighbours used for the recall figure.
 RECALL_K = 10
 #: Most points whose neighbourhoods are checked for the recall figure.
 RECALL_QUERIES = 2000
 #: Bumped whenever the algorithm changes, so cached trajectories are recomputed.
-ALGORITHM_VERSION = 2
+ALGORITHM_VERSION = 3
 ATTACHMENT = "trajectory"
 
 
@@ -130,7 +169,7 @@ def embed(
     align : bool, default True
         Optimise frames together so that consecutive layouts are comparable; ``False`` embeds
         each checkpoint independently (the baseline, arbitrary orientation per frame).
-    coupling : float, default 0.002
+    coupling : float, default 0.0015
         Stiffness of the movement penalty between consecutive frames (aligned t-SNE only):
         higher is steadier, lower keeps each frame's neighbourhoods better.
     seed : int, default 0

@@ -8,8 +8,15 @@ import scipy.sparse as sp
 from openTSNE.affinity import PerplexityBasedNN
 from scipy.spatial.distance import cdist
 
+from linlens_widgets.analysis import _tsne
 from linlens_widgets.analysis._quality import knn_graph
-from linlens_widgets.analysis._tsne import frame_affinities, tsne_dynamic
+from linlens_widgets.analysis._tsne import (
+    RESTART_OVERLAP,
+    affinity_overlap,
+    frame_affinities,
+    tsne_dynamic,
+    use_fft,
+)
 from linlens_widgets.analysis.embed import _TsneBar
 
 N_ITER = 300
@@ -135,3 +142,62 @@ def test_progress_bar_ends_at_the_iterations_run_and_does_not_stay(drifting):
         assert bar.bar.n == bar.bar.total < 6 * N_ITER  # early stops gave budget back
         assert "frame 3/3 (refine)" in bar.bar.desc
     assert bar.bar.leave is False
+
+
+def _shuffled_within_clusters(x: np.ndarray, labels: np.ndarray, seed: int = 3) -> np.ndarray:
+    """The same clusters, each point moved to another point's place in its own cluster.
+
+    Every neighbourhood changes, the arrangement of the clusters does not.
+    """
+    rng = np.random.default_rng(seed)
+    order = np.arange(len(x))
+    for c in np.unique(labels):
+        members = np.flatnonzero(labels == c)
+        order[members] = rng.permutation(members)
+    return x[order]
+
+
+def test_a_frame_whose_neighbourhoods_changed_restarts_and_keeps_the_orientation(
+    drifting, monkeypatch
+):
+    x, labels = drifting
+    last = x[0]
+    first = _shuffled_within_clusters(last, labels)
+    frames = [frame_affinities(r, 10) for r in (first, last)]
+    assert affinity_overlap(frames[0], frames[1]) < RESTART_OVERLAP
+    assert affinity_overlap(frames[1], frames[1]) == pytest.approx(1.0)
+
+    restarted: list[int] = []
+    real_restart = _tsne._restart
+
+    def spy(chain, t, *args, **kwargs):
+        restarted.append(t)
+        return real_restart(chain, t, *args, **kwargs)
+
+    monkeypatch.setattr(_tsne, "_restart", spy)
+    layout = tsne_dynamic([first, last], frames, 0.01, n_iter=N_ITER)
+    assert restarted == [0]
+    # no flip or rotation: each cluster sits where it sat in the next frame
+    centres = [np.stack([y[labels == c].mean(axis=0) for c in range(3)]) for y in layout]
+    gaps = np.linalg.norm(centres[0][:, None] - centres[1][None], axis=2)
+    np.testing.assert_array_equal(gaps.argmin(axis=1), np.arange(3))
+
+    tsne_dynamic([last, last], [frames[1], frames[1]], 0.01, n_iter=N_ITER)
+    assert restarted == [0]  # an unchanged frame is warm-started, not restarted
+
+
+def test_fft_gradients_only_for_large_compact_layouts():
+    rng = np.random.default_rng(0)
+    compact = rng.normal(0.0, 1e-4, (_tsne._FFT_FROM, 2))
+    assert use_fft(compact)
+    assert not use_fft(compact * 1e6)  # a converged layout's extent: Barnes-Hut is cheaper
+    assert not use_fft(compact[: _tsne._FFT_FROM - 1])  # below openTSNE's FFT size
+
+
+def test_knn_graph_is_exact_far_from_the_origin_and_with_many_candidates():
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(300, 5)) + 1e4  # a large common offset: single-precision rounding
+    neighbours, _ = knn_graph(x, 40)
+    d = cdist(x, x)
+    np.fill_diagonal(d, np.inf)
+    np.testing.assert_array_equal(neighbours, np.argsort(d, axis=1, kind="stable")[:, :40])
