@@ -113,3 +113,30 @@ def test_presentation_size_is_larger_and_still_fits_at_1280(compare, guard) -> N
     wide = explorer.evaluate("(r) => [r.scrollWidth, r.clientWidth]")
     guard.check(wide[0] <= wide[1] + 1, f"the explorer scrolls sideways: {wide}")
     guard.assert_clean()
+
+
+def test_saved_comparison_is_readable_and_marked_at_1280(compare, guard) -> None:
+    """The saved page at 1280×720, normal size: every label readable, A, B and the neighbours
+    marked on the scatter."""
+    page, explorer, cmp = compare
+    boxes = cmp.evaluate(LABEL_BOXES_JS)
+    guard.check(len(boxes) > 30, f"only {len(boxes)} labels found")
+    overlaps = overlapping_labels(boxes)
+    guard.check(not overlaps, f"labels overlap at 1280x720: {overlaps[:5]}")
+    cut = [b["text"] for b in boxes if b["scroll"] > b["client"] + 1 or "…" in b["text"]]
+    guard.check(not cut, f"labels cut at 1280x720: {cut[:5]}")
+    wide = explorer.evaluate("(r) => [r.scrollWidth, r.clientWidth]")
+    guard.check(wide[0] <= wide[1] + 1, f"the explorer scrolls sideways: {wide}")
+    embedding = root(explorer, "embedding")
+    page.wait_for_function(
+        "(e) => e.querySelectorAll('.linlens-mark-highlighted').length > 0",
+        arg=embedding.element_handle(),
+        timeout=10_000,
+    )
+    for mark in ("a", "b"):
+        shown = embedding.locator(f".linlens-mark-{mark} text").first.text_content()
+        guard.check(shown == mark.upper(), f"{mark.upper()} marker reads {shown!r}")
+    k = int(page.evaluate("() => window.linlensModels.compare.get('k')"))
+    highlighted = embedding.locator(".linlens-mark-highlighted").count()
+    guard.check(highlighted == k, f"{highlighted} neighbours ringed, expected {k}")
+    guard.assert_clean()
