@@ -226,13 +226,13 @@ export function renderCompare({ model, el, hooks = {} }) {
     } else if (msg.type === "neighbors") {
       for (const key of pending) if (key.startsWith(`nb:${msg.sample}:${msg.checkpoint}:`)) pending.delete(key);
       const arrays = decodeMessageArrays(msg, buffers);
+      // the neighbours' images and labels come with the table, so the row needs no fetch each
       const k = arrays.index.data.length;
-      const D = k && arrays.input ? arrays.input.data.length / k : 0;
+      const D = k ? arrays.input.data.length / k : 0;
       neighbours.set(cacheKey(msg.sample, msg.checkpoint), {
         index: Array.from(arrays.index.data),
         similarity: Array.from(arrays.similarity.data),
-        labels: arrays.label ? Array.from(arrays.label.data) : null,
-        inputs: arrays.input ? Array.from({ length: k }, (_, j) => arrays.input.data.subarray(j * D, (j + 1) * D)) : null,
+        thumbs: Array.from({ length: k }, (_, j) => ({ label: arrays.label.data[j], input: arrays.input.data.subarray(j * D, (j + 1) * D) })),
         agreement: msg.agreement,
       });
       draw();
@@ -423,16 +423,11 @@ export function renderCompare({ model, el, hooks = {} }) {
     const index = nb.index.slice(0, k);
     const sims = nb.similarity.slice(0, k);
     report(index);
-    // the neighbours' images and labels come with the table; a host that sends neither is asked
-    // for each neighbour's sample instead
-    if (!nb.labels || !nb.inputs) for (const s of index) request(s, e);
-    const thumb = (s, j) => (nb.labels && nb.inputs ? { label: nb.labels[j], input: { data: nb.inputs[j] } } : cache.get(cacheKey(s, e)));
+    const thumbs = nb.thumbs.slice(0, k);
     const label = cache.get(key)?.label;
     const n = names();
-    const labels = index.map((s, j) => thumb(s, j)?.label);
-    const known = labels.every((l) => l !== undefined);
-    const same = labels.filter((l) => l === label).length;
-    const agreement = known && label !== undefined ? `${same}/${index.length}` : `${Math.round((nb.agreement ?? 0) * index.length)}/${index.length}`;
+    const same = thumbs.filter((t) => t.label === label).length;
+    const agreement = label !== undefined ? `${same}/${index.length}` : `${Math.round((nb.agreement ?? 0) * index.length)}/${index.length}`;
     const img = shape();
     fill(nbRow, 
       h(
@@ -450,12 +445,12 @@ export function renderCompare({ model, el, hooks = {} }) {
         "div",
         { class: "linlens-nb-list" },
         index.map((s, j) => {
-          const d = thumb(s, j);
+          const d = thumbs[j];
           return h(
             "div",
-            { class: `linlens-nb${d && d.label !== label ? " is-other" : ""}`, "data-sample": s, title: `#${s}: ${simText.label} ${formatNumber(sims[j])} with A` },
-            d ? imageCanvas(d.input.data, img, (v) => greyPixels(v), `#${s}`) : h("div", { class: "linlens-img linlens-nb-empty" }),
-            h("div", { class: "linlens-nb-label" }, d ? `${n[d.label] ?? d.label}` : "…"),
+            { class: `linlens-nb${d.label !== label ? " is-other" : ""}`, "data-sample": s, title: `#${s}: ${simText.label} ${formatNumber(sims[j])} with A` },
+            imageCanvas(d.input, img, (v) => greyPixels(v), `#${s}`),
+            h("div", { class: "linlens-nb-label" }, `${n[d.label] ?? d.label}`),
             h("div", { class: "linlens-nb-sim", "data-testid": "number" }, formatNumber(sims[j])),
           );
         }),

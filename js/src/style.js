@@ -108,7 +108,6 @@ export const CSS = `
 .linlens-nb { display: flex; flex-direction: column; align-items: center; width: 44px; font-size: 10px; color: var(--ll-muted); border: 2px solid transparent; border-radius: 3px; }
 .linlens-nb.is-other { border-color: #c62828; }
 .linlens-nb .linlens-img { width: 36px; }
-.linlens-nb-empty { background: var(--ll-bg2); }
 .linlens-nb-label { color: var(--ll-fg); font-weight: 600; }
 .linlens-root.is-presentation, .is-presentation .linlens-root { font-size: 16px; }
 .is-presentation .linlens-cell, .is-presentation .linlens-nb, .is-presentation .linlens-help, .is-presentation .linlens-spark-legend { font-size: 14px; }

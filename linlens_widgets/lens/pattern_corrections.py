@@ -138,9 +138,7 @@ def corrections(net: PortableNetwork, x: torch.Tensor, precision: str) -> Patter
         slopes[k] = torch.where(want, 1.0, neg).to(torch.float64)
         h = (h * slopes[k]).to(torch.float32).to(torch.float64)
     weight = _chain(net, slopes, precision, len(x))
-    parts = [np.concatenate(col) if found else np.zeros(0) for col in zip(*found, strict=True)]
-    if not parts:
-        parts = [np.zeros(0)] * 4
+    parts = [np.concatenate(col) for col in zip(*found, strict=True)] or [np.zeros(0)] * 4
     return PatternCorrections(
         sample=parts[0].astype(np.int32),
         op=parts[1].astype(np.int32),

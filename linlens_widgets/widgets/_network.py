@@ -43,8 +43,8 @@ __all__ = [
     "encoded",
     "network_of",
     "network_payload",
+    "networks",
     "packed",
-    "payload_bytes",
     "quantized_inputs",
     "stored_precision",
     "weights_bytes",
@@ -73,6 +73,17 @@ def network_of(run: Any, checkpoint: int) -> Any | None:
     except Exception:  # a run without its model class cannot be carried; the bank stands in
         return None
     return portable_network(model)
+
+
+def networks(run: Any, checkpoint_ids: Sequence[int], *, progress: bool = True) -> list[Any] | None:
+    """Return the portable description at each checkpoint, or None if any one is not portable."""
+    nets = []
+    for i in tqdm(checkpoint_ids, desc="network", leave=False, disable=not progress):
+        net = network_of(run, int(i))
+        if net is None:
+            return None
+        nets.append(net)
+    return nets
 
 
 def quantized_inputs(x: np.ndarray) -> tuple[np.ndarray, float]:
@@ -113,6 +124,7 @@ def network_payload(
     dtype: str = "float32",
     tables: bool = False,
     progress: bool = True,
+    nets: list[Any] | None = None,
 ) -> dict[str, Any] | None:
     """Everything the front end needs to compare any sample at any of ``checkpoint_ids``.
 
@@ -123,11 +135,13 @@ def network_payload(
     checkpoint_ids
         Run checkpoint indices, in the order of the widget's checkpoint positions.
     dtype : {"float32", "float16"}
-        Storage precision of the layer arrays (and of the probe mean).
+        Storage precision of the layer arrays.
     tables
         Also add the per-checkpoint probe mean and neighbour tables (`comparison_tables`).
     progress
         Show a progress bar that disappears when done.
+    nets
+        The portable descriptions at ``checkpoint_ids`` (`networks`), when the caller has them.
 
     Returns
     -------
@@ -135,12 +149,9 @@ def network_payload(
         None when the model is not portable (the caller falls back to the kernel or the bank).
     """
     ids = [int(i) for i in checkpoint_ids]
-    nets = []
-    for i in tqdm(ids, desc="network", leave=False, disable=not progress):
-        net = network_of(run, i)
-        if net is None:
-            return None
-        nets.append(net)
+    nets = networks(run, ids, progress=progress) if nets is None else nets
+    if not nets:
+        return None
     spec, _ = to_arrays(nets[0], dtype)
     weights = [to_arrays(net, dtype)[1] for net in nets]
     if any(to_arrays(net, dtype)[0] != spec for net in nets[1:]):
@@ -155,8 +166,7 @@ def network_payload(
         "labels": _numpy(run.probe_labels).astype(np.int32),
     }
     if tables:
-        found = comparison_tables(run, ids, progress=progress)
-        payload.update(found)
+        payload.update(comparison_tables(run, ids, progress=progress))
     return payload
 
 
@@ -195,8 +205,8 @@ def stored_precision(
         if supports(net):
             fixed = corrections(net, x.reshape(len(x), -1), precision)
             got_w, got_out = fixed.weight, fixed.output
-            cols.append((np.full(len(fixed.sample), e), fixed.sample, fixed.op, fixed.unit))
-            cols[-1] += (fixed.active,)
+            at = np.full(len(fixed.sample), e)
+            cols.append((at, fixed.sample, fixed.op, fixed.unit, fixed.active))
         else:
             got = effective_weights(to_module(net, precision), x.reshape(len(x), *net.input_shape))
             got_w, got_out = got.weight, got.output
@@ -216,7 +226,7 @@ def stored_precision(
     return error, patterns
 
 
-def _tables(run: Any, ids: list[int], dtype: str, progress: bool) -> dict[str, Any]:
+def _tables(run: Any, ids: list[int], progress: bool) -> dict[str, Any]:
     """Probe mean W_eff (E, C, D) and neighbour tables (E, N, k) at every checkpoint."""
     n = len(run.probe_labels)
     means, index, sims = [], [], []
@@ -231,7 +241,7 @@ def _tables(run: Any, ids: list[int], dtype: str, progress: bool) -> dict[str, A
         sims.append(sim)
     index_dtype = np.int16 if n <= np.iinfo(np.int16).max else np.int32
     return {
-        "probe_mean": np.stack(means).astype(dtype),
+        "probe_mean": np.stack(means).astype(np.float32),
         "neighbors": {
             "index": np.stack(index).astype(index_dtype),
             "similarity": np.stack(sims).astype(np.float16),
@@ -278,7 +288,7 @@ def comparison_tables(
             "probe_mean": arrays["probe_mean"],
             "neighbors": {"index": arrays["index"], "similarity": arrays["similarity"]},
         }
-    tables = _tables(run, ids, "float32", progress)
+    tables = _tables(run, ids, progress)
     arrays = {"probe_mean": tables["probe_mean"], **tables["neighbors"]}
     _sources.store_analysis(run, TABLES_ENTRY, arrays, want)
     return tables
@@ -317,21 +327,6 @@ def packed(payload: dict[str, Any]) -> dict[str, Any]:
     rest = {k: walk(v) for k, v in payload.items() if k not in ("spec", "weights")}
     weights = _packing.pack_checkpoints(payload["weights"])
     return {"spec": payload["spec"], "weights": weights, **rest}
-
-
-def payload_bytes(payload: dict[str, Any]) -> int:
-    """Binary size of a payload: the sum of its arrays' bytes (JSON settings not counted)."""
-
-    def size(value: Any) -> int:
-        if isinstance(value, np.ndarray):
-            return int(value.nbytes)
-        if isinstance(value, dict):
-            return sum(size(v) for v in value.values())
-        if isinstance(value, (list, tuple)):
-            return sum(size(v) for v in value)
-        return 0
-
-    return size({k: v for k, v in payload.items() if k != "spec"})
 
 
 def encoded(payload: dict[str, Any], encode: Any) -> dict[str, Any]:

@@ -262,7 +262,7 @@ def write_page(
         f"all {explorer.scrubber.n_checkpoints} checkpoints; "
     )
     budget = int(max_mb * _MB)
-    carried = _carry_network(explorer, config, budget, precision)
+    carried = _carry_network(explorer, config, precision)
     if carried is not None:
         note = base + (
             f"the page carries the network and computes any sample's W_eff in your browser "
@@ -277,29 +277,40 @@ def write_page(
     size = len(page.encode("utf-8"))
     if size > budget:
         raise ValueError(
-            f"the page would be {size / _MB:.1f} MB, over the budget of {max_mb:g} MB; "
-            "explore fewer checkpoints or probe samples, lower max_samples, or raise max_mb"
+            f"the page would be {size / _MB:.1f} MB, over the budget of {max_mb:g} MB"
+            f"{_network_share(config, carried)}; explore fewer checkpoints (checkpoints=...) or "
+            "fewer probe samples, lower max_samples, or raise max_mb"
         )
     return _write_text(path, page)
 
 
+def _network_share(config: dict[str, Any], carried: dict[str, Any] | None) -> str:
+    """Say what the carried network takes of an over-budget page, and what float16 would change."""
+    if carried is None:
+        return ""
+    weights = len(config["network"]["weights"]["b64"]) / _MB
+    text = f" ({carried['dtype']} weights of {weights:.1f} MB"
+    if carried["dtype"] == "float32" and carried["float16_error"] is not None:
+        text += f"; float16 would move W_eff by {carried['float16_error']:.1e}"
+    return text + ")"
+
+
 def _carry_network(
-    explorer: Explorer, config: dict[str, Any], budget: int, precision: str
+    explorer: Explorer, config: dict[str, Any], precision: str
 ) -> dict[str, Any] | None:
     """Put the packed network payload into ``config``; say how it is stored, or None.
 
     ``precision="auto"`` stores float16 when that moves no probe sample's W_eff or output by more
     than ``_network.FLOAT16_TOLERANCE`` (measured at every checkpoint, with the ReLU states the
-    rounding would get wrong stored alongside), else float32. Returns ``{"dtype", "error"}``
-    (error None when not measured), or None when the model is not portable. Raises ValueError
-    when the page does not fit the budget.
+    rounding would get wrong stored alongside), else float32. Returns ``{"dtype", "error",
+    "float16_error"}``, or None when the model is not portable.
     """
     run = explorer.run
     ids = [int(i) for i in explorer.compare.checkpoint_ids]
-    nets = [_network.network_of(run, i) for i in ids]
-    if not ids or any(net is None for net in nets):
+    nets = _network.networks(run, ids) if ids else None
+    if not nets:
         return None
-    payload = _network.network_payload(run, ids, dtype="float32", tables=True)
+    payload = _network.network_payload(run, ids, tables=True, nets=nets)
     if payload is None:
         return None
     chosen = "float16" if precision == "auto" else precision
@@ -313,20 +324,6 @@ def _carry_network(
     if patterns is not None:
         stored["patterns"] = patterns
     config["network"] = _network.packed(stored)
-    packed = {**config, "models": pack_large_arrays(config["models"])}
-    size = len(_render(packed, title="", note="", samples="").encode("utf-8"))
-    if size > budget:
-        weights = len(config["network"]["weights"]["b64"]) / _MB
-        del config["network"]
-        hint = (
-            "" if float16_error is None else f" (float16 would move W_eff by {float16_error:.1e})"
-        )
-        raise ValueError(
-            f"the page would be {size / _MB:.1f} MB with {chosen} weights, over the budget of "
-            f"{budget / _MB:g} MB (the network's {len(ids)} checkpoints take {weights:.1f} MB"
-            f"{hint}); explore fewer checkpoints (checkpoints=...) or fewer probe samples, "
-            "or raise max_mb"
-        )
     return {"dtype": chosen, "error": error, "float16_error": float16_error}
 
 

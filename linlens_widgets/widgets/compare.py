@@ -424,18 +424,19 @@ def _live_network(run: Any, checkpoint_ids: Sequence[int]) -> dict[str, Any] | N
     """
     from linlens_widgets.widgets import _network
 
-    net = _network.network_of(run, int(checkpoint_ids[0])) if len(checkpoint_ids) else None
-    if net is None:
+    nets = _network.networks(run, checkpoint_ids, progress=False)
+    if not nets:
         return None
-    inputs = len(run.probe_labels) * net.n_inputs
+    inputs = len(run.probe_labels) * nets[0].n_inputs
     for dtype in ("float32", "float16"):
-        weights = _network.weights_bytes(net, len(checkpoint_ids), dtype)
+        weights = _network.weights_bytes(nets[0], len(checkpoint_ids), dtype)
         if weights + inputs <= LIVE_NETWORK_MAX_BYTES:
-            payload = _network.network_payload(run, checkpoint_ids, dtype=dtype, tables=True)
+            payload = _network.network_payload(
+                run, checkpoint_ids, dtype=dtype, tables=True, nets=nets
+            )
             if payload is None:
                 return None
             if dtype == "float16":  # pin the ReLUs that rounding would flip (see _page)
-                nets = [_network.network_of(run, int(i)) for i in checkpoint_ids]
                 _, patterns = _network.stored_precision(run, checkpoint_ids, nets, dtype)
                 if patterns is not None:
                     payload["patterns"] = patterns

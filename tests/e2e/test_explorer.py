@@ -12,13 +12,12 @@ from tests.helpers.browser.guard import ARTIFACTS_ROOT, Guard
 from tests.helpers.browser.pixels import changed_fraction, element_pixels
 from tests.helpers.browser.runs import setup_cell
 from tests.helpers.browser.widgets import (
-    LABEL_BOXES_JS,
     canvas_origin,
     kernel_value,
-    overlapping_labels,
     points_drawn,
     poll,
     project,
+    readability_problems,
     root,
     scatter_canvas,
     settled_positions,
@@ -300,14 +299,8 @@ def test_comparison_is_readable_at_1280_with_file_browser(ui, guard: Guard) -> N
         timeout=15_000,
     )
 
-    boxes = compare.evaluate(LABEL_BOXES_JS)
-    guard.check(len(boxes) > 30, f"only {len(boxes)} labels found in the comparison")
-    overlaps = overlapping_labels(boxes)
-    guard.check(not overlaps, f"labels overlap at 1280x720: {overlaps[:5]}")
-    cut = [b["text"] for b in boxes if b["scroll"] > b["client"] + 1 or "…" in b["text"]]
-    guard.check(not cut, f"labels truncated at 1280x720: {cut[:5]}")
-    wide = explorer.evaluate("(r) => [r.scrollWidth, r.clientWidth]")
-    guard.check(wide[0] <= wide[1] + 1, f"the explorer scrolls horizontally: {wide}")
+    problems = readability_problems(compare, explorer, "at 1280x720")
+    guard.check(not problems, "; ".join(problems))
     body = compare.evaluate(
         "(r) => { const b = r.querySelector('.linlens-compare-body'); "
         "return [b.scrollWidth, b.clientWidth]; }"

@@ -16,12 +16,7 @@ from playwright.sync_api import Browser
 from tests.helpers.browser.guard import Guard
 from tests.helpers.browser.pixels import element_pixels
 from tests.helpers.browser.watch import PageWatch
-from tests.helpers.browser.widgets import (
-    LABEL_BOXES_JS,
-    overlapping_labels,
-    root,
-    wait_scatter_ready,
-)
+from tests.helpers.browser.widgets import readability_problems, root, wait_scatter_ready
 
 pytestmark = pytest.mark.e2e
 
@@ -104,14 +99,8 @@ def test_presentation_size_is_larger_and_still_fits_at_1280(compare, guard) -> N
     )
     _ready(page, cmp)
     guard.check(size() > normal, f"class names {size()} px, not larger than {normal} px")
-    boxes = cmp.evaluate(LABEL_BOXES_JS)
-    guard.check(len(boxes) > 30, f"only {len(boxes)} labels found")
-    overlaps = overlapping_labels(boxes)
-    guard.check(not overlaps, f"labels overlap in presentation size: {overlaps[:5]}")
-    cut = [b["text"] for b in boxes if b["scroll"] > b["client"] + 1 or "…" in b["text"]]
-    guard.check(not cut, f"labels cut in presentation size: {cut[:5]}")
-    wide = explorer.evaluate("(r) => [r.scrollWidth, r.clientWidth]")
-    guard.check(wide[0] <= wide[1] + 1, f"the explorer scrolls sideways: {wide}")
+    problems = readability_problems(cmp, explorer, "in presentation size")
+    guard.check(not problems, "; ".join(problems))
     guard.assert_clean()
 
 
@@ -119,14 +108,8 @@ def test_saved_comparison_is_readable_and_marked_at_1280(compare, guard) -> None
     """The saved page at 1280×720, normal size: every label readable, A, B and the neighbours
     marked on the scatter."""
     page, explorer, cmp = compare
-    boxes = cmp.evaluate(LABEL_BOXES_JS)
-    guard.check(len(boxes) > 30, f"only {len(boxes)} labels found")
-    overlaps = overlapping_labels(boxes)
-    guard.check(not overlaps, f"labels overlap at 1280x720: {overlaps[:5]}")
-    cut = [b["text"] for b in boxes if b["scroll"] > b["client"] + 1 or "…" in b["text"]]
-    guard.check(not cut, f"labels cut at 1280x720: {cut[:5]}")
-    wide = explorer.evaluate("(r) => [r.scrollWidth, r.clientWidth]")
-    guard.check(wide[0] <= wide[1] + 1, f"the explorer scrolls sideways: {wide}")
+    problems = readability_problems(cmp, explorer, "at 1280x720")
+    guard.check(not problems, "; ".join(problems))
     embedding = root(explorer, "embedding")
     page.wait_for_function(
         "(e) => e.querySelectorAll('.linlens-mark-highlighted').length > 0",

@@ -177,3 +177,20 @@ def overlapping_labels(boxes: list[dict]) -> list[tuple[str, str]]:
             if dx > 1 and dy > 1:
                 out.append((p["text"], q["text"]))
     return out
+
+
+def readability_problems(compare: Locator, explorer: Locator, where: str) -> list[str]:
+    """What makes the comparison hard to read ``where``: too few labels found, labels that
+    overlap or are cut, an explorer that scrolls sideways (empty when it reads well)."""
+    boxes = compare.evaluate(LABEL_BOXES_JS)
+    problems = [] if len(boxes) > 30 else [f"only {len(boxes)} labels found in the comparison"]
+    overlaps = overlapping_labels(boxes)
+    if overlaps:
+        problems.append(f"labels overlap {where}: {overlaps[:5]}")
+    cut = [b["text"] for b in boxes if b["scroll"] > b["client"] + 1 or "…" in b["text"]]
+    if cut:
+        problems.append(f"labels cut {where}: {cut[:5]}")
+    wide = explorer.evaluate("(r) => [r.scrollWidth, r.clientWidth]")
+    if wide[0] > wide[1] + 1:
+        problems.append(f"the explorer scrolls sideways {where}: {wide}")
+    return problems
