@@ -112,16 +112,3 @@ export function divergingPixels(values, vmax, out = new Uint8ClampedArray(values
   }
   return out;
 }
-
-/** Fill an RGBA pixel buffer from grey values in [0, 1] (inputs) or 0..255 (uint8 thumbnails). */
-export function greyPixels(values, scale = 1, out = new Uint8ClampedArray(values.length * 4)) {
-  for (let i = 0; i < values.length; i++) {
-    // Dark ink on a light background, like a printed digit.
-    const g = 255 - Math.round(Math.min(1, Math.max(0, values[i] * scale)) * 255);
-    out[4 * i] = g;
-    out[4 * i + 1] = g;
-    out[4 * i + 2] = g;
-    out[4 * i + 3] = 255;
-  }
-  return out;
-}

@@ -8,11 +8,12 @@
  * the class-mean W_eff row. Arrays arrive on demand as float32 buffers and are cached.
  */
 import { decodeMessageArrays } from "./codecs.js";
-import { cssGradient, diverging, divergingPixels, greyPixels, symmetricMax } from "./colormaps.js";
+import { cssGradient, diverging, symmetricMax } from "./colormaps.js";
 import { message } from "./contract.js";
 import { withLocalResponder } from "./engine/responder.js";
 import { Disposer, guarded, h, makeRoot, renderOrShowError } from "./dom.js";
 import { formatNumber } from "./format.js";
+import { CHANNEL_VIEW_TEXT, CHANNEL_VIEWS, effectiveView, inputElement, inputLayout, shownValues, weightElement } from "./images.js";
 import { argmax, centredCosine, describeOperand, meanOf, rowCentredCosines } from "./selection.js";
 
 /** What the similarity is called on screen, and its one-line explanation (a tooltip). */
@@ -97,12 +98,6 @@ function fill(node, ...children) {
   node.replaceChildren(...children.flat().filter((c) => c !== null && c !== undefined && c !== false));
 }
 
-function imageCanvas(values, [hh, ww], pixels, title) {
-  const c = h("canvas", { class: "linlens-img", width: ww, height: hh, title });
-  c.getContext("2d")?.putImageData(new ImageData(pixels(values), ww, hh), 0, 0);
-  return c;
-}
-
 function colorbar(label, vmax, testid) {
   return h(
     "span",
@@ -137,7 +132,8 @@ export function renderCompare({ model, el, hooks = {} }) {
   root.append(header, controls, body, nbRow, scale);
 
   const names = () => model.get("_classes") ?? [];
-  const shape = () => model.get("_image_shape") ?? [1, 1];
+  const layout = () => inputLayout(model.get("_input_shape") ?? [1, 1]);
+  const display = () => model.get("_display") ?? {};
   const nSamples = () => model.get("_n_samples") ?? 0;
   const setTrait = (name, value) => {
     model.set(name, value);
@@ -157,11 +153,18 @@ export function renderCompare({ model, el, hooks = {} }) {
     h("option", { value: "weights" }, "W_eff"),
     h("option", { value: "contributions" }, "W_eff ⊙ x"),
   );
+  const channelSelect = h(
+    "select",
+    { "aria-label": "colour channels", "data-testid": "channel-view", title: "how the W_eff of a colour input is drawn: summed over channels (diverging), one image per channel, or an RGB template (each channel rescaled to [0, 1])" },
+    ...CHANNEL_VIEWS.map((v) => h("option", { value: v }, CHANNEL_VIEW_TEXT[v])),
+  );
+  const channelLabel = h("label", {}, "channels ", channelSelect);
   const sizeButton = h("button", { class: "linlens-tool", type: "button", "data-testid": "presentation", title: "presentation size (larger text)" }, "Aa");
   bag.listen(simSelect, "change", () => setTrait("similarity", simSelect.value));
   bag.listen(viewSelect, "change", () => setTrait("view", viewSelect.value));
+  bag.listen(channelSelect, "change", () => setTrait("channel_view", channelSelect.value));
   bag.listen(sizeButton, "click", () => setTrait("presentation", !model.get("presentation")));
-  controls.append(h("label", {}, "similarity ", simSelect), h("label", {}, "images ", viewSelect), sizeButton);
+  controls.append(h("label", {}, "similarity ", simSelect), h("label", {}, "images ", viewSelect), channelLabel, sizeButton);
 
   function ask(key, msg) {
     if (pending.has(key) || notices.has(key)) return;
@@ -277,6 +280,10 @@ export function renderCompare({ model, el, hooks = {} }) {
     sizeButton.setAttribute("aria-pressed", model.get("presentation") ? "true" : "false");
     simSelect.value = model.get("similarity") === "raw" ? "raw" : "centred";
     viewSelect.value = model.get("view") === "contributions" ? "contributions" : "weights";
+    // the channel switch only where there are channels to switch between
+    const lay = layout();
+    channelLabel.hidden = !(lay.kind === "image" && lay.C > 1);
+    channelSelect.value = effectiveView(lay, model.get("channel_view"));
     root.dataset.checkpoint = String(e);
     for (const [tag, ops, raw] of [["A", A, model.get("a")], ["B", B, model.get("b")]]) {
       if (!ops) {
@@ -326,12 +333,15 @@ export function renderCompare({ model, el, hooks = {} }) {
     const n = names();
     const cosAll = centredCosine(da.weight, db.weight, mean);
     const cosRows = rowCentredCosines(da.weight, db.weight, mean, C, D);
-    const rowsOf = (w) => show.map((c) => w.subarray(c * D, (c + 1) * D));
+    const img = layout();
+    const cview = effectiveView(img, model.get("channel_view"));
+    const fnames = display().feature_names ?? null;
+    // a shared scale is taken over what is drawn: the channel sums in the "sum" view
+    const rowsOf = (w) => show.map((c) => shownValues(w.subarray(c * D, (c + 1) * D), img, cview));
     const vmax = symmetricMax(...rowsOf(da.shown), ...rowsOf(db.shown)) || 1;
     const diff = difference(da.shown, db.shown);
     const dmax = symmetricMax(...rowsOf(diff)) || 1;
-    const img = shape();
-    const what = view === "contributions" ? "W_eff ⊙ x" : "W_eff";
+    const what = (view === "contributions" ? "W_eff ⊙ x" : "W_eff") + (cview === "sum" && img.C > 1 ? " (sum over channels)" : "");
     root.dataset.similarity = mean ? "centred" : "raw";
 
     fill(header, 
@@ -346,8 +356,9 @@ export function renderCompare({ model, el, hooks = {} }) {
     );
 
     const grid = h("div", { class: "linlens-grid" });
-    grid.style.gridTemplateColumns = `max-content repeat(${show.length + 1}, minmax(max-content, var(--ll-cell, 60px)))`;
-    grid.style.setProperty("--ll-aspect", `${img[1]} / ${img[0]}`);
+    const cell = cview === "channels" ? "calc(var(--ll-cell, 60px) * 2)" : "var(--ll-cell, 60px)"; // C images side by side
+    grid.style.gridTemplateColumns = `max-content repeat(${show.length + 1}, minmax(max-content, ${cell}))`;
+    root.dataset.channelView = cview;
     grid.append(h("div", { class: "linlens-cell linlens-colhead" }), h("div", { class: "linlens-cell linlens-colhead" }, "input"));
     for (const c of show) grid.append(h("div", { class: "linlens-cell linlens-colhead" }, h("div", { class: "linlens-classname" }, `${n[c] ?? c}`)));
     // One row of per-class similarities, named once in its row head (labels never run together).
@@ -365,13 +376,13 @@ export function renderCompare({ model, el, hooks = {} }) {
     const row = (tag, title, d, w, vm, inputVals) => {
       const cls = { A: "a", B: "b" }[tag] ?? "other";
       grid.append(h("div", { class: "linlens-cell linlens-rowhead" }, h("span", { class: `linlens-tag linlens-tag-${cls}` }, tag), title));
-      grid.append(h("div", { class: "linlens-cell" }, inputVals ? imageCanvas(inputVals, img, (v) => greyPixels(v), d?.n > 1 ? "mean input of the group" : "input image") : null));
+      grid.append(h("div", { class: "linlens-cell" }, inputVals ? inputElement(inputVals, img, display(), d?.n > 1 ? "mean input of the group" : "input image") : null));
       for (const c of show) {
         const pred = d?.predicted === c;
         const cell = h(
           "div",
           { class: `linlens-cell${pred ? " is-pred" : ""}`, "data-class": c },
-          imageCanvas(w.subarray(c * D, (c + 1) * D), img, (v) => divergingPixels(v, vm), `${tag}: ${what} row ${n[c] ?? c}`),
+          weightElement(w.subarray(c * D, (c + 1) * D), img, cview, vm, `${tag}: ${what} row ${n[c] ?? c}`, fnames),
           d?.bias ? h("div", { class: "linlens-bias", "data-testid": "number" }, `b ${formatNumber(d.bias[c])}`) : null,
           d?.output ? h("div", { class: "linlens-logit", "data-testid": "number" }, `f ${formatNumber(d.output[c])}`) : null,
         );
@@ -399,8 +410,9 @@ export function renderCompare({ model, el, hooks = {} }) {
     const meansNote = model.get("show_class_means") ? notices.get(`means:${e}`) : null;
     if (meansNote) body.append(h("div", { class: "linlens-notice" }, `class means unavailable: ${meansNote}`));
     fill(scale, 
-      colorbar(`A, B ${what}`, vmax, "scale-weights"),
-      colorbar("A−B", dmax, "scale-diff"),
+      cview === "template"
+        ? h("span", { class: "linlens-scale-note", "data-testid": "scale-template" }, "RGB template: each class row's channels rescaled to [0, 1] on their own (no shared scale)")
+        : [colorbar(`A, B ${what}`, vmax, "scale-weights"), colorbar("A−B", dmax, "scale-diff")],
       mmax ? colorbar("class mean W_eff", mmax, "scale-means") : null,
       h("span", { class: "linlens-scale-note" }, da.bias ? LEGEND_TEXT : `${LEGEND_TEXT} · no bias in this network (b_eff = 0)`),
     );
@@ -428,7 +440,7 @@ export function renderCompare({ model, el, hooks = {} }) {
     const n = names();
     const same = thumbs.filter((t) => t.label === label).length;
     const agreement = label !== undefined ? `${same}/${index.length}` : `${Math.round((nb.agreement ?? 0) * index.length)}/${index.length}`;
-    const img = shape();
+    const img = layout();
     fill(nbRow, 
       h(
         "div",
@@ -449,7 +461,7 @@ export function renderCompare({ model, el, hooks = {} }) {
           return h(
             "div",
             { class: `linlens-nb${d.label !== label ? " is-other" : ""}`, "data-sample": s, title: `#${s}: ${simText.label} ${formatNumber(sims[j])} with A` },
-            imageCanvas(d.input, img, (v) => greyPixels(v), `#${s}`),
+            inputElement(d.input, img, display(), `#${s}`, { labelled: false }),
             h("div", { class: "linlens-nb-label" }, `${n[d.label] ?? d.label}`),
             h("div", { class: "linlens-nb-sim", "data-testid": "number" }, formatNumber(sims[j])),
           );
@@ -460,7 +472,7 @@ export function renderCompare({ model, el, hooks = {} }) {
 
   const redraw = guarded(root, draw, "WeightCompare");
   bag.onModel(model, "msg:custom", guarded(root, onMessage, "WeightCompare"));
-  for (const t of ["a", "b", "checkpoint", "classes", "show_class_means", "similarity", "view", "k", "presentation"]) bag.onModel(model, `change:${t}`, redraw);
+  for (const t of ["a", "b", "checkpoint", "classes", "show_class_means", "similarity", "view", "channel_view", "k", "presentation"]) bag.onModel(model, `change:${t}`, redraw);
   bag.onModel(model, "change:_revision", guarded(root, () => {
     // The kernel's data changed (a new run or trajectory): drop everything cached.
     cache.clear();

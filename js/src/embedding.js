@@ -11,11 +11,11 @@ import {
   colorList,
   cssGradient,
   finiteRange,
-  greyPixels,
   toHex,
   viridis,
 } from "./colormaps.js";
 import { icon } from "./icons.js";
+import { thumbnailPixels } from "./images.js";
 import { Disposer, fmt, guarded, h, makeRoot, pixelsToDataURL, renderOrShowError, showError } from "./dom.js";
 import { clampCheckpoint, DrawQueue, frame, frameShape, projectPoint, toPoints } from "./frames.js";
 import {
@@ -514,9 +514,8 @@ export function renderEmbedding({ model, el, hooks = {} }) {
   function thumbnailURL(i) {
     if (!thumbnails) return null;
     if (thumbCache.has(i)) return thumbCache.get(i);
-    const [, hh, ww] = thumbnails.shape;
-    const px = thumbnails.data.subarray(i * hh * ww, (i + 1) * hh * ww);
-    const url = pixelsToDataURL(greyPixels(px, 1 / 255), ww, hh);
+    const { pixels, width, height } = thumbnailPixels(thumbnails.data, i, thumbnails.shape);
+    const url = pixelsToDataURL(pixels, width, height);
     if (thumbCache.size > 500) thumbCache.clear();
     thumbCache.set(i, url);
     return url;

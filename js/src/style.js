@@ -73,6 +73,7 @@ export const CSS = `
 .linlens-classname { color: var(--ll-fg); font-weight: 600; font-size: 11px; }
 .linlens-rowhead { flex-direction: row; gap: 2px; align-self: center; color: var(--ll-fg); font-size: 11px; white-space: nowrap; }
 .linlens-img { width: 100%; height: auto; aspect-ratio: var(--ll-aspect, 1); image-rendering: pixelated; display: block; border: 1px solid var(--ll-border); }
+.linlens-bars { display: block; max-width: 100%; height: auto; }
 .linlens-cell > .linlens-img { align-self: stretch; }
 .linlens-bias, .linlens-logit { white-space: nowrap; font-variant-numeric: tabular-nums; }
 .linlens-scale { display: flex; flex-wrap: wrap; gap: 8px; align-items: center; margin-top: 6px; color: var(--ll-muted); }

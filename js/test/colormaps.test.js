@@ -6,7 +6,6 @@ import {
   diverging,
   divergingPixels,
   finiteRange,
-  greyPixels,
   symmetricMax,
   viridis,
 } from "../src/colormaps.js";
@@ -43,8 +42,6 @@ describe("colour maps", () => {
     const px = divergingPixels(new Float32Array([-1, 0, 1]), 1);
     expect(px.length).toBe(12);
     expect(Array.from(px.slice(4, 8))).toEqual([247, 247, 247, 255]);
-    const g = greyPixels(new Float32Array([0, 1]));
-    expect(Array.from(g)).toEqual([255, 255, 255, 255, 0, 0, 0, 255]);
   });
 
   it("categorical colours cycle, lists and gradients are well formed", () => {

@@ -240,18 +240,65 @@ def series(frame_list: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-def thumbnails(run: Any) -> np.ndarray:
-    """Probe inputs as a uint8 atlas (N, H, W), values scaled from [0, 1] (clipped)."""
+def input_shape(run: Any) -> tuple[int, ...]:
+    """Shape of one probe input as the network receives it: ``(C, H, W)`` or ``(D,)``.
+
+    A run that names only an ``image_shape`` ``(H, W)`` has one channel.
+    """
+    shape = getattr(run, "input_shape", None)
+    if shape is None:
+        shape = (1, *(int(v) for v in run.image_shape))
+    shape = tuple(int(v) for v in shape)
+    if len(shape) == 2:
+        shape = (1, *shape)
+    if len(shape) not in (1, 3):
+        raise ValueError(f"input_shape must be (C, H, W) or (D,), got {shape}")
+    return shape
+
+
+def display(run: Any) -> dict[str, Any]:
+    """How the front end shows the run's inputs (the ``_display`` trait of the contract).
+
+    Images: ``{"mean": [C], "std": [C]}``, so that ``x * std + mean`` lies in [0, 1] (0 and 1
+    for inputs already in [0, 1]). Feature vectors: ``{"feature_names": [D]}``.
+    """
+    shape = input_shape(run)
+    described = getattr(run, "display", None)
+    if len(shape) == 1:
+        names = getattr(run, "feature_names", None) or getattr(described, "feature_names", None)
+        names = [str(n) for n in names] if names else [f"x{j}" for j in range(shape[0])]
+        return {"feature_names": names}
+    c = shape[0]
+    mean = getattr(described, "mean", None)
+    std = getattr(described, "std", None)
+    mean = [float(v) for v in mean] if mean is not None else [0.0] * c
+    std = [float(v) for v in std] if std is not None else [1.0] * c
+    return {"mean": mean, "std": std}
+
+
+def thumbnails(run: Any) -> np.ndarray | None:
+    """Probe inputs as the user sees them: a uint8 atlas ``(N, H, W, C)``; None for features.
+
+    ``run.probe_images()`` when the run has it (un-normalised), else the inputs scaled from
+    [0, 1] (clipped).
+    """
+    shape = input_shape(run)
+    if len(shape) == 1:
+        return None
+    images = getattr(run, "probe_images", None)
+    if images is not None:
+        out = np.asarray(images())
+        return np.ascontiguousarray(out if out.ndim == 4 else out[..., None], dtype=np.uint8)
     x = run.probe_inputs
     x = x.detach().cpu().numpy() if hasattr(x, "detach") else np.asarray(x)
-    h, w = (int(v) for v in run.image_shape)
     n = x.shape[0]
-    if x.reshape(n, -1).shape[1] != h * w:
+    c, h, w = shape
+    if x.reshape(n, -1).shape[1] != c * h * w:
         raise ValueError(
-            f"probe inputs have {x.reshape(n, -1).shape[1]} features, not image_shape {h}x{w}"
+            f"probe inputs have {x.reshape(n, -1).shape[1]} features, not input_shape {shape}"
         )
-    img = np.clip(x.reshape(n, h, w).astype(np.float32), 0.0, 1.0)
-    return np.round(img * 255).astype(np.uint8)
+    img = np.clip(x.reshape(n, c, h, w).astype(np.float32), 0.0, 1.0)
+    return np.ascontiguousarray(np.round(img * 255).astype(np.uint8).transpose(0, 2, 3, 1))
 
 
 def weights_of(run: Any) -> Any:

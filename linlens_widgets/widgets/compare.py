@@ -32,7 +32,7 @@ import traitlets
 from linlens_widgets.widgets import _sources
 from linlens_widgets.widgets._bundle import bundle
 from linlens_widgets.widgets._codecs import pack_message
-from linlens_widgets.widgets.contract import message
+from linlens_widgets.widgets.contract import CONTRACT, message
 from linlens_widgets.widgets.validate import (
     EpochAlias,
     checkpoint_position,
@@ -41,6 +41,11 @@ from linlens_widgets.widgets.validate import (
     renamed_keyword,
     set_state_or_keep,
 )
+
+CHANNEL_VIEWS: tuple[str, ...] = tuple(
+    CONTRACT["widgets"]["WeightCompare"]["traits"]["channel_view"]["values"]
+)
+"""How the W_eff of a colour input is drawn (the contract's values of ``channel_view``)."""
 
 
 def _np(t: Any) -> np.ndarray:
@@ -71,6 +76,10 @@ class WeightCompare(EpochAlias, anywidget.AnyWidget):
         ``"raw"``.
     view
         ``"weights"`` (W_eff images, default) or ``"contributions"`` (W_eff ⊙ x per class).
+    channel_view
+        How the W_eff of a colour input is drawn: ``"sum"`` over channels on the diverging scale
+        (default, as Captum's heat maps), ``"channels"`` (one image per channel) or
+        ``"template"`` (RGB, each channel rescaled to [0, 1]). One-channel inputs ignore it.
     k
         Neighbours of a single-sample A to list (default 10).
     presentation
@@ -99,11 +108,13 @@ class WeightCompare(EpochAlias, anywidget.AnyWidget):
     show_class_means = traitlets.Bool(False).tag(sync=True)
     similarity = traitlets.Unicode("centred").tag(sync=True)
     view = traitlets.Unicode("weights").tag(sync=True)
+    channel_view = traitlets.Enum(CHANNEL_VIEWS, default_value="sum").tag(sync=True)
     k = traitlets.Int(10).tag(sync=True)
     presentation = traitlets.Bool(False).tag(sync=True)
 
     _classes = traitlets.List(traitlets.Unicode()).tag(sync=True)
-    _image_shape = traitlets.List(traitlets.Int()).tag(sync=True)
+    _input_shape = traitlets.List(traitlets.Int()).tag(sync=True)
+    _display = traitlets.Dict().tag(sync=True)
     _n_samples = traitlets.Int(0).tag(sync=True)
     _n_outputs = traitlets.Int(0).tag(sync=True)
     _checkpoint_labels = traitlets.List(traitlets.Unicode()).tag(sync=True)
@@ -121,6 +132,7 @@ class WeightCompare(EpochAlias, anywidget.AnyWidget):
         class_means: bool = False,
         similarity: str = "centred",
         view: str = "weights",
+        channel_view: str = "sum",
         k: int = 10,
         presentation: bool = False,
         checkpoints: Sequence[int] | None = None,
@@ -140,7 +152,8 @@ class WeightCompare(EpochAlias, anywidget.AnyWidget):
         self._means: dict[int, np.ndarray] = {}
         super().__init__(
             _classes=names,
-            _image_shape=[int(v) for v in run.image_shape],
+            _input_shape=list(_sources.input_shape(run)),
+            _display=_sources.display(run),
             _n_samples=self._n,
             _n_outputs=self._c_out,
             _checkpoint_labels=[f["label"] for f in _sources.frames(run, self.checkpoint_ids)],
@@ -151,6 +164,7 @@ class WeightCompare(EpochAlias, anywidget.AnyWidget):
             show_class_means=class_means,
             similarity=similarity,
             view=view,
+            channel_view=channel_view,
             k=k,
             presentation=presentation,
             **kwargs,

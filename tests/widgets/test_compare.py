@@ -170,7 +170,8 @@ def test_constructor_validates_samples(run):
 
 def test_state_for_the_front_end(run):
     cmp = ll.WeightCompare(run, 1, 2, classes=[2, 0])
-    assert cmp._image_shape == [4, 4] and cmp._n_samples == run.n and cmp._n_outputs == 3
+    assert cmp._input_shape == [1, 4, 4] and cmp._n_samples == run.n and cmp._n_outputs == 3
+    assert cmp._display == {"mean": [0.0], "std": [1.0]} and cmp.channel_view == "sum"
     assert cmp.classes == [0, 2]
     assert len(cmp._checkpoint_labels) == len(run.checkpoints)
 

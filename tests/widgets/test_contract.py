@@ -40,6 +40,8 @@ def _type(trait: traitlets.TraitType) -> str:
         return "widget"
     if trait.metadata.get("to_json") is not None and isinstance(trait, traitlets.Any):
         return "array"
+    if isinstance(trait, traitlets.Enum):
+        return "str"
     plain = {traitlets.Int: "int", traitlets.Float: "float", traitlets.Bool: "bool"}
     plain[traitlets.Unicode] = "str"
     plain[traitlets.Dict] = "dict"
@@ -58,6 +60,8 @@ def test_synced_traits_match_the_contract(name):
     assert set(own) == set(spec), f"{name}: traits and contract differ"
     for key, trait in own.items():
         assert _type(trait) == spec[key]["type"].split("|")[0], f"{name}.{key}"
+        if isinstance(trait, traitlets.Enum):  # allowed values are declared once, in the contract
+            assert list(trait.values) == spec[key]["values"], f"{name}.{key}"
         assert spec[key]["direction"] in ("both", "py->js")
         # the front end never sets what only Python owns
         assert not (key.startswith("_") and spec[key]["direction"] == "both"), key

@@ -31,9 +31,10 @@ def test_checkpoint_change_sends_no_new_positions(run, traj):
 def test_thumbnails_atlas_and_predictions(run, traj):
     view = ll.EmbeddingView(traj, run=run)
     thumbs = view._thumbnails
-    assert thumbs.dtype == np.uint8 and thumbs.shape == (run.n, 4, 4)
+    assert thumbs.dtype == np.uint8 and thumbs.shape == (run.n, 4, 4, 1)
     np.testing.assert_array_equal(
-        thumbs[3], np.round(run.probe_inputs[3].numpy().reshape(4, 4) * 255).astype(np.uint8)
+        thumbs[3, ..., 0],
+        np.round(run.probe_inputs[3].numpy().reshape(4, 4) * 255).astype(np.uint8),
     )
     preds = view._predictions
     assert preds.shape == (len(run.checkpoints), run.n)

@@ -43,7 +43,7 @@ def test_explorer_on_a_real_run(real, tmp_path, monkeypatch):
     ex = ll.LensExplorer(run, trajectory=traj, panel=False, class_means=True)
     n = len(run.probe_labels)
     assert ex.embedding._positions.shape == (3, n, 2)
-    assert ex.embedding._thumbnails.shape == (n, 8, 8)
+    assert ex.embedding._thumbnails.shape == (n, 8, 8, 1)
     ex.checkpoint = 1
     assert ex.compare.checkpoint == ex.embedding.checkpoint == 1
     sent = Sent(ex.compare, monkeypatch)
