@@ -51,7 +51,7 @@ if TYPE_CHECKING:
 
 XScale = Literal["checkpoint", "auto", "linear", "log"]
 ResolvedScale = Literal["checkpoint", "linear", "log"]
-LensAnalysis = Literal["similarity", "subclusters", "phenomena"]
+LensAnalysis = Literal["similarity", "agreement", "subclusters", "phenomena"]
 
 CURSOR_NAME = "epoch-cursor"
 """Name of the vertical ``Span`` that :func:`metric_panel` places at the shown epoch."""
@@ -82,6 +82,9 @@ def metric_colors(names: Sequence[str]) -> dict[str, str]:
 
 
 _SIMILARITY = ("intra", "inter")
+_AGREEMENT = ("agreement", "agreement_input")
+_AGREEMENT_CLASS = "agreement_class_"
+_AGREEMENT_K = 10
 _PHENOMENA = ("alignment", "local_complexity", "weight_variation")
 _FRAME_WIDTH = 560  # fixed plot area, so stacked panels share x positions whatever their legends
 _PANEL_HEIGHT = 180
@@ -93,7 +96,7 @@ _PANEL_HEIGHT = 180
 def dynamics_table(
     run: Run,
     *,
-    lens: Sequence[LensAnalysis] = ("similarity", "subclusters"),
+    lens: Sequence[LensAnalysis] = ("similarity", "agreement", "subclusters"),
     recompute: bool = False,
     progress: bool = True,
 ) -> dict[str, np.ndarray]:
@@ -102,13 +105,18 @@ def dynamics_table(
     Columns: ``epoch``, ``step`` and one per recorded checkpoint metric (e.g. ``train_loss``;
     a metric named like a computed column is ``metric.<name>``, see :func:`metric_column`);
     with ``"similarity"`` in ``lens``, the class similarity of the probe samples' effective
-    weights ``intra`` and ``inter``; with ``"subclusters"``, each class's sub-clusters found at
+    weights ``intra`` and ``inter``; with ``"agreement"``, the share of each probe sample's 10
+    nearest neighbours in W_eff space (centred cosine) that carry its label,
+    ``ll.metrics.knn_agreement``: ``agreement`` overall, ``agreement_class_<k>`` for class index
+    ``k``, and ``agreement_input``, the same measured on the probe inputs (the structure the data
+    already has; one value repeated); with ``"subclusters"``, each class's sub-clusters found at
     the last checkpoint and followed through training (``ll.metrics.track_all_subclusters``):
     ``persistence_<k>``, ``separation_<k>`` and ``groups_<k>`` (the number of groups) of class
     index ``k``; with ``"phenomena"``, ``alignment``, ``local_complexity`` (mean
     over the probe samples) and ``weight_variation`` (``ll.metrics.phenomena_over_run``). Each
     lens analysis is computed with ``ll.metrics.over_run`` on
-    first use and kept in the run's analysis store (``plots.similarity``, ``plots.subclusters``),
+    first use and kept in the run's analysis store (``plots.similarity``, ``plots.agreement``,
+    ``plots.subclusters``),
     so later calls, and the run once saved, reuse it.
 
     Parameters
@@ -116,7 +124,8 @@ def dynamics_table(
     run
         A trained or loaded run.
     lens
-        Which lens analyses to include (default both; sub-clusters cost the most).
+        Which lens analyses to include (default all but ``"phenomena"``; sub-clusters cost the
+        most).
     recompute
         Ignore stored results and compute again (default False).
     progress
@@ -149,8 +158,8 @@ def dynamics_table(
 
 #: Column names the figures compute themselves; a recorded metric never takes one of them.
 RESERVED_COLUMNS = frozenset(
-    ["epoch", "step", "x", "intra", "inter", "subclusters", "subclusters_mean", "alignment",
-     "local_complexity", "weight_variation"]
+    ["epoch", "step", "x", "intra", "inter", "agreement", "agreement_input", "subclusters",
+     "subclusters_mean", "alignment", "local_complexity", "weight_variation"]
 )  # fmt: skip
 
 
@@ -163,7 +172,9 @@ def metric_column(name: str) -> str:
     >>> metric_column("test_acc"), metric_column("epoch")
     ('test_acc', 'metric.epoch')
     """
-    reserved = name in RESERVED_COLUMNS or name.startswith(("subclusters_", "metric."))
+    reserved = name in RESERVED_COLUMNS or name.startswith(
+        ("subclusters_", _AGREEMENT_CLASS, "metric.")
+    )
     return f"metric.{name}" if reserved else name
 
 
@@ -207,6 +218,31 @@ def _similarity_over_run(run: Run, progress: bool) -> dict[str, np.ndarray]:
     return {"intra": series.stack("intra"), "inter": series.stack("inter")}
 
 
+def _agreement_over_run(run: Run, progress: bool) -> dict[str, np.ndarray]:
+    """Return the kNN label agreement in W_eff space per checkpoint and class, and in the inputs.
+
+    ``ll.metrics.knn_agreement`` with its 10 centred-cosine neighbours, on the engine's isometric
+    features (the same neighbours as the flattened W_eff); the input-space baseline is one
+    number for the whole run, repeated so that it draws as a flat reference line.
+    """
+    from linlens_widgets.analysis import metrics
+
+    k = _AGREEMENT_K
+    n_classes = len(run.classes)
+    series = metrics.over_run(
+        run, metrics.knn_agreement, progress=progress, k=k, n_classes=n_classes
+    )
+    baseline = metrics.knn_agreement(run.probe_inputs, run.probe_labels, k, n_classes=n_classes)
+    table = {
+        "agreement": series.stack("overall"),
+        "agreement_input": np.full(len(series), baseline.overall),
+    }
+    per_class = series.stack("per_class")  # (E, C)
+    for c in range(n_classes):
+        table[f"{_AGREEMENT_CLASS}{c}"] = per_class[:, c]
+    return table
+
+
 def _subclusters_over_run(run: Run, progress: bool) -> dict[str, np.ndarray]:
     """Return the persistence and separation of every class's tracked sub-clusters.
 
@@ -235,6 +271,7 @@ def _phenomena_over_run(run: Run, progress: bool) -> dict[str, np.ndarray]:
 
 _LENS_ANALYSES: dict[str, Callable[[Run, bool], dict[str, np.ndarray]]] = {
     "similarity": _similarity_over_run,
+    "agreement": _agreement_over_run,
     "subclusters": _subclusters_over_run,
     "phenomena": _phenomena_over_run,
 }
@@ -405,6 +442,45 @@ def _similarity_panel(
     return fig
 
 
+def _agreement_panel(
+    source: ColumnDataSource,
+    classes: Sequence[str],
+    scale: str,
+    x_range: Any,
+    epochs: np.ndarray,
+) -> Any:
+    """Draw the kNN label agreement in W_eff space (bold), per class (faint), and in the inputs.
+
+    The inputs' agreement is a dashed flat line: where the W_eff line sits against it says how
+    much of the class structure the network's linear models keep, and what training adds.
+    """
+    fig = _figure(
+        f"Label agreement of the {_AGREEMENT_K} nearest neighbours (centred cosine)",
+        scale,
+        x_range=x_range,
+        epochs=epochs,
+    )
+    fig.yaxis.axis_label = "share of neighbours with the same label"
+    colors = metric_colors(list(_AGREEMENT))
+    renderers = [
+        _series(fig, source, "agreement", "W_eff, all classes", colors["agreement"]),
+        _series(
+            fig, source, "agreement_input", "inputs, all classes", colors["agreement_input"],
+            line_dash="dashed",
+        ),
+    ]  # fmt: skip
+    fields = [("W_eff", "agreement"), ("inputs", "agreement_input")]
+    for k, name in enumerate(classes):
+        column_name = f"{_AGREEMENT_CLASS}{k}"
+        if column_name not in source.data:
+            continue
+        color = Category10_10[k % len(Category10_10)]
+        renderers.append(_series(fig, source, column_name, f"class {name}", color, emphasis=0.35))
+        fields.append((f"class {name}", column_name))
+    _hover(fig, renderers, fields)
+    return fig
+
+
 def _highlighted_class(classes: Sequence[str], source: ColumnDataSource) -> int:
     """Class index drawn in bold: '1' (the paper's example) or else the most persistent class."""
     if "1" in classes:
@@ -474,9 +550,9 @@ def _legend_outside(fig: Any) -> None:
 def training_dynamics(
     run: Run, *, x_scale: XScale = "checkpoint", recompute: bool = False, progress: bool = True
 ) -> LayoutDOM:
-    """Loss/accuracy, intra/inter-class W_eff similarity and sub-cluster persistence over training.
+    """Loss/accuracy, W_eff class similarity, kNN agreement and sub-clusters over training.
 
-    Four panels stacked on one shared x axis (the epoch), one marker per checkpoint, a shared
+    Five panels stacked on one shared x axis (the epoch), one marker per checkpoint, a shared
     crosshair and linked hover (all panels read one data source, so hovering a checkpoint
     highlights it in every panel).
 
@@ -497,7 +573,7 @@ def training_dynamics(
     Returns
     -------
     LayoutDOM
-        A Bokeh ``column`` of the four figures (show it, or pass it to ``file_html``).
+        A Bokeh ``column`` of the five figures (show it, or pass it to ``file_html``).
 
     >>> from bokeh.io import show
     >>> show(ll.plots.training_dynamics(run))  # doctest: +SKIP
@@ -507,8 +583,9 @@ def training_dynamics(
     source = _source(table, scale)
     loss = _loss_panel(source, table, scale)
     similarity = _similarity_panel(source, scale, loss.x_range, table["epoch"])
+    agreement = _agreement_panel(source, run.classes, scale, loss.x_range, table["epoch"])
     subclusters = _subcluster_panels(source, run.classes, scale, loss.x_range, table["epoch"])
-    figures = [loss, similarity, *subclusters]
+    figures = [loss, similarity, agreement, *subclusters]
     for fig in figures:
         _legend_outside(fig)
     _link_crosshair(figures)
@@ -537,7 +614,7 @@ def metric_panel(
         A trained or loaded run.
     metrics
         Columns of :func:`dynamics_table` to draw (default: the recorded checkpoint
-        metrics plus ``intra`` and ``inter``).
+        metrics plus ``intra``, ``inter``, ``agreement`` and ``agreement_input``).
     x_scale
         ``"checkpoint"`` (default: evenly spaced like the checkpoint slider, epoch tick
         labels), ``"linear"``, ``"log"`` or ``"auto"``, as in :func:`training_dynamics`.
@@ -563,7 +640,11 @@ def metric_panel(
     >>> fig.select_one({"name": "epoch-cursor"}).location  # doctest: +SKIP
     20.0
     """
-    names = list(metrics) if metrics is not None else [*_recorded_metrics(run), *_SIMILARITY]
+    names = (
+        list(metrics)
+        if metrics is not None
+        else [*_recorded_metrics(run), *_SIMILARITY, *_AGREEMENT]
+    )
     table = dynamics_table(run, lens=_lens_needed(names), progress=progress)
     unknown = [name for name in names if name not in table]
     if unknown:
@@ -599,9 +680,15 @@ def _cursor_x(epochs: np.ndarray, scale: ResolvedScale, epoch: float | None) -> 
     return float(_plot_x(np.append(epochs, float(epoch)), scale)[-1])
 
 
+def _is_agreement(name: str) -> bool:
+    """Whether a column is a kNN agreement (a share in [0, 1], drawn with the accuracies)."""
+    return name in _AGREEMENT or name.startswith(_AGREEMENT_CLASS)
+
+
 _AXES = (
     ("loss", "loss", lambda name: "loss" in name),
-    ("accuracy", "accuracy", lambda name: "acc" in name),
+    ("accuracy", "accuracy", lambda name: "acc" in name and not _is_agreement(name)),
+    ("accuracy", "kNN agreement", _is_agreement),
     ("cosine", "centred cosine", lambda name: name in _SIMILARITY),
 )
 
@@ -611,15 +698,20 @@ def _axis_series(fig: Any, source: ColumnDataSource, names: Sequence[str]) -> li
 
     The first kind present takes the left axis, the others their own axes on the right, each
     fitted to its own series only, so loss, accuracy and cosine never share an unlabelled scale.
+    Accuracies and kNN agreements are both shares of samples: they share one axis, labelled with
+    what it carries.
     """
     from bokeh.models import DataRange1d
 
     colors = metric_colors(names)
     kinds: dict[str, list[str]] = {}
+    carried: dict[str, list[str]] = {}
     for name in names:
-        kind = next((k for k, _, match in _AXES if match(name)), "value")
+        kind, label = next(((k, t) for k, t, match in _AXES if match(name)), ("value", "value"))
         kinds.setdefault(kind, []).append(name)
-    labels = {k: label for k, label, _ in _AXES} | {"value": "value"}
+        if label not in carried.setdefault(kind, []):
+            carried[kind].append(label)
+    labels = {kind: " · ".join(parts) for kind, parts in carried.items()}
     renderers = []
     for i, (kind, members) in enumerate(kinds.items()):
         extra: dict[str, Any] = {}
@@ -641,6 +733,8 @@ def _lens_needed(names: Sequence[str]) -> list[LensAnalysis]:
     needed: list[LensAnalysis] = []
     if any(name in _SIMILARITY for name in names):
         needed.append("similarity")
+    if any(_is_agreement(name) for name in names):
+        needed.append("agreement")
     if any(name.startswith(_SUBCLUSTER_COLUMNS) for name in names):
         needed.append("subclusters")
     if any(name in _PHENOMENA for name in names):
@@ -696,6 +790,11 @@ _REPORT_NOTES = (
     "<b>Class similarity of the effective weights.</b> What to look for: intra-class similarity "
     "rising while inter-class similarity stays near 0 means each class gets its own linear "
     "template. Centred cosine: the mean W_eff over the probe samples is subtracted first.",
+    "<b>Nearest-neighbour label agreement.</b> What to look for: the share of each sample's 10 "
+    "nearest neighbours in W_eff space that carry its label (bold), against the same share in the "
+    "inputs (dashed). Near the dashed line at initialisation: the random network's W_eff mirrors "
+    "the input (its masks D(x) are chosen by x); the distance between the lines after training "
+    "is what training added or lost. Faint lines: one class each.",
     "<b>Sub-cluster persistence.</b> What to look for: a class whose line is high already at "
     "initialisation keeps the same sub-groups of samples throughout training (the bold class).",
     "<b>Sub-cluster separation.</b> What to look for: how far apart the trained groups are at "

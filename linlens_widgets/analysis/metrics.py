@@ -3,7 +3,9 @@
 The paper's findings are statements about these numbers: during training the effective weights
 of same-class samples converge (intra-class cosine similarity rises) and those of different
 classes diverge (inter-class similarity falls), while a stylistically varied class such as "1"
-keeps persistent sub-clusters.
+keeps persistent sub-clusters. How far apart the classes are, in W_eff space or in the inputs, is
+:func:`knn_agreement` (:mod:`linlens_widgets.analysis.agreement`): the share of a sample's nearest
+neighbours that carry its label.
 
 The related training phenomena live in :mod:`linlens_widgets.analysis.phenomena` and are
 re-exported here, so that ``ll.metrics`` is the one place to look: :func:`neuron_alignment`
@@ -37,6 +39,7 @@ import torch
 from tqdm.auto import tqdm
 
 from linlens_widgets.analysis._pca import randomized_pca
+from linlens_widgets.analysis.agreement import KnnAgreement, knn_agreement
 from linlens_widgets.analysis.neighbors import (
     Neighbors,
     centred_cosine,
@@ -67,6 +70,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = [
     "ClassSimilarity",
+    "KnnAgreement",
     "Neighbors",
     "RunSeries",
     "Subcluster",
@@ -77,6 +81,7 @@ __all__ = [
     "class_similarity",
     "default_radius",
     "effective_rank",
+    "knn_agreement",
     "local_complexity",
     "neighbor_table",
     "neighbors",

@@ -97,10 +97,10 @@ def test_the_cache_survives_save_and_load(run: ll.Run, tmp_path: Path) -> None:
     np.testing.assert_allclose(plots.dynamics_table(loaded)["inter"], expected["inter"])
 
 
-def test_training_dynamics_links_four_panels(run: ll.Run) -> None:
+def test_training_dynamics_links_five_panels(run: ll.Run) -> None:
     layout = plots.training_dynamics(run, progress=False)
     figs = figures_of(layout)
-    assert len(figs) == 4
+    assert len(figs) == 5
     assert len({id(f.x_range) for f in figs}) == 1  # one shared x axis
     sources = {id(r.data_source) for f in figs for r in f.renderers}
     assert len(sources) == 1  # one source: hovering a checkpoint highlights it in every panel
@@ -112,6 +112,7 @@ def test_training_dynamics_links_four_panels(run: ll.Run) -> None:
     assert all(any(isinstance(t, HoverTool) for t in f.tools) for f in figs)
     drawn = {r.glyph.y for f in figs for r in f.renderers}
     assert {"intra", "inter", "persistence_1", "separation_1", "test_acc"} <= drawn
+    assert {"agreement", "agreement_input", "agreement_class_9"} <= drawn
     assert len({f.frame_width for f in figs}) == 1  # x positions line up across panels
 
 
@@ -211,3 +212,31 @@ def test_one_colour_per_metric_from_the_contract(run: ll.Run) -> None:
     assert cursor.line_color == contract["cursor_color"]
     assert cursor.line_color not in drawn.values()
     assert plots.metric_colors(["test acc"])["test acc"] == contract["metric_colors"]["test_acc"]
+
+
+def test_the_agreement_columns_are_the_knn_agreement_of_weights_and_inputs(run: ll.Run) -> None:
+    table = plots.dynamics_table(run, lens=["agreement"], progress=False)
+    series = ll.metrics.over_run(run, ll.metrics.knn_agreement, source="weights", progress=False)
+    np.testing.assert_allclose(table["agreement"], series.stack("overall"))
+    for k in range(len(run.classes)):
+        np.testing.assert_allclose(table[f"agreement_class_{k}"], series.stack("per_class")[:, k])
+    baseline = ll.metrics.knn_agreement(run.probe_inputs, run.probe_labels, k=10)
+    np.testing.assert_allclose(table["agreement_input"], baseline.overall)
+    assert "plots.agreement" in AnalysisStore(run)
+
+
+def test_the_metrics_panel_shows_agreement_beside_the_similarity(run: ll.Run) -> None:
+    fig = plots.metric_panel(run, progress=False)
+    drawn = {r.glyph.y for r in fig.renderers if isinstance(r.glyph, Line)}
+    assert {"intra", "inter", "agreement", "agreement_input", "test_acc"} <= drawn
+    labels = {fig.yaxis[0].axis_label} | {
+        a.axis_label for a in fig.right if isinstance(a, LinearAxis)
+    }
+    assert "accuracy · kNN agreement" in labels  # both are shares of samples: one axis
+    only = plots.metric_panel(run, ["agreement"], progress=False)
+    assert only.yaxis[0].axis_label == "kNN agreement"
+
+
+def test_a_recorded_metric_never_takes_an_agreement_column() -> None:
+    assert plots.metric_column("agreement") == "metric.agreement"
+    assert plots.metric_column("agreement_class_3") == "metric.agreement_class_3"

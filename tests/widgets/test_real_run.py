@@ -183,6 +183,24 @@ def test_metrics_panel_cursor_follows_the_scrubber(real, tmp_path):
     assert config["chart"]["cursor"] == pytest.approx([xs[int(i)] for i in traj.checkpoint_ids])
 
 
+def test_the_panel_and_the_page_chart_show_agreement_beside_the_similarity(real, tmp_path):
+    """The explorer's panel and the saved page's chart draw the kNN agreement with intra/inter."""
+    run, traj = real
+    ex = ll.LensExplorer(run, trajectory=traj)
+    drawn = {getattr(r.glyph, "y", None) for r in ex.panel_figure.renderers}
+    assert {"intra", "inter", "agreement", "agreement_input"} <= drawn
+    text = ex.save_html(tmp_path / "chart.html", max_samples=4).read_text(encoding="utf-8")
+    config = json.loads(
+        re.search(
+            r'<script id="linlens-config" type="application/json">(.*?)</script>', text
+        ).group(1)
+    )
+    series = {s["name"]: s["y"] for s in config["chart"]["series"]}
+    assert {"intra", "inter", "agreement", "agreement_input"} <= set(series)
+    expected = ll.metrics.over_run(run, ll.metrics.knn_agreement, progress=False)
+    assert series["agreement"] == pytest.approx(expected.stack("overall").tolist())
+
+
 def test_live_comparison_carries_centred_tables_and_reuses_them(real, tmp_path, monkeypatch):
     """A notebook opened from its saved state compares (centred, with neighbours) before its
     kernel runs: the live network payload holds the probe means and neighbour tables, kept in
