@@ -5,7 +5,8 @@ of same-class samples converge (intra-class cosine similarity rises) and those o
 classes diverge (inter-class similarity falls), while a stylistically varied class such as "1"
 keeps persistent sub-clusters. How far apart the classes are, in W_eff space or in the inputs, is
 :func:`knn_agreement` (:mod:`linlens_widgets.analysis.agreement`): the share of a sample's nearest
-neighbours that carry its label.
+neighbours that carry its label; :func:`story` (:mod:`linlens_widgets.analysis.story`) turns these
+numbers at initialisation and after training into the facts and sentences a lecture prints.
 
 The related training phenomena live in :mod:`linlens_widgets.analysis.phenomena` and are
 re-exported here, so that ``ll.metrics`` is the one place to look: :func:`neuron_alignment`
@@ -56,6 +57,7 @@ from linlens_widgets.analysis.phenomena import (
     phenomena_over_run,
     weight_variation,
 )
+from linlens_widgets.analysis.story import Story, story
 from linlens_widgets.analysis.subcluster_tracking import (
     SubclusterTrack,
     track_all_subclusters,
@@ -73,6 +75,7 @@ __all__ = [
     "KnnAgreement",
     "Neighbors",
     "RunSeries",
+    "Story",
     "Subcluster",
     "SubclusterTrack",
     "boundary_points",
@@ -89,6 +92,7 @@ __all__ = [
     "over_run",
     "phenomena_over_run",
     "probe_mean",
+    "story",
     "subclusters",
     "track_all_subclusters",
     "track_subclusters",
