@@ -41,6 +41,7 @@ __all__ = [
     "at_precision",
     "comparison_tables",
     "encoded",
+    "model_input_shape",
     "network_of",
     "network_payload",
     "networks",
@@ -63,6 +64,15 @@ def _numpy(t: Any) -> np.ndarray:
     return t.detach().cpu().numpy() if hasattr(t, "detach") else np.asarray(t)
 
 
+def model_input_shape(run: Any) -> tuple[int, ...]:
+    """Shape of one probe input as the model takes it (``(C, H, W)`` images, ``(D,)`` vectors).
+
+    A stack that starts with a convolution cannot tell its input shape by itself; the run's
+    probe inputs can.
+    """
+    return tuple(int(v) for v in run.probe_inputs.shape[1:])
+
+
 def network_of(run: Any, checkpoint: int) -> Any | None:
     """Return the portable description of the run's model at a run checkpoint index, or None."""
     model_at = getattr(run, "model_at", None)
@@ -72,7 +82,7 @@ def network_of(run: Any, checkpoint: int) -> Any | None:
         model = model_at(int(checkpoint))
     except Exception:  # a run without its model class cannot be carried; the bank stands in
         return None
-    return portable_network(model)
+    return portable_network(model, model_input_shape(run))
 
 
 def networks(run: Any, checkpoint_ids: Sequence[int], *, progress: bool = True) -> list[Any] | None:

@@ -362,7 +362,8 @@ def pack_large_arrays(value: Any, *, min_bytes: int = 4096) -> Any:
 def _not_portable(run: Any, checkpoint: int) -> str:
     """Say why the run's model at ``checkpoint`` cannot be carried by the page."""
     try:
-        return portable_network_reason(run.model_at(checkpoint)) or "unknown"
+        model = run.model_at(checkpoint)
+        return portable_network_reason(model, _network.model_input_shape(run)) or "unknown"
     except Exception as err:  # stand-ins and runs without their model class
         return f"the model cannot be rebuilt here: {err}"
 
@@ -390,7 +391,11 @@ def _carry_bank(
         if hasattr(explorer.run, "model_at")
         else None
     )
-    why = portable_network_reason(model) if model is not None else "the run has no model"
+    why = (
+        portable_network_reason(model, _network.model_input_shape(explorer.run))
+        if model is not None
+        else "the run has no model"
+    )
     note = base + (
         f"the in-browser engine does not cover this network ({why}), so the weight comparison "
         f"works for the {len(samples)} samples stored here (colour the scatter by \u201cin this "

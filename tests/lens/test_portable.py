@@ -84,8 +84,24 @@ MODELS = {
     "mlp-leaky-bn": lambda: _leaky_bn_mlp(),
     "cnn-preset": lambda: ll.models.cnn((12, 12), 10, seed=3),
     "conv-mixed": lambda: _mixed_conv(),
+    "cnn-colour": lambda: _colour_cnn(),
 }
-INPUT_SHAPES = {"conv-mixed": (2, 9, 9)}
+INPUT_SHAPES = {"conv-mixed": (2, 9, 9), "cnn-colour": (3, 32, 32)}
+
+
+def _colour_cnn() -> nn.Sequential:
+    """The small CNN's blocks on 3×32×32 colour input, starting with a 3-channel convolution."""
+    torch.manual_seed(6)
+    return nn.Sequential(
+        nn.Conv2d(3, 8, 3, padding=1),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(8, 16, 3, padding=1),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Linear(16 * 8 * 8, 10),
+    )
 
 
 def _random_batchnorm(bn: nn.Module) -> nn.Module:
