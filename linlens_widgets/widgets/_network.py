@@ -5,7 +5,10 @@ For a run whose model is a portable stack (``lens.portable``), the front end's e
 
 * ``spec`` and ``weights``: each checkpoint's layer arrays (float32, or float16 at half the size);
 * ``inputs``: the probe inputs in their source precision — ``uint8`` times ``input_scale`` when
-  that reproduces the float32 inputs exactly (image data sets), else float32;
+  that reproduces the float32 inputs exactly (image data sets); for inputs normalised per channel
+  (``transforms.Normalize`` after ``ToTensor``), ``uint8`` pixels and ``input_normalize``
+  ``{mean, std}`` when ``(code / 255 - mean) / std`` in float32 gives back every input exactly;
+  else float32;
 * ``labels``: the probe labels (int32);
 * optionally (a saved page) ``probe_mean``, the mean W_eff over the probe at each checkpoint
   (``ll.metrics.probe_mean``, what the centred cosine subtracts), and ``neighbors``, every sample's
@@ -45,6 +48,7 @@ __all__ = [
     "network_of",
     "network_payload",
     "networks",
+    "normalized_inputs",
     "packed",
     "quantized_inputs",
     "stored_precision",
@@ -120,6 +124,36 @@ def quantized_inputs(x: np.ndarray) -> tuple[np.ndarray, float]:
     return flat, 1.0
 
 
+def normalized_inputs(
+    x: np.ndarray, mean: Sequence[float], std: Sequence[float]
+) -> np.ndarray | None:
+    """Return the uint8 pixels of inputs normalised per channel, or None if not exact.
+
+    ``x`` (N, C·H·W, channel-major) is taken to be ``(code / 255 - mean[c]) / std[c]`` computed in
+    float32, as torchvision's ``ToTensor`` then ``Normalize`` do; the codes are returned only when
+    that computation gives back every value of ``x`` bit for bit (the front end repeats it).
+
+    Examples
+    --------
+    >>> codes = np.array([[0, 128, 255, 7]], np.uint8)
+    >>> m, s = np.float32([0.5, 0.25]), np.float32([0.2, 0.3])
+    >>> x = (codes.astype(np.float32) / np.float32(255) - m.repeat(2)) / s.repeat(2)
+    >>> np.array_equal(normalized_inputs(x, m, s), codes)
+    True
+    """
+    flat = np.ascontiguousarray(x, dtype=np.float32)
+    n_ch = len(mean)
+    if len(std) != n_ch or n_ch == 0 or flat.shape[1] % n_ch:
+        return None
+    m = np.repeat(np.asarray(mean, np.float32), flat.shape[1] // n_ch)
+    s = np.repeat(np.asarray(std, np.float32), flat.shape[1] // n_ch)
+    codes = np.rint((flat.astype(np.float64) * s + m) * 255)
+    if codes.min(initial=0) < 0 or codes.max(initial=0) > 255:
+        return None
+    back = (codes.astype(np.float32) / np.float32(255) - m) / s
+    return codes.astype(np.uint8) if np.array_equal(back, flat) else None
+
+
 def weights_bytes(net: Any, n_checkpoints: int, dtype: str) -> int:
     """Bytes of every checkpoint's layer arrays stored as ``dtype``."""
     width = 4 if dtype == "float32" else 2
@@ -175,6 +209,12 @@ def network_payload(
         "input_scale": scale,
         "labels": _numpy(run.probe_labels).astype(np.int32),
     }
+    shown = _sources.display(run)
+    if inputs.dtype != np.uint8 and "mean" in shown:
+        codes = normalized_inputs(x, shown["mean"], shown["std"])
+        if codes is not None:  # a quarter of the float32 bytes, rebuilt exactly in the page
+            normalize = {"mean": shown["mean"], "std": shown["std"]}
+            payload.update(inputs=codes, input_scale=1.0, input_normalize=normalize)
     if tables:
         payload.update(comparison_tables(run, ids, progress=progress))
     return payload

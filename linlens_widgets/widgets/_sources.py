@@ -271,8 +271,8 @@ def display(run: Any) -> dict[str, Any]:
     c = shape[0]
     mean = getattr(described, "mean", None)
     std = getattr(described, "std", None)
-    mean = [float(v) for v in mean] if mean is not None else [0.0] * c
-    std = [float(v) for v in std] if std is not None else [1.0] * c
+    mean = [float(v) for v in mean] if mean else [0.0] * c  # a "unit" display stores none
+    std = [float(v) for v in std] if std else [1.0] * c
     return {"mean": mean, "std": std}
 
 

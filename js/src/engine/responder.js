@@ -20,7 +20,8 @@
  *
  * The payload (`_network` of a WeightCompare, `network` of a saved page's config):
  *   {spec, weights: [[array per spec.arrays] per checkpoint], inputs: [N, D] (uint8 or float32),
- *    input_scale, labels: [N] int32, probe_mean?: [E, C, D], neighbors?: {index: [E, N, k],
+ *    input_scale, input_normalize?: {mean: [C], std: [C]} (uint8 pixels of normalised inputs, see
+ *    normalizedInput), labels: [N] int32, probe_mean?: [E, C, D], neighbors?: {index: [E, N, k],
  *    similarity: [E, N, k]}, patterns?: {checkpoint, sample, op, unit, active: [M]}}
  * where each array is {view|b64, dtype, shape} and dtype may be float16. `patterns` lists the ReLU
  * units whose state the stored weights would get wrong (lens/pattern_corrections.py): the engine
@@ -82,6 +83,26 @@ function pack(named) {
 }
 
 /**
+ * The inverse of the page's uint8 coding of normalised inputs: `(code / 255 - mean[c]) / std[c]`
+ * in float32 steps, as ToTensor and Normalize compute it (each step rounded to float32, so the
+ * sample is the network's input bit for bit); null without `input_normalize`.
+ */
+export function normalizedInput(normalize, D) {
+  if (!normalize) return null;
+  const mean = normalize.mean.map(Math.fround);
+  const std = normalize.std.map(Math.fround);
+  const plane = D / mean.length;
+  return (codes) => {
+    const x = new Float32Array(D);
+    for (let j = 0; j < D; j++) {
+      const c = Math.floor(j / plane);
+      x[j] = Math.fround(Math.fround(codes[j] / 255) - mean[c]) / std[c];
+    }
+    return x;
+  };
+}
+
+/**
  * Build a responder over a network payload.
  *
  * @param {object} payload - as in the module comment.
@@ -110,7 +131,9 @@ export function createResponder(payload) {
     }
     return networks.get(e);
   };
+  const rebuild = normalizedInput(payload.input_normalize, D);
   const inputOf = (s) => {
+    if (rebuild) return rebuild(inputs.data.subarray(s * D, (s + 1) * D));
     const x = new Float32Array(D);
     for (let j = 0; j < D; j++) x[j] = inputs.data[s * D + j] * scale;
     return x;
