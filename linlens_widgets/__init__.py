@@ -43,6 +43,7 @@ _EXPORTS: dict[str, tuple[str, str | None]] = {
     # runs: data, models, training, storage
     "datasets": ("linlens_widgets.runs.datasets", None),
     "Dataset": ("linlens_widgets.runs.datasets", "Dataset"),
+    "InputDisplay": ("linlens_widgets.runs.display", "InputDisplay"),
     "models": ("linlens_widgets.runs.models", None),
     "train": ("linlens_widgets.runs.train", "train"),
     "Recorder": ("linlens_widgets.runs.recorder", "Recorder"),
@@ -76,6 +77,7 @@ __all__ = [
     "Dataset",
     "EffectiveWeights",
     "EmbeddingView",
+    "InputDisplay",
     "LensExplorer",
     "Recorder",
     "Run",
@@ -108,6 +110,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from linlens_widgets.lens.patterns import activation_patterns
     from linlens_widgets.runs import datasets, models
     from linlens_widgets.runs.datasets import Dataset
+    from linlens_widgets.runs.display import InputDisplay
     from linlens_widgets.runs.recorder import Recorder
     from linlens_widgets.runs.store import Checkpoint, Run, RunFormatError
     from linlens_widgets.runs.train import train

@@ -38,7 +38,8 @@ def load_run(cls: type[Run], path: Path, model: ModelSource | None) -> Run:
     factory = _factory(manifest["model"], model)
     expected = _expected_tensors(factory, manifest["model"], user_model=model is not None)
     dataset = manifest["dataset"]
-    probe = _read_probe(path, manifest["probe"], dataset["image_shape"], len(dataset["classes"]))
+    input_shape, display = _manifest.input_description(dataset)
+    probe = _read_probe(path, manifest["probe"], input_shape, len(dataset["classes"]))
     checkpoints, states = [], []
     for entry in manifest["checkpoints"]:
         states.append(_read_checkpoint(path, entry["index"], expected))
@@ -60,7 +61,8 @@ def load_run(cls: type[Run], path: Path, model: ModelSource | None) -> Run:
         probe=probe,
         dataset_name=dataset["name"],
         dataset_hash=dataset["content_hash"],
-        image_shape=tuple(dataset["image_shape"]),
+        input_shape=input_shape,
+        display=display,
         classes=tuple(dataset["classes"]),
         model_spec=manifest["model"]["spec"],
         model_factory=factory,
@@ -161,12 +163,14 @@ def _read_checkpoint(
     return tensors
 
 
-def _read_probe(path: Path, info: dict[str, Any], image_shape: list[int], n_classes: int) -> Probe:
+def _read_probe(
+    path: Path, info: dict[str, Any], input_shape: tuple[int, ...], n_classes: int
+) -> Probe:
     name = _manifest.PROBE_FILE
     tensors, _ = _sfio.read_tensors(path / name, name)
-    n, d = info["n"], image_shape[0] * image_shape[1]
+    n = info["n"]
     specs = {
-        "inputs": ((n, d), torch.float32),
+        "inputs": ((n, *input_shape), torch.float32),
         "labels": ((n,), torch.int64),
         "indices": ((n,), torch.int64),
     }
@@ -237,12 +241,11 @@ def _check_weights(
 
 
 def _check_probe_inputs(inputs: torch.Tensor, name: str) -> None:
-    """Probe inputs are finite and in ``[0, 1]``, as every dataset of a run is."""
-    bad = ~torch.isfinite(inputs).all(dim=1) | (inputs < 0).any(dim=1) | (inputs > 1).any(dim=1)
+    """Probe inputs are finite, as every dataset of a run is (any range: the network's units)."""
+    bad = ~torch.isfinite(inputs.reshape(len(inputs), -1)).all(dim=1)
     if bool(bad.any()):
         rows = torch.nonzero(bad).flatten().tolist()
         shown = ", ".join(map(str, rows[:5])) + (", ..." if len(rows) > 5 else "")
         raise RunFormatError(
-            f"{name}: probe inputs must be finite and in [0, 1]; {len(rows)} row(s) are not "
-            f"(rows {shown})"
+            f"{name}: probe inputs must be finite; {len(rows)} row(s) are not (rows {shown})"
         )

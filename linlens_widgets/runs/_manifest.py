@@ -6,11 +6,18 @@ Schema version 1::
      "model": {"spec": {...} | null, "class": "torch.nn...Sequential",
                "tensors": {"0.weight": {"shape": [128, 64], "dtype": "float32"}, ...}},
      "dataset": {"name": "digits", "content_hash": "<sha256>", "image_shape": [8, 8],
+                 "input_shape": [64], "display": {"kind": "unit", "shape": [1, 8, 8]},
                  "classes": ["0", ...]},
      "probe": {"file": "probe.safetensors", "n": 450, "indices": [...]},
      "training": {...} | null,
      "checkpoints": [{"index": 0, "epoch": 0.0, "step": 0, "wall_time": 0.0,
                       "metrics": {"test_acc": 0.1, ...}}, ...]}
+
+``input_shape`` (one input as the network receives it) and ``display`` (how inputs are shown, see
+:class:`~linlens_widgets.runs.display.InputDisplay`) are optional: a manifest without them (written
+before they existed) holds flat grey ``image_shape`` images in ``[0, 1]``, read by
+:func:`input_description`. ``image_shape`` is written for grey image runs only, so that versions
+that know no ``display`` still read them.
 
 Checkpoint ``i`` lives in ``checkpoints/{i:04d}.safetensors``; analysis artifacts in
 ``analysis/<name>.safetensors``. Non-finite metric values are stored as ``null``.
@@ -26,6 +33,7 @@ from typing import Any
 
 from linlens_widgets.runs import _safe_json, _sfio
 from linlens_widgets.runs._errors import RunFormatError
+from linlens_widgets.runs.display import InputDisplay, check_display
 
 FORMAT = "linlens-run"
 SCHEMA_VERSION = 1
@@ -127,14 +135,41 @@ def _check_dataset(dataset: Any) -> None:
     for key in ("name", "content_hash"):
         if not isinstance(dataset.get(key), str):
             raise _fail(f"dataset.{key}", "a string", dataset.get(key))
-    shape = dataset.get("image_shape")
-    if not (
-        isinstance(shape, list) and len(shape) == 2 and all(_is_int(s) and s > 0 for s in shape)
-    ):
-        raise _fail("dataset.image_shape", "[H, W]", shape)
+    input_description(dataset)
     classes = dataset.get("classes")
     if not (isinstance(classes, list) and classes and all(isinstance(c, str) for c in classes)):
         raise _fail("dataset.classes", "a non-empty list of strings", classes)
+
+
+def input_description(dataset: dict[str, Any]) -> tuple[tuple[int, ...], InputDisplay]:
+    """Return the run's ``(input_shape, display)`` from the manifest's ``dataset`` object.
+
+    A manifest without ``input_shape`` (written before colour and feature inputs existed) holds
+    flat inputs of ``H * W`` values in ``[0, 1]``, shown as its ``image_shape`` grey images.
+    """
+    if "input_shape" not in dataset:
+        shape = dataset.get("image_shape")
+        if not (
+            isinstance(shape, list) and len(shape) == 2 and all(_is_int(s) and s > 0 for s in shape)
+        ):
+            raise _fail("dataset.image_shape", "[H, W]", shape)
+        return (shape[0] * shape[1],), InputDisplay.unit(shape)
+    input_shape = dataset["input_shape"]
+    if not (
+        isinstance(input_shape, list)
+        and input_shape
+        and all(_is_int(s) and s > 0 for s in input_shape)
+    ):
+        raise _fail("dataset.input_shape", "a non-empty list of positive sizes", input_shape)
+    try:
+        display = InputDisplay.from_json(dataset.get("display"))
+    except ValueError as err:
+        raise RunFormatError(f"{MANIFEST}: field 'dataset.display': {err}") from err
+    try:
+        check_display(tuple(input_shape), display)
+    except ValueError as err:
+        raise RunFormatError(f"{MANIFEST}: field 'dataset.display': {err}") from err
+    return tuple(input_shape), display
 
 
 def _check_probe(probe: Any) -> None:

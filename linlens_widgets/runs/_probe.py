@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from linlens_widgets.runs.datasets import Dataset, class_labels, flat_inputs
+from linlens_widgets.runs.dataset import Dataset, class_labels, network_inputs
 
 #: Largest default probe (samples of the test split); t-SNE and W_eff stay interactive below it.
 DEFAULT_PROBE_CAP = 2000
@@ -27,7 +27,7 @@ CUSTOM_INDEX = -1
 
 @dataclass(frozen=True)
 class Probe:
-    """Probe inputs (N, D) float32, labels (N,) int64 and indices into the test split (N,) int64."""
+    """Probe inputs (N, *input_shape) float32, labels (N,) int64, test-split indices (N,) int64."""
 
     inputs: torch.Tensor
     labels: torch.Tensor
@@ -133,11 +133,7 @@ def _index_tensor(probe: Any, n_test: int) -> torch.Tensor:
 def _custom(probe: tuple[Any, ...], data: Dataset) -> Probe:
     if len(probe) != 2:
         raise ValueError(f"a custom probe is a pair (inputs, labels), got a tuple of {len(probe)}")
-    inputs, shape = flat_inputs(probe[0], data.image_shape, what="probe inputs")
-    if shape != data.image_shape:
-        raise ValueError(
-            f"probe inputs are {shape} images but the dataset's are {data.image_shape}"
-        )
+    inputs = network_inputs(probe[0], what="probe inputs", input_shape=data.input_shape)
     labels = class_labels(probe[1], len(inputs), what="probe labels")
     if len(labels) == 0:
         raise ValueError("the probe is empty")

@@ -1,4 +1,7 @@
-"""Model presets: the paper's bias-free MLP, a small CNN and a residual MLP, all on flat input.
+"""Model presets: the paper's bias-free MLP, a small CNN, a residual MLP, a small-image ResNet-18.
+
+The MLPs take flat ``(N, D)`` inputs; :func:`cnn` takes ``(N, C, H, W)`` images (or flat grey
+images, for an ``(H, W)`` shape); :func:`resnet18` takes ``(N, C, H, W)`` colour images.
 
 Every preset records how it was built as ``model._linlens_spec = {"preset": ..., "kwargs": {...}}``
 (JSON only), so a saved run can rebuild its architecture with :func:`build` and never needs pickle.
@@ -16,7 +19,16 @@ from typing import Any
 import torch
 from torch import nn
 
-__all__ = ["ResidualBlock", "ResidualMLP", "build", "cnn", "mlp", "residual_mlp", "spec_of"]
+__all__ = [
+    "ResidualBlock",
+    "ResidualMLP",
+    "build",
+    "cnn",
+    "mlp",
+    "residual_mlp",
+    "resnet18",
+    "spec_of",
+]
 
 SPEC_ATTRIBUTE = "_linlens_spec"
 
@@ -86,7 +98,7 @@ def mlp(
 
 
 def cnn(
-    image_shape: Sequence[int],
+    input_shape: Sequence[int],
     n_classes: int,
     *,
     channels: Sequence[int] = (8, 16),
@@ -94,16 +106,19 @@ def cnn(
     kernel_size: int = 3,
     seed: int | None = None,
 ) -> nn.Sequential:
-    """Build a small piecewise-linear CNN on flat input.
+    """Build a small piecewise-linear CNN for ``(C, H, W)`` images (or flat ``(H, W)`` grey ones).
 
-    ``Unflatten(1, (1, H, W))`` then, per entry of ``channels``, ``Conv2d`` (same padding), ``ReLU``
-    and a 2×2 ``MaxPool2d`` (skipped once the feature map is smaller than 2×2), then ``Flatten`` and
-    one ``Linear`` to the classes. Every layer is exact for the effective-weight engine.
+    Per entry of ``channels``: ``Conv2d`` (same padding), ``ReLU`` and a 2×2 ``MaxPool2d``
+    (skipped once the feature map is smaller than 2×2); then ``Flatten`` and one ``Linear`` to the
+    classes. Every layer is exact for the effective-weight engine.
 
     Parameters
     ----------
-    image_shape : (H, W)
-        Image size; the model takes flat ``(N, H * W)`` input.
+    input_shape : (C, H, W) or (H, W)
+        ``(C, H, W)``: the model takes ``(N, C, H, W)`` images, any number of channels (as
+        :func:`~linlens_widgets.runs.datasets.from_torch` holds them). ``(H, W)``: one grey
+        channel given flat, ``(N, H * W)``, as the MNIST and digits loaders hold it; the model
+        starts with ``Unflatten(1, (1, H, W))``.
     n_classes : int
         Number of outputs.
     channels : sequence of int, default (8, 16)
@@ -119,20 +134,22 @@ def cnn(
     -------
     nn.Sequential
 
-    >>> model = cnn((8, 8), 10)
-    >>> model(torch.zeros(2, 64)).shape
+    >>> cnn((8, 8), 10)(torch.zeros(2, 64)).shape
+    torch.Size([2, 10])
+    >>> cnn((3, 16, 16), 10)(torch.zeros(2, 3, 16, 16)).shape
     torch.Size([2, 10])
     """
-    h, w = (int(s) for s in image_shape)
-    _positive("image height", h)
-    _positive("image width", w)
+    dims = [int(_positive("input size", s)) for s in input_shape]
+    if len(dims) not in (2, 3):
+        raise ValueError(f"input_shape must be (C, H, W) or (H, W), got {tuple(input_shape)}")
+    flat = len(dims) == 2
+    c_in, h, w = (1, *dims) if flat else dims
     _positive("n_classes", n_classes)
     if kernel_size < 1 or kernel_size % 2 == 0:
         raise ValueError(f"kernel_size must be a positive odd number, got {kernel_size}")
     chans = [int(_positive("channels", c)) for c in channels]
     with _seeded(seed):
-        layers: list[nn.Module] = [nn.Unflatten(1, (1, h, w))]
-        c_in = 1
+        layers: list[nn.Module] = [nn.Unflatten(1, (1, h, w))] if flat else []
         for c_out in chans:
             layers += [nn.Conv2d(c_in, c_out, kernel_size, padding=kernel_size // 2, bias=bias)]
             layers.append(nn.ReLU())
@@ -143,13 +160,63 @@ def cnn(
         layers += [nn.Flatten(), nn.Linear(c_in * h * w, n_classes, bias=bias)]
         model = nn.Sequential(*layers)
     kwargs = {
-        "image_shape": [int(s) for s in image_shape],
+        "input_shape": dims,
         "n_classes": n_classes,
         "channels": chans,
         "bias": bias,
         "kernel_size": kernel_size,
     }
     return _tag(model, "cnn", kwargs)
+
+
+def resnet18(
+    input_shape: Sequence[int],
+    n_classes: int,
+    *,
+    blocks: Sequence[int] = (2, 2, 2, 2),
+    seed: int | None = None,
+) -> nn.Module:
+    """Build torchvision's ResNet-18 adapted to small images (CIFAR-style), for ``(C, H, W)``.
+
+    torchvision's ``ResNet`` with ``BasicBlock`` s and BatchNorm, with the two changes usual for
+    32×32 images: a 3×3 stride-1 stem convolution instead of the 7×7 stride-2 one, and no max-pool
+    after it. Piecewise linear in eval mode (BatchNorm then is an affine map), so its effective
+    weights are exact there; train it in train mode as usual.
+
+    Parameters
+    ----------
+    input_shape : (C, H, W)
+        Image shape; any number of channels and any size (global average pooling at the end).
+    n_classes : int
+        Number of outputs.
+    blocks : sequence of 4 int, default (2, 2, 2, 2)
+        Residual blocks per stage; ``(2, 2, 2, 2)`` is ResNet-18, ``(1, 1, 1, 1)`` a smaller
+        ResNet-10 that trains quickly on a CPU.
+    seed : int, optional
+        Seed the initialisation without touching the global random state.
+
+    Returns
+    -------
+    torchvision.models.ResNet
+
+    >>> resnet18((3, 16, 16), 10, blocks=(1, 1, 1, 1)).eval()(torch.zeros(2, 3, 16, 16)).shape
+    torch.Size([2, 10])
+    """
+    from torchvision.models.resnet import BasicBlock, ResNet
+
+    dims = [int(_positive("input size", s)) for s in input_shape]
+    if len(dims) != 3:
+        raise ValueError(f"input_shape must be (C, H, W), got {tuple(input_shape)}")
+    _positive("n_classes", n_classes)
+    stages = [int(_positive("blocks per stage", b)) for b in blocks]
+    if len(stages) != 4:
+        raise ValueError(f"blocks must give 4 stages, got {len(stages)}")
+    with _seeded(seed):
+        model = ResNet(BasicBlock, stages, num_classes=n_classes)
+        model.conv1 = nn.Conv2d(dims[0], 64, kernel_size=3, stride=1, padding=1, bias=False)
+        model.maxpool = nn.Identity()
+    kwargs = {"input_shape": dims, "n_classes": n_classes, "blocks": stages}
+    return _tag(model, "resnet18", kwargs)
 
 
 class ResidualBlock(nn.Module):
@@ -231,6 +298,7 @@ _PRESETS: dict[str, Callable[..., nn.Module]] = {
     "mlp": mlp,
     "cnn": cnn,
     "residual_mlp": residual_mlp,
+    "resnet18": resnet18,
 }
 
 
@@ -288,9 +356,10 @@ def build(spec: dict[str, Any]) -> nn.Module:
     name = spec.get("preset")
     if name not in _PRESETS:
         raise ValueError(f"unknown model preset {name!r}; known presets: {sorted(_PRESETS)}")
-    _check_depth(spec.get("kwargs", {}))
+    kwargs = _current_kwargs(name, spec.get("kwargs", {}))
+    _check_depth(kwargs)
     try:
-        return _PRESETS[name](**spec.get("kwargs", {}))
+        return _PRESETS[name](**kwargs)
     except TypeError as err:
         raise ValueError(
             f"cannot build preset {name!r} from {spec.get('kwargs')!r}: {err}"
@@ -298,6 +367,17 @@ def build(spec: dict[str, Any]) -> nn.Module:
 
 
 # ---------------------------------------------------------------- helpers
+
+
+def _current_kwargs(preset: str, kwargs: dict[str, Any]) -> dict[str, Any]:
+    """Read the spec of a run saved before ``cnn``'s ``image_shape`` became ``input_shape``.
+
+    Same architecture: a grey ``(H, W)`` CNN on flat input.
+    """
+    if preset == "cnn" and "image_shape" in kwargs and "input_shape" not in kwargs:
+        kwargs = {**kwargs, "input_shape": kwargs["image_shape"]}
+        del kwargs["image_shape"]
+    return kwargs
 
 
 #: Most layers (list entries or residual blocks) a spec read from a file may ask for: building a

@@ -153,7 +153,8 @@ class Recorder:
             probe=self._probe,
             dataset_name=self.data.name,
             dataset_hash=self.data.content_hash(),
-            image_shape=self.data.image_shape,
+            input_shape=self.data.input_shape,
+            display=self.data.display,
             classes=self.data.classes,
             model_spec=self._spec,
             model_factory=lambda: copy.deepcopy(template),
@@ -210,8 +211,8 @@ def check_logits(logits: Any, n: int, n_classes: int) -> None:
     if not isinstance(logits, torch.Tensor) or tuple(logits.shape) != (n, n_classes):
         shape = tuple(logits.shape) if isinstance(logits, torch.Tensor) else type(logits).__name__
         raise ValueError(
-            f"the model must map (N, D) inputs to (N, {n_classes}) class scores; for a batch of "
-            f"{n} it returned {shape}"
+            f"the model must map (N, *input_shape) inputs to (N, {n_classes}) class scores; for a "
+            f"batch of {n} it returned {shape}"
         )
 
 

@@ -32,6 +32,7 @@ from linlens_widgets.runs._probe import Probe
 from linlens_widgets.runs._swap import check_replaceable
 from linlens_widgets.runs.analysis_files import ANALYSIS_DIR, AnalysisEntry, write_entry
 from linlens_widgets.runs.checkpoint import Checkpoint
+from linlens_widgets.runs.display import InputDisplay, check_display, to_uint8
 from linlens_widgets.runs.indexing import checkpoint_index
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -65,9 +66,13 @@ class Run:
     ----------
     checkpoints : list[Checkpoint]
     dataset_name, dataset_hash : str
-    image_shape : tuple[int, int]
+    input_shape : tuple[int, ...]
+        One input as the network receives it: ``(C, H, W)`` or ``(D,)``.
+    display : InputDisplay
+        How inputs are shown (see :mod:`linlens_widgets.runs.display`); :meth:`probe_images`
+        applies it.
     classes : tuple[str, ...]
-    probe_inputs : Tensor (N, D) float32
+    probe_inputs : Tensor (N, *input_shape) float32
     probe_labels : Tensor (N,) int64
     probe_indices : Tensor (N,) int64
         Indices into the dataset's test split; -1 for probe samples given as tensors.
@@ -99,7 +104,8 @@ class Run:
         probe: Probe,
         dataset_name: str,
         dataset_hash: str,
-        image_shape: tuple[int, int],
+        input_shape: tuple[int, ...],
+        display: InputDisplay,
         classes: tuple[str, ...],
         model_spec: dict[str, Any] | None,
         model_factory: Callable[[], nn.Module],
@@ -115,7 +121,14 @@ class Run:
         self._probe = probe
         self.dataset_name = dataset_name
         self.dataset_hash = dataset_hash
-        self.image_shape = tuple(image_shape)
+        self.input_shape = tuple(int(s) for s in input_shape)
+        check_display(self.input_shape, display)
+        if tuple(probe.inputs.shape[1:]) != self.input_shape:
+            raise ValueError(
+                f"probe inputs have shape {tuple(probe.inputs.shape[1:])} per sample but the "
+                f"run's input_shape is {self.input_shape}"
+            )
+        self.display = display
         self.classes = tuple(classes)
         self.model_spec = copy.deepcopy(model_spec)
         self._factory = model_factory
@@ -134,8 +147,34 @@ class Run:
 
     @property
     def probe_inputs(self) -> torch.Tensor:
-        """Probe inputs, float32 (N, D), on the CPU."""
+        """Probe inputs as the network receives them, float32 (N, *input_shape), on the CPU."""
         return self._probe.inputs
+
+    @property
+    def image_shape(self) -> tuple[int, ...]:
+        """How one input is drawn: ``(H, W)`` for grey, ``(C, H, W)`` for colour images.
+
+        Raises ValueError for feature-vector runs (see :attr:`feature_names`).
+        """
+        return self.display.image_shape
+
+    @property
+    def feature_names(self) -> tuple[str, ...]:
+        """Names of the input features of a feature-vector run; empty for image runs."""
+        return self.display.feature_names
+
+    def probe_images(self) -> np.ndarray:
+        """Return the probe inputs as the user sees them: uint8 ``(N, H, W, C)``, un-normalised.
+
+        ``C`` is 1 for grey and 3 for colour images; a ``"normalize"`` display is undone
+        (see :func:`linlens_widgets.runs.display.to_uint8`).
+
+        Raises
+        ------
+        ValueError
+            For a run on feature vectors, which are not images (use :attr:`feature_names`).
+        """
+        return to_uint8(self._probe.inputs, self.display)
 
     @property
     def probe_labels(self) -> torch.Tensor:
@@ -350,7 +389,9 @@ class Run:
             "dataset": {
                 "name": self.dataset_name,
                 "content_hash": self.dataset_hash,
-                "image_shape": list(self.image_shape),
+                **_legacy_image_shape(self.display),
+                "input_shape": list(self.input_shape),
+                "display": self.display.to_json(),
                 "classes": list(self.classes),
             },
             "probe": {
@@ -415,6 +456,13 @@ def read_manifest(path: str | os.PathLike[str]) -> dict[str, Any]:
         If the folder holds no manifest, or one that is not a valid linlens run manifest.
     """
     return _manifest.read(Path(path))
+
+
+def _legacy_image_shape(display: InputDisplay) -> dict[str, list[int]]:
+    """``image_shape: [H, W]`` for grey image runs, which versions without ``display`` read."""
+    if display.is_image and display.channels == 1:
+        return {"image_shape": list(display.shape[1:])}
+    return {}
 
 
 def _write_tensors(path: Path, tensors: dict[str, torch.Tensor], metadata: dict[str, str]) -> None:

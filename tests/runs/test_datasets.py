@@ -69,8 +69,8 @@ def test_content_hash_is_sha256_of_the_tensors() -> None:
         data.y_train,
         data.x_test,
         data.y_test,
-        data.image_shape,
         data.classes,
+        data.display,
     )
     assert changed.content_hash() != digest
 
@@ -172,25 +172,26 @@ def test_from_tensors_flat_torch_uint8_and_explicit_test() -> None:
     assert data.image_shape == (3, 4) and len(data.y_train) == 50 and len(data.y_test) == 10
     assert torch.allclose(data.x_train, x.float() / 255)
     assert ll.Dataset.from_tensors(torch.rand(20, 16), torch.arange(20) % 2).image_shape == (4, 4)
-    assert ll.Dataset.from_tensors(torch.rand(20, 7), torch.arange(20) % 2).image_shape == (1, 7)
-    assert ll.Dataset.from_tensors(torch.rand(20, 1, 3, 3), torch.arange(20) % 2).image_shape == (
-        3,
-        3,
-    )
+    features = ll.Dataset.from_tensors(torch.rand(20, 7), torch.arange(20) % 2)
+    assert features.display.kind == "features" and features.feature_names[:2] == ("x0", "x1")
+    with pytest.raises(ValueError, match="7 features"):
+        features.image_shape  # noqa: B018
+    grey = ll.Dataset.from_tensors(torch.rand(20, 1, 3, 3), torch.arange(20) % 2)
+    assert grey.image_shape == (3, 3) and grey.input_shape == (1, 3, 3)
 
 
 @pytest.mark.parametrize(
     ("x", "y", "kwargs", "message"),
     [
-        (torch.rand(10, 3, 4, 4), torch.zeros(10, dtype=torch.long), {}, r"\(N, D\)"),
+        (torch.rand(10, 3, 4, 4, 1), torch.zeros(10, dtype=torch.long), {}, r"\(N, C, H, W\)"),
         (torch.rand(10, 4), torch.zeros(9, dtype=torch.long), {}, r"shape \(10,\)"),
-        (torch.rand(10, 4) * 3, torch.zeros(10, dtype=torch.long), {}, r"\[0, 1\]"),
+        (torch.randint(0, 5, (10, 4)), torch.zeros(10, dtype=torch.long), {}, "float"),
         (torch.rand(10, 4), torch.zeros(10), {}, "integer class labels"),
         (torch.rand(10, 4), -torch.ones(10, dtype=torch.long), {}, "negative label"),
         (torch.rand(10, 4), torch.arange(10) % 3, {"classes": ["a", "b"]}, "only 2 classes"),
         (torch.rand(10, 4), torch.arange(10) % 2, {"image_shape": (3, 3)}, "does not match D=4"),
         (torch.rand(10, 4), torch.arange(10) % 2, {"x_test": torch.rand(2, 4)}, "both"),
-        (torch.full((10, 4), float("nan")), torch.arange(10) % 2, {}, "NaN"),
+        (torch.full((10, 4), float("nan")), torch.arange(10) % 2, {}, "NaN.*index 0"),
         (torch.rand(10, 4), torch.arange(10) % 2, {"test_fraction": 1.5}, "test_fraction"),
     ],
 )
@@ -201,9 +202,11 @@ def test_from_tensors_rejects_bad_input_clearly(x, y, kwargs, message) -> None:
 
 def test_constructor_validates_tensors() -> None:
     data = ll.datasets.digits()
+    grey = ll.InputDisplay.unit((8, 8))
     with pytest.raises(ValueError, match="x_train must be a float32"):
         ll.Dataset(
-            "d", data.x_train.double(), data.y_train, data.x_test, data.y_test, (8, 8), "0123456789"
+            "d", data.x_train.double(), data.y_train, data.x_test, data.y_test, "0123456789", grey
         )
-    with pytest.raises(ValueError, match="D=64 features but image_shape"):
-        ll.Dataset("d", data.x_train, data.y_train, data.x_test, data.y_test, (4, 4), "0123456789")
+    small = ll.InputDisplay.unit((4, 4))
+    with pytest.raises(ValueError, match=r"shows \(1, 4, 4\) \(16 values\) but inputs have shape"):
+        ll.Dataset("d", data.x_train, data.y_train, data.x_test, data.y_test, "0123456789", small)

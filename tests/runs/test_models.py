@@ -91,3 +91,16 @@ def test_build_rejects_unknown_specs() -> None:
         ll.models.build({"preset": "mlp", "kwargs": {"n_in": 3, "widths": [2], "n_out": 2}})
     with pytest.raises(ValueError, match="positive integer"):
         ll.models.mlp(0, [4], 2)
+
+
+def test_cnn_takes_colour_images_and_old_grey_specs_still_build() -> None:
+    colour = ll.models.cnn((3, 8, 8), 4, channels=(2,), seed=0)
+    assert colour(torch.rand(5, 3, 8, 8)).shape == (5, 4)
+    assert ll.models.spec_of(colour)["kwargs"]["input_shape"] == [3, 8, 8]
+    grey = ll.models.cnn((8, 8), 4, channels=(2,), seed=0)
+    old_spec = {"preset": "cnn", "kwargs": {"image_shape": [8, 8], "n_classes": 4, "channels": [2]}}
+    rebuilt = ll.models.build(old_spec)
+    assert rebuilt.state_dict().keys() == grey.state_dict().keys()
+    assert rebuilt(torch.rand(2, 64)).shape == (2, 4)
+    with pytest.raises(ValueError, match=r"\(C, H, W\) or \(H, W\)"):
+        ll.models.cnn((3, 8, 8, 1), 4)

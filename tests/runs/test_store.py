@@ -63,8 +63,9 @@ def assert_same_run(a: ll.Run, b: ll.Run) -> None:
             assert torch.equal(a.model_at(i)(x), b.model_at(i)(x))
     for name in ("probe_inputs", "probe_labels", "probe_indices"):
         assert torch.equal(getattr(a, name), getattr(b, name))
-    for name in ("dataset_name", "dataset_hash", "image_shape", "classes", "model_spec", "config"):
+    for name in ("dataset_name", "dataset_hash", "input_shape", "display", "classes", "model_spec"):
         assert getattr(a, name) == getattr(b, name)
+    assert a.config == b.config
 
 
 # ----------------------------------------------------------------------------- round trips
@@ -96,6 +97,8 @@ def test_folder_layout_and_manifest(run: ll.Run, data: ll.Dataset, folder: Path)
         "name": "digits",
         "content_hash": data.content_hash(),
         "image_shape": [8, 8],
+        "input_shape": [64],
+        "display": {"kind": "unit", "shape": [1, 8, 8]},
         "classes": list(data.classes),
     }
     assert manifest["probe"]["indices"] == run.probe_indices.tolist()
