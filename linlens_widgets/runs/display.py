@@ -44,8 +44,8 @@ class InputDisplay:
     shape : tuple of int
         ``(C, H, W)`` for images (any ``C``; 1 is grey, 3 is RGB), ``(D,)`` for features.
     mean, std : tuple of float
-        Per-channel mean and std of a ``"normalize"`` display (length ``C``, or 1 for all
-        channels); empty otherwise.
+        Per-channel mean and std of a ``"normalize"`` display (length ``C``; one value given for
+        all channels is repeated); empty otherwise.
     feature_names : tuple of str
         One name per feature of a ``"features"`` display; empty otherwise.
 
@@ -70,6 +70,9 @@ class InputDisplay:
         object.__setattr__(self, "std", tuple(float(v) for v in self.std))
         object.__setattr__(self, "feature_names", tuple(str(v) for v in self.feature_names))
         _validate(self)
+        if self.kind == "normalize" and self.shape[0] > 1:  # one value for all: one per channel
+            object.__setattr__(self, "mean", self.mean * (self.shape[0] // len(self.mean)))
+            object.__setattr__(self, "std", self.std * (self.shape[0] // len(self.std)))
 
     # ------------------------------------------------------------------ constructors
 

@@ -241,11 +241,14 @@ def series(frame_list: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def input_shape(run: Any) -> tuple[int, ...]:
-    """Shape of one probe input as the network receives it: ``(C, H, W)`` or ``(D,)``.
+    """Shape one probe input is drawn in: ``(C, H, W)`` for images, ``(D,)`` for feature vectors.
 
-    A run that names only an ``image_shape`` ``(H, W)`` has one channel.
+    A run's ``display.shape`` (a flat grey input of ``H * W`` values is drawn as ``(1, H, W)``);
+    else its ``input_shape``; a run that names only an ``image_shape`` ``(H, W)`` has one channel.
     """
-    shape = getattr(run, "input_shape", None)
+    shape = getattr(getattr(run, "display", None), "shape", None)
+    if shape is None:
+        shape = getattr(run, "input_shape", None)
     if shape is None:
         shape = (1, *(int(v) for v in run.image_shape))
     shape = tuple(int(v) for v in shape)

@@ -168,3 +168,8 @@ def test_display_checks_and_round_trips() -> None:
     x = torch.from_numpy(pixels).permute(0, 3, 1, 2).float() / 255
     assert np.array_equal(to_uint8(x, InputDisplay.unit((3, 2, 2))), pixels)
     assert np.array_equal(to_uint8(x.reshape(2, -1), InputDisplay.unit((3, 2, 2))), pixels)
+
+
+def test_one_normalize_value_stands_for_every_channel() -> None:
+    shown = InputDisplay.normalize((3, 2, 2), mean=0.5, std=0.25)
+    assert shown.mean == (0.5, 0.5, 0.5) and shown.std == (0.25, 0.25, 0.25)
