@@ -23,6 +23,7 @@ them (`packed`: checkpoint deltas and byte planes, deflated, ``widgets._packing`
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -44,6 +45,7 @@ __all__ = [
     "at_precision",
     "comparison_tables",
     "encoded",
+    "holds",
     "model_input_shape",
     "network_of",
     "network_payload",
@@ -220,6 +222,26 @@ def network_payload(
     return payload
 
 
+def _worst(error: float, other: float) -> float:
+    """Return the larger of two errors, where anything not a finite number is infinitely large.
+
+    ``max(0.1, nan)`` is ``0.1`` and ``nan > tol`` is False: a NaN must never pass as small.
+    """
+    return max(error, other) if math.isfinite(error) and math.isfinite(other) else math.inf
+
+
+def holds(net: Any, precision: str) -> bool:
+    """Whether every layer array of ``net`` is finite once stored at ``precision``.
+
+    A weight beyond float16's range (65504) becomes infinite when rounded; a NaN or infinite
+    weight is not finite at any precision.
+    """
+    dtype = torch.float16 if precision == "float16" else torch.float32
+    return all(
+        bool(torch.isfinite(t.to(dtype)).all()) for op in net.ops for t in op.tensors.values()
+    )
+
+
 def _relative(got: torch.Tensor, want: torch.Tensor) -> float:
     """Largest per-sample relative Frobenius error of ``got`` against ``want`` (N, ...)."""
     diff = (got.double() - want.double()).flatten(1).norm(dim=1)
@@ -239,7 +261,9 @@ def stored_precision(
     Returns
     -------
     error : float
-        Largest relative error of any probe sample's W_eff or output at any checkpoint.
+        Largest relative error of any probe sample's W_eff or output at any checkpoint; ``inf``
+        when a stored weight or any error is not a finite number (a weight that overflows
+        float16, a NaN), so that ``not error <= tolerance`` refuses it.
     patterns : dict or None
         ``{checkpoint, sample, op, unit, active}`` arrays of the pinned units (checkpoint is the
         position in ``ids``), or None when the stack is not an MLP.
@@ -250,6 +274,8 @@ def stored_precision(
     pairs = list(enumerate(zip(ids, nets, strict=True)))
     desc = f"{precision} check"
     for e, (i, net) in tqdm(pairs, desc=desc, leave=False, disable=not progress):
+        if not holds(net, precision):
+            return math.inf, None
         exact = _sources.effective_weights(run, i)
         want_w, want_out = torch.as_tensor(exact.weight), torch.as_tensor(exact.output)
         if supports(net):
@@ -260,11 +286,8 @@ def stored_precision(
         else:
             got = effective_weights(to_module(net, precision), x.reshape(len(x), *net.input_shape))
             got_w, got_out = got.weight, got.output
-        error = max(
-            error,
-            _relative(got_w.reshape(want_w.shape), want_w),
-            _relative(got_out.reshape(want_out.shape), want_out),
-        )
+        error = _worst(error, _relative(got_w.reshape(want_w.shape), want_w))
+        error = _worst(error, _relative(got_out.reshape(want_out.shape), want_out))
     if len(cols) < len(ids):
         return error, None
     names = ("checkpoint", "sample", "op", "unit", "active")

@@ -23,6 +23,7 @@ from __future__ import annotations
 import base64
 import html
 import json
+import math
 import re
 from pathlib import Path
 from typing import Any
@@ -291,7 +292,7 @@ def _network_share(config: dict[str, Any], carried: dict[str, Any] | None) -> st
     weights = len(config["network"]["weights"]["b64"]) / _MB
     text = f" ({carried['dtype']} weights of {weights:.1f} MB"
     if carried["dtype"] == "float32" and carried["float16_error"] is not None:
-        text += f"; float16 would move W_eff by {carried['float16_error']:.1e}"
+        text += f"; float16 would move W_eff by {_error_text(carried['float16_error'])}"
     return text + ")"
 
 
@@ -315,16 +316,35 @@ def _carry_network(
         return None
     chosen = "float16" if precision == "auto" else precision
     error, patterns = _network.stored_precision(run, ids, nets, chosen)
-    if precision == "auto" and error > _network.FLOAT16_TOLERANCE:
+    if precision == "auto" and not error <= _network.FLOAT16_TOLERANCE:  # NaN fails too
         float16_error, chosen = error, "float32"
         error, patterns = _network.stored_precision(run, ids, nets, chosen)
     else:
         float16_error = error if chosen == "float16" else None
+    if not math.isfinite(error):
+        raise ValueError(_unmeasurable(chosen))
     stored = _network.at_precision(payload, chosen)
     if patterns is not None:
         stored["patterns"] = patterns
     config["network"] = _network.packed(stored)
     return {"dtype": chosen, "error": error, "float16_error": float16_error}
+
+
+def _unmeasurable(dtype: str) -> str:
+    """Say why weights stored as ``dtype`` give no finite W_eff error, and what to do."""
+    if dtype == "float16":
+        return (
+            "precision='float16' cannot hold this network: a weight overflows float16 (largest "
+            "65504) or its W_eff is not finite once rounded; use precision='float32' or 'auto'"
+        )
+    return (
+        "the network's weights or W_eff are not finite numbers at some checkpoint, so the page "
+        "cannot compute them in the browser; check the run's checkpoints"
+    )
+
+
+def _error_text(error: float) -> str:
+    return f"{error:.1e}" if math.isfinite(error) else "not finite: float16 cannot hold the weights"
 
 
 def _precision_text(carried: dict[str, Any]) -> str:
@@ -336,7 +356,7 @@ def _precision_text(carried: dict[str, Any]) -> str:
             "float32 engine at every checkpoint"
         )
     if carried["dtype"] == "float32" and carried["float16_error"] is not None:
-        text += f" (float16 would be off by up to {carried['float16_error']:.1e})"
+        text += f" (float16 would be off by up to {_error_text(carried['float16_error'])})"
     return text
 
 

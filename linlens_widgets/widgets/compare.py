@@ -451,7 +451,9 @@ def _live_network(run: Any, checkpoint_ids: Sequence[int]) -> dict[str, Any] | N
             if payload is None:
                 return None
             if dtype == "float16":  # pin the ReLUs that rounding would flip (see _page)
-                _, patterns = _network.stored_precision(run, checkpoint_ids, nets, dtype)
+                error, patterns = _network.stored_precision(run, checkpoint_ids, nets, dtype)
+                if not error <= _network.FLOAT16_TOLERANCE:  # an overflow or a NaN included
+                    return None  # the kernel answers every comparison
                 if patterns is not None:
                     payload["patterns"] = patterns
             return _network.encoded(payload, _buffer)
