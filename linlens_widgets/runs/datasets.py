@@ -1,9 +1,10 @@
-"""Dataset loaders: digits (bundled), MNIST-family from disk, and the :class:`Dataset` record.
+"""Dataset loaders: digits (bundled), MNIST-family and CIFAR-10 from disk, any torch data set.
 
 Every loader returns a :class:`~linlens_widgets.runs.dataset.Dataset` holding inputs exactly as the
 network receives them, with an :class:`~linlens_widgets.runs.display.InputDisplay` saying how they
 are shown. The grey loaders here hold flat float32 inputs ``(N, H * W)`` in ``[0, 1]`` (what an
-MLP takes), shown as ``(H, W)`` images.
+MLP takes), shown as ``(H, W)`` images; :func:`cifar10` holds ``(N, 3, 32, 32)`` colour images in
+``[0, 1]``; :func:`from_torch` reads any torch data set with its transform applied.
 """
 
 from __future__ import annotations
@@ -13,11 +14,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from linlens_widgets.runs import _idx
+from linlens_widgets.runs import _cifar, _idx
 from linlens_widgets.runs.dataset import Dataset, stratified_split
 from linlens_widgets.runs.display import InputDisplay
+from linlens_widgets.runs.torch_data import from_torch
 
-__all__ = ["Dataset", "digits", "fashion_mnist", "mnist"]
+__all__ = ["Dataset", "cifar10", "digits", "fashion_mnist", "from_torch", "mnist"]
 
 FASHION_CLASSES = (
     "T-shirt/top",
@@ -123,6 +125,64 @@ def fashion_mnist(root: str | Path, download: bool = False) -> Dataset:
     >>> data = fashion_mnist("~/data/fashion")  # doctest: +SKIP
     """
     return _load_idx_dataset(root, "fashion_mnist", "FashionMNIST", FASHION_CLASSES, download)
+
+
+def cifar10(root: str | Path, download: bool = False) -> Dataset:
+    """CIFAR-10 (50,000 + 10,000 32×32 colour images, 10 classes) from torchvision's layout.
+
+    Reads ``root/cifar-10-batches-py/`` (``data_batch_1`` .. ``data_batch_5``, ``test_batch``),
+    the folder torchvision's ``CIFAR10(root, download=True)`` fills, with a reader that accepts
+    only plain arrays (the batches are pickles; nothing in them is executed).
+
+    Parameters
+    ----------
+    root : str or Path
+        The folder holding ``cifar-10-batches-py/`` (or those files directly).
+    download : bool, default False
+        Let torchvision download and unpack the files into ``root`` when they are missing.
+        Nothing is downloaded unless this is True.
+
+    Returns
+    -------
+    Dataset
+        ``name="cifar10"``, inputs ``(N, 3, 32, 32)`` float32 in ``[0, 1]`` (shown as they
+        are), the official train/test split. For normalised inputs, read torchvision's
+        ``CIFAR10`` with ``Normalize`` in its transform through :func:`from_torch`.
+
+    Raises
+    ------
+    FileNotFoundError
+        One line naming the folder and the ``download`` flag, when the files are missing.
+    ValueError
+        Naming the file, when a batch is damaged or is not plain data.
+
+    >>> data = cifar10("~/data")  # doctest: +SKIP
+    """
+    root = Path(root).expanduser()
+    folder = _cifar.find_folder(root)
+    if folder is None and download:
+        import torchvision.datasets as tvd
+
+        for train in (True, False):
+            tvd.CIFAR10(root=str(root), train=train, download=True)
+        folder = _cifar.find_folder(root)
+    if folder is None:
+        raise FileNotFoundError(_cifar.missing_message(root))
+    parts = [_cifar.read_batch(folder / name) for name in _cifar.TRAIN_FILES]
+    x_test, y_test = _cifar.read_batch(folder / _cifar.TEST_FILE)
+    return Dataset(
+        "cifar10",
+        _unit_images(np.concatenate([x for x, _ in parts])),
+        torch.from_numpy(np.concatenate([y for _, y in parts])),
+        _unit_images(x_test),
+        torch.from_numpy(y_test),
+        _cifar.CLASSES,
+        InputDisplay.unit((3, 32, 32)),
+    )
+
+
+def _unit_images(images: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(images.astype(np.float32) / 255.0)
 
 
 def _load_idx_dataset(
