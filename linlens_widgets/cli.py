@@ -503,9 +503,15 @@ def _embed(run: Run) -> None:
 
 def _writable_page(page: Path) -> Path:
     """Check that ``page`` names a file (not a folder) and create its parent folder."""
+    from linlens_widgets.runs.atomic_write import check_output_target
+
     page = page.expanduser()
     if page.is_dir():
         raise CommandError(f"{page} is a folder; give a file name such as {page / 'page.html'}")
+    try:
+        check_output_target(page)  # no device, FIFO or socket; no file where a folder should be
+    except OSError as exc:
+        raise CommandError(str(exc)) from None
     page.parent.mkdir(parents=True, exist_ok=True)
     return page
 
@@ -526,6 +532,8 @@ def _save_explorer(run: Run, page: Path, precision: str = "auto") -> Path:
 def _cmd_demo(args: argparse.Namespace) -> int:
     if args.html is None and importlib.util.find_spec("jupyterlab") is None:
         raise CommandError(f"JupyterLab is not installed; {LAB_INSTALL_HINT}")
+    if args.html is not None:
+        _writable_page(args.html)  # page problems show before the demo run is trained
     params = {**DEMO_PARAMS, **{name: getattr(args, name) for name in _SHAPE_OPTIONS}}
     entry = _user_cache.entry_dir("demo", params)
     run = demo_run(entry, params)

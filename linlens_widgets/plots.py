@@ -43,6 +43,7 @@ from bokeh.plotting import figure
 from bokeh.resources import INLINE
 
 from linlens_widgets import __version__
+from linlens_widgets.runs.atomic_write import check_output_target, write_file_atomically
 
 if TYPE_CHECKING:
     from bokeh.models import LayoutDOM
@@ -770,7 +771,7 @@ def report(run: Run, path: str | Path, *, title: str | None = None, progress: bo
     >>> ll.plots.report(run, "report.html")  # doctest: +SKIP
     PosixPath('report.html')
     """
-    path = Path(path).expanduser()
+    path = check_output_target(Path(path).expanduser())  # before the (long) analysis
     title = title or f"linlens report: {run.dataset_name}"
     figures = training_dynamics(run, progress=progress).children
     parts: list[Any] = [_report_header(run, title)]
@@ -778,9 +779,7 @@ def report(run: Run, path: str | Path, *, title: str | None = None, progress: bo
         parts += [Div(text=f"<p>{note}</p>", width=_FRAME_WIDTH + 160), fig]
     layout = column(*parts, margin=(16, 40, 40, 40), name="report")
     html = file_html(layout, resources=INLINE, title=title)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(html, encoding="utf-8")
-    return path
+    return write_file_atomically(path, html.encode("utf-8"))
 
 
 _REPORT_NOTES = (

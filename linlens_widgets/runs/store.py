@@ -25,12 +25,12 @@ import torch
 from torch import nn
 
 from linlens_widgets.runs import _manifest, _sfio
-from linlens_widgets.runs._atomic import replace_directory
 from linlens_widgets.runs._errors import RunFormatError
 from linlens_widgets.runs._loader import load_run
 from linlens_widgets.runs._probe import Probe
 from linlens_widgets.runs._swap import check_replaceable
 from linlens_widgets.runs.analysis_files import ANALYSIS_DIR, AnalysisEntry, write_entry
+from linlens_widgets.runs.atomic_write import replace_directory
 from linlens_widgets.runs.checkpoint import Checkpoint
 from linlens_widgets.runs.display import InputDisplay, check_display, to_uint8
 from linlens_widgets.runs.indexing import checkpoint_index

@@ -211,7 +211,7 @@ def _previous_entries(folder: Path) -> dict[str, dict[str, Any]]:
     path = folder / record.RECORD_FILE
     if not path.exists():
         return {}
-    return {str(e["name"]): e for e in record.read_record(path)["points"]}
+    return {e["name"]: e for e in record.checked_entries(record.read_record(path), path)}
 
 
 def _pending(

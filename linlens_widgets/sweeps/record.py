@@ -9,10 +9,11 @@ with the point's sweep parameters in its manifest (``training.sweep``).
 
 from __future__ import annotations
 
+import collections
 import functools
 import json
 import os
-import uuid
+import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -105,13 +106,14 @@ class Sweep:
         FileNotFoundError
             If ``out`` holds no ``sweep.json``.
         ValueError
-            If ``sweep.json`` is not a sweep record.
+            If ``sweep.json`` is not a sweep record, or an entry is damaged or names a folder
+            outside ``out`` (the message names the entry).
         """
         folder = Path(out).expanduser().absolute()
         path = folder / RECORD_FILE
         if not path.is_file():
             raise FileNotFoundError(f"no sweep at {folder}: {RECORD_FILE} is missing")
-        return cls(folder, points_from_record(read_record(path)), make_model)
+        return cls(folder, points_from_record(read_record(path), path), make_model)
 
     # ------------------------------------------------------------------ the table
 
@@ -185,11 +187,12 @@ class Sweep:
         from linlens_widgets.runs.store import Run
         from linlens_widgets.sweeps.grid import split_params
 
+        folder = inside(self.out, point.name, f"{self.out / RECORD_FILE}")
         model = None
-        if self._make_model is not None and not _is_preset(self.out / point.name):
+        if self._make_model is not None and not _is_preset(folder):
             model_params, _ = split_params(point.params, self._make_model)
             model = functools.partial(self._make_model, **model_params)
-        return Run.load(self.out / point.name, model=model)
+        return Run.load(folder, model=model)
 
     def __len__(self) -> int:
         return len(self.points)
@@ -249,31 +252,107 @@ def read_record(path: Path) -> dict[str, Any]:
 
 def write_record(out: Path, settings: dict[str, Any], points: Sequence[dict[str, Any]]) -> None:
     """Write ``out/sweep.json`` atomically (a temporary file renamed into place)."""
+    from linlens_widgets.runs.atomic_write import write_file_atomically
+
     record = {"format": FORMAT, "version": VERSION, **settings, "points": list(points)}
-    target = out / RECORD_FILE
-    tmp = out / f".{RECORD_FILE}.tmp-{uuid.uuid4().hex[:12]}"
-    try:
-        tmp.write_text(json.dumps(record, indent=1, allow_nan=False), encoding="utf-8")
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
+    text = json.dumps(record, indent=1, allow_nan=False)
+    write_file_atomically(out / RECORD_FILE, text.encode("utf-8"))
 
 
-def points_from_record(record: dict[str, Any]) -> list[SweepPoint]:
-    """Build the :class:`SweepPoint` list of a record, with labels from the varying parameters."""
-    entries = record["points"]
-    varying = _varying([e.get("params", {}) for e in entries])
+def check_name(name: Any, where: str) -> str:
+    """Return a point's folder name after checking it is one plain name inside the sweep folder.
+
+    A name read from ``sweep.json`` is data: ``"../victim"``, an absolute path, a separator, a
+    dot-name (the store's temporary folders) or an empty name would make the sweep load, show
+    and write into a folder that is not its own.
+
+    Raises
+    ------
+    ValueError
+        Naming ``where`` and the name.
+    """
+    if not isinstance(name, str) or not _SAFE_NAME.fullmatch(name) or name.startswith("."):
+        raise ValueError(
+            f"{where}: point name {name!r} is not a folder name inside the sweep (one name of "
+            "letters, digits and . _ + - = , no separators, not starting with a dot)"
+        )
+    return name
+
+
+def inside(out: Path, name: str, where: str) -> Path:
+    """Return ``out / name`` after checking the name, and that it is no link out of ``out``."""
+    folder = out / check_name(name, where)
+    if folder.is_symlink() or folder.resolve().parent != out.resolve():
+        raise ValueError(
+            f"{where}: point {name!r} is a link out of the sweep folder {out}; a sweep loads "
+            "only its own folders"
+        )
+    return folder
+
+
+def points_from_record(record: dict[str, Any], where: str | Path = RECORD_FILE) -> list[SweepPoint]:
+    """Build the :class:`SweepPoint` list of a record, with labels from the varying parameters.
+
+    Raises
+    ------
+    ValueError
+        For an entry that is not an object, lacks or has a bad ``name`` (see :func:`check_name`),
+        or holds ``params``, ``status``, ``error`` or ``metrics`` of the wrong type; the message
+        names the entry.
+    """
+    entries = checked_entries(record, where)
+    varying = _varying([e["params"] for e in entries])
     return [
         SweepPoint(
-            name=str(e["name"]),
-            params=dict(e.get("params", {})),
-            status=str(e.get("status", "failed")),
-            error=e.get("error"),
-            metrics=dict(e.get("metrics") or {}),
-            label=_label(e.get("params", {}), varying) or str(e["name"]),
+            name=e["name"],
+            params=e["params"],
+            status=e["status"],
+            error=e["error"],
+            metrics=e["metrics"],
+            label=_label(e["params"], varying) or e["name"],
         )
         for e in entries
     ]
+
+
+def checked_entries(record: dict[str, Any], where: str | Path) -> list[dict[str, Any]]:
+    """Return the record's point entries, each checked (see :func:`points_from_record`)."""
+    entries = [{**e, **_checked_entry(i, e, str(where))} for i, e in enumerate(record["points"])]
+    counts = collections.Counter(e["name"] for e in entries)
+    twice = sorted(name for name, n in counts.items() if n > 1)
+    if twice:
+        raise ValueError(f"{where}: point names {twice} appear more than once")
+    return entries
+
+
+_SAFE_NAME = re.compile(r"[A-Za-z0-9_.+=,-]{1,255}")
+_STATUSES = ("ok", "failed")
+
+
+def _checked_entry(i: int, entry: Any, where: str) -> dict[str, Any]:
+    """Return entry ``i`` of ``sweep.json`` with every field of the right type, or raise."""
+    if not isinstance(entry, dict):
+        raise ValueError(f"{where}: point {i} is not an object ({type(entry).__name__})")
+    if "name" not in entry:
+        raise ValueError(f"{where}: point {i} has no name")
+    name = check_name(entry["name"], f"{where}: point {i}")
+    what = f"{where}: point {i} ({name!r})"
+    params = entry.get("params", {})
+    if not isinstance(params, dict):
+        raise ValueError(f"{what}: params must be an object, got {type(params).__name__}")
+    status = entry.get("status", "failed")
+    if status not in _STATUSES:
+        raise ValueError(f"{what}: status must be one of {list(_STATUSES)}, got {status!r}")
+    error = entry.get("error")
+    if error is not None and not isinstance(error, str):
+        raise ValueError(f"{what}: error must be text or null, got {type(error).__name__}")
+    metrics = entry.get("metrics") or {}
+    if not isinstance(metrics, dict) or not all(
+        v is None or (isinstance(v, int | float) and not isinstance(v, bool))
+        for v in metrics.values()
+    ):
+        raise ValueError(f"{what}: metrics must map names to numbers or null")
+    return {"name": name, "params": params, "status": status, "error": error, "metrics": metrics}
 
 
 def _varying(all_params: list[dict[str, Any]]) -> list[str]:

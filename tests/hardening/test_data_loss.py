@@ -14,7 +14,7 @@ import pytest
 import linlens_widgets as ll
 from linlens_widgets import cli
 from linlens_widgets.analysis.store import AnalysisStore
-from linlens_widgets.runs import _atomic, _swap
+from linlens_widgets.runs import _swap, atomic_write
 from linlens_widgets.runs.store import RunFormatError
 
 
@@ -125,7 +125,7 @@ def _save_and_die_at(run: ll.Run, target: Path, step: str) -> None:
 
         _swap.shutil.rmtree = partial_rmtree  # type: ignore[assignment]
     else:
-        _atomic._step = lambda name: die() if name == step else None  # type: ignore[assignment]
+        atomic_write._step = lambda name: die() if name == step else None  # type: ignore[assignment]
     run.save(target, overwrite=True)
     os._exit(0)  # the step was never reached
 

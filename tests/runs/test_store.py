@@ -15,7 +15,7 @@ from torch import nn
 import linlens_widgets as ll
 from linlens_widgets.analysis.store import AnalysisStore
 from linlens_widgets.analysis.weights import RunWeights, run_weights
-from linlens_widgets.runs import _atomic, store
+from linlens_widgets.runs import atomic_write, store
 from linlens_widgets.runs.store import RunFormatError
 
 
@@ -354,7 +354,7 @@ def test_failed_swap_restores_the_old_run(
             raise OSError("simulated crash during rename")
         real_rename(src, dst)
 
-    monkeypatch.setattr(_atomic.os, "rename", rename)
+    monkeypatch.setattr(atomic_write.os, "rename", rename)
     with pytest.raises(OSError, match="simulated"):
         run.save(target, overwrite=True)
     monkeypatch.undo()
