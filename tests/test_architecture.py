@@ -32,6 +32,8 @@ LAYERS = {
     "plots": 3,
     "widgets": 3,
     "sweeps": 3,
+    # progress bars (tqdm.auto that leaves nothing behind in a notebook): used by every layer
+    "progress": 0,
     "cli": 4,
     # the user cache folder of ``linlens demo``: used by the command line only
     "_user_cache": 4,

@@ -99,7 +99,6 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import torch
 from threadpoolctl import threadpool_limits
-from tqdm.auto import tqdm
 
 from linlens_widgets.analysis._pca import ArrayLike, randomized_pca
 from linlens_widgets.analysis._quality import (
@@ -113,6 +112,7 @@ from linlens_widgets.analysis._tsne import frame_affinities, tsne_dynamic, tsne_
 from linlens_widgets.analysis.store import AnalysisStore
 from linlens_widgets.analysis.trajectory import Trajectory, normalise_positions
 from linlens_widgets.analysis.weights import run_weights
+from linlens_widgets.progress import tqdm
 from linlens_widgets.runs.indexing import checkpoint_indices
 
 if TYPE_CHECKING:  # pragma: no cover

@@ -37,7 +37,6 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
 from linlens_widgets.analysis._pca import randomized_pca
 from linlens_widgets.analysis.agreement import KnnAgreement, knn_agreement
@@ -65,6 +64,7 @@ from linlens_widgets.analysis.subcluster_tracking import (
     track_subclusters_in,
 )
 from linlens_widgets.analysis.weights import run_weights
+from linlens_widgets.progress import tqdm
 from linlens_widgets.runs.indexing import checkpoint_indices
 
 if TYPE_CHECKING:  # pragma: no cover

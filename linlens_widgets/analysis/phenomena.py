@@ -23,7 +23,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
 from linlens_widgets.analysis._alignment import (
     Weighting,
@@ -40,6 +39,7 @@ from linlens_widgets.analysis._complexity import (
 from linlens_widgets.analysis._linearity import weight_variation
 from linlens_widgets.analysis.store import AnalysisStore
 from linlens_widgets.analysis.weights import run_weights
+from linlens_widgets.progress import tqdm
 from linlens_widgets.runs.indexing import checkpoint_indices
 
 if TYPE_CHECKING:

@@ -36,10 +36,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 from threadpoolctl import threadpool_limits
-from tqdm.auto import tqdm
 
 from linlens_widgets.analysis.store import AnalysisStore
 from linlens_widgets.analysis.weights import run_weights
+from linlens_widgets.progress import tqdm
 from linlens_widgets.runs.indexing import checkpoint_index, checkpoint_indices
 
 if TYPE_CHECKING:  # pragma: no cover

@@ -10,8 +10,8 @@ from typing import Any, TypeAlias
 import torch
 import torch.nn.functional as F
 from torch import nn
-from tqdm.auto import tqdm
 
+from linlens_widgets.progress import tqdm
 from linlens_widgets.runs.datasets import Dataset
 from linlens_widgets.runs.recorder import Recorder, check_logits
 from linlens_widgets.runs.schedule import ScheduleSpec, resolve_schedule

@@ -18,8 +18,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tqdm.auto import tqdm
-
+from linlens_widgets.progress import tqdm
 from linlens_widgets.sweeps import grid as grid_
 from linlens_widgets.sweeps import record, task
 

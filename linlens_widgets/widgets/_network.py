@@ -29,13 +29,13 @@ from typing import Any
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
 from linlens_widgets.analysis.neighbors import neighbor_table, probe_mean
 from linlens_widgets.lens.effective import effective_weights
 from linlens_widgets.lens.pattern_corrections import corrections, supports
 from linlens_widgets.lens.portable import portable_network, to_arrays
 from linlens_widgets.lens.portable_module import to_module
+from linlens_widgets.progress import tqdm
 from linlens_widgets.widgets import _packing, _sources
 
 __all__ = [

@@ -34,8 +34,8 @@ import anywidget
 import ipywidgets
 import numpy as np
 import traitlets
-from tqdm.auto import tqdm
 
+from linlens_widgets.progress import tqdm
 from linlens_widgets.runs.atomic_write import write_file_atomically
 from linlens_widgets.widgets import _sources
 from linlens_widgets.widgets._bundle import bundle, bundle_path
