@@ -155,6 +155,19 @@ def _add_demo(commands: Any) -> None:
         "--no-browser", action="store_true", help="start JupyterLab without a browser"
     )
     demo.add_argument("--port", type=int, help="port for JupyterLab (default: Jupyter's choice)")
+    demo.add_argument(
+        "--dataset",
+        choices=DATASETS,
+        default="digits",
+        help="digits (bundled, offline; the default), or mnist / fashion-mnist, downloaded once "
+        "through torchvision into the user cache folder datasets/NAME (or read from --root)",
+    )
+    demo.add_argument(
+        "--root",
+        type=Path,
+        metavar="DIR",
+        help="folder with the MNIST-family IDX files: no download",
+    )
     shape = demo.add_argument_group(
         "demo run (advanced)", "Each value is part of the cache key: changing one trains anew."
     )
@@ -535,8 +548,9 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     if args.html is not None:
         _writable_page(args.html)  # page problems show before the demo run is trained
     params = {**DEMO_PARAMS, **{name: getattr(args, name) for name in _SHAPE_OPTIONS}}
+    params["dataset"] = args.dataset
     entry = _user_cache.entry_dir("demo", params)
-    run = demo_run(entry, params)
+    run = demo_run(entry, params, root=args.root)
     if args.html is not None:
         _save_explorer(run, args.html)
         return 0
@@ -628,7 +642,36 @@ def _without_progress(output: Any) -> Any | None:
     return None if _PROGRESS_BAR.search(plain) else output
 
 
-def demo_run(entry: Path, params: dict[str, Any]) -> Run:
+def demo_data_folder(name: str) -> Path:
+    """Return the folder ``linlens demo --dataset NAME`` downloads NAME into (user cache).
+
+    >>> demo_data_folder("mnist").parts[-2:]
+    ('datasets', 'mnist')
+    """
+    return _user_cache.user_cache_dir() / "datasets" / name
+
+
+def _demo_dataset(name: str, root: Path | None) -> Dataset:
+    """Load the demo's data: digits, a given folder, or the MNIST family via the user cache."""
+    if name == "digits" or root is not None or _env(MNIST_ENV_VARS[name]) is not None:
+        return _load_dataset(name, root)
+    folder = demo_data_folder(name)
+    _say(f"{name}: reading {folder} (downloaded there through torchvision the first time)")
+    try:
+        return _load_dataset(name, folder, download=True)
+    except (OSError, RuntimeError) as exc:  # offline: URLError, or torchvision's mirrors failed
+        raise CommandError(
+            f"could not download {name} into {folder} ({_first_line(exc)}); put its four IDX "
+            f"files there, or pass --root DIR with a folder that holds them"
+        ) from None
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0].rstrip(":") if text else type(exc).__name__
+
+
+def demo_run(entry: Path, params: dict[str, Any], *, root: Path | None = None) -> Run:
     """Return the demo run kept in the cache folder ``entry``, training it only when missing.
 
     The run (with its aligned embedding in its analysis store) is saved atomically by
@@ -640,6 +683,9 @@ def demo_run(entry: Path, params: dict[str, Any]) -> Run:
         The cache folder for these parameters (see :func:`_user_cache.entry_dir`).
     params
         The demo parameters (``DEMO_PARAMS`` with any overrides).
+    root
+        A folder holding the MNIST-family data set's files (default: downloaded into
+        :func:`demo_data_folder`); unused for digits.
 
     Returns
     -------
@@ -661,7 +707,7 @@ def demo_run(entry: Path, params: dict[str, Any]) -> Run:
             _say(f"reusing cached run {run_dir}")
             _embed(run)
             return run
-    data = _load_dataset(params["dataset"], None)
+    data = _demo_dataset(params["dataset"], root)
     _check_shape(data, params["hidden"], params["probe"])
     run = _train_run(
         data,
@@ -710,8 +756,8 @@ def write_demo_notebook(path: Path, run_dir: Path) -> Path:
     cells = [
         v4.new_markdown_cell(
             "# The linear lens, on a trained network\n\n"
-            "`linlens demo` trained a ReLU MLP (its layer widths are printed below, read from "
-            "the run) on scikit-learn's digits and recorded checkpoints along the way. At every "
+            "`linlens demo` trained a ReLU MLP (its layer widths and data set are printed "
+            "below, read from the run) and recorded checkpoints along the way. At every "
             "input *x* the network is exactly linear: f(x) = W_eff(x) x. The explorer below "
             "embeds every probe sample's effective weights W_eff(x) with an aligned t-SNE "
             "across the checkpoints.\n\n"
@@ -724,7 +770,8 @@ def write_demo_notebook(path: Path, run_dir: Path) -> Path:
             f"run = ll.Run.load({str(run_dir)!r})\n"
             'spec = run.model_spec["kwargs"]\n'
             'widths = [spec["n_in"], *spec["hidden"], spec["n_out"]]\n'
-            'print("-".join(map(str, widths)), "ReLU MLP,", "biases:", spec["bias"])\n'
+            'print("-".join(map(str, widths)), "ReLU MLP,", "biases:", spec["bias"], '
+            '"data:", run.dataset_name)\n'
             "explorer = ll.LensExplorer(run)\n"
             "explorer"
         ),

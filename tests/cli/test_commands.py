@@ -219,3 +219,62 @@ def test_demo_notebook_keeps_user_edits(tmp_path: Path) -> None:
     notebook.write_text(json.dumps({**json.loads(notebook.read_text()), "edited": True}))
     cli.write_demo_notebook(notebook, tmp_path / "run")
     assert json.loads(notebook.read_text())["edited"] is True
+
+
+def test_demo_mnist_offline_says_in_one_line_where_to_put_the_files(
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    """No network: one line naming the folder and --root, no traceback, nothing trained."""
+    import urllib.error
+    import urllib.request
+
+    monkeypatch.setenv("LINLENS_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.delenv("LINLENS_MNIST", raising=False)
+
+    def offline(*args: object, **kwargs: object) -> None:
+        raise urllib.error.URLError("[Errno -3] Temporary failure in name resolution")
+
+    monkeypatch.setattr(urllib.request, "urlopen", offline)
+    page = tmp_path / "p.html"
+    status, _, err = run_cli(capsys, "demo", "--dataset", "mnist", "--html", str(page), *TINY)
+    assert status == 2
+    folder = cli.demo_data_folder("mnist")
+    assert folder == tmp_path / "cache" / "datasets" / "mnist"
+    [error] = [line for line in err.splitlines() if line.startswith("linlens: error:")]
+    assert "could not download mnist" in error and str(folder) in error and "--root DIR" in error
+    assert "Traceback" not in err and not page.exists()
+    assert not list((tmp_path / "cache").glob("demo-*/run"))
+
+
+@pytest.mark.slow
+def test_demo_trains_on_mnist_files_in_the_download_folder_or_root(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Files already in the demo's download folder (or under --root) are used as MNIST."""
+    from tests.runs.test_datasets import write_idx_set
+
+    monkeypatch.setenv("LINLENS_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.delenv("LINLENS_MNIST", raising=False)
+    write_idx_set(cli.demo_data_folder("mnist"), gz=False, n_train=120, n_test=100, hw=(6, 6))
+    shape = ["--epochs", "1", "--hidden", "8", "--checkpoints", "2", "--probe", "100"]
+    status, _, err = run_cli(
+        capsys, "demo", "--dataset", "mnist", "--html", str(tmp_path / "a.html"), *shape
+    )
+    assert status == 0, err
+    [manifest] = (tmp_path / "cache").glob("demo-*/run/manifest.json")
+    assert linlens_widgets.Run.load(manifest.parent).dataset_name == "mnist"
+    write_idx_set(tmp_path / "mine", gz=True, n_train=120, n_test=100, hw=(6, 6))
+    argv = ["demo", "--dataset", "fashion-mnist", "--root", str(tmp_path / "mine")]
+    status, _, err = run_cli(capsys, *argv, "--html", str(tmp_path / "b.html"), *shape)
+    assert status == 0, err
+    names = {
+        linlens_widgets.Run.load(m.parent).dataset_name
+        for m in (tmp_path / "cache").glob("demo-*/run/manifest.json")
+    }
+    assert names == {"mnist", "fashion_mnist"}
+    status, _, err = run_cli(
+        capsys, "demo", "--root", str(tmp_path / "mine"), "--html", str(tmp_path / "c.html")
+    )
+    assert status == 2 and "--root applies to mnist and fashion-mnist" in err
