@@ -3,6 +3,11 @@
 Notebooks are committed without outputs; each runs in a fresh kernel whose working folder is a
 temporary one (files a notebook writes, such as a saved explorer page, land there and are cleaned
 up) with ``LINLENS_MNIST`` unset, so the paper notebook takes its digits path.
+
+An executed notebook is what a student sees: it shows no warning (nothing on stderr, no warning
+text in what the outputs show) and keeps no progress bar. "What the outputs show" is their text:
+streams, ``text/plain`` and ``text/markdown``; the inlined BokehJS library in the script and HTML
+outputs is code that mentions ``console.warn`` and is not shown.
 """
 
 from __future__ import annotations
@@ -41,6 +46,40 @@ def execute(notebook: nbformat.NotebookNode, workdir: Path) -> float:
 def output_text(notebook: nbformat.NotebookNode) -> str:
     cells = [cell for cell in notebook.cells if cell.cell_type == "code"]
     return "\n".join(str(output) for cell in cells for output in cell.outputs)
+
+
+SHOWN_TYPES = ("text/plain", "text/markdown")
+WARNING_TEXT = re.compile(r"warn", re.IGNORECASE)  # "Warning", "UserWarning", "warnings.warn"
+PROGRESS_BAR = re.compile(r"\d+%\|")  # tqdm's "  0%|", " 42%|", "100%|"
+
+
+def shown_outputs(notebook: nbformat.NotebookNode) -> list[tuple[int, str, str]]:
+    """Return ``(cell index, kind, text)`` of every output as a reader sees it (see the module)."""
+    shown = []
+    for index, cell in enumerate(notebook.cells):
+        if cell.cell_type != "code":
+            continue
+        for output in cell.outputs:
+            kind = output.get("output_type")
+            if kind == "stream":
+                shown.append((index, f"stream {output.get('name')}", str(output.get("text", ""))))
+            elif kind == "error":
+                shown.append((index, "error", f"{output.get('ename')}: {output.get('evalue')}"))
+            else:
+                data = output.get("data", {})
+                shown += [(index, mime, str(data[mime])) for mime in SHOWN_TYPES if mime in data]
+    return shown
+
+
+def assert_clean(notebook: nbformat.NotebookNode, name: str) -> None:
+    """No stderr output, no warning text and no progress bar among the shown outputs."""
+    shown = shown_outputs(notebook)
+    stderr = [(i, text[:300]) for i, kind, text in shown if kind == "stream stderr"]
+    assert stderr == [], f"{name}: output on stderr: {stderr}"
+    warned = [(i, text[:300]) for i, _, text in shown if WARNING_TEXT.search(text)]
+    assert warned == [], f"{name}: warning text in the outputs: {warned}"
+    bars = [(i, text[:120]) for i, _, text in shown if PROGRESS_BAR.search(text)]
+    assert bars == [], f"{name}: progress bars left in the outputs: {bars}"
 
 
 @pytest.fixture
@@ -96,6 +135,7 @@ def test_demo_notebook_executes(clean_env: Path) -> None:
     text = output_text(notebook)
     assert "Traceback" not in text
     assert "application/vnd.jupyter.widget-view+json" in text  # the explorer was displayed
+    assert_clean(notebook, "the demo notebook")
 
 
 @pytest.mark.slow
@@ -121,3 +161,57 @@ def test_demo_notebook_is_run_ahead_with_its_widget_state(clean_env: Path) -> No
     assert not any(re.search(r"\d+%\|", t) for t in shown)  # no leftover progress bars
     # a notebook with outputs (perhaps edited by the user) is not run again
     assert not cli.execute_demo_notebook(path)
+
+
+def test_the_checks_find_warnings_stderr_and_leftover_bars() -> None:
+    """The notebook checks catch what they are for (outputs as nbclient records them)."""
+    from nbformat import v4
+
+    def notebook_with(*outputs: dict) -> nbformat.NotebookNode:
+        cell = v4.new_code_cell("pass")
+        cell.outputs = [nbformat.from_dict(o) for o in outputs]
+        return v4.new_notebook(cells=[cell])
+
+    warning = {
+        "output_type": "stream",
+        "name": "stderr",
+        "text": "x.py:3: DeprecationWarning: old\n",
+    }
+    bar = {
+        "output_type": "display_data",
+        "metadata": {},
+        "data": {"text/plain": "training:   0%|          | 0/330 [00:00<?, ?step/s]"},
+    }
+    printed = {"output_type": "stream", "name": "stdout", "text": "UserWarning: converting\n"}
+    bokeh = {
+        "output_type": "display_data",
+        "metadata": {},
+        "data": {"application/javascript": "logger.warn('x')", "text/html": "<div></div>"},
+    }
+    emptied = {"output_type": "display_data", "metadata": {}, "data": {}}
+    for bad, message in ((warning, "stderr"), (bar, "progress bars"), (printed, "warning text")):
+        with pytest.raises(AssertionError, match=message):
+            assert_clean(notebook_with(bad), "nb")
+    assert_clean(notebook_with(bokeh, emptied), "nb")  # library code and emptied bars are fine
+
+
+@pytest.mark.slow
+def test_a_progress_bar_in_a_notebook_leaves_nothing_behind(clean_env: Path) -> None:
+    """The package's bars (tqdm.auto in a kernel: ipywidgets) are emptied from the output."""
+    from nbformat import v4
+
+    source = (
+        "from linlens_widgets.progress import tqdm\n"
+        "for _ in tqdm(range(3), desc='kept'): pass\n"
+        "for _ in tqdm(range(3), desc='gone', leave=False): pass\n"
+        "print('done')"
+    )
+    notebook = v4.new_notebook(
+        cells=[v4.new_code_cell(source)],
+        metadata={"kernelspec": {"name": "python3", "display_name": "Python 3"}},
+    )
+    execute(notebook, clean_env)
+    outputs = notebook.cells[0].outputs
+    assert [o.get("text") for o in outputs if o.output_type == "stream"] == ["done\n"]
+    assert all(o.get("data") == {} for o in outputs if o.output_type == "display_data")
+    assert_clean(notebook, "progress")
