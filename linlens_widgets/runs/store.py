@@ -415,6 +415,65 @@ class Run:
         }
 
     @classmethod
+    def from_checkpoints(
+        cls,
+        model: nn.Module,
+        checkpoints: list[Any],
+        data: Any,
+        *,
+        epochs: list[float] | None = None,
+        probe: Any = None,
+        metrics: list[dict[str, float]] | None = None,
+        progress: bool = True,
+    ) -> Run:
+        """Make a run from weights your own training loop saved (plain PyTorch, Lightning, ...).
+
+        Parameters
+        ----------
+        model : nn.Module
+            The architecture (its own weights are not used; it is not modified).
+        checkpoints : list
+            In training order: state dicts, or paths to ``torch.save(model.state_dict(), p)``
+            files (read with ``weights_only=True``) or to safetensors files.
+        data : Dataset
+            The data the model was trained on (see :class:`linlens_widgets.Dataset`).
+        epochs : list of float, optional
+            Epoch of each checkpoint; default their order, ``0, 1, 2, ...``.
+        probe : optional
+            The probe samples, as for :class:`linlens_widgets.Recorder`.
+        metrics : list of dict, optional
+            Metrics of each checkpoint; default computed as the Recorder does (train/test loss
+            and accuracy).
+        progress : bool, default True
+            Show a progress bar.
+
+        Returns
+        -------
+        Run
+
+        Raises
+        ------
+        ValueError
+            A checkpoint whose keys or shapes differ from the model's (naming the key), a file
+            that is not a plain state dict (pickled objects are refused), mismatched lengths.
+        FileNotFoundError
+            A path with no file.
+
+        >>> run = Run.from_checkpoints(model, ["ckpt/0.pt", "ckpt/1.pt"], data)  # doctest: +SKIP
+        """
+        from linlens_widgets.runs.from_checkpoints import run_from_checkpoints
+
+        return run_from_checkpoints(
+            model,
+            checkpoints,
+            data,
+            epochs=epochs,
+            probe=probe,
+            metrics=metrics,
+            progress=progress,
+        )
+
+    @classmethod
     def load(cls, path: str | os.PathLike[str], model: ModelSource | None = None) -> Run:
         """Load a run folder written by :meth:`save`, validating every file.
 

@@ -104,3 +104,24 @@ def test_cnn_takes_colour_images_and_old_grey_specs_still_build() -> None:
     assert rebuilt(torch.rand(2, 64)).shape == (2, 4)
     with pytest.raises(ValueError, match=r"\(C, H, W\) or \(H, W\)"):
         ll.models.cnn((3, 8, 8, 1), 4)
+
+
+def test_resnet18_preset_is_exact_in_eval_mode_and_rebuilds_from_its_spec() -> None:
+    from torch.func import jacrev, vmap
+
+    model = ll.models.resnet18((3, 8, 8), 10, blocks=(1, 1, 1, 1), seed=0)
+    assert model.conv1.kernel_size == (3, 3) and model.conv1.stride == (1, 1)
+    assert isinstance(model.maxpool, nn.Identity) and isinstance(model.bn1, nn.BatchNorm2d)
+    model.train()
+    with torch.no_grad():  # running statistics that are not the identity
+        for _ in range(3):
+            model(torch.randn(16, 3, 8, 8) * 2 + 0.5)
+    model.eval()
+    x = torch.randn(2, 3, 8, 8)
+    weights = ll.effective_weights(model, x).weight
+    jacobian = vmap(jacrev(lambda v: model(v[None])[0]))(x)
+    assert torch.allclose(weights, jacobian, atol=1e-5, rtol=0)
+    rebuilt = ll.models.build(ll.models.spec_of(model))
+    rebuilt.load_state_dict(model.state_dict())
+    with torch.no_grad():
+        assert torch.equal(rebuilt.eval()(x), model(x))
