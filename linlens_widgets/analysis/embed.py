@@ -110,6 +110,7 @@ from linlens_widgets.analysis._quality import (
 )
 from linlens_widgets.analysis._tsne import frame_affinities, tsne_dynamic, tsne_independent
 from linlens_widgets.analysis.store import AnalysisStore
+from linlens_widgets.analysis.threads import resolve_jobs
 from linlens_widgets.analysis.trajectory import Trajectory, normalise_positions
 from linlens_widgets.analysis.weights import run_weights
 from linlens_widgets.progress import tqdm
@@ -146,7 +147,7 @@ def embed(
     recompute: bool = False,
     checkpoints: Sequence[int] | None = None,
     n_iter: int = 750,
-    n_jobs: int = 1,
+    n_jobs: int | None = None,
 ) -> Trajectory:
     """Embed the probe samples' effective weights at every checkpoint of a run.
 
@@ -184,8 +185,10 @@ def embed(
         t-SNE iterations per frame: all of them for independent frames and the aligned t-SNE's
         reference frame (a third with early exaggeration); at most this many for the aligned
         t-SNE's other frames, which stop when their objective has converged.
-    n_jobs : int, default 1
-        Threads for neighbour search and gradients.
+    n_jobs : int, optional
+        Threads for the W_eff features, the neighbour search and the t-SNE gradients. Default
+        (``None`` or ``-1``): every core this process may run on; a positive integer caps them
+        (``n_jobs=1`` for one thread). See :mod:`linlens_widgets.analysis.threads`.
 
     Returns
     -------
@@ -213,8 +216,9 @@ def embed(
         cached = _cached(run, params, len(labels), ids=ids, labels=labels)
         if cached is not None:
             return cached
+    n_jobs = resolve_jobs(n_jobs)
     weights = run_weights(run)
-    features = (weights.weight_features(i) for i in ids)
+    features = (weights.weight_features(i, n_jobs=n_jobs) for i in ids)
     trajectory = embed_features(
         features,
         labels,
@@ -250,7 +254,7 @@ def embed_features(
     seed: int = 0,
     progress: bool = True,
     n_iter: int = 750,
-    n_jobs: int = 1,
+    n_jobs: int | None = None,
     n_frames: int | None = None,
     frame_names: Sequence[str] | None = None,
 ) -> Trajectory:
@@ -295,6 +299,7 @@ def embed_features(
         raise ValueError(f"pca_dims must be >= 2, got {pca_dims}")
     if coupling < 0:
         raise ValueError(f"coupling must be >= 0, got {coupling}")
+    n_jobs = resolve_jobs(n_jobs)
     total = n_frames if n_frames is not None else _length(features)
     # Small dense products (QR of N x 60 blocks) are 10-100x slower with several BLAS threads
     # on a busy machine; the heavy t-SNE work is threaded by openTSNE itself (n_jobs).
@@ -316,9 +321,9 @@ def embed_features(
         )
 
 
-def _blas_threads(n_jobs: int) -> int | None:
-    """BLAS threads for the dense linear algebra: ``n_jobs`` (all cores when negative)."""
-    return None if n_jobs < 0 else max(1, n_jobs)
+def _blas_threads(n_jobs: int) -> int:
+    """BLAS threads for the dense linear algebra: ``n_jobs`` (already resolved, positive)."""
+    return max(1, n_jobs)
 
 
 def _embed_features(

@@ -57,8 +57,11 @@ ATTACHMENT = "subcluster_tracks"
 """Name under which :func:`track_all_subclusters` stores its result with the run."""
 
 Weights = Any  # EffectiveWeights | torch.Tensor | np.ndarray, (N, ...)
-# (features for clustering, full weights for the group means) of one checkpoint
-Loader = Callable[[int], tuple[Weights, Weights]]
+# the features of one checkpoint (what the clustering sees)
+Loader = Callable[[int], Weights]
+# (checkpoint, (N,) group ids with -1 for none, number of groups) -> (k, C, *input) mean W_eff;
+# for a run streamed over row chunks, so a whole checkpoint's W_eff is never held
+MeansOf = Callable[[int, np.ndarray, int], np.ndarray]
 
 
 @dataclass(frozen=True)
@@ -146,11 +149,12 @@ def _reference_groups(features: Weights, labels: np.ndarray, cls: int, p: _Param
 
 
 def _follow(
-    features: np.ndarray, weights: np.ndarray, group_ids: np.ndarray, p: _Params
+    features: np.ndarray, means: np.ndarray, group_ids: np.ndarray, p: _Params
 ) -> tuple[float, float, np.ndarray]:
     """Return persistence, separation and the ``(k, C, *input)`` group means at one checkpoint.
 
-    ``features`` is ``(N, f)`` float64 (what the clustering sees), ``weights`` ``(N, C, *input)``.
+    ``features`` is ``(N, f)`` float64 (what the clustering sees), ``means`` the groups' mean
+    W_eff ``(k, C, *input)`` at that checkpoint.
     """
     from sklearn.metrics import adjusted_rand_score, silhouette_score
 
@@ -159,9 +163,7 @@ def _follow(
     members = np.flatnonzero(group_ids >= 0)
     assign = group_ids[members]
     k = int(assign.max()) + 1
-    means = np.stack(
-        [weights[members[assign == g]].astype(np.float64).mean(axis=0) for g in range(k)]
-    ).astype(np.float32)
+    means = np.asarray(means, dtype=np.float32)
     if k == 1:
         return 0.0, 0.0, means
     x = metrics._pca_scores(features[members], p.pca_dims, p.seed)
@@ -171,21 +173,44 @@ def _follow(
     return float(persistence), float(separation), means
 
 
-def _as_arrays(features: Weights, weights: Weights) -> tuple[np.ndarray, np.ndarray]:
-    """Flattened float64 features ``(N, f)`` and the weights ``(N, C, *input)`` as NumPy arrays.
-
-    Converted once per checkpoint, so each class only indexes rows.
-    """
+def _as_features(features: Weights) -> np.ndarray:
+    """Flattened float64 features ``(N, f)`` as a NumPy array (once per checkpoint)."""
     from linlens_widgets.analysis import metrics
 
     f = metrics._tensor(features)
-    w = metrics._tensor(weights)
-    flat = f.reshape(f.shape[0], -1).to("cpu", torch.float64).numpy()
-    return flat, w.to("cpu").numpy()
+    return f.reshape(f.shape[0], -1).to("cpu", torch.float64).numpy()
+
+
+def _held_means(weights: Weights, groups: np.ndarray, k: int) -> np.ndarray:
+    """Group means ``(k, C, *input)`` float64 of weights held in memory (``-1``: no group)."""
+    from linlens_widgets.analysis import metrics
+
+    w = metrics._tensor(weights).to("cpu").numpy()
+    return np.stack([w[groups == g].astype(np.float64).mean(axis=0) for g in range(k)])
+
+
+def _combined_groups(
+    groups: dict[int, np.ndarray], classes: Sequence[int]
+) -> tuple[np.ndarray, dict[int, tuple[int, int]]]:
+    """Give every class's groups numbers in one ``(N,)`` array (classes are disjoint sample sets).
+
+    Returns the array (``-1`` for samples in no group) and each class's ``(first, stop)`` range.
+    """
+    combined = np.full(len(next(iter(groups.values()))), -1, dtype=np.int64)
+    spans: dict[int, tuple[int, int]] = {}
+    first = 0
+    for c in classes:
+        ids = groups[c]
+        k = int(ids.max()) + 1
+        combined[ids >= 0] = ids[ids >= 0] + first
+        spans[c] = (first, first + k)
+        first += k
+    return combined, spans
 
 
 def _track(
     load: Loader,
+    means_of: MeansOf,
     labels: np.ndarray,
     classes: Sequence[int],
     ids: list[int],
@@ -197,13 +222,18 @@ def _track(
     """Find every class's groups at ``reference``, then follow them through ``ids``."""
     # Each class is a small matrix: multi-threaded BLAS only adds hand-offs there.
     with threadpool_limits(1, user_api="blas"):
-        ref_features, _ = load(reference)
+        ref_features = load(reference)
         groups = {c: _reference_groups(ref_features, labels, c, p) for c in classes}
+        combined, spans = _combined_groups(groups, classes)
+        total = max(stop for _, stop in spans.values())
         rows: dict[int, list[tuple[float, float, np.ndarray]]] = {c: [] for c in classes}
-        for i in tqdm(ids, desc="sub-clusters", unit="ckpt", disable=not progress, leave=False):
-            features, weights = _as_arrays(*load(i))
+        desc = "sub-clusters (group means of W_eff, streamed)"
+        for i in tqdm(ids, desc=desc, unit="ckpt", disable=not progress, leave=False):
+            features = _as_features(load(i))
+            means = means_of(i, combined, total)
             for c in classes:
-                rows[c].append(_follow(features, weights, groups[c], p))
+                first, stop = spans[c]
+                rows[c].append(_follow(features, means[first:stop], groups[c], p))
     return {
         c: SubclusterTrack(
             cls=int(c),
@@ -306,7 +336,17 @@ def track_subclusters_in(
     if times.shape != (n,):
         raise ValueError(f"epochs must have one value per checkpoint ({n}), got {times.shape}")
     p = _params(max_k=max_k, min_size=min_size, min_gain=min_gain, pca_dims=pca_dims, seed=seed)
-    return _track(lambda i: (items[i], items[i]), y, [c], ids, ref, times, p, False)[c]
+    return _track(
+        lambda i: items[i],
+        lambda i, groups, k: _held_means(items[i], groups, k),
+        y,
+        [c],
+        ids,
+        ref,
+        times,
+        p,
+        False,
+    )[c]
 
 
 def track_subclusters(
@@ -328,7 +368,8 @@ def track_subclusters(
     :func:`~linlens_widgets.analysis.metrics.subclusters`; then, at every checkpoint, the same
     samples give the persistence, the separation and the groups' mean W_eff (see the module
     docs). Clustering uses the run's isometric weight features (same distances as the flattened
-    W_eff, much smaller); the group means use the full effective weights.
+    W_eff, much smaller); the group means stream the effective weights over row chunks, so a
+    whole checkpoint's W_eff is never held.
 
     Parameters
     ----------
@@ -436,10 +477,10 @@ def track_all_subclusters(
 
     weights = run_weights(run)
 
-    def load(i: int) -> tuple[Weights, Weights]:
-        return weights.weight_features(i), weights.effective_weights(i)
+    def means_of(i: int, groups: np.ndarray, k: int) -> np.ndarray:
+        return weights.group_means(i, groups, k).numpy()
 
-    tracks = _track(load, y, chosen, ids, ref, epochs, p, progress)
+    tracks = _track(weights.weight_features, means_of, y, chosen, ids, ref, epochs, p, progress)
     if cache:
         AnalysisStore(run).put(ATTACHMENT, *_to_attachment(tracks, key))
     return tracks

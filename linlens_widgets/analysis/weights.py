@@ -6,6 +6,14 @@ samples goes through :class:`RunWeights`, one per run (:func:`run_weights`), whi
 results in a :class:`FeatureCache` bounded by bytes, so scrubbing back and forth over
 checkpoints does not recompute them.
 
+A whole checkpoint's W_eff is ``N x C x D`` floats (10,000 MNIST probes: 314 MB, 6.3 GB over 20
+checkpoints), so nothing in the analysis, the widgets or the saved page asks for it whole: they
+use the isometric features (:meth:`RunWeights.weight_features`), the W_eff of a few samples
+(:meth:`RunWeights.sample_weights`), or reductions streamed over row chunks of at most
+``chunk_bytes`` (:meth:`RunWeights.iter_effective_weights`, :meth:`RunWeights.group_means`,
+:meth:`RunWeights.probe_mean`). :meth:`RunWeights.effective_weights` remains for users who want
+the whole tensor.
+
 >>> import linlens_widgets as ll
 >>> data = ll.datasets.digits()
 >>> run = ll.train(ll.models.mlp(64, [16], 10), data, epochs=1, checkpoints=2, progress=False)
@@ -16,23 +24,40 @@ torch.Size([450, 10, 64])
 from __future__ import annotations
 
 import contextlib
+import math
 import weakref
 from collections import OrderedDict
-from collections.abc import Hashable
+from collections.abc import Hashable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import torch
 
-from linlens_widgets.lens.effective import EffectiveWeights, effective_weights, weight_features
+from linlens_widgets.analysis.threads import torch_threads
+from linlens_widgets.lens.effective import (
+    EffectiveWeights,
+    effective_weights,
+    iter_effective_weights,
+    weight_features,
+)
 from linlens_widgets.runs.indexing import checkpoint_index
 
 if TYPE_CHECKING:  # pragma: no cover
     from linlens_widgets.runs.store import Run
 
-__all__ = ["DEFAULT_CACHE_BYTES", "FeatureCache", "RunWeights", "nbytes", "run_weights"]
+__all__ = [
+    "DEFAULT_CACHE_BYTES",
+    "DEFAULT_CHUNK_BYTES",
+    "FeatureCache",
+    "RunWeights",
+    "nbytes",
+    "run_weights",
+]
 
 #: Default memory budget of one run's :class:`FeatureCache` (bytes).
 DEFAULT_CACHE_BYTES = 1 << 30
+#: Default most bytes of W_eff a streamed computation holds at once (one row chunk).
+DEFAULT_CHUNK_BYTES = 64 << 20
 
 
 def nbytes(value: Any) -> int:
@@ -103,6 +128,11 @@ class RunWeights:
         The recorded run.
     cache_bytes : int, default 1 GiB
         Memory budget of the cache of effective weights and features.
+    chunk_bytes : int, default 64 MiB
+        Most bytes of W_eff the streamed computations hold at once.
+    n_jobs : int, optional
+        CPU threads of the engine (default: all cores; see
+        :mod:`linlens_widgets.analysis.threads`).
 
     Attributes
     ----------
@@ -110,13 +140,25 @@ class RunWeights:
     device : str, torch.device or None
         Where the engine computes (results come back on the CPU); ``None`` uses ``run.device``.
     cache : FeatureCache
+    chunk_bytes : int
+    n_jobs : int or None
     """
 
-    def __init__(self, run: Run, *, cache_bytes: int = DEFAULT_CACHE_BYTES) -> None:
+    def __init__(
+        self,
+        run: Run,
+        *,
+        cache_bytes: int = DEFAULT_CACHE_BYTES,
+        chunk_bytes: int = DEFAULT_CHUNK_BYTES,
+        n_jobs: int | None = None,
+    ) -> None:
         self.run = run
         self.device: str | torch.device | None = None
         self.cache = FeatureCache(cache_bytes)
+        self.chunk_bytes = int(chunk_bytes)
+        self.n_jobs = n_jobs
         self._predictions: dict[int, torch.Tensor] = {}
+        self._means: dict[int, torch.Tensor] = {}
 
     @property
     def cache_bytes(self) -> int:
@@ -155,29 +197,130 @@ class RunWeights:
             cached = self.cache.get(("ew", i, False))
         if cached is not None:
             return cached
-        result = effective_weights(
-            self.run.model_at(i),
-            self.run.probe_inputs,
-            device=self._device(),
-            return_patterns=patterns,
-        )
+        with torch_threads(self.n_jobs):
+            result = effective_weights(
+                self.run.model_at(i),
+                self.run.probe_inputs,
+                device=self._device(),
+                return_patterns=patterns,
+            )
         self.cache.put(("ew", i, patterns), result)
         return result
 
-    def weight_features(self, i: int) -> torch.Tensor:
+    def weight_features(self, i: int, *, n_jobs: int | None = None) -> torch.Tensor:
         """Isometric features (N, k) of the probe samples' effective weights at checkpoint ``i``.
 
         Distances and inner products between rows equal those between the flattened W_eff, at a
         fraction of the size (see :func:`linlens_widgets.lens.effective.weight_features`). Cached.
+        ``n_jobs`` caps the CPU threads (default: the instance's ``n_jobs``, all cores).
         """
         i = self._index(i)
         cached = self.cache.get(("features", i))
         if cached is None:
-            cached = weight_features(
-                self.run.model_at(i), self.run.probe_inputs, device=self._device()
-            )
+            with torch_threads(self.n_jobs if n_jobs is None else n_jobs):
+                cached = weight_features(
+                    self.run.model_at(i), self.run.probe_inputs, device=self._device()
+                )
             self.cache.put(("features", i), cached)
         return cached
+
+    def _whole(self, i: int) -> EffectiveWeights | None:
+        """Return the whole checkpoint's cached W_eff (with or without patterns), or None."""
+        found = self.cache.get(("ew", i, True))
+        return self.cache.get(("ew", i, False)) if found is None else found
+
+    def chunk_rows(self, i: int) -> int:
+        """Probe samples per streamed chunk at checkpoint ``i``: ``chunk_bytes`` of W_eff."""
+        x = self.run.probe_inputs
+        with torch.no_grad():
+            n_out = self.run.model_at(i)(torch.as_tensor(x[:1]).float()).numel()
+        per_sample = 4 * n_out * math.prod(x.shape[1:])
+        return max(1, min(len(x), self.chunk_bytes // max(1, per_sample)))
+
+    def iter_effective_weights(self, i: int) -> Iterator[tuple[int, EffectiveWeights]]:
+        """Yield ``(start, chunk)``: the probe samples' W_eff at checkpoint ``i`` in row chunks.
+
+        Each chunk holds at most ``chunk_bytes`` of weights (on the CPU); a whole checkpoint
+        already in the cache is sliced instead of recomputed.
+        """
+        i = self._index(i)
+        cached = self._whole(i)
+        rows = self.chunk_rows(i)
+        if cached is not None:
+            for start in range(0, len(cached), rows):
+                yield start, cached[start : start + rows]
+            return
+        model, x = self.run.model_at(i), self.run.probe_inputs
+        with torch_threads(self.n_jobs):
+            chunks = iter_effective_weights(model, x, batch_size=rows, device=self._device())
+            start = 0
+            for chunk in chunks:
+                yield start, _on_cpu(chunk)
+                start += len(chunk)
+
+    def sample_weights(self, i: int, samples: Sequence[int] | np.ndarray) -> EffectiveWeights:
+        """W_eff of the probe samples ``samples`` at checkpoint ``i``, computed for them alone.
+
+        What a comparison of a few clicked samples needs, without the whole checkpoint's W_eff
+        (sliced from the cache when that holds it already).
+        """
+        i = self._index(i)
+        idx = torch.as_tensor(np.asarray(samples, dtype=np.int64).reshape(-1))
+        cached = self._whole(i)
+        if cached is not None:
+            return cached[idx]
+        x = self.run.probe_inputs
+        rows = (
+            x[idx] if isinstance(x, torch.Tensor) else torch.as_tensor(np.asarray(x)[idx.numpy()])
+        )
+        with torch_threads(self.n_jobs):
+            return effective_weights(self.run.model_at(i), rows, device=self._device())
+
+    def group_means(self, i: int, groups: Any, n_groups: int | None = None) -> torch.Tensor:
+        """Mean W_eff of each group of probe samples at checkpoint ``i``, streamed over chunks.
+
+        Parameters
+        ----------
+        i : int
+            Checkpoint index.
+        groups : array-like of int
+            ``(N,)`` group of each probe sample, ``0 .. n_groups - 1``; ``-1`` leaves it out.
+        n_groups : int, optional
+            Number of groups (default: the largest group + 1).
+
+        Returns
+        -------
+        torch.Tensor
+            ``(n_groups, C, *input_shape)`` float64; a group without samples is NaN.
+        """
+        g = torch.as_tensor(np.asarray(groups, dtype=np.int64).reshape(-1))
+        k = int(g.max()) + 1 if n_groups is None else int(n_groups)
+        if len(g) != len(self.run.probe_inputs):
+            raise ValueError(f"groups has {len(g)} entries, the probe {len(self.run.probe_inputs)}")
+        if k < 1 or bool((g >= k).any()) or bool((g < -1).any()):
+            raise ValueError(f"groups must lie in -1 .. {k - 1}, got {g.min()} .. {g.max()}")
+        sums: torch.Tensor | None = None
+        for start, chunk in self.iter_effective_weights(i):
+            w = chunk.weight.to(torch.float64)
+            if sums is None:
+                sums = torch.zeros((k + 1, *w.shape[1:]), dtype=torch.float64)
+            part = g[start : start + len(w)]
+            sums.index_add_(0, torch.where(part < 0, k, part), w)
+        assert sums is not None
+        counts = torch.bincount(g[g >= 0], minlength=k).to(torch.float64)
+        counts = counts.reshape(k, *([1] * (sums.dim() - 1)))
+        return sums[:k] / counts
+
+    def probe_mean(self, i: int) -> torch.Tensor:
+        """Mean W_eff over all probe samples at checkpoint ``i``, ``(C, *input_shape)`` float64.
+
+        What the centred cosine subtracts; streamed over chunks and kept per checkpoint.
+        """
+        i = self._index(i)
+        if i not in self._means:
+            zeros = np.zeros(len(self.run.probe_inputs), dtype=np.int64)
+            self._means[i] = self.group_means(i, zeros, 1)[0]
+        return self._means[i].clone()
 
     def predictions(self, i: int) -> torch.Tensor:
         """Predicted class (argmax of the outputs) of every probe sample at checkpoint ``i``."""
@@ -188,6 +331,19 @@ class RunWeights:
                 outputs = torch.cat([model(x) for x in self.run.probe_inputs.split(4096)])
             self._predictions[i] = outputs.argmax(dim=1).to(torch.int64)
         return self._predictions[i].clone()
+
+
+def _on_cpu(chunk: EffectiveWeights) -> EffectiveWeights:
+    """Return a chunk of effective weights with its tensors on the CPU."""
+    if chunk.weight.device.type == "cpu":
+        return chunk
+    return EffectiveWeights(
+        weight=chunk.weight.cpu(),
+        bias=None if chunk.bias is None else chunk.bias.cpu(),
+        output=chunk.output.cpu(),
+        patterns=None if chunk.patterns is None else [p.cpu() for p in chunk.patterns],
+        exact=chunk.exact,
+    )
 
 
 _INSTANCES: weakref.WeakKeyDictionary[Any, RunWeights] = weakref.WeakKeyDictionary()

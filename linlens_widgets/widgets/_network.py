@@ -30,7 +30,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from linlens_widgets.analysis.neighbors import neighbor_table, probe_mean
+from linlens_widgets.analysis.neighbors import neighbor_table
+from linlens_widgets.analysis.threads import torch_threads
 from linlens_widgets.lens.effective import effective_weights
 from linlens_widgets.lens.pattern_corrections import corrections, supports
 from linlens_widgets.lens.portable import portable_network, to_arrays
@@ -250,13 +251,21 @@ def _relative(got: torch.Tensor, want: torch.Tensor) -> float:
 
 
 def stored_precision(
-    run: Any, ids: list[int], nets: list[Any], precision: str, *, progress: bool = True
+    run: Any,
+    ids: list[int],
+    nets: list[Any],
+    precision: str,
+    *,
+    progress: bool = True,
+    n_jobs: int | None = None,
 ) -> tuple[float, dict[str, np.ndarray] | None]:
     """Measure what storing the layer arrays at ``precision`` does to the page's W_eff.
 
     For MLPs (``pattern_corrections.supports``) the page also stores the ReLU states the rounded
     weights would get wrong; the error is then measured with them applied, replaying the page
     engine's arithmetic. For other stacks the error is that of the rounded network in PyTorch.
+    The probe is checked in row chunks (``_sources.weight_chunks``), so a whole checkpoint's
+    W_eff is never held, on ``n_jobs`` CPU threads (default: all cores).
 
     Returns
     -------
@@ -270,44 +279,68 @@ def stored_precision(
     """
     x = run.probe_inputs
     x = (x if isinstance(x, torch.Tensor) else torch.as_tensor(np.asarray(x))).float()
-    error, cols = 0.0, []
+    error, cols, pinned_all = 0.0, [], True
     pairs = list(enumerate(zip(ids, nets, strict=True)))
-    desc = f"{precision} check"
-    for e, (i, net) in tqdm(pairs, desc=desc, leave=False, disable=not progress):
-        if not holds(net, precision):
-            return math.inf, None
-        exact = _sources.effective_weights(run, i)
-        want_w, want_out = torch.as_tensor(exact.weight), torch.as_tensor(exact.output)
-        if supports(net):
-            fixed = corrections(net, x.reshape(len(x), -1), precision)
-            got_w, got_out = fixed.weight, fixed.output
-            at = np.full(len(fixed.sample), e)
-            cols.append((at, fixed.sample, fixed.op, fixed.unit, fixed.active))
-        else:
-            got = effective_weights(to_module(net, precision), x.reshape(len(x), *net.input_shape))
-            got_w, got_out = got.weight, got.output
-        error = _worst(error, _relative(got_w.reshape(want_w.shape), want_w))
-        error = _worst(error, _relative(got_out.reshape(want_out.shape), want_out))
-    if len(cols) < len(ids):
+    desc = f"{precision} check of the page's weights (in memory)"
+    with torch_threads(n_jobs):
+        for e, (i, net) in tqdm(pairs, desc=desc, leave=False, disable=not progress):
+            if not holds(net, precision):
+                return math.inf, None
+            pinned_all = pinned_all and supports(net)
+            for start, exact in _sources.weight_chunks(run, i):
+                xc = x[start : start + len(exact)]
+                chunk_error, col = _chunk_error(net, xc, exact, precision)
+                error = _worst(error, chunk_error)
+                if col is not None:
+                    at = np.full(len(col[0]), e)
+                    cols.append((at, col[0] + start, *col[1:]))
+    if not pinned_all:
         return error, None
     names = ("checkpoint", "sample", "op", "unit", "active")
     dtypes = (np.int32, np.int32, np.int32, np.int32, np.uint8)
     patterns = {
-        name: np.concatenate([c[k] for c in cols]).astype(dtype)
+        name: np.concatenate([c[k] for c in cols] or [np.zeros(0)]).astype(dtype)
         for k, (name, dtype) in enumerate(zip(names, dtypes, strict=True))
     }
     return error, patterns
 
 
+def _chunk_error(
+    net: Any, x: torch.Tensor, exact: Any, precision: str
+) -> tuple[float, tuple[np.ndarray, ...] | None]:
+    """Error of ``net`` at ``precision`` on one chunk of probe samples, and its pinned units.
+
+    Returns the largest relative W_eff/output error of the chunk and, for an MLP, the pinned
+    units ``(sample, op, unit, active)`` with ``sample`` counted within the chunk.
+    """
+    want_w, want_out = torch.as_tensor(exact.weight), torch.as_tensor(exact.output)
+    col = None
+    if supports(net):
+        fixed = corrections(net, x.reshape(len(x), -1), precision)
+        got_w, got_out = fixed.weight, fixed.output
+        col = (np.asarray(fixed.sample), fixed.op, fixed.unit, fixed.active)
+    else:
+        got = effective_weights(to_module(net, precision), x.reshape(len(x), *net.input_shape))
+        got_w, got_out = got.weight, got.output
+    error = _worst(
+        _relative(got_w.reshape(want_w.shape), want_w),
+        _relative(got_out.reshape(want_out.shape), want_out),
+    )
+    return error, col
+
+
 def _tables(run: Any, ids: list[int], progress: bool) -> dict[str, Any]:
-    """Probe mean W_eff (E, C, D) and neighbour tables (E, N, k) at every checkpoint."""
+    """Probe mean W_eff (E, C, D) and neighbour tables (E, N, k) at every checkpoint.
+
+    The probe mean is streamed over row chunks of W_eff; the neighbours come from the isometric
+    features, so a whole checkpoint's W_eff is never held.
+    """
     n = len(run.probe_labels)
     means, index, sims = [], [], []
-    for i in tqdm(ids, desc="probe means, neighbours", leave=False, disable=not progress):
-        ew = _sources.effective_weights(run, i)
-        w = ew.weight if isinstance(ew.weight, torch.Tensor) else torch.as_tensor(ew.weight)
-        c = w.shape[1]
-        means.append(probe_mean(w).reshape(c, -1).numpy())
+    desc = "probe means, neighbours (kept in the run's analysis store)"
+    for i in tqdm(ids, desc=desc, leave=False, disable=not progress):
+        mean = _sources.probe_mean(run, i)
+        means.append(mean.reshape(mean.shape[0], -1))
         features = _sources.weights_of(run).weight_features(i)
         idx, sim = neighbor_table(features, NEIGHBORS_K)
         index.append(idx)

@@ -122,16 +122,16 @@ def weight_bank(explorer: Explorer, samples: np.ndarray) -> dict[str, Any]:
     bias: np.ndarray | None = None
     means = [compare.class_means(e) for e in range(n_frames)]
     for e in range(n_frames):
-        for k, s in enumerate(samples):
-            arr = compare.weights(int(s), e)
-            weight[k, e] = arr["weight"]
-            output[k, e] = arr["output"]
-            if arr["bias"] is not None:
-                if bias is None:
-                    bias = np.zeros((len(samples), n_frames, c), np.float32)
-                bias[k, e] = arr["bias"]
-    inputs = np.stack([compare.weights(int(s), 0)["input"] for s in samples])
-    labels = np.asarray([int(compare.weights(int(s), 0)["label"]) for s in samples])
+        arr = compare.sample_rows([int(s) for s in samples], e)
+        weight[:, e] = arr["weight"]
+        output[:, e] = arr["output"]
+        if arr["bias"] is not None:
+            if bias is None:
+                bias = np.zeros((len(samples), n_frames, c), np.float32)
+            bias[:, e] = arr["bias"]
+    inputs = _numpy(compare.run.probe_inputs)[samples].astype(np.float32)
+    inputs = inputs.reshape(len(samples), -1)
+    labels = _numpy(compare.run.probe_labels)[samples].astype(np.int64)
     return {
         "samples": array_to_b64(samples, "int32"),
         "input": array_to_b64(inputs, "float32"),
@@ -141,6 +141,11 @@ def weight_bank(explorer: Explorer, samples: np.ndarray) -> dict[str, Any]:
         "labels": array_to_b64(labels, "int32"),
         "class_means": array_to_b64(np.stack(means), "float32"),
     }
+
+
+def _numpy(x: Any) -> np.ndarray:
+    """Return a tensor or array-like as a NumPy array (on the CPU)."""
+    return x.detach().cpu().numpy() if hasattr(x, "detach") else np.asarray(x)
 
 
 def chart_spec(explorer: Explorer) -> dict[str, Any] | None:

@@ -14,9 +14,11 @@ import stat
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
+import torch
 
 from linlens_widgets.runs.indexing import checkpoint_indices
 
@@ -315,6 +317,70 @@ def weights_of(run: Any) -> Any:
 def effective_weights(run: Any, checkpoint: int) -> Any:
     """Return the probe samples' effective weights at a checkpoint position (cached per run)."""
     return weights_of(run).effective_weights(checkpoint)
+
+
+def _streams(engine: Any) -> bool:
+    """Whether ``engine`` computes W_eff in chunks (a run's ``RunWeights``; stand-ins hold it)."""
+    from linlens_widgets.analysis.weights import RunWeights
+
+    return isinstance(engine, RunWeights)
+
+
+def weight_chunks(run: Any, checkpoint: int) -> Iterator[tuple[int, Any]]:
+    """Yield ``(start, chunk)`` of the probe samples' W_eff at a checkpoint, in row chunks.
+
+    A run's chunks hold a bounded number of bytes (``RunWeights.chunk_bytes``), so a whole
+    checkpoint's W_eff is never held; a stand-in yields what it holds in one piece.
+    """
+    engine = weights_of(run)
+    if _streams(engine):
+        yield from engine.iter_effective_weights(checkpoint)
+    else:
+        yield 0, engine.effective_weights(checkpoint)
+
+
+def sample_weights(run: Any, checkpoint: int, samples: Any) -> Any:
+    """Return the effective weights of the probe samples ``samples`` (indices) at a checkpoint."""
+    engine = weights_of(run)
+    if _streams(engine):
+        return engine.sample_weights(checkpoint, samples)
+    index = torch.as_tensor(np.asarray(samples, dtype=np.int64).reshape(-1))
+    ew = engine.effective_weights(checkpoint)
+    bias = getattr(ew, "bias", None)
+    return SimpleNamespace(
+        weight=ew.weight[index],
+        bias=None if bias is None else bias[index],
+        output=ew.output[index],
+    )
+
+
+def group_means(run: Any, checkpoint: int, groups: Any, n_groups: int) -> np.ndarray:
+    """Mean W_eff ``(n_groups, C, *input)`` float64 of groups of probe samples (``-1``: none)."""
+    engine = weights_of(run)
+    if _streams(engine):
+        return engine.group_means(checkpoint, groups, n_groups).numpy()
+    ew = engine.effective_weights(checkpoint)
+    w = getattr(ew, "weight", ew)
+    w = w.detach().cpu().numpy() if hasattr(w, "detach") else np.asarray(w)
+    g = np.asarray(groups, dtype=np.int64).reshape(-1)
+    with np.errstate(invalid="ignore"):
+        return np.stack(
+            [
+                w[g == k].astype(np.float64).mean(axis=0)
+                if np.any(g == k)
+                else np.full(w.shape[1:], np.nan)
+                for k in range(n_groups)
+            ]
+        )
+
+
+def probe_mean(run: Any, checkpoint: int) -> np.ndarray:
+    """Mean W_eff over all probe samples at a checkpoint, ``(C, *input)`` float64."""
+    engine = weights_of(run)
+    if _streams(engine):
+        return engine.probe_mean(checkpoint).numpy()
+    n = len(run.probe_labels)
+    return group_means(run, checkpoint, np.zeros(n, dtype=np.int64), 1)[0]
 
 
 def analysis_entry(run: Any, name: str) -> tuple[dict[str, np.ndarray], dict[str, Any]] | None:

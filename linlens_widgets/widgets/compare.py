@@ -247,34 +247,47 @@ class WeightCompare(EpochAlias, anywidget.AnyWidget):
         (10, 64)
         """
         s = probe_index(sample, self._n, "sample")
-        ew = _sources.effective_weights(self.run, self.checkpoint_of(checkpoint))
-        weight = _np(ew.weight[s]).astype(np.float32)
-        weight = weight.reshape(weight.shape[0], -1)
-        bias = None if ew.bias is None else _np(ew.bias[s]).astype(np.float32)
-        output = _np(ew.output[s]).astype(np.float32)
+        rows = self.sample_rows([s], checkpoint)
+        bias = rows["bias"]
         x = _np(self.run.probe_inputs[s]).astype(np.float32).reshape(-1)
         return {
             "input": x,
-            "weight": weight,
-            "bias": bias,
-            "output": output,
+            "weight": rows["weight"][0],
+            "bias": None if bias is None else bias[0],
+            "output": rows["output"][0],
             "label": np.int64(_np(self.run.probe_labels[s])),
+        }
+
+    def sample_rows(
+        self, samples: Sequence[int], checkpoint: int | None = None
+    ) -> dict[str, np.ndarray | None]:
+        """W_eff ``(S, C, D)``, b_eff ``(S, C)`` or None and outputs ``(S, C)`` of ``samples``.
+
+        Computed for those samples alone (float32), never for the whole probe.
+        """
+        idx = [probe_index(s, self._n, "sample") for s in samples]
+        ew = _sources.sample_weights(self.run, self.checkpoint_of(checkpoint), idx)
+        weight = _np(ew.weight).astype(np.float32)
+        return {
+            "weight": weight.reshape(len(idx), weight.shape[1], -1),
+            "bias": None if ew.bias is None else _np(ew.bias).astype(np.float32),
+            "output": _np(ew.output).astype(np.float32),
         }
 
     def operand_weight(self, operand: Sequence[int], checkpoint: int | None = None) -> np.ndarray:
         """Mean W_eff of an operand's samples, ``(C, D)`` float64 (one sample: its W_eff)."""
         idx = _operand(operand, self._n, "operand")
-        ew = _sources.effective_weights(self.run, self.checkpoint_of(checkpoint))
-        w = _np(ew.weight[idx]).astype(np.float64)
-        return w.reshape(len(idx), w.shape[1], -1).mean(axis=0)
+        groups = np.full(self._n, -1, dtype=np.int64)
+        groups[np.asarray(idx, dtype=np.int64)] = 0
+        w = _sources.group_means(self.run, self.checkpoint_of(checkpoint), groups, 1)[0]
+        return w.reshape(w.shape[0], -1)
 
     def class_means(self, checkpoint: int | None = None) -> np.ndarray:
         """Class-mean W_eff at a checkpoint position: (classes, outputs, D) float32."""
-        from linlens_widgets.analysis import metrics
-
-        ew = _sources.effective_weights(self.run, self.checkpoint_of(checkpoint))
-        means = metrics.class_mean_weights(ew, self.run.probe_labels)
-        means = _np(means).astype(np.float32)
+        labels = _np(self.run.probe_labels).astype(np.int64).reshape(-1)
+        cid = self.checkpoint_of(checkpoint)
+        means = _sources.group_means(self.run, cid, labels, int(labels.max()) + 1)
+        means = means.astype(np.float32)
         return means.reshape(means.shape[0], means.shape[1], -1)
 
     def probe_mean(self, checkpoint: int | None = None) -> np.ndarray:
@@ -286,12 +299,10 @@ class WeightCompare(EpochAlias, anywidget.AnyWidget):
         return self._probe_mean64(checkpoint).astype(np.float32)
 
     def _probe_mean64(self, checkpoint: int | None = None) -> np.ndarray:
-        from linlens_widgets.analysis.neighbors import probe_mean
-
         cid = self.checkpoint_of(checkpoint)
         if cid not in self._means:
-            ew = _sources.effective_weights(self.run, cid)
-            self._means[cid] = probe_mean(ew).numpy().reshape(self._c_out, -1)
+            mean = _sources.probe_mean(self.run, cid)
+            self._means[cid] = mean.reshape(self._c_out, -1)
         return self._means[cid]
 
     def cosine(

@@ -1,0 +1,73 @@
+"""How many CPU threads the analysis uses: all the cores this process may run on, unless capped.
+
+Every heavy step of the analysis (the embedding's neighbour search and gradients, the engine's
+W_eff features, the saved page's precision check) takes an ``n_jobs`` argument with one meaning:
+``None`` (the default) or ``-1`` uses every core the process may run on (its CPU affinity, so a
+container or ``taskset`` limit is respected); a positive integer caps the thread count. Torch's
+own thread setting is changed only inside :func:`torch_threads` and restored afterwards.
+
+>>> resolve_jobs(1)
+1
+>>> resolve_jobs(None) == available_cores()
+True
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+
+import torch
+
+__all__ = ["available_cores", "resolve_jobs", "torch_threads"]
+
+
+def available_cores() -> int:
+    """Cores this process may run on (its CPU affinity where the system reports one), at least 1."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # macOS, Windows: no affinity call
+        return max(1, os.cpu_count() or 1)
+
+
+def resolve_jobs(n_jobs: int | None) -> int:
+    """Threads to use for ``n_jobs``: all available cores for ``None`` or ``-1``, else ``n_jobs``.
+
+    Raises
+    ------
+    ValueError
+        ``n_jobs`` is not ``None``, ``-1`` or a positive integer.
+    """
+    if n_jobs is None or (
+        isinstance(n_jobs, int) and not isinstance(n_jobs, bool) and n_jobs == -1
+    ):
+        return available_cores()
+    if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs < 1:
+        raise ValueError(
+            f"n_jobs must be None or -1 (all {available_cores()} cores) or a positive integer "
+            f"(a cap on the threads), got {n_jobs!r}"
+        )
+    return n_jobs
+
+
+@contextlib.contextmanager
+def torch_threads(n_jobs: int | None) -> Iterator[int]:
+    """Run the block with ``resolve_jobs(n_jobs)`` torch intra-op threads; restore them after.
+
+    >>> before = torch.get_num_threads()
+    >>> with torch_threads(1) as used:
+    ...     torch.get_num_threads() == used == 1
+    True
+    >>> torch.get_num_threads() == before
+    True
+    """
+    threads = resolve_jobs(n_jobs)
+    before = torch.get_num_threads()
+    if threads != before:
+        torch.set_num_threads(threads)
+    try:
+        yield threads
+    finally:
+        if torch.get_num_threads() != before:
+            torch.set_num_threads(before)
