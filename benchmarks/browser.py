@@ -22,12 +22,22 @@ against the targets; ratios against the baselines say how much the scatter itsel
 
 from __future__ import annotations
 
+import argparse
 import statistics
 import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+
+
+def arguments() -> argparse.ArgumentParser:
+    """The command line (built before the heavy imports, so ``--help`` answers at once)."""
+    return argparse.ArgumentParser(description=__doc__.splitlines()[0])
+
+
+if __name__ == "__main__":
+    arguments().parse_args()  # --help and bad flags are answered before the imports below
 
 import numpy as np
 from playwright.sync_api import Browser, sync_playwright
@@ -193,6 +203,7 @@ def _timed(nb: LabNotebook, release: Callable[[], None], *, nonempty: bool) -> f
 
 def main() -> int:
     """Measure and print medians, ratios against targets and baselines, PASS/MISS."""
+    arguments().parse_args()
     if not CHROMIUM.is_file():
         print(f"Chromium not found at {CHROMIUM}; nothing measured")
         return 1

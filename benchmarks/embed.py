@@ -33,6 +33,22 @@ import statistics
 import time
 from collections.abc import Callable
 
+
+def arguments() -> argparse.ArgumentParser:
+    """The command line (built before the heavy imports, so ``--help`` answers at once)."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument(
+        "--repeats", type=int, default=3, help="interleaved rounds at N=2,000 (0 skips it)"
+    )
+    parser.add_argument("--large", action="store_true", help="also N=10,000 (one round)")
+    parser.add_argument("--threads", type=int, default=1, help="threads for both methods")
+    parser.add_argument("--sweep", action="store_true", help="coupling sweep at N=2,000")
+    return parser
+
+
+if __name__ == "__main__":
+    arguments().parse_args()  # --help and bad flags are answered before the imports below
+
 import numpy as np
 import torch
 from openTSNE import TSNE
@@ -214,14 +230,7 @@ def sweep(run: ll.Run, threads: int) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument(
-        "--repeats", type=int, default=3, help="interleaved rounds at N=2,000 (0 skips it)"
-    )
-    parser.add_argument("--large", action="store_true", help="also N=10,000 (one round)")
-    parser.add_argument("--threads", type=int, default=1, help="threads for both methods")
-    parser.add_argument("--sweep", action="store_true", help="coupling sweep at N=2,000")
-    args = parser.parse_args()
+    args = arguments().parse_args()
     torch.set_num_threads(args.threads)
     print(f"coupling default {DEFAULT_COUPLING}; {args.threads} thread(s) for both methods")
     with threadpool_limits(limits=args.threads):

@@ -26,6 +26,25 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+
+def arguments() -> argparse.ArgumentParser:
+    """The command line (built before the heavy imports, so ``--help`` answers at once)."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=2000)
+    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--loop-subset", type=int, default=200)
+    parser.add_argument("--memory-n", type=int, default=70_000)
+    parser.add_argument("--batch-size", type=int, default=500)
+    parser.add_argument("--quick", action="store_true", help="fewer rounds, smaller memory run")
+    parser.add_argument(
+        "--threads", type=int, default=None, help="torch threads (default: left as torch sets it)"
+    )
+    return parser
+
+
+if __name__ == "__main__":
+    arguments().parse_args()  # --help and bad flags are answered before the imports below
+
 import torch
 from torch import nn
 from torch.func import jacrev, vmap
@@ -192,17 +211,7 @@ def memory_section(model: nn.Sequential, big: int, batch_size: int) -> list[bool
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n", type=int, default=2000)
-    parser.add_argument("--rounds", type=int, default=7)
-    parser.add_argument("--loop-subset", type=int, default=200)
-    parser.add_argument("--memory-n", type=int, default=70_000)
-    parser.add_argument("--batch-size", type=int, default=500)
-    parser.add_argument("--quick", action="store_true", help="fewer rounds, smaller memory run")
-    parser.add_argument(
-        "--threads", type=int, default=None, help="torch threads (default: left as torch sets it)"
-    )
-    args = parser.parse_args()
+    args = arguments().parse_args()
     if args.threads is not None:
         torch.set_num_threads(args.threads)
     if args.quick:

@@ -25,6 +25,7 @@ Target: well under 50 ms from click to drawn comparison (set for the paper MLP; 
 
 from __future__ import annotations
 
+import argparse
 import json
 import shutil
 import statistics
@@ -32,6 +33,15 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
+
+
+def arguments() -> argparse.ArgumentParser:
+    """The command line (built before the heavy imports, so ``--help`` answers at once)."""
+    return argparse.ArgumentParser(description=__doc__.splitlines()[0])
+
+
+if __name__ == "__main__":
+    arguments().parse_args()  # --help and bad flags are answered before the imports below
 
 import numpy as np
 import torch
@@ -139,6 +149,7 @@ def setups() -> list[tuple[str, torch.nn.Module]]:
 
 def main() -> int:
     """Measure and print the medians, the ratio to the PyTorch baseline and to the target."""
+    arguments().parse_args()
     if missing_bundle():
         print(f"{', '.join(missing_bundle())} missing; run `cd js && npm run build` first")
         return 1

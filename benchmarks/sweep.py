@@ -27,6 +27,18 @@ import tempfile
 import time
 from pathlib import Path
 
+
+def arguments() -> argparse.ArgumentParser:
+    """The command line (built before the heavy imports, so ``--help`` answers at once)."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--workers", type=int, default=2)
+    return parser
+
+
+if __name__ == "__main__":
+    arguments().parse_args()  # --help and bad flags are answered before the imports below
+
 import linlens_widgets as ll
 from linlens_widgets.sweeps import grid as sweep_grid
 from linlens_widgets.sweeps import task
@@ -66,10 +78,7 @@ def on_cluster(make, data, settings: dict, out: Path, client) -> tuple[float, fl
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=10)
-    parser.add_argument("--workers", type=int, default=2)
-    args = parser.parse_args()
+    args = arguments().parse_args()
     from distributed import Client, LocalCluster
 
     data = ll.datasets.digits()
