@@ -30,9 +30,8 @@ def run_summary(run: Run) -> dict[str, str]:
     '12 (epochs 0 to 20)'
     """
     checkpoints = run.checkpoints
-    height, width = run.image_shape
     summary = {
-        "dataset": f"{run.dataset_name} (images {height}x{width})",
+        "dataset": f"{run.dataset_name} ({_inputs(run.display)})",
         "classes": ", ".join(run.classes),
         "model": _describe_spec(run.model_spec),
         "training": ", ".join(f"{k}={v}" for k, v in run.config.items()) or "-",
@@ -63,3 +62,13 @@ def _describe_spec(spec: dict[str, Any] | None) -> str:
         return "custom module"
     kwargs = ", ".join(f"{k}={v!r}" for k, v in spec.get("kwargs", {}).items())
     return f"{spec.get('preset', 'model')}({kwargs})"
+
+
+def _inputs(display: Any) -> str:
+    """Say what one input is: ``images 8x8``, ``colour images 3x32x32`` or ``13 features``."""
+    if not display.is_image:
+        return f"{display.shape[0]} features"
+    c, h, w = display.shape
+    if c == 1:
+        return f"images {h}x{w}"
+    return f"colour images {c}x{h}x{w}" if c == 3 else f"{c}-channel images {h}x{w}"
