@@ -282,7 +282,7 @@ export function renderCompare({ model, el, hooks = {} }) {
     viewSelect.value = model.get("view") === "contributions" ? "contributions" : "weights";
     // the channel switch only where there are channels to switch between
     const lay = layout();
-    channelLabel.hidden = !(lay.kind === "image" && lay.C > 1);
+    channelLabel.style.display = lay.kind === "image" && lay.C > 1 ? "" : "none";
     channelSelect.value = effectiveView(lay, model.get("channel_view"));
     root.dataset.checkpoint = String(e);
     for (const [tag, ops, raw] of [["A", A, model.get("a")], ["B", B, model.get("b")]]) {

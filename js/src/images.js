@@ -223,7 +223,8 @@ const BAR = 12;
  */
 export function featureBars(values, vmax, { names = null, title = "", labelled = false } = {}) {
   const D = values.length;
-  const labelW = labelled ? 110 : 0;
+  const longest = Math.max(0, ...Array.from({ length: D }, (_, j) => String(names?.[j] ?? `x${j}`).length));
+  const labelW = labelled ? Math.min(240, 6 * longest + 10) : 0; // 10px text: about 6px a letter
   const barW = 60;
   const width = labelW + barW;
   const height = D * BAR;
