@@ -54,6 +54,7 @@ _EXPORTS: dict[str, tuple[str, str | None]] = {
     "embed": ("linlens_widgets.analysis.embed", "embed"),
     "Trajectory": ("linlens_widgets.analysis.trajectory", "Trajectory"),
     "metrics": ("linlens_widgets.analysis.metrics", None),
+    "run_weights": ("linlens_widgets.analysis.weights", "run_weights"),
     # sweeps: many runs on a Dask cluster
     "sweep": ("linlens_widgets.sweeps.execute", "sweep"),
     "Sweep": ("linlens_widgets.sweeps.record", "Sweep"),
@@ -61,15 +62,11 @@ _EXPORTS: dict[str, tuple[str, str | None]] = {
     "EmbeddingView": ("linlens_widgets.widgets.embedding", "EmbeddingView"),
     "WeightCompare": ("linlens_widgets.widgets.compare", "WeightCompare"),
     "CheckpointScrubber": ("linlens_widgets.widgets.scrubber", "CheckpointScrubber"),
-    "EpochScrubber": ("linlens_widgets.widgets.scrubber", "EpochScrubber"),  # deprecated alias
     "LensExplorer": ("linlens_widgets.widgets.explorer", "LensExplorer"),
     "SweepExplorer": ("linlens_widgets.widgets.sweep_explorer", "SweepExplorer"),
     # plots
     "plots": ("linlens_widgets.plots", None),
 }
-
-# Still importable for one release, but no longer advertised in ``__all__``.
-_DEPRECATED = frozenset({"EpochScrubber"})
 
 __all__ = [
     "Checkpoint",
@@ -95,6 +92,7 @@ __all__ = [
     "metrics",
     "models",
     "plots",
+    "run_weights",
     "sweep",
     "train",
     "weight_features",
@@ -105,6 +103,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from linlens_widgets.analysis import metrics
     from linlens_widgets.analysis.embed import embed
     from linlens_widgets.analysis.trajectory import Trajectory
+    from linlens_widgets.analysis.weights import run_weights
     from linlens_widgets.lens.effective import EffectiveWeights, effective_weights, weight_features
     from linlens_widgets.lens.layers import UnsupportedLayerError
     from linlens_widgets.lens.patterns import activation_patterns
@@ -119,7 +118,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from linlens_widgets.widgets.compare import WeightCompare
     from linlens_widgets.widgets.embedding import EmbeddingView
     from linlens_widgets.widgets.explorer import LensExplorer
-    from linlens_widgets.widgets.scrubber import CheckpointScrubber, EpochScrubber  # noqa: F401
+    from linlens_widgets.widgets.scrubber import CheckpointScrubber
     from linlens_widgets.widgets.sweep_explorer import SweepExplorer
 
 

@@ -39,13 +39,6 @@ LAYERS = {
     "_user_cache": 4,
 }
 
-#: Upward imports kept for one release: ``Run``'s deprecated methods delegate to the analysis
-#: layer, importing it inside the method. Remove these with the methods.
-DEPRECATED_UPWARD_IMPORTS = {
-    ("linlens_widgets.runs.store", "linlens_widgets.analysis.weights"),
-    ("linlens_widgets.runs.store", "linlens_widgets.analysis.store"),
-}
-
 
 @dataclass(frozen=True)
 class Import:
@@ -167,8 +160,6 @@ def test_dependencies_point_one_way() -> None:
         src, dst = layer(imp.importer), layer(imp.target)
         if src is None or dst is None or dst <= src:
             continue
-        if (imp.importer, imp.target) in DEPRECATED_UPWARD_IMPORTS:
-            continue
         wrong.append(f"{imp.importer}:{imp.line} imports {imp.target}")
     # plots and widgets share a level but neither imports the command line, and lens imports
     # nothing of the package but lens
@@ -177,12 +168,6 @@ def test_dependencies_point_one_way() -> None:
         if parts[0][1:2] == ["lens"] and parts[1][1:2] not in (["lens"], []):
             wrong.append(f"{imp.importer}:{imp.line} imports {imp.target}")
     assert not wrong, "imports against the layer order:\n" + "\n".join(sorted(set(wrong)))
-
-
-def test_deprecated_upward_imports_still_exist() -> None:
-    """The allowance is exact: once the deprecated methods go, this reminds to drop it."""
-    present = {(i.importer, i.target) for i in ALL_IMPORTS}
-    assert present >= DEPRECATED_UPWARD_IMPORTS
 
 
 def _subpackage(module: str) -> str:

@@ -9,14 +9,22 @@ import linlens_widgets as ll
 
 
 def test_all_lists_exactly_the_lazy_exports() -> None:
-    advertised = set(ll._EXPORTS) - ll._DEPRECATED
-    assert sorted(ll.__all__) == sorted(["__version__", *advertised])
+    assert sorted(ll.__all__) == sorted(["__version__", *ll._EXPORTS])
 
 
-def test_deprecated_names_still_resolve() -> None:
-    assert {"EpochScrubber"} == ll._DEPRECATED
-    assert issubclass(ll.EpochScrubber, ll.CheckpointScrubber)
-    assert "EpochScrubber" not in ll.__all__ and "CheckpointScrubber" in ll.__all__
+def test_run_weights_is_public() -> None:
+    from linlens_widgets.analysis.weights import RunWeights, run_weights
+
+    assert ll.run_weights is run_weights and "run_weights" in ll.__all__
+    assert isinstance(ll.run_weights(_tiny_run()), RunWeights)
+
+
+def _tiny_run() -> ll.Run:
+    data = ll.datasets.digits()
+    model = ll.models.mlp(data.n_features, [4], data.n_classes)
+    recorder = ll.Recorder(model, data, probe=8)
+    recorder.snapshot(epoch=0, step=0)
+    return recorder.run
 
 
 def test_every_public_name_resolves() -> None:

@@ -14,11 +14,10 @@ from __future__ import annotations
 import copy
 import math
 import os
-import warnings
 from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import Any, TypeAlias
 
 import numpy as np
 import torch
@@ -35,22 +34,10 @@ from linlens_widgets.runs.checkpoint import Checkpoint
 from linlens_widgets.runs.display import InputDisplay, check_display, to_uint8
 from linlens_widgets.runs.indexing import checkpoint_index
 
-if TYPE_CHECKING:  # pragma: no cover
-    from linlens_widgets.lens.effective import EffectiveWeights
-
 __all__ = ["Checkpoint", "ModelSource", "Run", "RunFormatError", "read_manifest"]
 
 #: What ``Run.load(model=...)`` accepts: a callable that builds the architecture, or a module.
 ModelSource: TypeAlias = Callable[[], nn.Module] | nn.Module
-
-
-def _deprecated(old: str, new: str) -> None:
-    """Warn that ``Run.<old>`` moved to ``new`` (kept working for one release)."""
-    warnings.warn(
-        f"Run.{old} is deprecated and will be removed in the next release; use {new}",
-        DeprecationWarning,
-        stacklevel=3,
-    )
 
 
 class Run:
@@ -234,71 +221,6 @@ class Run:
         model = self._factory()
         model.load_state_dict(self._states[self._index(i)], strict=True)
         return model.cpu().eval()
-
-    # ------------------------------------------------------------------ deprecated (one release)
-    # Computing and the analysis store moved to the analysis layer; these delegate to it. The
-    # imports are lazy because the run layer never depends on the analysis layer otherwise.
-
-    @property
-    def cache_bytes(self) -> int:
-        """Delegate to ``run_weights(run).cache_bytes`` (deprecated)."""
-        from linlens_widgets.analysis.weights import run_weights
-
-        _deprecated("cache_bytes", "linlens_widgets.analysis.weights.run_weights(run).cache_bytes")
-        return run_weights(self).cache_bytes
-
-    @cache_bytes.setter
-    def cache_bytes(self, value: int) -> None:
-        from linlens_widgets.analysis.weights import run_weights
-
-        _deprecated("cache_bytes", "linlens_widgets.analysis.weights.run_weights(run).cache_bytes")
-        run_weights(self).cache_bytes = value
-
-    def effective_weights(self, i: int, *, patterns: bool = False) -> EffectiveWeights:
-        """Delegate to ``run_weights(run).effective_weights(i, patterns=...)`` (deprecated)."""
-        from linlens_widgets.analysis.weights import run_weights
-
-        _deprecated(
-            "effective_weights",
-            "linlens_widgets.analysis.weights.run_weights(run).effective_weights",
-        )
-        return run_weights(self).effective_weights(i, patterns=patterns)
-
-    def weight_features(self, i: int) -> torch.Tensor:
-        """Delegate to ``run_weights(run).weight_features(i)`` (deprecated)."""
-        from linlens_widgets.analysis.weights import run_weights
-
-        _deprecated(
-            "weight_features", "linlens_widgets.analysis.weights.run_weights(run).weight_features"
-        )
-        return run_weights(self).weight_features(i)
-
-    def predictions(self, i: int) -> torch.Tensor:
-        """Delegate to ``run_weights(run).predictions(i)`` (deprecated)."""
-        from linlens_widgets.analysis.weights import run_weights
-
-        _deprecated("predictions", "linlens_widgets.analysis.weights.run_weights(run).predictions")
-        return run_weights(self).predictions(i)
-
-    def attach(self, name: str, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
-        """Delegate to ``AnalysisStore(run).put(name, arrays, meta)`` (deprecated)."""
-        from linlens_widgets.analysis.store import AnalysisStore
-
-        _deprecated("attach", "linlens_widgets.analysis.store.AnalysisStore(run).put")
-        AnalysisStore(self).put(name, arrays, meta)
-
-    def attachment(self, name: str) -> AnalysisEntry | None:
-        """Delegate to ``AnalysisStore(run).get(name)`` (deprecated)."""
-        from linlens_widgets.analysis.store import AnalysisStore
-
-        _deprecated("attachment", "linlens_widgets.analysis.store.AnalysisStore(run).get")
-        return AnalysisStore(self).get(name)
-
-    @property
-    def attachments(self) -> list[str]:
-        """Delegate to ``AnalysisStore(run).names`` (deprecated)."""
-        _deprecated("attachments", "linlens_widgets.analysis.store.AnalysisStore(run).names")
-        return sorted(self.analysis_entries)
 
     # ------------------------------------------------------------------ save / load
 

@@ -9,7 +9,7 @@
   images fetched on demand as float32 buffers.
 - ``CheckpointScrubber`` — native range input over the checkpoints, play/pause/speed, step
   buttons, keyboard, accuracy/loss sparkline; ``checkpoint`` links with ``traitlets.link`` or
-  ``ipywidgets.jslink`` (browser-only, instant). ``EpochScrubber`` is its deprecated name.
+  ``ipywidgets.jslink`` (browser-only, instant).
 - ``LensExplorer`` — the three linked (in the browser) plus a Bokeh metrics panel;
   ``save_html(path)`` writes a kernel-free page.
 

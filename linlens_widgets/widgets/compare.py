@@ -21,7 +21,6 @@ them; the answers travel as float32 buffers (a few KB), cached in the browser.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -34,11 +33,9 @@ from linlens_widgets.widgets._bundle import bundle
 from linlens_widgets.widgets._codecs import pack_message
 from linlens_widgets.widgets.contract import CONTRACT, message
 from linlens_widgets.widgets.validate import (
-    EpochAlias,
     checkpoint_position,
     index_list,
     probe_index,
-    renamed_keyword,
     set_state_or_keep,
 )
 
@@ -53,7 +50,7 @@ def _np(t: Any) -> np.ndarray:
     return t.detach().cpu().numpy() if hasattr(t, "detach") else np.asarray(t)
 
 
-class WeightCompare(EpochAlias, anywidget.AnyWidget):
+class WeightCompare(anywidget.AnyWidget):
     """Compare the effective weights of two operands ``a`` and ``b`` (samples or groups).
 
     Parameters
@@ -66,7 +63,7 @@ class WeightCompare(EpochAlias, anywidget.AnyWidget):
     b
         Operand B, like ``a``; default ``[1]``.
     checkpoint
-        Checkpoint position (default -1, the last). ``epoch=`` is a deprecated alias.
+        Checkpoint position (default -1, the last).
     classes
         Which class rows to show (default None: all).
     class_means
@@ -138,9 +135,6 @@ class WeightCompare(EpochAlias, anywidget.AnyWidget):
         checkpoints: Sequence[int] | None = None,
         **kwargs: Any,
     ) -> None:
-        checkpoint = renamed_keyword(kwargs, "epoch", "checkpoint", checkpoint, "WeightCompare")
-        a = _renamed_operand(kwargs, "sample_a", "a", a)
-        b = _renamed_operand(kwargs, "sample_b", "b", b)
         if not _sources.is_run(run):
             raise TypeError(f"WeightCompare needs a Run, got {type(run).__name__}")
         self.run = run
@@ -171,27 +165,6 @@ class WeightCompare(EpochAlias, anywidget.AnyWidget):
         )
         self._network = _live_network(run, self.checkpoint_ids)
         self.on_msg(self._on_message)
-
-    # ------------------------------------------------------------------ deprecated names
-    @property
-    def sample_a(self) -> int | None:
-        """Deprecated: operand A's single index (None for a group); use ``a``."""
-        return _single(self.a, "sample_a", "a")
-
-    @sample_a.setter
-    def sample_a(self, value: int) -> None:
-        _warn_renamed("sample_a", "a")
-        self.a = [value]
-
-    @property
-    def sample_b(self) -> int | None:
-        """Deprecated: operand B's single index (None for a group); use ``b``."""
-        return _single(self.b, "sample_b", "b")
-
-    @sample_b.setter
-    def sample_b(self, value: int) -> None:
-        _warn_renamed("sample_b", "b")
-        self.b = [value]
 
     # ------------------------------------------------------------------ validation
     @traitlets.validate("a")
@@ -505,32 +478,6 @@ def _operand(value: Any, n: int, name: str) -> list[int]:
     if not out:
         raise ValueError(f"{name} is empty; give at least one probe index")
     return out
-
-
-def _warn_renamed(old: str, new: str) -> None:
-    warnings.warn(
-        f"WeightCompare.{old} is deprecated; use {new} (a list of probe indices)",
-        DeprecationWarning,
-        stacklevel=3,
-    )
-
-
-def _renamed_operand(kwargs: dict[str, Any], old: str, new: str, value: Any) -> Any:
-    """Take the deprecated keyword ``old`` (one probe index) out of ``kwargs``, warning."""
-    if old not in kwargs:
-        return value
-    warnings.warn(
-        f"WeightCompare({old}=...) is deprecated and will be removed in the next release; "
-        f"use {new}=... (a probe index or a list of them)",
-        DeprecationWarning,
-        stacklevel=3,
-    )
-    return _as_list(kwargs.pop(old))
-
-
-def _single(operand: list[int], old: str, new: str) -> int | None:
-    _warn_renamed(old, new)
-    return operand[0] if len(operand) == 1 else None
 
 
 def _features(run: Any, checkpoint_id: int) -> Any:

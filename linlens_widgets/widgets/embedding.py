@@ -26,12 +26,10 @@ from linlens_widgets.widgets import _sources
 from linlens_widgets.widgets._bundle import bundle
 from linlens_widgets.widgets._codecs import array_serialization, to_wire_array
 from linlens_widgets.widgets.validate import (
-    EpochAlias,
     checkpoint_position,
     class_ids,
     height_px,
     index_list,
-    renamed_keyword,
     set_state_or_keep,
     size_px,
 )
@@ -43,7 +41,7 @@ MAX_POINT_SIZE = 100.0
 """Largest point size in pixels (0 means: chosen from the number of points)."""
 
 
-class EmbeddingView(EpochAlias, anywidget.AnyWidget):
+class EmbeddingView(anywidget.AnyWidget):
     """WebGL scatter of a trajectory; ``checkpoint`` and ``selection`` sync both ways.
 
     Parameters
@@ -68,8 +66,7 @@ class EmbeddingView(EpochAlias, anywidget.AnyWidget):
     thumbnails
         Send the probe images once (uint8 atlas) for the hover tooltip (default True).
     checkpoint
-        Checkpoint position to show first (default -1, the last). ``epoch=`` is a deprecated
-        alias.
+        Checkpoint position to show first (default -1, the last).
     height
         Plot height in pixels (default 420).
 
@@ -120,7 +117,6 @@ class EmbeddingView(EpochAlias, anywidget.AnyWidget):
         height: int = 420,
         **kwargs: Any,
     ) -> None:
-        checkpoint = renamed_keyword(kwargs, "epoch", "checkpoint", checkpoint, "EmbeddingView")
         trajectory, run = _resolve(trajectory_or_run, run)
         positions = _sources.check_positions(
             trajectory.positions if trajectory is not None else trajectory_or_run

@@ -21,7 +21,6 @@ script, from the same ``widgets.panel.cursor_positions``).
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -37,7 +36,7 @@ from linlens_widgets.widgets._bundle import bundle
 from linlens_widgets.widgets.compare import WeightCompare
 from linlens_widgets.widgets.embedding import EmbeddingView
 from linlens_widgets.widgets.scrubber import CheckpointScrubber
-from linlens_widgets.widgets.validate import renamed_keyword, set_state_or_keep
+from linlens_widgets.widgets.validate import set_state_or_keep
 
 DEFAULT_PAGE_SAMPLES = 48
 """How many samples' effective weights a saved page carries by default (see ``save_html``)."""
@@ -75,13 +74,11 @@ class LensExplorer(ipywidgets.VBox):
     color
         Colour mode or values for the scatter, as in ``EmbeddingView`` (default "label").
     a
-        Operand A of the comparison: a probe index or a list of them (default 0). ``sample_a=``
-        is a deprecated alias.
+        Operand A of the comparison: a probe index or a list of them (default 0).
     b
-        Operand B (default: the first sample of another class). ``sample_b=`` is deprecated.
+        Operand B (default: the first sample of another class).
     checkpoint
-        Checkpoint position to start at (default -1, the last). ``epoch=`` is a deprecated
-        alias.
+        Checkpoint position to start at (default -1, the last).
     metrics
         Metric names for the Bokeh panel (default: ``ll.plots.metric_panel``'s).
     panel
@@ -114,15 +111,12 @@ class LensExplorer(ipywidgets.VBox):
         class_means: bool = False,
         **kwargs: Any,
     ) -> None:
-        checkpoint = renamed_keyword(kwargs, "epoch", "checkpoint", checkpoint, "LensExplorer")
         if not _sources.is_run(run):
             raise TypeError(f"LensExplorer needs a Run, got {type(run).__name__}")
         trajectory = _sources.trajectory_of(run) if trajectory is None else trajectory
         _sources.check_matches(trajectory, run)
         ids = _sources.checkpoint_ids(trajectory, run)
         labels = _sources.labels_of(run, None)
-        a = _renamed(kwargs, "sample_a", "a", a)
-        b = _renamed(kwargs, "sample_b", "b", b)
         a = 0 if a is None else a
         b = _other_class(labels, a) if b is None else b
         self.run = run
@@ -260,19 +254,6 @@ class LensExplorer(ipywidgets.VBox):
             max_mb=max_mb,
             precision=precision,
         )
-
-
-def _renamed(kwargs: dict[str, Any], old: str, new: str, value: Any) -> Any:
-    """Take the deprecated keyword ``old`` out of ``kwargs``, warning; return the value to use."""
-    if old not in kwargs:
-        return value
-    warnings.warn(
-        f"LensExplorer({old}=...) is deprecated and will be removed in the next release; "
-        f"use {new}=... (a probe index or a list of them)",
-        DeprecationWarning,
-        stacklevel=3,
-    )
-    return kwargs.pop(old)
 
 
 def _other_class(labels: np.ndarray, a: int | Sequence[int]) -> int:

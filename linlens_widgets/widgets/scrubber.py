@@ -12,7 +12,6 @@ scrubbing stays instant): ``ipywidgets.jslink((scrubber, "checkpoint"), (view, "
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -23,17 +22,15 @@ from linlens_widgets.widgets import _sources
 from linlens_widgets.widgets._bundle import bundle
 from linlens_widgets.widgets.contract import SPEEDS
 from linlens_widgets.widgets.validate import (
-    EpochAlias,
     checkpoint_position,
     json_safe,
-    renamed_keyword,
     set_state_or_keep,
 )
 
-__all__ = ["SPEEDS", "CheckpointScrubber", "EpochScrubber"]
+__all__ = ["SPEEDS", "CheckpointScrubber"]
 
 
-class CheckpointScrubber(EpochAlias, anywidget.AnyWidget):
+class CheckpointScrubber(anywidget.AnyWidget):
     """Slider over checkpoints; labels show epoch, step and test accuracy.
 
     Parameters
@@ -41,8 +38,7 @@ class CheckpointScrubber(EpochAlias, anywidget.AnyWidget):
     run
         A ``Run`` (or a ``Trajectory``, whose epochs/steps label the frames).
     checkpoint
-        Checkpoint position to start at (default -1, the last). ``epoch=`` is a deprecated
-        alias.
+        Checkpoint position to start at (default -1, the last).
     checkpoints
         Run checkpoint indices to scrub over (default: all; the explorer passes the
         trajectory's ``checkpoint_ids``).
@@ -81,7 +77,6 @@ class CheckpointScrubber(EpochAlias, anywidget.AnyWidget):
         **kwargs: Any,
     ) -> None:
         name = type(self).__name__
-        checkpoint = renamed_keyword(kwargs, "epoch", "checkpoint", checkpoint, name)
         if _sources.is_run(run):
             ids = _sources.select_checkpoints(run, checkpoints)
             frames = _sources.frames(run, ids)
@@ -141,16 +136,3 @@ class CheckpointScrubber(EpochAlias, anywidget.AnyWidget):
     def set_state(self, sync_data: dict[str, Any]) -> None:
         """Apply an update from the browser; a bad value is refused, logged and sent back."""
         set_state_or_keep(self, super().set_state, sync_data)
-
-
-class EpochScrubber(CheckpointScrubber):
-    """Deprecated name of :class:`CheckpointScrubber`, kept for one release."""
-
-    def __init__(self, run: Any, **kwargs: Any) -> None:
-        warnings.warn(
-            "EpochScrubber is deprecated and will be removed in the next release; "
-            "use CheckpointScrubber (its position trait is .checkpoint)",
-            DeprecationWarning,
-            stacklevel=2,
-        )
-        super().__init__(run, **kwargs)

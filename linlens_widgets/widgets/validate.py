@@ -9,7 +9,6 @@ back from the end.
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -20,14 +19,12 @@ from linlens_widgets.runs.indexing import checkpoint_index
 
 __all__ = [
     "MAX_HEIGHT",
-    "EpochAlias",
     "checkpoint_position",
     "class_ids",
     "height_px",
     "index_list",
     "json_safe",
     "probe_index",
-    "renamed_keyword",
     "set_state_or_keep",
     "size_px",
 ]
@@ -71,7 +68,7 @@ def probe_index(value: Any, n: int, name: str) -> int:
     n
         How many probe samples there are.
     name
-        What the index is called in the error message (e.g. ``"sample_a"``).
+        What the index is called in the error message (e.g. ``"a"``).
 
     Returns
     -------
@@ -125,72 +122,6 @@ def index_list(values: Iterable[Any], n: int, name: str) -> list[int]:
             raise ValueError(f"{name} index {int(v)} is out of range (0..{n - 1})")
         out.add(int(v))
     return sorted(out)
-
-
-def renamed_keyword(kwargs: dict[str, Any], old: str, new: str, value: Any, owner: str) -> Any:
-    """Take a deprecated keyword out of ``kwargs``, warning, and return the value to use.
-
-    Parameters
-    ----------
-    kwargs
-        The caller's extra keyword arguments; ``old`` is removed from it when present.
-    old, new
-        The deprecated and the current keyword names.
-    value
-        The value passed under ``new``.
-    owner
-        The class or function name, for the warning.
-
-    Returns
-    -------
-    Any
-        ``kwargs[old]`` when it was given, else ``value``.
-    """
-    if old not in kwargs:
-        return value
-    warnings.warn(
-        f"{owner}({old}=...) is deprecated and will be removed in the next release; "
-        f"use {new}=... (a checkpoint position)",
-        DeprecationWarning,
-        stacklevel=3,
-    )
-    return kwargs.pop(old)
-
-
-class EpochAlias:
-    """Deprecated ``.epoch`` attribute of a widget: reads and writes ``.checkpoint``, warning."""
-
-    checkpoint: int
-
-    @staticmethod
-    def _warn_epoch() -> None:
-        warnings.warn(
-            "the widget's .epoch attribute is deprecated and will be removed in the next "
-            "release; use .checkpoint (the position in the run's checkpoint list)",
-            DeprecationWarning,
-            stacklevel=3,
-        )
-
-    @property
-    def epoch(self) -> int:
-        """Deprecated name of ``checkpoint``."""
-        self._warn_epoch()
-        return self.checkpoint
-
-    @epoch.setter
-    def epoch(self, value: int) -> None:
-        self._warn_epoch()
-        self.checkpoint = value
-
-    @property
-    def n_epochs(self) -> int:
-        """Deprecated name of ``n_checkpoints`` (it always counted checkpoints)."""
-        warnings.warn(
-            "n_epochs is deprecated and will be removed in the next release; use n_checkpoints",
-            DeprecationWarning,
-            stacklevel=2,
-        )
-        return self.n_checkpoints  # type: ignore[attr-defined]
 
 
 MAX_HEIGHT = 10_000

@@ -186,27 +186,6 @@ def test_checkpoint_indices_are_checked(run: ll.Run) -> None:
         run_weights(run).effective_weights(-5)
 
 
-def test_deprecated_run_methods_delegate_and_warn(run: ll.Run, folder: Path) -> None:
-    loaded = ll.Run.load(folder)
-    weights = run_weights(loaded)
-    with pytest.warns(DeprecationWarning, match="run_weights"):
-        assert loaded.effective_weights(1) is weights.effective_weights(1)
-    with pytest.warns(DeprecationWarning, match="run_weights"):
-        assert loaded.weight_features(1) is weights.weight_features(1)
-    with pytest.warns(DeprecationWarning, match="run_weights"):
-        assert torch.equal(loaded.predictions(1), weights.predictions(1))
-    with pytest.warns(DeprecationWarning, match="cache_bytes"):
-        loaded.cache_bytes = 123
-    assert weights.cache_bytes == 123
-    with pytest.warns(DeprecationWarning, match="AnalysisStore"):
-        loaded.attach("note", {"x": np.arange(3.0)}, {"about": "demo"})
-    assert AnalysisStore(ll.Run.load(folder)).get("note")[1] == {"about": "demo"}
-    with pytest.warns(DeprecationWarning, match="AnalysisStore"):
-        assert loaded.attachment("note")[1] == {"about": "demo"}
-    with pytest.warns(DeprecationWarning, match="AnalysisStore"):
-        assert loaded.attachments == ["note"]
-
-
 # ----------------------------------------------------------------------------- analysis store
 
 

@@ -7,6 +7,7 @@ import json
 import pytest
 
 import linlens_widgets as ll
+from linlens_widgets.analysis.store import AnalysisStore
 from linlens_widgets.sweeps import record, task
 
 pytestmark = pytest.mark.slow  # the module's fixture trains and analyses three tiny runs
@@ -54,7 +55,7 @@ def test_runs_load_lazily_with_params_and_labels(saved) -> None:
     run = runs[1]
     assert list(sw._runs) == ["width=8"]
     assert run.model_at(-1)[0].out_features == 8
-    assert run.attachment("phenomena") is not None
+    assert AnalysisStore(run).get("phenomena") is not None
     assert runs[1] is run
     with pytest.raises(KeyError, match="completed: width=4, width=8"):
         sw.run("width=-1")

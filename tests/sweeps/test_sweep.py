@@ -21,6 +21,7 @@ import pytest
 
 import linlens_widgets as ll
 from linlens_widgets import cli
+from linlens_widgets.analysis.store import AnalysisStore
 
 pytestmark = pytest.mark.slow
 
@@ -110,7 +111,7 @@ def test_sweep_survives_a_killed_worker_and_resumes_without_training(
         assert run.path == out / point.name
         assert run.config["sweep"]["params"] == params == point.params
         assert run.checkpoints[-1].epoch == EPOCHS
-        assert run.attachment("plots.similarity") is not None
+        assert AnalysisStore(run).get("plots.similarity") is not None
         assert run.model_at(-1)[0].out_features == params["width"]
     table = ll.Sweep.load(out).table
     assert [row["status"] for row in table] == ["ok"] * 4

@@ -102,20 +102,6 @@ def test_group_operand_uses_the_mean_weight(run):
     assert cmp.cosine()["overall"] == pytest.approx(expected)
 
 
-def test_sample_a_and_b_are_deprecated_aliases(run):
-    with pytest.warns(DeprecationWarning, match="sample_a"):
-        cmp = ll.WeightCompare(run, sample_a=4)
-    assert cmp.a == [4]
-    with pytest.warns(DeprecationWarning, match="use b"):
-        cmp.sample_b = 7
-    assert cmp.b == [7]
-    with pytest.warns(DeprecationWarning):
-        assert cmp.sample_a == 4
-    cmp.a = [1, 2]
-    with pytest.warns(DeprecationWarning):
-        assert cmp.sample_a is None
-
-
 def test_probe_mean_and_neighbors_messages(run, monkeypatch):
     cmp = ll.WeightCompare(run, 0, 1)
     sent = Sent(cmp, monkeypatch)

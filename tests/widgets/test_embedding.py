@@ -67,17 +67,6 @@ def test_negative_checkpoint_counts_back_from_the_end(run, traj):
         view.checkpoint = 1.5  # a float is training time, never a position
 
 
-def test_old_epoch_names_still_work_with_a_warning(run, traj):
-    with pytest.warns(DeprecationWarning, match="epoch=.... is deprecated"):
-        view = ll.EmbeddingView(traj, run=run, epoch=1)
-    assert view.checkpoint == 1
-    with pytest.warns(DeprecationWarning, match=r"\.epoch attribute is deprecated"):
-        assert view.epoch == 1
-    with pytest.warns(DeprecationWarning, match=r"\.epoch attribute is deprecated"):
-        view.epoch = 2
-    assert view.checkpoint == 2
-
-
 def test_selection_validated_and_normalised(run, traj):
     view = ll.EmbeddingView(traj, run=run)
     view.selection = [5, 2, 5]

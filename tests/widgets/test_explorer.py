@@ -58,11 +58,10 @@ def test_compare_selection_makes_the_group_an_operand(ex):
         ex.compare_selection("c")
 
 
-def test_explorer_operands_and_deprecated_keywords(run, traj):
+def test_explorer_operands(run, traj):
     ex = ll.LensExplorer(run, trajectory=traj, panel=False, a=[1, 2], b=5)
     assert (ex.compare.a, ex.compare.b) == ([1, 2], [5])
-    with pytest.warns(DeprecationWarning, match="sample_a"):
-        ex = ll.LensExplorer(run, trajectory=traj, panel=False, sample_a=3)
+    ex = ll.LensExplorer(run, trajectory=traj, panel=False, a=3)
     assert ex.compare.a == [3]
 
 

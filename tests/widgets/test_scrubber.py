@@ -64,17 +64,3 @@ def test_scrubber_over_a_trajectory(traj):
 def test_refuses_what_it_cannot_scrub():
     with pytest.raises(TypeError, match="CheckpointScrubber needs a Run or a Trajectory"):
         ll.CheckpointScrubber([1, 2, 3])
-
-
-def test_old_names_warn_and_still_work(run):
-    with pytest.warns(DeprecationWarning, match="EpochScrubber is deprecated"):
-        s = ll.EpochScrubber(run, checkpoint=1)
-    assert isinstance(s, ll.CheckpointScrubber) and s.checkpoint == 1
-    with pytest.warns(DeprecationWarning, match=r"CheckpointScrubber\(epoch=...\) is deprecated"):
-        s = ll.CheckpointScrubber(run, epoch=2)
-    assert s.checkpoint == 2
-    with pytest.warns(DeprecationWarning, match=r"\.epoch attribute is deprecated"):
-        s.epoch = 0
-    assert s.checkpoint == 0
-    with pytest.warns(DeprecationWarning, match="use n_checkpoints"):
-        assert s.n_epochs == s.n_checkpoints == len(run.checkpoints)
