@@ -911,7 +911,7 @@ def _check_shape(data: Dataset, hidden: Sequence[int], probe: int | None) -> Non
 
 def _check_out(out: Path, *, overwrite: bool) -> None:
     """Find every problem with ``--out`` before training: exists, not replaceable, unwritable."""
-    from linlens_widgets.runs._swap import check_replaceable
+    from linlens_widgets.runs.store import check_replaceable
 
     if out.exists() or out.is_symlink():
         if not overwrite:

@@ -2,9 +2,10 @@
 
 Layers, lowest first: ``lens`` → ``runs`` → ``analysis`` → ``plots`` / ``widgets`` → ``cli``. A
 module imports only from its own layer and the layers below it; this holds for imports inside
-functions too (a lazy import is still a dependency). Module-level imports must form no cycle.
-A module never imports a ``_private`` name (function, class, constant) of another module, and
-imports a ``_private`` module only from inside its own subpackage.
+functions too (a lazy import is still a dependency). Imports form no cycle, lazy ones included.
+A module never imports a ``_private`` name (function, class, constant) of another module, nor
+reads one as an attribute of a module it imported (``metrics._ward``), and imports a ``_private``
+module (or a name from it) only from inside its own subpackage. There are no exceptions.
 
 The graph is read from the source with :mod:`ast`; nothing is imported to build it. Imports under
 ``if TYPE_CHECKING:`` are annotations only and are not counted.
@@ -15,8 +16,6 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass
 from pathlib import Path
-
-import pytest
 
 import linlens_widgets
 
@@ -129,29 +128,55 @@ def test_the_graph_is_read_from_the_real_package() -> None:
     assert all(i.target in MODULES for i in ALL_IMPORTS), "an import names no package module"
 
 
-def test_module_level_imports_have_no_cycle() -> None:
+def import_cycles(imports: list[Import]) -> list[list[str]]:
+    """Return the cycles among package modules that ``imports`` draw (one per tangle)."""
     graph: dict[str, set[str]] = {name: set() for name in MODULES}
-    for imp in ALL_IMPORTS:
-        if imp.module_level and imp.target != imp.importer:
+    for imp in imports:
+        if imp.target != imp.importer:
             graph[imp.importer].add(imp.target)
-    state: dict[str, int] = {}  # 1: on the current path, 2: done
-    path: list[str] = []
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    cycles: list[list[str]] = []
 
-    def walk(node: str) -> None:
-        state[node] = 1
-        path.append(node)
+    def connect(node: str) -> None:  # Tarjan's strongly connected components
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
         for nxt in sorted(graph[node]):
-            if state.get(nxt) == 1:
-                cycle = [*path[path.index(nxt) :], nxt]
-                pytest.fail("import cycle: " + " -> ".join(cycle))
-            if nxt not in state:
-                walk(nxt)
-        path.pop()
-        state[node] = 2
+            if nxt not in index:
+                connect(nxt)
+                low[node] = min(low[node], low[nxt])
+            elif nxt in on_stack:
+                low[node] = min(low[node], index[nxt])
+        if low[node] == index[node]:
+            part = []
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                part.append(member)
+                if member == node:
+                    break
+            if len(part) > 1:
+                cycles.append(sorted(part))
 
     for name in sorted(graph):
-        if name not in state:
-            walk(name)
+        if name not in index:
+            connect(name)
+    return cycles
+
+
+def test_the_cycle_finder_finds_a_cycle() -> None:
+    a, b = "linlens_widgets.analysis.metrics", "linlens_widgets.analysis.clustering"
+    loop = [Import(a, b, None, False, 1), Import(b, a, None, False, 1)]
+    assert import_cycles(loop) == [sorted([a, b])]
+
+
+def test_the_package_has_no_import_cycle() -> None:
+    """No cycle among all imports, lazy ones inside functions included (annotations excepted)."""
+    cycles = import_cycles(ALL_IMPORTS)
+    assert not cycles, "import cycles:\n" + "\n".join(" <-> ".join(c) for c in cycles)
 
 
 def test_dependencies_point_one_way() -> None:
@@ -179,10 +204,8 @@ def _subpackage(module: str) -> str:
 def test_no_private_names_cross_modules() -> None:
     found = set()
     for imp in ALL_IMPORTS:
-        if imp.name is not None:
-            if imp.name.startswith("_") and not imp.name.startswith("__"):
-                found.add((imp.importer, imp.target, imp.name))
-            continue
+        if imp.name is not None and imp.name.startswith("_") and not imp.name.startswith("__"):
+            found.add((imp.importer, imp.target, imp.name))
         private_module = imp.target.rpartition(".")[2].startswith("_")
         if private_module and _subpackage(imp.target) != _subpackage(imp.importer):
             found.add((imp.importer, imp.target, "<private module>"))
@@ -190,3 +213,50 @@ def test_no_private_names_cross_modules() -> None:
     assert not unexpected, "private names imported across modules:\n" + "\n".join(
         f"{a} takes {n} from {b}" for a, b, n in unexpected
     )
+
+
+def module_aliases(importer: str) -> dict[str, str]:
+    """Names under which ``importer`` binds package modules (``from pkg import mod``, ``as``)."""
+    tree = ast.parse(MODULES[importer].read_text(encoding="utf-8"))
+    bound: dict[str, str] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name in MODULES and alias.asname:
+                    bound[alias.asname] = alias.name
+        elif isinstance(node, ast.ImportFrom):
+            source = _resolve(importer, node)
+            for alias in node.names:
+                if f"{source}.{alias.name}" in MODULES:
+                    bound[alias.asname or alias.name] = f"{source}.{alias.name}"
+    return bound
+
+
+def private_attribute_reads(importer: str) -> list[str]:
+    """``module._name`` reads in ``importer`` where ``module`` is another package module."""
+    bound = module_aliases(importer)
+    tree = ast.parse(MODULES[importer].read_text(encoding="utf-8"))
+    return [
+        f"{importer}:{node.lineno} reads {bound[node.value.id]}.{node.attr}"
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Attribute)
+        and isinstance(node.value, ast.Name)
+        and node.value.id in bound
+        and bound[node.value.id] != importer
+        and node.attr.startswith("_")
+        and not node.attr.startswith("__")
+    ]
+
+
+def test_no_private_attributes_read_across_modules() -> None:
+    wrong = [line for name in MODULES for line in private_attribute_reads(name)]
+    assert not wrong, "private names read across modules:\n" + "\n".join(sorted(wrong))
+
+
+def test_the_attribute_check_sees_a_private_read(tmp_path: Path, monkeypatch) -> None:
+    fake = tmp_path / "probe.py"
+    fake.write_text("from linlens_widgets.analysis import clustering\nclustering._mean_row\n")
+    monkeypatch.setitem(MODULES, "linlens_widgets.probe", fake)
+    assert private_attribute_reads("linlens_widgets.probe") == [
+        "linlens_widgets.probe:2 reads linlens_widgets.analysis.clustering._mean_row"
+    ]

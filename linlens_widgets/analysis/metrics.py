@@ -9,12 +9,14 @@ neighbours that carry its label; :func:`story` (:mod:`linlens_widgets.analysis.s
 numbers at initialisation and after training into the facts and sentences a lecture prints.
 
 The related training phenomena live in :mod:`linlens_widgets.analysis.phenomena` and are
-re-exported here, so that ``ll.metrics`` is the one place to look: :func:`neuron_alignment`
-(early alignment under small initialisation), :func:`local_complexity` (linear-region density near
-the data), :func:`weight_variation` (how far a net is from one linear map), each over a run with
-:func:`phenomena_over_run`. The sub-clusters of a class followed through training (the same
-samples at every checkpoint) live in :mod:`linlens_widgets.analysis.subcluster_tracking`:
-:func:`track_subclusters`, :func:`track_all_subclusters`.
+re-exported here, so that ``ll.metrics`` is the one place to look: :func:`neuron_alignment` (early
+alignment under small initialisation), :func:`local_complexity` (linear-region density near the
+data), :func:`weight_variation` (how far a net is from one linear map), each over a run with
+:func:`phenomena_over_run`. The sub-clusters of one class at one checkpoint (:func:`subclusters`)
+come from :mod:`linlens_widgets.analysis.clustering`; the sub-clusters of a class followed through
+training (the same samples at every checkpoint) live in
+:mod:`linlens_widgets.analysis.subcluster_tracking`: :func:`track_subclusters`,
+:func:`track_all_subclusters`.
 
 Every function takes ``weights`` as an ``EffectiveWeights`` (its ``.weight`` is used), a
 ``torch.Tensor`` or a NumPy array of shape ``(N, ...)``, flattened per sample. Class similarity
@@ -38,8 +40,15 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import torch
 
-from linlens_widgets.analysis._pca import randomized_pca
 from linlens_widgets.analysis.agreement import KnnAgreement, knn_agreement
+from linlens_widgets.analysis.clustering import (
+    Subcluster,
+    Weights,
+    flat_rows,
+    label_array,
+    subclusters,
+    weight_tensor,
+)
 from linlens_widgets.analysis.neighbors import (
     Neighbors,
     centred_cosine,
@@ -100,40 +109,7 @@ __all__ = [
     "weight_variation",
 ]
 
-Weights = Any  # EffectiveWeights | torch.Tensor | np.ndarray, (N, ...)
 _CHUNK = 8192
-
-
-def _tensor(weights: Weights) -> torch.Tensor:
-    """Return the weights as a tensor ``(N, ...)`` (``EffectiveWeights.weight`` when given one)."""
-    w = getattr(weights, "weight", weights)
-    if isinstance(w, np.ndarray):
-        w = torch.from_numpy(w)
-    if not isinstance(w, torch.Tensor):
-        raise TypeError(
-            f"weights must be EffectiveWeights, a torch.Tensor or a numpy array, got {type(w)}"
-        )
-    if w.ndim < 2:
-        raise ValueError(f"weights must have shape (N, ...) with N samples, got {tuple(w.shape)}")
-    return w.detach()
-
-
-def _labels(labels: Any, n: int) -> np.ndarray:
-    y = labels.detach().cpu().numpy() if isinstance(labels, torch.Tensor) else np.asarray(labels)
-    y = y.reshape(-1).astype(np.int64)
-    if y.shape != (n,):
-        raise ValueError(f"labels must have shape ({n},) to match the weights, got {y.shape}")
-    return y
-
-
-def _flat64(w: torch.Tensor, rows: slice | np.ndarray) -> torch.Tensor:
-    """Rows of ``w`` flattened to ``(rows, k)`` float64 on the CPU.
-
-    Index arrays are turned into tensors first: indexing a tensor with a NumPy array takes torch's
-    slow generic path (about 1000x slower for a few dozen rows).
-    """
-    block = w[rows] if isinstance(rows, slice) else w[torch.as_tensor(rows, dtype=torch.long)]
-    return block.reshape(block.shape[0], -1).to("cpu", torch.float64)
 
 
 # ----------------------------------------------------------------------------- similarity
@@ -194,9 +170,9 @@ def class_similarity(weights: Weights, labels: Any, *, centered: bool = True) ->
     >>> s.intra > 0.9 > 0 > s.inter
     True
     """
-    w = _tensor(weights)
+    w = weight_tensor(weights)
     n = w.shape[0]
-    y = _labels(labels, n)
+    y = label_array(labels, n)
     classes, index = np.unique(y, return_inverse=True)
     mean = _column_mean(w) if centered else None
     sums = torch.zeros(len(classes), int(np.prod(w.shape[1:])), dtype=torch.float64)
@@ -204,7 +180,7 @@ def class_similarity(weights: Weights, labels: Any, *, centered: bool = True) ->
     nonzero = torch.zeros(len(classes), dtype=torch.float64)
     index_all = torch.from_numpy(index)
     for s in range(0, n, _CHUNK):
-        rows = _flat64(w, slice(s, s + _CHUNK))
+        rows = flat_rows(w, slice(s, s + _CHUNK))
         if mean is not None:
             rows = rows - mean
         norms = rows.norm(dim=1, keepdim=True)
@@ -229,7 +205,7 @@ def class_similarity(weights: Weights, labels: Any, *, centered: bool = True) ->
 def _column_mean(w: torch.Tensor) -> torch.Tensor:
     total = torch.zeros(int(np.prod(w.shape[1:])), dtype=torch.float64)
     for s in range(0, w.shape[0], _CHUNK):
-        total += _flat64(w, slice(s, s + _CHUNK)).sum(dim=0)
+        total += flat_rows(w, slice(s, s + _CHUNK)).sum(dim=0)
     return total / w.shape[0]
 
 
@@ -274,13 +250,13 @@ def class_mean_weights(weights: Weights, labels: Any, n_classes: int | None = No
     >>> class_mean_weights(w, [0, 0, 2, 2])[1, 0]
     tensor([nan, nan])
     """
-    w = _tensor(weights)
-    y = _labels(labels, w.shape[0])
+    w = weight_tensor(weights)
+    y = label_array(labels, w.shape[0])
     k = _class_count(y, n_classes)
     sums = torch.zeros(k, int(np.prod(w.shape[1:])), dtype=torch.float64)
     idx_all = torch.from_numpy(y)
     for s in range(0, w.shape[0], _CHUNK):
-        sums.index_add_(0, idx_all[s : s + _CHUNK], _flat64(w, slice(s, s + _CHUNK)))
+        sums.index_add_(0, idx_all[s : s + _CHUNK], flat_rows(w, slice(s, s + _CHUNK)))
     counts = torch.from_numpy(np.bincount(y, minlength=k)).to(torch.float64)
     means = sums / counts[:, None]  # 0/0: NaN for an absent class
     means[counts == 0] = math.nan
@@ -302,160 +278,6 @@ def _class_count(y: np.ndarray, n_classes: int | None) -> int:
             f"label {int(y[position])} at position {position} is not below n_classes={n_classes}"
         )
     return int(n_classes)
-
-
-# ----------------------------------------------------------------------------- sub-clusters
-
-
-@dataclass(frozen=True)
-class Subcluster:
-    """One sub-cluster of a class's effective weights.
-
-    Attributes
-    ----------
-    members : np.ndarray
-        Indices (into the N probe samples) of its members, ascending.
-    mean_weight : torch.Tensor
-        Mean effective weight of the members, in the weights' own shape ``(C_out, *input)``.
-    silhouette : float
-        Mean silhouette of the members in the clustering that produced it (NaN when the class
-        was not split).
-    """
-
-    members: np.ndarray
-    mean_weight: torch.Tensor
-    silhouette: float
-
-    @property
-    def size(self) -> int:
-        """Number of members."""
-        return len(self.members)
-
-
-def subclusters(
-    weights: Weights,
-    labels: Any,
-    cls: int,
-    *,
-    max_k: int = 6,
-    min_size: int = 5,
-    min_gain: float = 0.05,
-    pca_dims: int = 20,
-    seed: int = 0,
-) -> list[Subcluster]:
-    """Sub-clusters of one class's effective weights (e.g. the persistent styles of a "1").
-
-    Method: the class's flattened W_eff are reduced to ``pca_dims`` principal components
-    (randomized PCA); Ward agglomerative clustering (deterministic, no random restarts) is cut
-    at ``k = 2..max_k`` clusters, skipping cuts with a cluster smaller than ``min_size``. A raw
-    silhouette says little on its own (an elongated Gaussian blob split in two scores 0.5 in
-    2-D), so each cut is scored by its *gain*: mean silhouette minus that of the same clustering
-    of Gaussian data with the same principal variances (a null model without sub-clusters, as
-    in the gap statistic; mean of 3 draws). The cut with the largest gain wins if the gain is
-    at least ``min_gain``; otherwise the class is one cluster. On a digits MLP the "1" class
-    gains about 0.14 (3-4 styles, at initialisation and after training) while "0" and "8"
-    stay below 0.05, as do Gaussian blobs.
-
-    Parameters
-    ----------
-    weights : EffectiveWeights, torch.Tensor or np.ndarray
-        ``(N, C_out, *input)`` effective weights (features work too; means are then features).
-    labels : torch.Tensor or array
-        ``(N,)`` class labels.
-    cls : int
-        The class to split.
-    max_k : int, default 6
-        Most sub-clusters considered.
-    min_size : int, default 5
-        Smallest allowed sub-cluster.
-    min_gain : float, default 0.05
-        Silhouette gain over the Gaussian null model a split needs to be reported.
-    pca_dims : int, default 20
-        Components kept before clustering.
-    seed : int, default 0
-        Seed of the null-model draws.
-
-    Returns
-    -------
-    list[Subcluster]
-        Largest first; a single element when the class does not split.
-
-    Raises
-    ------
-    ValueError
-        If no sample has label ``cls``.
-
-    Examples
-    --------
-    >>> rng = np.random.default_rng(0)
-    >>> w = np.concatenate([rng.normal(0, 0.1, (20, 4)), rng.normal(3, 0.1, (20, 4))])
-    >>> [c.size for c in subclusters(w, np.zeros(40, int), 0)]
-    [20, 20]
-    """
-    from sklearn.metrics import silhouette_samples
-
-    w = _tensor(weights)
-    y = _labels(labels, w.shape[0])
-    members = np.flatnonzero(y == cls)
-    if len(members) == 0:
-        raise ValueError(f"no sample has label {cls}; labels present: {np.unique(y).tolist()}")
-    rows = _flat64(w, members).numpy()
-    best: tuple[float, np.ndarray, np.ndarray] | None = None
-    if len(members) >= 2 * min_size and max_k >= 2:
-        x = _pca_scores(rows, pca_dims, seed)
-        null = _null_draws(x, seed)
-        for k in range(2, max_k + 1):
-            if k * min_size > len(members):
-                break
-            assign = _ward(x, k)
-            if np.bincount(assign).min() < min_size:
-                continue
-            sil = silhouette_samples(x, assign)
-            gain = sil.mean() - _null_silhouette(null, k)
-            if gain >= min_gain and (best is None or gain > best[0]):
-                best = (float(gain), assign, sil)
-    if best is None:
-        groups = [(members, float("nan"))]
-    else:
-        _, assign, sil = best
-        groups = [(members[assign == c], float(sil[assign == c].mean())) for c in np.unique(assign)]
-    shape = w.shape[1:]
-    out = [
-        Subcluster(
-            np.sort(idx),
-            torch.from_numpy(_flat64(w, idx).mean(dim=0).numpy()).to(torch.float32).reshape(shape),
-            s,
-        )
-        for idx, s in groups
-    ]
-    return sorted(out, key=lambda c: (-c.size, int(c.members[0])))
-
-
-def _ward(x: np.ndarray, k: int) -> np.ndarray:
-    """Ward agglomerative cluster labels of the rows of ``x`` cut at ``k`` clusters."""
-    from sklearn.cluster import AgglomerativeClustering
-
-    return AgglomerativeClustering(n_clusters=k, linkage="ward").fit_predict(x)
-
-
-def _pca_scores(rows: np.ndarray, pca_dims: int, seed: int) -> np.ndarray:
-    """Principal-component scores ``(n, d)`` float64 of one class's flattened rows."""
-    dims = max(1, min(pca_dims, rows.shape[0] - 1, rows.shape[1]))
-    return randomized_pca(rows, dims, seed=seed).scores.astype(np.float64)
-
-
-def _null_draws(x: np.ndarray, seed: int, draws: int = 3) -> list[np.ndarray]:
-    """Gaussian data with the principal variances of ``x``: the null model without sub-clusters."""
-    return [
-        np.random.default_rng(seed + r).normal(size=x.shape) * x.std(axis=0) for r in range(draws)
-    ]
-
-
-def _null_silhouette(null: Sequence[np.ndarray], k: int) -> float:
-    """Mean silhouette of the Ward cuts at ``k`` of the null draws (a split's score by chance)."""
-    from sklearn.metrics import silhouette_score
-
-    return float(np.mean([silhouette_score(g, _ward(g, k)) for g in null]))
 
 
 # ----------------------------------------------------------------------------- over a run

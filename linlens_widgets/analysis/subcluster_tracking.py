@@ -1,10 +1,10 @@
 """Tracked sub-clusters: one class's reference groups followed through every checkpoint.
 
-:func:`~linlens_widgets.analysis.metrics.subclusters` clusters a class at one checkpoint; doing it
-independently at every checkpoint gives partitions (and counts) that jump from one checkpoint to
-the next, which hides whether the *same* samples stay grouped. Here the groups are found once, at
-a reference checkpoint (by default the trained network), with the same method (PCA, Ward, gain
-over a Gaussian null), and the same samples are then followed through training:
+:func:`~linlens_widgets.analysis.clustering.subclusters` clusters a class at one checkpoint; doing
+it independently at every checkpoint gives partitions (and counts) that jump from one checkpoint to
+the next, which hides whether the *same* samples stay grouped. Here the groups are found once, at a
+reference checkpoint (by default the trained network), with the same method (PCA, Ward, gain over a
+Gaussian null), and the same samples are then followed through training:
 
 - *persistence*: the adjusted Rand index (ARI) between the reference groups and the best partition
   of the class (Ward, same number of groups) found at each checkpoint. 1 means the checkpoint
@@ -37,6 +37,7 @@ import numpy as np
 import torch
 from threadpoolctl import threadpool_limits
 
+from linlens_widgets.analysis import clustering
 from linlens_widgets.analysis.store import AnalysisStore
 from linlens_widgets.analysis.weights import run_weights
 from linlens_widgets.progress import tqdm
@@ -130,9 +131,7 @@ class _Params:
 
 def _reference_groups(features: Weights, labels: np.ndarray, cls: int, p: _Params) -> np.ndarray:
     """Group id ``(N,)`` of every sample at the reference (``-1`` outside ``cls``)."""
-    from linlens_widgets.analysis import metrics
-
-    found = metrics.subclusters(
+    found = clustering.subclusters(
         features,
         labels,
         cls,
@@ -158,34 +157,28 @@ def _follow(
     """
     from sklearn.metrics import adjusted_rand_score, silhouette_score
 
-    from linlens_widgets.analysis import metrics
-
     members = np.flatnonzero(group_ids >= 0)
     assign = group_ids[members]
     k = int(assign.max()) + 1
     means = np.asarray(means, dtype=np.float32)
     if k == 1:
         return 0.0, 0.0, means
-    x = metrics._pca_scores(features[members], p.pca_dims, p.seed)
-    persistence = adjusted_rand_score(assign, metrics._ward(x, k))
-    null = metrics._null_draws(x, p.seed)
-    separation = silhouette_score(x, assign) - metrics._null_silhouette(null, k)
+    x = clustering.pca_scores(features[members], p.pca_dims, p.seed)
+    persistence = adjusted_rand_score(assign, clustering.ward(x, k))
+    null = clustering.null_draws(x, p.seed)
+    separation = silhouette_score(x, assign) - clustering.null_silhouette(null, k)
     return float(persistence), float(separation), means
 
 
 def _as_features(features: Weights) -> np.ndarray:
     """Flattened float64 features ``(N, f)`` as a NumPy array (once per checkpoint)."""
-    from linlens_widgets.analysis import metrics
-
-    f = metrics._tensor(features)
+    f = clustering.weight_tensor(features)
     return f.reshape(f.shape[0], -1).to("cpu", torch.float64).numpy()
 
 
 def _held_means(weights: Weights, groups: np.ndarray, k: int) -> np.ndarray:
     """Group means ``(k, C, *input)`` float64 of weights held in memory (``-1``: no group)."""
-    from linlens_widgets.analysis import metrics
-
-    w = metrics._tensor(weights).to("cpu").numpy()
+    w = clustering.weight_tensor(weights).to("cpu").numpy()
     return np.stack([w[groups == g].astype(np.float64).mean(axis=0) for g in range(k)])
 
 
@@ -306,7 +299,7 @@ def track_subclusters_in(
     epochs : sequence of float, optional
         Epoch of each entry (default ``0 … E-1``).
     max_k, min_size, min_gain, pca_dims, seed
-        As in :func:`~linlens_widgets.analysis.metrics.subclusters`.
+        As in :func:`~linlens_widgets.analysis.clustering.subclusters`.
 
     Returns
     -------
@@ -365,7 +358,7 @@ def track_subclusters(
     """Find the sub-clusters of class ``cls`` at one checkpoint and follow them through a run.
 
     The groups are found at ``reference`` with
-    :func:`~linlens_widgets.analysis.metrics.subclusters`; then, at every checkpoint, the same
+    :func:`~linlens_widgets.analysis.clustering.subclusters`; then, at every checkpoint, the same
     samples give the persistence, the separation and the groups' mean W_eff (see the module
     docs). Clustering uses the run's isometric weight features (same distances as the flattened
     W_eff, much smaller); the group means stream the effective weights over row chunks, so a
@@ -382,7 +375,7 @@ def track_subclusters(
     checkpoints : sequence of int, optional
         Checkpoints to follow the groups through (default all).
     max_k, min_size, min_gain, pca_dims, seed
-        As in :func:`~linlens_widgets.analysis.metrics.subclusters`.
+        As in :func:`~linlens_widgets.analysis.clustering.subclusters`.
     progress : bool, default True
         Show a progress bar over checkpoints.
 

@@ -192,7 +192,7 @@ def _tiling_kernel(module: nn.Module, h: torch.Tensor) -> tuple[int, ...] | None
     return kernel
 
 
-class _Buffers:
+class Buffers:
     """One reusable output buffer per chain step, sized for the largest chunk."""
 
     def __init__(self) -> None:
@@ -221,7 +221,7 @@ def chain(
     plan: Plan,
     trace: Trace,
     n_out: int,
-    buffers: _Buffers,
+    buffers: Buffers,
     *,
     stop: int = 0,
     out: torch.Tensor | None = None,
@@ -234,7 +234,7 @@ def chain(
         The stack and the forward pass of this chunk.
     n_out : int
         Number of outputs C (flattened output size).
-    buffers : _Buffers
+    buffers : Buffers
         Reused per-step buffers.
     stop : int, default 0
         Index of the last leaf to apply (0: all the way to the input).
@@ -286,7 +286,7 @@ def _fused_unit_linear(
     g: _G,
     slope: torch.Tensor,
     n: int,
-    buffers: _Buffers,
+    buffers: Buffers,
     key: int,
     out: torch.Tensor | None,
 ) -> _G:
@@ -334,7 +334,7 @@ def _adjoint(
     in_shape: tuple[int, ...],
     n: int,
     n_out: int,
-    buffers: _Buffers,
+    buffers: Buffers,
     key: int,
     out: torch.Tensor | None,
 ) -> _G:
@@ -370,7 +370,7 @@ def _adjoint(
 
 
 def _linear(
-    module: nn.Linear, g: _G, rows: int, buffers: _Buffers, key: int, out: torch.Tensor | None
+    module: nn.Linear, g: _G, rows: int, buffers: Buffers, key: int, out: torch.Tensor | None
 ) -> _G:
     weight = module.weight
     if g.identity:
@@ -391,7 +391,7 @@ def _unit(
     saved: torch.Tensor,
     n: int,
     n_out: int,
-    buffers: _Buffers,
+    buffers: Buffers,
     key: int,
     out: torch.Tensor | None,
 ) -> _G:

@@ -446,7 +446,7 @@ class _Engine:
     ) -> Iterator[tuple[int, EffectiveWeights]]:
         assert self.plan is not None
         size = self._chunk_size(batch_size, self.n_out * self.widest, _FAST_BUDGET)
-        buffers = _fast._Buffers()
+        buffers = _fast.Buffers()
         in_shape = tuple(self.x.shape[1:])
         with torch.no_grad():
             for start, xc in self._chunks(size):
@@ -496,7 +496,7 @@ class _Engine:
         size = self._chunk_size(batch_size, self.n_out * self.widest, _FAST_BUDGET)
         h1 = first.weight.shape[0]
         result: torch.Tensor | None = None
-        buffers = _fast._Buffers()
+        buffers = _fast.Buffers()
         with torch.no_grad():
             for start, xc in self._chunks(size):
                 trace = _fast.forward(self.plan, xc, patterns=False)

@@ -27,6 +27,7 @@ from linlens_widgets.runs import _manifest, _sfio
 from linlens_widgets.runs._errors import RunFormatError
 from linlens_widgets.runs._loader import load_run
 from linlens_widgets.runs._probe import Probe
+from linlens_widgets.runs._sfio import jsonable
 from linlens_widgets.runs._swap import check_replaceable
 from linlens_widgets.runs.analysis_files import ANALYSIS_DIR, AnalysisEntry, write_entry
 from linlens_widgets.runs.atomic_write import replace_directory
@@ -34,7 +35,19 @@ from linlens_widgets.runs.checkpoint import Checkpoint
 from linlens_widgets.runs.display import InputDisplay, check_display, to_uint8
 from linlens_widgets.runs.indexing import checkpoint_index
 
-__all__ = ["Checkpoint", "ModelSource", "Run", "RunFormatError", "read_manifest"]
+__all__ = [
+    "Checkpoint",
+    "ModelSource",
+    "Run",
+    "RunFormatError",
+    "check_replaceable",
+    "jsonable",
+    "read_manifest",
+]
+
+# Also public here for callers outside ``runs`` that check ahead what ``Run.save`` will accept:
+# ``check_replaceable(path)`` (may ``overwrite=True`` replace that folder?) and
+# ``jsonable(value, what)`` (does a training config survive the manifest's strict JSON?).
 
 #: What ``Run.load(model=...)`` accepts: a callable that builds the architecture, or a module.
 ModelSource: TypeAlias = Callable[[], nn.Module] | nn.Module
@@ -321,7 +334,7 @@ class Run:
                 "n": len(self.probe_labels),
                 "indices": self.probe_indices.tolist(),
             },
-            "training": _sfio.jsonable(self.config, "training config") if self.config else None,
+            "training": jsonable(self.config, "training config") if self.config else None,
             "checkpoints": [
                 {
                     "index": c.index,

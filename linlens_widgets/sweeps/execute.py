@@ -177,7 +177,7 @@ def _settings(
     train_kwargs: Mapping[str, Any] | None, analyses: Sequence[str], grid: Mapping[str, Any]
 ) -> dict[str, Any]:
     """Return what every point shares, as JSON (recorded with each run and in ``sweep.json``)."""
-    from linlens_widgets.runs._sfio import jsonable
+    from linlens_widgets.runs.store import jsonable
 
     kwargs = dict(train_kwargs or {})
     allowed = grid_.train_parameters()
