@@ -6,7 +6,7 @@ are chosen from numbers measured on the run at hand: the k-nearest-neighbour lab
 (:func:`~linlens_widgets.analysis.agreement.knn_agreement`) in the inputs, in W_eff at
 initialisation and in W_eff after training, overall and per class; which pairs of classes share
 neighbourhoods (intertwined) and whether training takes them apart (untangled); and the
-intra-/inter-class similarity (:func:`~linlens_widgets.analysis.metrics.class_similarity`).
+intra-/inter-class similarity (:func:`~linlens_widgets.analysis.similarity.class_similarity`).
 Text and picture then cannot disagree on any data set.
 
 Why W_eff at initialisation often mirrors the input: ``W_eff(x) = W_L D_{L-1}(x) … D_1(x) W_1``
@@ -30,11 +30,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from linlens_widgets.analysis.agreement import KnnAgreement, knn_agreement
+from linlens_widgets.analysis.similarity import ClassSimilarity, class_similarity
 from linlens_widgets.analysis.weights import run_weights
 from linlens_widgets.runs.indexing import checkpoint_indices
 
 if TYPE_CHECKING:  # pragma: no cover
-    from linlens_widgets.analysis.metrics import ClassSimilarity
     from linlens_widgets.runs.store import Run
 
 __all__ = ["Story", "story", "tell"]
@@ -192,9 +192,6 @@ def tell(
     -------
     Story
     """
-    # ``ll.metrics`` re-exports this module, so its similarity is imported when first used
-    from linlens_widgets.analysis.metrics import class_similarity
-
     y = np.asarray(labels.numpy() if hasattr(labels, "numpy") else labels).reshape(-1)
     names = tuple(str(c) for c in classes) if classes is not None else None
     n_classes = len(names) if names is not None else int(y.max()) + 1
