@@ -9,7 +9,7 @@ import pytest
 from sklearn.metrics import adjusted_rand_score, silhouette_score
 
 import linlens_widgets as ll
-from linlens_widgets.analysis import metrics
+from linlens_widgets.analysis import clustering
 from linlens_widgets.analysis import subcluster_tracking as tracking
 from linlens_widgets.analysis.store import AnalysisStore
 from linlens_widgets.analysis.weights import run_weights
@@ -94,9 +94,9 @@ def test_separation_at_the_reference_is_the_gain_of_the_chosen_split() -> None:
     assert track.separation[-1] >= 0.05  # the reference split passed the same test
     # the same scale as `subclusters`: recompute the gain of the reference cut by hand
     rows = weights[-1][labels == 1].reshape(47, -1).astype(np.float64)
-    x = metrics._pca_scores(rows, 20, 0)
+    x = clustering.pca_scores(rows, 20, 0)
     assign = track.group_ids[labels == 1]
-    gain = silhouette_score(x, assign) - metrics._null_silhouette(metrics._null_draws(x, 0), 3)
+    gain = silhouette_score(x, assign) - clustering.null_silhouette(clustering.null_draws(x, 0), 3)
     assert track.separation[-1] == pytest.approx(gain)
 
 
