@@ -384,13 +384,11 @@ def probe_mean(run: Any, checkpoint: int) -> np.ndarray:
 
 
 def analysis_entry(run: Any, name: str) -> tuple[dict[str, np.ndarray], dict[str, Any]] | None:
-    """Return a named entry of the run's analysis store, or None (stand-ins: their own entries)."""
+    """Return a named entry of the run's analysis store, or None (stand-ins have no store)."""
     from linlens_widgets.analysis.store import AnalysisStore
     from linlens_widgets.runs.store import Run
 
-    if isinstance(run, Run):
-        return AnalysisStore(run).get(name)
-    return run.attachment(name) if hasattr(run, "attachment") else None
+    return AnalysisStore(run).get(name) if isinstance(run, Run) else None
 
 
 def store_analysis(

@@ -1,7 +1,9 @@
 """The pipeline itself: JupyterLab + Chromium + kernel, proven with a tiny inline anywidget.
 
 If these fail, the product's browser tests cannot mean anything: the failure is in the harness or
-the machine (Chromium, WebGL, the anywidget labextension), not in linlens_widgets.
+the machine (Chromium, WebGL, the anywidget labextension), not in linlens_widgets. They test
+JupyterLab and anywidget, not the product, so the default run leaves them out (marker
+``harness``); run them with ``uv run pytest -m harness`` when a browser test fails on a new machine.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import pytest
 from tests.helpers.browser.guard import Guard
 from tests.helpers.browser.pixels import element_pixels, foreground_mask
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.harness]
 
 PROBE_WIDGET = r'''
 import anywidget

@@ -6,7 +6,6 @@ The JS side is checked against the same file by ``js/test/contract.test.js``.
 from __future__ import annotations
 
 import anywidget
-import numpy as np
 import pytest
 import traitlets
 
@@ -110,6 +109,15 @@ def test_message_refuses_fields_outside_the_contract():
         contract.message("nope")
 
 
-def test_speeds_are_one_definition():
-    assert tuple(float(v) for v in contract.CONTRACT["speeds"]) == contract.SPEEDS
-    assert np.all(np.diff(contract.SPEEDS) > 0)
+def test_the_scrubber_takes_exactly_the_contract_speeds(run):
+    speeds = [float(v) for v in contract.CONTRACT["speeds"]]
+    assert speeds == sorted(set(speeds)) and 1.0 in speeds  # ascending, and 1 is the default
+    scrubber = CheckpointScrubber(run)
+    for v in speeds:
+        scrubber.speed = v
+        assert scrubber.speed == v
+    between = (speeds[0] + speeds[1]) / 2
+    for bad in (between, speeds[-1] * 2, 0.0):
+        with pytest.raises(ValueError, match="speed must be one of"):
+            scrubber.speed = bad
+    assert scrubber.speed == speeds[-1]
