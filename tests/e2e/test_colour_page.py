@@ -20,6 +20,8 @@ from playwright.sync_api import Browser, Page
 
 from linlens_widgets.analysis.weights import run_weights
 from linlens_widgets.widgets._network import FLOAT16_TOLERANCE
+from tests.helpers.browser.guard import ARTIFACTS_ROOT, Guard
+from tests.helpers.browser.runs import setup_cell
 from tests.helpers.browser.widgets import (
     canvas_origin,
     project,
@@ -60,6 +62,7 @@ def saved(tmp_path_factory: pytest.TempPathFactory):
     run = train_colour_run(folder, per_class=150, epochs=3, checkpoints=4)
     path = folder / "page.html"
     ll.LensExplorer(run).save_html(path)
+    run.save(folder / "run")  # with its trajectory, for the notebook
     return run, path
 
 
@@ -156,6 +159,11 @@ def test_thumbnails_are_in_colour(browser: Browser, saved) -> None:
     tip = np.asarray(Image.open(io.BytesIO(base64.b64decode(src.split(",", 1)[1]))).convert("RGB"))
     np.testing.assert_array_equal(tip, images[a])
     assert errors == []
+    page.mouse.move(1, 1)
+    compare.evaluate("(e) => e.scrollIntoView({block: 'end'})")
+    page.wait_for_timeout(300)
+    ARTIFACTS_ROOT.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=ARTIFACTS_ROOT / "colour_saved_page_1280.png", animations="disabled")
     page.close()
 
 
@@ -199,3 +207,39 @@ def test_clicked_samples_get_their_weff_in_the_page(browser: Browser, saved) -> 
         want = ew.weight[s].reshape(-1).double().numpy()
         rel = np.linalg.norm(np.asarray(got["weight"]) - want) / np.linalg.norm(want)
         assert rel <= tol, (s, rel, result["dtype"])
+
+
+def test_explorer_in_jupyterlab_at_1280(open_notebook, saved, guard: Guard) -> None:
+    """The live explorer of the colour run, file browser open: a clicked sample compared."""
+    _, path = saved
+    lab = open_notebook(
+        "colour.ipynb", [setup_cell(path.parent / "run"), "ex = ll.LensExplorer(run)\nex"]
+    )
+    guard.track(lab.page, lab.watch)
+    lab.page.set_viewport_size({"width": 1280, "height": 720})
+    lab.page.evaluate("() => window.jupyterapp.commands.execute('filebrowser:activate')")
+    explorer = root(lab.nb.cell(1), "explorer")
+    explorer.wait_for(state="visible", timeout=60_000)
+    embedding = root(explorer, "embedding")
+    compare = root(explorer, "compare")
+    wait_scatter_ready(embedding)
+    explorer.scroll_into_view_if_needed()
+    n = lab.nb.eval_json("ex.embedding.n_points")
+    _, size = canvas_origin(embedding)
+    (a,) = _isolated(settled_positions(embedding, range(n)), size, 1)
+    _click(lab.page, embedding, a)
+    lab.page.wait_for_function(
+        "([r, a]) => r.dataset.a === String(a) && r.dataset.state === 'ready'",
+        arg=[compare.element_handle(), a],
+        timeout=30_000,
+    )
+    canvas = compare.locator("canvas[title='input image']").first
+    drawn = _rgb(canvas.evaluate(CANVAS_PIXELS), int(canvas.get_attribute("width")))
+    images = np.asarray(lab.nb.eval_json(f"run.probe_images()[{a}].tolist()"), np.uint8)
+    guard.check(np.abs(drawn.astype(int) - images.astype(int)).max() <= 1, "input colours")
+    lab.page.mouse.move(1, 1)
+    compare.evaluate("(e) => e.scrollIntoView({block: 'end'})")
+    lab.page.wait_for_timeout(600)
+    ARTIFACTS_ROOT.mkdir(parents=True, exist_ok=True)
+    lab.page.screenshot(path=ARTIFACTS_ROOT / "colour_explorer_1280.png", animations="disabled")
+    guard.assert_clean()
