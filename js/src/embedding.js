@@ -17,10 +17,19 @@ import {
 import { icon } from "./icons.js";
 import { thumbnailPixels } from "./images.js";
 import { Disposer, fmt, guarded, h, makeRoot, pixelsToDataURL, renderOrShowError, showError } from "./dom.js";
-import { clampCheckpoint, DrawQueue, frame, frameShape, projectPoint, toPoints } from "./frames.js";
+import {
+  autoPointSize,
+  boxCamera,
+  clampCheckpoint,
+  DrawQueue,
+  fillFrames,
+  frame,
+  frameShape,
+  projectPoint,
+  toPoints,
+} from "./frames.js";
 import {
   drawMarks,
-  fitAllCheckpoints,
   gentleWheelDelta,
   GREY,
   subclusterClasses,
@@ -103,11 +112,14 @@ export function isYesNo(data) {
   return any;
 }
 
-/** Default point size for n points (px): big for hundreds, small for tens of thousands. */
-export function defaultPointSize(n) {
-  if (n <= 2000) return 7;
-  if (n <= 20000) return 4;
-  return 2.5;
+/** Point size for n points (px) on a canvas of width x height CSS px (see `autoPointSize`). */
+export function defaultPointSize(n, width = 640, height = 420) {
+  return autoPointSize(n, width, height);
+}
+
+/** Whether a wheel event over the scatter zooms it (else the page scrolls, as everywhere). */
+export function wheelZooms(ev, engaged) {
+  return Boolean(engaged || ev.ctrlKey || ev.metaKey || ev.altKey);
 }
 
 function readState(model) {
@@ -207,7 +219,10 @@ export function renderEmbedding({ model, el, hooks = {} }) {
     };
   }
 
-  const { positions, labels, thumbnails, N, E } = state;
+  const { labels, thumbnails, N, E } = state;
+  // Every frame filled to the canvas's shape (see `fillFrames`); refilled when the shape changes.
+  let positions = state.positions;
+  let aspect = 1;
   const checkpointLabels = model.get("_checkpoint_labels") ?? [];
 
   // ---- layout
@@ -225,7 +240,7 @@ export function renderEmbedding({ model, el, hooks = {} }) {
   const panBtn = toolButton("Pan and zoom", icon("pan"), () => setTool("pan"));
   const lassoBtn = toolButton("Lasso select", icon("lasso"), () => setTool("lasso"));
   const boxBtn = toolButton("Box select", icon("box"), () => setTool("box"));
-  const resetBtn = toolButton("Reset view", icon("reset"), () => scatterplot?.reset());
+  const resetBtn = toolButton("Reset view", icon("reset"), () => scatterplot && resetView());
   const clearBtn = toolButton("Clear selection", icon("clear"), () => setSelection([], true));
   const toolbar = h(
     "div",
@@ -269,12 +284,14 @@ export function renderEmbedding({ model, el, hooks = {} }) {
   let lastEncodingKey = "";
 
   renderer = createCanvasRenderer(canvas);
-  // Start zoomed to the extent of every checkpoint (the camera then stays put while scrubbing,
-  // so motion between checkpoints reads as motion and no point leaves the view); "Reset view"
-  // returns here.
+  // Each checkpoint's layout is scaled to fill the canvas (`fillFrames`), so the camera shows the
+  // canvas-shaped box and stays put while scrubbing: points glide, and the layout's scale with
+  // them. "Reset view" returns here.
   const rect0 = plot.getBoundingClientRect();
-  const aspect0 = rect0.width > 0 && rect0.height > 0 ? Math.min(rect0.width / rect0.height, 1) : 1;
-  const camera0 = fitAllCheckpoints(positions, aspect0);
+  aspect = rect0.width > 0 && rect0.height > 0 ? rect0.width / rect0.height : 1;
+  positions = fillFrames(state.positions, aspect);
+  const camera0 = boxCamera(aspect);
+  const pointSize = () => model.get("point_size") || defaultPointSize(N, plot.clientWidth, plot.clientHeight);
   scatterplot = createScatterplot({
     cameraTarget: camera0.target,
     cameraDistance: camera0.distance,
@@ -282,7 +299,7 @@ export function renderEmbedding({ model, el, hooks = {} }) {
     canvas,
     width: "auto",
     height: "auto",
-    pointSize: model.get("point_size") || defaultPointSize(N),
+    pointSize: pointSize(),
     pointSizeSelected: 2,
     pointOutlineWidth: 2,
     opacity: N > 20000 ? 0.8 : 1,
@@ -303,15 +320,30 @@ export function renderEmbedding({ model, el, hooks = {} }) {
     if (!renderer.isDestroyed) renderer.destroy();
     gl?.getExtension("WEBGL_lose_context")?.loseContext();
   });
-  // Keep the renderer's framebuffer the size of the visible canvas.
+  // Keep the renderer's framebuffer the size of the visible canvas; a new shape refills the
+  // frames and the view, and the marks follow the points.
   const fit = () => {
     const { width, height } = plot.getBoundingClientRect();
-    if (width > 0 && height > 0) {
-      renderer.resize(width, height);
-      renderer.refresh();
-      scatterplot.redraw?.();
+    if (!(width > 0 && height > 0)) return;
+    renderer.resize(width, height);
+    renderer.refresh();
+    scatterplot.redraw?.();
+    const next = width / height;
+    if (Math.abs(next - aspect) > 0.01 * aspect) {
+      aspect = next;
+      positions = fillFrames(state.positions, aspect);
+      shownFrame = frame(positions, checkpoint);
+      trailCache = null;
+      resetView();
+      if (state.ready) redraw(false);
     }
+    scatterplot.set({ pointSize: pointSize() });
+    if (state.ready) drawOverlay();
   };
+  function resetView() {
+    const { target, distance } = boxCamera(aspect);
+    scatterplot.zoomToLocation(target, distance);
+  }
   fit();
   if (typeof ResizeObserver !== "undefined") {
     const ro = new ResizeObserver(fit);
@@ -373,7 +405,7 @@ export function renderEmbedding({ model, el, hooks = {} }) {
     const rect = canvas.getBoundingClientRect();
     if (!(rect.width > 0 && rect.height > 0)) return;
     const view = scatterplot.get("cameraView");
-    const radius = Math.max(5, (scatterplot.get("pointSize") || defaultPointSize(N)) * 0.75);
+    const radius = Math.max(5, (scatterplot.get("pointSize") || pointSize()) * 0.75);
     drawMarks(overlay, xy, view, rect.width, rect.height, { a: marks.a, b: marks.b, highlighted: marks.highlighted, trails: trails(), radius });
     root.dataset.marks = [marks.a.length ? "a" : "", marks.b.length ? "b" : "", marks.highlighted.length ? "h" : ""].join("");
   }
@@ -560,20 +592,54 @@ export function renderEmbedding({ model, el, hooks = {} }) {
     return projectPoint(xy[2 * idx], xy[2 * idx + 1], view, rect.width, rect.height);
   }
   root.linlensProject = project;
+  root.linlensPointCount = () => N;
 
   // ---- events from the scatter
   scatterplot.subscribe("select", guarded(root, ({ points }) => setSelection(points, true), "selection"));
   scatterplot.subscribe("deselect", guarded(root, () => setSelection([], true), "selection"));
-  scatterplot.subscribe("pointOver", guarded(root, showTooltip, "tooltip"));
+  // DOM contract: `data-hovered` names the point under the cursor (the one a click picks).
+  scatterplot.subscribe("pointOver", guarded(root, (i) => {
+    root.dataset.hovered = String(i);
+    showTooltip(i);
+  }, "tooltip"));
   scatterplot.subscribe("pointOut", () => {
+    delete root.dataset.hovered;
     tooltip.hidden = true;
   });
   scatterplot.subscribe("view", guarded(root, () => drawOverlay(), "marks"));
-  // A gentle wheel: one notch of an ordinary mouse zooms by 1.18x (3-4 notches: 1.6-1.9x). The
-  // event is caught on its way to the canvas and handed on with a scaled delta.
+  // The wheel scrolls the page, as everywhere, unless the user has clicked into the scatter (until
+  // a click elsewhere or the pointer leaves it) or holds Ctrl, Cmd or Alt: then it zooms, gently
+  // (one notch of an ordinary mouse zooms by 1.18x, 3-4 notches 1.6-1.9x). The event is caught on
+  // its way to the canvas and handed on with a scaled delta.
+  let engaged = false;
+  const hint = h("div", { class: "linlens-wheel-hint", hidden: true }, "Click the plot, or hold Ctrl, to zoom with the wheel");
+  plot.append(hint);
+  let hintTimer = null;
+  bag.add(() => clearTimeout(hintTimer));
+  bag.listen(plot, "pointerdown", () => {
+    engaged = true;
+    hint.hidden = true;
+    root.dataset.wheel = "zoom";
+  }, true);
+  const disengage = () => {
+    engaged = false;
+    delete root.dataset.wheel;
+  };
+  bag.listen(plot, "pointerleave", disengage);
+  bag.listen(el.ownerDocument ?? document, "pointerdown", (ev) => {
+    if (!plot.contains(ev.target)) disengage();
+  }, true);
   bag.listen(plot, "wheel", (ev) => {
     if (ev.linlensScaled) return;
     ev.stopPropagation();
+    if (!wheelZooms(ev, engaged)) {
+      hint.hidden = false;
+      clearTimeout(hintTimer);
+      hintTimer = setTimeout(() => {
+        hint.hidden = true;
+      }, 1200);
+      return;
+    }
     ev.preventDefault();
     const deltaY = gentleWheelDelta(ev.deltaY || ev.deltaX, ev.deltaMode, canvas.clientHeight);
     if (!deltaY) return;
@@ -649,9 +715,9 @@ export function renderEmbedding({ model, el, hooks = {} }) {
   bag.onModel(model, "change:color", onColor);
   bag.onModel(model, "change:groups_class", onColor);
   for (const name of ["marked_a", "marked_b", "highlighted", "trails"]) bag.onModel(model, `change:${name}`, onMarks);
-  bag.onModel(model, "change:point_size", () => scatterplot.set({ pointSize: model.get("point_size") || defaultPointSize(N) }));
+  bag.onModel(model, "change:point_size", () => scatterplot.set({ pointSize: pointSize() }));
   bag.onModel(model, "msg:custom", guarded(root, (msg) => {
-    if (msg?.type === "reset_view") scatterplot.reset();
+    if (msg?.type === "reset_view") resetView();
     else if (msg?.type === "zoom_to_selection" && selection.length) scatterplot.zoomToPoints(selection, { transition: true, padding: 0.2 });
   }, "message"));
 
@@ -664,6 +730,7 @@ export function renderEmbedding({ model, el, hooks = {} }) {
     queue.close();
     bag.dispose();
     delete root.linlensProject;
+    delete root.linlensPointCount;
     root.remove();
   };
 }

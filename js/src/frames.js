@@ -145,3 +145,66 @@ export function fitCamera(xy, aspect = 1, pad = 1.12) {
   const distance = half > 1e-6 ? Math.min(half * pad, 10) : 1;
   return { target: [(x0 + x1) / 2, (y0 + y1) / 2], distance };
 }
+
+/**
+ * Half-sizes [bx, by] of the data box that a canvas of `aspect` (width / height) shows whole at
+ * camera distance `by`: the box has the canvas's shape and stays inside [-1, 1]².
+ */
+export function viewBox(aspect) {
+  const a = aspect > 0 && Number.isFinite(aspect) ? aspect : 1;
+  return [Math.min(1, a), Math.min(1, 1 / a)];
+}
+
+/** Camera {target, distance} showing the whole `viewBox(aspect)` with a margin `pad` > 1. */
+export function boxCamera(aspect, pad = 1.08) {
+  return { target: [0, 0], distance: viewBox(aspect)[1] * pad };
+}
+
+/**
+ * Every frame centred and scaled (one factor for x and y, so shapes are kept) to fill the
+ * canvas-shaped `viewBox(aspect)`: each checkpoint's layout spans the canvas's width or height,
+ * whichever its shape reaches first, and points glide between frames as before (the scale moves
+ * smoothly with them). Non-finite positions stay as they are. Returns a new {shape, data}.
+ */
+export function fillFrames(positions, aspect) {
+  const { E, N } = frameShape(positions);
+  const [bx, by] = viewBox(aspect);
+  const data = new Float32Array(positions.data.length);
+  for (let e = 0; e < E; e++) {
+    const xy = positions.data.subarray(e * N * 2, (e + 1) * N * 2);
+    let x0 = Infinity;
+    let x1 = -Infinity;
+    let y0 = Infinity;
+    let y1 = -Infinity;
+    for (let i = 0; i < N; i++) {
+      const x = xy[2 * i];
+      const y = xy[2 * i + 1];
+      if (!Number.isFinite(x) || !Number.isFinite(y)) continue;
+      x0 = Math.min(x0, x);
+      x1 = Math.max(x1, x);
+      y0 = Math.min(y0, y);
+      y1 = Math.max(y1, y);
+    }
+    const hw = (x1 - x0) / 2;
+    const hh = (y1 - y0) / 2;
+    const scale = x1 >= x0 ? Math.min(hw > 1e-9 ? bx / hw : Infinity, hh > 1e-9 ? by / hh : Infinity) : 1;
+    const s = Number.isFinite(scale) ? scale : 1;
+    const cx = x1 >= x0 ? (x0 + x1) / 2 : 0;
+    const cy = y1 >= y0 ? (y0 + y1) / 2 : 0;
+    const out = data.subarray(e * N * 2, (e + 1) * N * 2);
+    for (let i = 0; i < N; i++) {
+      out[2 * i] = (xy[2 * i] - cx) * s;
+      out[2 * i + 1] = (xy[2 * i + 1] - cy) * s;
+    }
+  }
+  return { shape: positions.shape, data };
+}
+
+/**
+ * Point size (CSS px) that follows the canvas and the number of points: about a quarter of the
+ * spacing N points would have spread over the canvas, between 2 and 9 px.
+ */
+export function autoPointSize(n, width, height) {
+  if (!(n > 0) || !(width > 0) || !(height > 0)) return 5;
+  return Math.min(9, Math.max(2, 0.28 * Math.sqrt((width * height) / n)));
+}

@@ -8,7 +8,8 @@
 import { categoricalColor } from "./colormaps.js";
 import { fitCamera, frameShape, interpolate, projectPoint } from "./frames.js";
 
-export const MARK_COLORS = Object.freeze({ a: "#e66101", b: "#5e3c99", highlighted: "#008b8b" });
+// Outside the class palette (colormaps.CATEGORICAL), so a ringed group never reads as a class.
+export const MARK_COLORS = Object.freeze({ a: "#111111", b: "#d400d4", highlighted: "#008b8b" });
 export const GREY = "#c8cdd3";
 const SVG_NS = "http://www.w3.org/2000/svg";
 

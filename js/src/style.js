@@ -7,8 +7,8 @@ export const CSS = `
   --ll-bg2: var(--jp-layout-color2, #f3f4f6);
   --ll-border: var(--jp-border-color2, #d0d7de);
   --ll-accent: var(--jp-brand-color1, #1976d2);
-  --ll-a: #e66101;
-  --ll-b: #5e3c99;
+  --ll-a: #111111;
+  --ll-b: #d400d4;
   font-family: var(--jp-ui-font-family, system-ui, -apple-system, "Segoe UI", sans-serif);
   font-size: 12px;
   color: var(--ll-fg);
@@ -36,6 +36,12 @@ export const CSS = `
 .linlens-plot { position: relative; width: 100%; border: 1px solid var(--ll-border); border-radius: 4px; overflow: hidden; background: var(--ll-bg); }
 .linlens-canvas { position: absolute; inset: 0; width: 100%; height: 100%; display: block; }
 .linlens-badge { position: absolute; left: 6px; top: 4px; color: var(--ll-muted); pointer-events: none; background: color-mix(in srgb, var(--ll-bg) 80%, transparent); padding: 1px 4px; border-radius: 3px; }
+.linlens-wheel-hint {
+  position: absolute; left: 50%; top: 8px; transform: translateX(-50%); pointer-events: none;
+  background: color-mix(in srgb, var(--ll-fg) 80%, transparent); color: var(--ll-bg);
+  padding: 3px 8px; border-radius: 4px;
+}
+.linlens-wheel-hint[hidden] { display: none; }
 .linlens-tooltip {
   position: absolute; z-index: 5; pointer-events: none; display: flex; gap: 8px; align-items: center;
   background: var(--ll-bg); border: 1px solid var(--ll-border); border-radius: 4px; padding: 6px;
