@@ -6,18 +6,11 @@ from __future__ import annotations
 
 import time
 
-import numpy as np
 import pytest
 
 from tests.helpers.browser.guard import Guard
 from tests.helpers.browser.runs import setup_cell
-from tests.helpers.browser.widgets import (
-    canvas_origin,
-    project,
-    root,
-    settled_positions,
-    wait_scatter_ready,
-)
+from tests.helpers.browser.widgets import click_point, clickable_points, root, wait_scatter_ready
 
 pytestmark = pytest.mark.e2e
 
@@ -31,13 +24,6 @@ def lab(open_notebook, digits_run_path):
     )
 
 
-def _isolated(points: np.ndarray, size: tuple[float, float], k: int) -> list[int]:
-    d = np.linalg.norm(points[:, None] - points[None], axis=-1)
-    np.fill_diagonal(d, np.inf)
-    inside = (points > 20).all(1) & (points[:, 0] < size[0] - 20) & (points[:, 1] < size[1] - 20)
-    return [int(i) for i in np.flatnonzero((d.min(1) >= 14) & inside)[:k]]
-
-
 def test_click_is_compared_while_the_kernel_sleeps(lab, guard: Guard) -> None:
     guard.track(lab.page, lab.watch)
     explorer = root(lab.nb.cell(1), "explorer")
@@ -45,25 +31,17 @@ def test_click_is_compared_while_the_kernel_sleeps(lab, guard: Guard) -> None:
     embedding = root(explorer, "embedding")
     compare = root(explorer, "compare")
     wait_scatter_ready(embedding)
-    n = lab.nb.eval_json("ex.embedding.n_points")
     guard.check(lab.nb.eval_json("ex.compare._network is not None"), "no network for the engine")
 
     busy = lab.nb.append_cell(f"import time\ntime.sleep({SLEEP_S})")
     lab.nb.cell(busy).locator(".jp-InputArea-editor .cm-content").click()
     lab.page.keyboard.press("Shift+Enter")
     started = time.monotonic()
-    lab.page.wait_for_timeout(500)  # the kernel is now inside time.sleep
+    lab.nb.wait_kernel_busy()  # the kernel is now inside time.sleep
     explorer.scroll_into_view_if_needed()
-    _, size = canvas_origin(embedding)
-    picks = _isolated(settled_positions(embedding, range(n)), size, 2)
-    guard.check(len(picks) == 2, f"only {len(picks)} isolated points to click")
+    picks = clickable_points(lab.page, embedding, 2)
     for i in picks:
-        origin, _ = canvas_origin(embedding)
-        x, y = origin + project(embedding, [i])[0]
-        lab.page.mouse.move(x - 6, y - 6)
-        lab.page.mouse.move(x, y, steps=3)
-        lab.page.wait_for_timeout(150)
-        lab.page.mouse.click(x, y)
+        click_point(lab.page, embedding, i)
         clicked = time.monotonic()
         lab.page.wait_for_function(
             "([r, a]) => r.dataset.a === String(a) && r.dataset.state === 'ready'",

@@ -13,14 +13,14 @@ from tests.helpers.browser.pixels import changed_fraction, element_pixels
 from tests.helpers.browser.runs import setup_cell
 from tests.helpers.browser.widgets import (
     canvas_origin,
+    click_point,
+    clickable_points,
     kernel_value,
     points_drawn,
     poll,
-    project,
     readability_problems,
     root,
     scatter_canvas,
-    settled_positions,
     wait_scatter_ready,
 )
 
@@ -158,31 +158,6 @@ def test_kernel_checkpoint_moves_slider_and_scatter(ui, guard: Guard) -> None:
     guard.assert_clean()
 
 
-def _isolated_points(points: np.ndarray, size: tuple[float, float], k: int) -> list[int]:
-    """``k`` points, each >= 14 px from every other point and 20 px inside the canvas."""
-    d = np.linalg.norm(points[:, None] - points[None], axis=-1)
-    np.fill_diagonal(d, np.inf)
-    inside = (points > 20).all(1) & (points[:, 0] < size[0] - 20) & (points[:, 1] < size[1] - 20)
-    candidates = np.flatnonzero((d.min(1) >= 14) & inside)
-    assert len(candidates) >= k, f"only {len(candidates)} isolated points on the scatter"
-    return [int(i) for i in candidates[:k]]
-
-
-def _click_point(lab, embedding, i: int, *, shift: bool = False) -> None:
-    origin, _ = canvas_origin(embedding)
-    x, y = origin + project(embedding, [i])[0]
-    lab.page.mouse.move(x - 6, y - 6)
-    lab.page.mouse.move(x, y, steps=3)
-    lab.page.wait_for_timeout(150)  # hover: the scatter picks the point under the cursor
-    if shift:
-        lab.page.keyboard.down("Shift")
-    try:
-        lab.page.mouse.click(x, y)
-    finally:
-        if shift:
-            lab.page.keyboard.up("Shift")
-
-
 def _input_image(cell) -> list[int]:
     """Grey values of a comparison's input-image canvas (8x8 digits: 64 values)."""
     return cell.evaluate(
@@ -195,15 +170,13 @@ def test_pick_two_samples_compares_with_engine_cosine(ui, guard: Guard) -> None:
     lab, explorer = ui
     embedding = root(explorer, "embedding")
     compare = root(explorer, "compare")
-    n = lab.nb.eval_json("ex.embedding.n_points")
     lab.nb.run("ex.scrubber.checkpoint = ex.scrubber.n_checkpoints - 1")  # the trained network
     checkpoint = lab.nb.eval_json("ex.scrubber.n_checkpoints") - 1
     _wait_checkpoint_shown(lab, explorer, checkpoint, guard)
-    _, size = canvas_origin(embedding)
-    a, b = _isolated_points(settled_positions(embedding, range(n)), size, 2)
+    a, b = clickable_points(lab.page, embedding, 2)
 
-    _click_point(lab, embedding, a)
-    _click_point(lab, embedding, b, shift=True)
+    click_point(lab.page, embedding, a)
+    click_point(lab.page, embedding, b, shift=True)
     lab.page.wait_for_function(
         "([r, a, b]) => r.dataset.a === String(a) && r.dataset.b === String(b)"
         " && r.dataset.state === 'ready'",

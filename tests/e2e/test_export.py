@@ -14,15 +14,16 @@ import linlens_widgets as ll
 from linlens_widgets.analysis.weights import run_weights
 from tests.helpers.browser.guard import Guard
 from tests.helpers.browser.pixels import changed_fraction, element_pixels
+from tests.helpers.browser.runs import embed_seed
 from tests.helpers.browser.watch import PageWatch
 from tests.helpers.browser.widgets import (
     canvas_origin,
+    click_point,
+    clickable_points,
     points_drawn,
     poll,
-    project,
     root,
     scatter_canvas,
-    settled_positions,
     wait_scatter_ready,
 )
 
@@ -51,7 +52,7 @@ def saved(digits_run_path: Path, tmp_path_factory: pytest.TempPathFactory):
 
     run = ll.Run.load(digits_run_path)
     path = ll.LensExplorer(run).save_html(tmp_path_factory.mktemp("page") / "explorer.html")
-    return run, ll.embed(run, progress=False), Path(path)
+    return run, ll.embed(run, seed=embed_seed(), progress=False), Path(path)
 
 
 @pytest.fixture(scope="module")
@@ -161,30 +162,10 @@ def test_saved_page_compares_picked_samples_offline(ui, saved, guard: Guard) -> 
     embedding = root(explorer, "embedding")
     compare = root(explorer, "compare")
     checkpoint = int(root(explorer, "scrubber").get_attribute("data-checkpoint"))
-    bank = list(range(len(traj.labels)))  # the page carries the network: every sample compares
-    points = settled_positions(embedding, bank)
-    _, size = canvas_origin(embedding)
-    all_points = project(embedding, range(len(traj.labels)))
-    isolated = [
-        bank[k]
-        for k in range(len(bank))
-        if (np.sort(np.linalg.norm(all_points - points[k], axis=1))[1] >= 12)
-        and (20 < points[k][0] < size[0] - 20)
-        and (20 < points[k][1] < size[1] - 20)
-    ]
-    guard.check(len(isolated) >= 2, f"only {len(isolated)} samples are clickable")
-    a, b = isolated[0], isolated[-1]
-    origin, _ = canvas_origin(embedding)
-    for sample, shift in ((a, False), (b, True)):
-        x, y = origin + project(embedding, [sample])[0]
-        page.mouse.move(x - 6, y - 6)
-        page.mouse.move(x, y, steps=3)
-        page.wait_for_timeout(150)
-        if shift:
-            page.keyboard.down("Shift")
-        page.mouse.click(x, y)
-        if shift:
-            page.keyboard.up("Shift")
+    # the page carries the network: every sample compares, so any point a click hits will do
+    a, b = clickable_points(page, embedding, 2)
+    click_point(page, embedding, a)
+    click_point(page, embedding, b, shift=True)
     page.wait_for_function(
         "([r, a, b]) => r.dataset.a === String(a) && r.dataset.b === String(b)"
         " && r.dataset.state === 'ready'",

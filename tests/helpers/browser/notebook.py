@@ -29,6 +29,12 @@ _JS_KERNEL_IDLE = """() => {
   const kernel = ctx && ctx.session && ctx.session.kernel;
   return !!(ctx && ctx.isReady && kernel && kernel.status === 'idle');
 }"""
+_JS_KERNEL_BUSY = """() => {
+  const panel = window.jupyterapp && window.jupyterapp.shell.currentWidget;
+  const kernel = panel && panel.sessionContext && panel.sessionContext.session
+    && panel.sessionContext.session.kernel;
+  return !!(kernel && kernel.status === 'busy');
+}"""
 _JS_COLLAPSE_SIDEBARS = """() => {
   window.jupyterapp.shell.collapseLeft();
   window.jupyterapp.shell.collapseRight();
@@ -106,6 +112,10 @@ class LabNotebook:
     def wait_kernel_idle(self, timeout_s: float = 60.0) -> None:
         """Wait until the notebook's kernel is started and idle."""
         self.page.wait_for_function(_JS_KERNEL_IDLE, timeout=timeout_s * 1000, polling=100)
+
+    def wait_kernel_busy(self, timeout_s: float = 10.0) -> None:
+        """Wait until the notebook's kernel runs something (a cell just started)."""
+        self.page.wait_for_function(_JS_KERNEL_BUSY, timeout=timeout_s * 1000, polling=50)
 
     # -- cells --------------------------------------------------------------------------------
     def cell(self, index: int) -> Locator:

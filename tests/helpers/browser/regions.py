@@ -48,6 +48,40 @@ def outline_distance(points: np.ndarray, polygon: Polygon) -> np.ndarray:
     return np.linalg.norm(p - closest, axis=-1).min(axis=1)
 
 
+def _centred_candidates(
+    points: np.ndarray, shape: str, margin: float, min_points: int, max_points: int
+) -> list[Polygon]:
+    """Regions centred on groups of drawn points with an empty ring around them.
+
+    For each point, its nearest neighbours in order of distance: where the distance jumps by
+    enough (between the k-th and the (k+1)-th, for k in ``min_points..max_points``), a shape
+    around the first k with its outline in the gap is a region no pixel of rounding can change,
+    whatever the layout's density or shape.
+    """
+    d = np.linalg.norm(points[:, None] - points[None], axis=-1)
+    order = np.argsort(d, axis=1)
+    # inner circle of the shape's outline relative to its circumradius
+    inscribed = np.cos(np.pi / 8) if shape == "octagon" else np.sqrt(0.5)
+    out: list[Polygon] = []
+    for p in np.argsort(-np.sort(d, axis=1)[:, min(min_points, len(points) - 1)]):
+        ranked = d[p, order[p]]
+        for k in range(min_points, min(max_points, len(points) - 1) + 1):
+            members = points[order[p, :k]]
+            centre = (members.min(0) + members.max(0)) / 2
+            inner = np.linalg.norm(members - centre, axis=1).max()
+            outer = ranked[k] - np.linalg.norm(centre - points[p])
+            radius = (inner + margin) / inscribed
+            if outer < radius + margin:
+                continue
+            if shape == "octagon":
+                out.append(octagon(*centre, radius))
+            else:
+                side = 2 * radius * inscribed
+                out.append(rectangle(centre[0] - side / 2, centre[1] - side / 2, side, side))
+            break
+    return out
+
+
 def find_region(
     points: np.ndarray,
     size: tuple[float, float],
@@ -75,10 +109,21 @@ def find_region(
     Raises
     ------
     AssertionError
-        If no such region exists among ``tries`` random candidates (the scatter is too dense).
+        If no such region exists among ``tries`` random candidates nor around any group of
+        points (every group of ``min_points`` has a neighbour closer than ``2 * margin``).
     """
     width, height = size
     max_points = max_points if max_points is not None else max(min_points, len(points) // 4)
+
+    def usable(polygon: Polygon) -> np.ndarray | None:
+        inside_canvas = (polygon >= margin).all() and (polygon[:, 0] <= width - margin).all()
+        if not inside_canvas or not (polygon[:, 1] <= height - margin).all():
+            return None
+        members = np.flatnonzero(inside(points, polygon))
+        if not min_points <= len(members) <= max_points:
+            return None
+        return members if outline_distance(points, polygon).min() >= margin else None
+
     rng = np.random.default_rng(seed)
     for _ in range(tries):
         w = rng.uniform(0.08, 0.4) * width
@@ -86,16 +131,20 @@ def find_region(
         left = rng.uniform(margin, width - margin - w)
         top = rng.uniform(margin, height - margin - h)
         if shape == "octagon":
-            radius = min(w, h) / 2
-            polygon = octagon(left + w / 2, top + h / 2, radius)
+            polygon = octagon(left + w / 2, top + h / 2, min(w, h) / 2)
         else:
             polygon = rectangle(left, top, w, h)
-        members = np.flatnonzero(inside(points, polygon))
-        if not min_points <= len(members) <= max_points:
-            continue
-        if outline_distance(points, polygon).min() >= margin:
+        members = usable(polygon)
+        if members is not None:
             return polygon, members
+    # A dense layout: regions around groups of points with an empty ring, found from the points.
+    centred = _centred_candidates(points, shape, margin, min_points, max_points)
+    for k in rng.permutation(len(centred)):
+        members = usable(centred[k])
+        if members is not None:
+            return centred[k], members
     raise AssertionError(
         f"no {shape} region with {min_points}..{max_points} points and a {margin}px empty margin "
-        f"among {tries} candidates on a {width}x{height} canvas with {len(points)} points"
+        f"among {tries} random candidates nor around any group of points on a {width}x{height} "
+        f"canvas with {len(points)} points"
     )

@@ -2,8 +2,13 @@
 
 Contract (see the widgets' docs): each widget renders ``div.linlens-root[data-linlens=<kind>]``;
 the scatter's root exposes ``linlensProject(i) -> [x, y]`` (CSS px from the canvas's top-left at
-the shown checkpoint); the scrubber is ``input.linlens-checkpoint``; errors show in
+the shown checkpoint), ``linlensPointCount()`` and ``data-hovered`` (the point under the cursor,
+the one a click picks); the scrubber is ``input.linlens-checkpoint``; errors show in
 ``.linlens-error``.
+
+Click targets come from the positions the page draws, never from the layout's shape: points are
+tried most isolated first, and a click is made only once the scatter reports the aimed-at point
+under the cursor.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from typing import Any
 
 import numpy as np
 from playwright.sync_api import Locator, Page
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from tests.helpers.browser.notebook import LabNotebook
 from tests.helpers.browser.pixels import element_pixels, foreground_mask
@@ -134,6 +140,80 @@ def points_drawn(embedding: Locator, indices: Sequence[int], radius: int = 2) ->
         shown += 1
         hits += bool(mask[y - radius : y + radius + 1, x - radius : x + radius + 1].any())
     return hits / max(shown, 1)
+
+
+def isolation_order(
+    points: np.ndarray, size: tuple[float, float], border: float = 12.0
+) -> np.ndarray:
+    """Indices of the points at least ``border`` px inside the canvas, most isolated first.
+
+    Isolation is the distance to the nearest other drawn point, so the order holds on any layout
+    (dense or sparse); no fixed threshold can leave it empty while points are on screen.
+    """
+    d = np.linalg.norm(points[:, None] - points[None], axis=-1)
+    np.fill_diagonal(d, np.inf)
+    inside = (points >= border).all(1)
+    inside &= (points[:, 0] <= size[0] - border) & (points[:, 1] <= size[1] - border)
+    candidates = np.flatnonzero(inside)
+    return candidates[np.argsort(-d[candidates].min(1), kind="stable")]
+
+
+def hover_point(page: Page, embedding: Locator, i: int, timeout_ms: float = 1_500) -> bool:
+    """Move the cursor onto point ``i``'s drawn position; True once the scatter reports ``i``
+    under the cursor (False when another point, or none, is picked there)."""
+    origin, _ = canvas_origin(embedding)
+    x, y = origin + project(embedding, [i])[0]
+    page.mouse.move(x - 6, y - 6)
+    page.mouse.move(x, y, steps=3)
+    try:
+        page.wait_for_function(
+            "([r, i]) => r.dataset.hovered === String(i)",
+            arg=[embedding.element_handle(), int(i)],
+            timeout=timeout_ms,
+        )
+    except PlaywrightTimeoutError:
+        return False
+    return True
+
+
+def clickable_points(
+    page: Page, embedding: Locator, k: int, *, exclude: Sequence[int] = (), tries: int = 40
+) -> list[int]:
+    """``k`` points that a click hits, read from the drawn positions once they have settled.
+
+    Candidates are tried most isolated first; each is kept only when hovering its drawn position
+    makes the scatter report it under the cursor.
+    """
+    n = int(embedding.evaluate("(r) => r.linlensPointCount()"))
+    points = settled_positions(embedding, range(n))
+    _, size = canvas_origin(embedding)
+    found: list[int] = []
+    order = [int(i) for i in isolation_order(points, size) if int(i) not in set(exclude)]
+    for i in order[:tries]:
+        if hover_point(page, embedding, i):
+            found.append(i)
+            if len(found) == k:
+                return found
+    raise AssertionError(
+        f"only {len(found)} of {k} points could be hovered among the {min(tries, len(order))} "
+        f"most isolated of {n} drawn on a {size[0]:.0f}x{size[1]:.0f} canvas"
+    )
+
+
+def click_point(page: Page, embedding: Locator, i: int, *, shift: bool = False) -> None:
+    """Click point ``i`` where the page draws it, after the scatter reports it under the cursor."""
+    assert hover_point(page, embedding, i, timeout_ms=5_000), (
+        f"point {i} is not the one under the cursor at its drawn position"
+    )
+    origin, _ = canvas_origin(embedding)
+    x, y = origin + project(embedding, [i])[0]
+    if shift:
+        page.keyboard.down("Shift")
+    try:
+        page.mouse.click(x, y)
+    finally:
+        if shift:
+            page.keyboard.up("Shift")
 
 
 def poll(read: Callable[[], Any], done: Callable[[Any], bool], timeout_s: float = 10.0) -> Any:
