@@ -202,10 +202,12 @@ export function renderCompare({ model, el, hooks = {} }) {
     bag.add(clearTimeout.bind(null, setTimeout(check, MEAN_WAIT_MS)));
   }
 
-  function requestNeighbours(sample, checkpoint, k) {
-    const have = neighbours.get(cacheKey(sample, checkpoint));
+  // Neighbours are kept per similarity ("centred" or "raw"): each has its own list and numbers.
+  const nbKey = (kind, sample, checkpoint) => `${kind}:${cacheKey(sample, checkpoint)}`;
+  function requestNeighbours(sample, checkpoint, k, similarity) {
+    const have = neighbours.get(nbKey(similarity, sample, checkpoint));
     if (have && have.index.length >= Math.min(k, nSamples() - 1)) return;
-    ask(`nb:${sample}:${checkpoint}:${k}`, message("fetch_neighbors", { sample, checkpoint, k }));
+    ask(`nb:${sample}:${checkpoint}:${similarity}:${k}`, message("fetch_neighbors", { sample, checkpoint, k, similarity }));
   }
 
   function onMessage(msg, buffers) {
@@ -227,12 +229,13 @@ export function renderCompare({ model, el, hooks = {} }) {
       probeMeans.set(msg.checkpoint, decodeMessageArrays(msg, buffers).mean);
       draw();
     } else if (msg.type === "neighbors") {
-      for (const key of pending) if (key.startsWith(`nb:${msg.sample}:${msg.checkpoint}:`)) pending.delete(key);
+      const kind = msg.similarity === "raw" ? "raw" : "centred";
+      for (const key of pending) if (key.startsWith(`nb:${msg.sample}:${msg.checkpoint}:${kind}:`)) pending.delete(key);
       const arrays = decodeMessageArrays(msg, buffers);
       // the neighbours' images and labels come with the table, so the row needs no fetch each
       const k = arrays.index.data.length;
       const D = k ? arrays.input.data.length / k : 0;
-      neighbours.set(cacheKey(msg.sample, msg.checkpoint), {
+      neighbours.set(nbKey(kind, msg.sample, msg.checkpoint), {
         index: Array.from(arrays.index.data),
         similarity: Array.from(arrays.similarity.data),
         thumbs: Array.from({ length: k }, (_, j) => ({ label: arrays.label.data[j], input: arrays.input.data.subarray(j * D, (j + 1) * D) })),
@@ -301,7 +304,7 @@ export function renderCompare({ model, el, hooks = {} }) {
     if (centred) requestProbeMean(e);
     if (model.get("show_class_means")) requestMeans(e);
     const k = Math.max(1, Number(model.get("k")) || 10);
-    if (A.length === 1) requestNeighbours(A[0], e, k);
+    if (A.length === 1) requestNeighbours(A[0], e, k, centred ? "centred" : "raw");
 
     const missing = [...A, ...B].map((s) => notices.get(cacheKey(s, e))).filter(Boolean);
     if (missing.length) {
@@ -324,7 +327,7 @@ export function renderCompare({ model, el, hooks = {} }) {
     const mean = centred && !meanNotice ? probeMeans.get(e).data : null;
     const simText = mean ? SIMILARITY_TEXT.centred : centred ? SIMILARITY_TEXT.rawFallback : SIMILARITY_TEXT.raw;
     drawPair(A, B, e, aggregate(repliesA, view), aggregate(repliesB, view), mean, simText, view);
-    drawNeighbours(A, e, k, simText);
+    drawNeighbours(A, e, k, centred ? SIMILARITY_TEXT.centred : SIMILARITY_TEXT.raw);
   }
 
   function drawPair(A, B, e, da, db, mean, simText, view) {
@@ -425,8 +428,9 @@ export function renderCompare({ model, el, hooks = {} }) {
       return;
     }
     const key = cacheKey(A[0], e);
-    const note = [...notices.entries()].find(([nk]) => nk.startsWith(`nb:${A[0]}:${e}:`));
-    const nb = neighbours.get(key);
+    const kind = model.get("similarity") === "raw" ? "raw" : "centred";
+    const note = [...notices.entries()].find(([nk]) => nk.startsWith(`nb:${A[0]}:${e}:${kind}:`));
+    const nb = neighbours.get(nbKey(kind, A[0], e));
     if (!nb) {
       fill(nbRow, note ? h("div", { class: "linlens-notice" }, `neighbours unavailable: ${note[1]}`) : null);
       report([]);
@@ -446,7 +450,8 @@ export function renderCompare({ model, el, hooks = {} }) {
         "div",
         { class: "linlens-nb-head" },
         h("span", { class: "linlens-tag linlens-tag-a" }, "A"),
-        ` ${index.length} nearest in W_eff space (${simText.label}) · `,
+        h("span", { "data-testid": "neighbor-similarity", "data-similarity": kind, title: simText.title }, ` ${index.length} nearest in W_eff space (${simText.label})`),
+        " · ",
         h(
           "span",
           { class: "linlens-nb-agreement", "data-testid": "neighbor-agreement", "data-value": String(nb.agreement ?? "") },

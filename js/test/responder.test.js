@@ -59,6 +59,23 @@ describe("local responder", () => {
     expect(floats(n.buffers[3])).toEqual([0.5, 0.5, 0, 1]);
   });
 
+  it("answers raw-cosine neighbours from the raw table, and only when it has one", () => {
+    const withRaw = payload();
+    withRaw.neighbors_raw = {
+      index: enc(new Int16Array([2, 1, 0, 2, 0, 1, 1, 2, 2, 0, 0, 1]), [2, 3, 2], "int16"),
+      similarity: enc(new Uint16Array(12).fill(0x3c00), [2, 3, 2], "float16"),
+    };
+    const r = createResponder(withRaw);
+    const raw = r.respond({ type: "fetch_neighbors", sample: 1, checkpoint: 0, k: 2, similarity: "raw" });
+    expect(raw.content.similarity).toBe("raw");
+    expect(Array.from(new Int32Array(raw.buffers[0].buffer))).toEqual([0, 2]);
+    const centred = r.respond({ type: "fetch_neighbors", sample: 1, checkpoint: 0, k: 2, similarity: "centred" });
+    expect(centred.content.similarity).toBe("centred");
+    expect(Array.from(new Int32Array(centred.buffers[0].buffer))).toEqual([2, 0]);
+    // a payload with only the centred table leaves the raw question to the kernel
+    expect(createResponder(payload()).respond({ type: "fetch_neighbors", sample: 1, checkpoint: 0, k: 2, similarity: "raw" })).toBeNull();
+  });
+
   it("leaves what it cannot answer to the kernel and reports bad requests", () => {
     const r = createResponder(payload({ tables: false }));
     expect(r.respond({ type: "fetch_probe_mean", checkpoint: 0 })).toBeNull();

@@ -13,7 +13,8 @@ For a run whose model is a portable stack (``lens.portable``), the front end's e
 * optionally (a saved page) ``probe_mean``, the mean W_eff over the probe at each checkpoint
   (``ll.metrics.probe_mean``, what the centred cosine subtracts), and ``neighbors``, every sample's
   ``k`` nearest neighbours by centred cosine (``ll.metrics.neighbor_table`` on the isometric weight
-  features): int16/int32 indices and float16 similarities;
+  features): int16/int32 indices and float16 similarities; ``neighbors_raw`` the same by raw
+  cosine;
 * optionally ``patterns``: the ReLU units whose state the stored weights would get wrong, with
   the float32 network's state (`stored_precision`, ``lens.pattern_corrections``).
 
@@ -333,10 +334,12 @@ def _tables(run: Any, ids: list[int], progress: bool) -> dict[str, Any]:
     """Probe mean W_eff (E, C, D) and neighbour tables (E, N, k) at every checkpoint.
 
     The probe mean is streamed over row chunks of W_eff; the neighbours come from the isometric
-    features, so a whole checkpoint's W_eff is never held.
+    features, so a whole checkpoint's W_eff is never held. The tables are kept under the centred
+    cosine (``neighbors``) and the raw one (``neighbors_raw``), so the page's neighbours follow
+    its similarity selector.
     """
     n = len(run.probe_labels)
-    means, index, sims = [], [], []
+    means, index, sims, raw_index, raw_sims = [], [], [], [], []
     desc = "probe means, neighbours (kept in the run's analysis store)"
     for i in tqdm(ids, desc=desc, leave=False, disable=not progress):
         mean = _sources.probe_mean(run, i)
@@ -345,20 +348,28 @@ def _tables(run: Any, ids: list[int], progress: bool) -> dict[str, Any]:
         idx, sim = neighbor_table(features, NEIGHBORS_K)
         index.append(idx)
         sims.append(sim)
+        idx, sim = neighbor_table(features, NEIGHBORS_K, centered=False)
+        raw_index.append(idx)
+        raw_sims.append(sim)
     index_dtype = np.int16 if n <= np.iinfo(np.int16).max else np.int32
+
+    def table(idx: list[np.ndarray], sim: list[np.ndarray]) -> dict[str, np.ndarray]:
+        return {
+            "index": np.stack(idx).astype(index_dtype),
+            "similarity": np.stack(sim).astype(np.float16),
+        }
+
     return {
         "probe_mean": np.stack(means).astype(np.float32),
-        "neighbors": {
-            "index": np.stack(index).astype(index_dtype),
-            "similarity": np.stack(sims).astype(np.float16),
-        },
+        "neighbors": table(index, sims),
+        "neighbors_raw": table(raw_index, raw_sims),
     }
 
 
 TABLES_ENTRY = "comparison_tables"
 """Analysis-store entry of `comparison_tables`, reused while its checkpoints and ``k`` match."""
 
-_TABLES_VERSION = 1
+_TABLES_VERSION = 2
 
 
 def comparison_tables(
@@ -383,7 +394,8 @@ def comparison_tables(
     Returns
     -------
     dict
-        ``probe_mean`` (E, C, D) float32 and ``neighbors`` ``{index, similarity}`` (E, N, k).
+        ``probe_mean`` (E, C, D) float32, ``neighbors`` and ``neighbors_raw`` (centred and raw
+        cosine) ``{index, similarity}`` (E, N, k).
     """
     ids = [int(i) for i in checkpoint_ids]
     want = {"checkpoint_ids": ids, "k": NEIGHBORS_K, "version": _TABLES_VERSION}
@@ -393,9 +405,16 @@ def comparison_tables(
         return {
             "probe_mean": arrays["probe_mean"],
             "neighbors": {"index": arrays["index"], "similarity": arrays["similarity"]},
+            "neighbors_raw": {"index": arrays["raw_index"], "similarity": arrays["raw_similarity"]},
         }
     tables = _tables(run, ids, progress)
-    arrays = {"probe_mean": tables["probe_mean"], **tables["neighbors"]}
+    raw = tables["neighbors_raw"]
+    arrays = {
+        "probe_mean": tables["probe_mean"],
+        **tables["neighbors"],
+        "raw_index": raw["index"],
+        "raw_similarity": raw["similarity"],
+    }
     _sources.store_analysis(run, TABLES_ENTRY, arrays, want)
     return tables
 

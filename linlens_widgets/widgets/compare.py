@@ -317,9 +317,14 @@ class WeightCompare(anywidget.AnyWidget):
         return {"overall": overall, "per_class": per_class, "similarity": kind}
 
     def neighbors(
-        self, sample: int | None = None, checkpoint: int | None = None, k: int | None = None
+        self,
+        sample: int | None = None,
+        checkpoint: int | None = None,
+        k: int | None = None,
+        *,
+        similarity: str | None = None,
     ) -> Any:
-        """Nearest probe samples to one sample in W_eff space (centred cosine).
+        """Nearest probe samples to one sample in W_eff space, under the widget's similarity.
 
         Parameters
         ----------
@@ -329,16 +334,20 @@ class WeightCompare(anywidget.AnyWidget):
             Checkpoint position (default: the one shown).
         k
             How many (default: the widget's ``k``).
+        similarity
+            ``"centred"`` or ``"raw"`` cosine; default: the widget's ``similarity`` (the list
+            shown follows the similarity selector).
 
         Returns
         -------
         Neighbors
-            ``ll.metrics.neighbors`` computed from the engine's features at that checkpoint.
+            ``ll.metrics.neighbors`` computed from the engine's features at that checkpoint
+            (``centered=False`` under the raw cosine).
 
         Raises
         ------
         ValueError
-            When ``sample`` is left out while A is a group.
+            When ``sample`` is left out while A is a group, or for an unknown similarity.
         """
         from linlens_widgets.analysis.neighbors import neighbors
 
@@ -349,7 +358,11 @@ class WeightCompare(anywidget.AnyWidget):
         s = probe_index(sample, self._n, "sample")
         feats = _features(self.run, self.checkpoint_of(checkpoint))
         labels = _np(self.run.probe_labels).reshape(-1)
-        return neighbors(feats, s, self.k if k is None else k, labels=labels)
+        kind = _choice(
+            self.similarity if similarity is None else similarity, SIMILARITIES, "similarity"
+        )
+        k = self.k if k is None else k
+        return neighbors(feats, s, k, labels=labels, centered=kind == "centred")
 
     # ------------------------------------------------------------------ messages
     def _on_message(self, _widget: Any, content: Any, _buffers: Any) -> None:
@@ -385,9 +398,12 @@ class WeightCompare(anywidget.AnyWidget):
 
     def _send_neighbors(self, content: dict[str, Any]) -> None:
         sample, k = int(content["sample"]), int(content["checkpoint"])
-        nb = self.neighbors(sample, k, int(content.get("k", self.k)))
+        kind = _choice(content.get("similarity", "centred"), SIMILARITIES, "similarity")
+        nb = self.neighbors(sample, k, int(content.get("k", self.k)), similarity=kind)
         agreement = None if nb.agreement is None else float(nb.agreement)
-        head = message("neighbors", sample=sample, checkpoint=k, agreement=agreement)
+        head = message(
+            "neighbors", sample=sample, checkpoint=k, similarity=kind, agreement=agreement
+        )
         index = np.asarray(nb.index, np.int64)
         inputs = _np(self.run.probe_inputs)[index].astype(np.float32)
         arrays = {

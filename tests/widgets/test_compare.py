@@ -122,6 +122,31 @@ def test_probe_mean_and_neighbors_messages(run, monkeypatch):
     assert sample_msg["predicted"] == int(ew.output[6].argmax())
 
 
+def test_neighbors_follow_the_similarity(run, monkeypatch):
+    """Under the raw cosine the list and its numbers are the raw ones, asked and answered as such
+    (the browser keeps them apart from the centred ones by the reply's similarity)."""
+    cmp = ll.WeightCompare(run, 0, 1, similarity="raw")
+    sent = Sent(cmp, monkeypatch)
+    ew = run.effective_weights(2)
+    labels = run.probe_labels.numpy()
+    raw = ll.metrics.neighbors(ew, 6, 5, labels=labels, centered=False)
+    centred = ll.metrics.neighbors(ew, 6, 5, labels=labels)
+    assert cmp.neighbors(6, 2, 5).index.tolist() == raw.index.tolist()
+    got = cmp.neighbors(6, 2, 5, similarity="centred")
+    assert got.index.tolist() == centred.index.tolist()
+    for kind, want in (("raw", raw), ("centred", centred)):
+        fetch = {"type": "fetch_neighbors", "sample": 6, "checkpoint": 2, "k": 5}
+        cmp._on_message(cmp, {**fetch, "similarity": kind}, [])
+        content, buffers = sent.messages[-1]
+        arrays = _decode(content, buffers)
+        assert content["similarity"] == kind
+        assert arrays["index"].tolist() == want.index.tolist()
+        np.testing.assert_allclose(arrays["similarity"], want.similarity, rtol=1e-5)
+    assert not np.allclose(raw.similarity, centred.similarity)
+    with pytest.raises(ValueError, match="similarity"):
+        cmp.neighbors(6, 2, 5, similarity="cosine")
+
+
 def test_neighbors_of_a_bad_sample_answer_an_error(run, monkeypatch):
     cmp = ll.WeightCompare(run, 0, 1)
     sent = Sent(cmp, monkeypatch)

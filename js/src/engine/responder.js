@@ -10,9 +10,11 @@
  *                                             arrays: input[D], weight[C,D], bias[C]?, output[C]}
  *                                             (W_eff computed by the engine, js/src/engine/chain.js)
  *   fetch_probe_mean {checkpoint}         -> probe_mean {checkpoint, arrays: mean[C,D]}
- *   fetch_neighbors {sample, checkpoint, k} -> neighbors {sample, checkpoint, agreement,
- *                                             arrays: index[k] int32, similarity[k] float32,
- *                                             label[k] int32, input[k, D] float32}
+ *   fetch_neighbors {sample, checkpoint, k, similarity} -> neighbors {sample, checkpoint,
+ *                                             similarity, agreement, arrays: index[k] int32,
+ *                                             similarity[k] float32, label[k] int32,
+ *                                             input[k, D] float32}  (similarity "centred" or
+ *                                             "raw": the table of that cosine)
  *
  * The last two are answered only when the payload stores the tables (a saved page does); otherwise
  * the message goes on to the kernel. One sample's W_eff for the 784-256-256-10 MLP takes a few
@@ -22,7 +24,8 @@
  *   {spec, weights: [[array per spec.arrays] per checkpoint], inputs: [N, D] (uint8 or float32),
  *    input_scale, input_normalize?: {mean: [C], std: [C]} (uint8 pixels of normalised inputs, see
  *    normalizedInput), labels: [N] int32, probe_mean?: [E, C, D], neighbors?: {index: [E, N, k],
- *    similarity: [E, N, k]}, patterns?: {checkpoint, sample, op, unit, active: [M]}}
+ *    similarity: [E, N, k]}, neighbors_raw? (the same under the raw cosine),
+ *    patterns?: {checkpoint, sample, op, unit, active: [M]}}
  * where each array is {view|b64, dtype, shape} and dtype may be float16. `patterns` lists the ReLU
  * units whose state the stored weights would get wrong (lens/pattern_corrections.py): the engine
  * uses the float32 network's state for them.
@@ -32,6 +35,11 @@ import { effectiveWeights } from "./chain.js";
 import { decodeNetwork, halfToFloat32 } from "./network.js";
 
 const ANSWERED = new Set(["fetch", "fetch_probe_mean", "fetch_neighbors"]);
+
+/** Which cosine a fetch_neighbors asks for: "raw", or "centred" (the default). */
+export function neighbourKind(msg) {
+  return msg?.similarity === "raw" ? "raw" : "centred";
+}
 
 function bytesOf(obj, name) {
   const source = obj?.view ?? obj?.buffer ?? (typeof obj?.b64 === "string" ? base64ToDataView(obj.b64) : null);
@@ -122,7 +130,7 @@ export function createResponder(payload) {
   const networks = new Map();
   const pinned = pinnedStates(payload.patterns, N);
   let means = null;
-  let table = null;
+  const tables = {};
 
   const network = (e) => {
     if (!networks.has(e)) {
@@ -162,7 +170,10 @@ export function createResponder(payload) {
       return { content: { type: "probe_mean", checkpoint: msg.checkpoint, arrays }, buffers };
     },
     fetch_neighbors(msg) {
-      table ??= { index: decodeArray(payload.neighbors.index, "neighbors.index"), similarity: decodeStored(payload.neighbors.similarity, "neighbors.similarity") };
+      const kind = neighbourKind(msg);
+      const key = kind === "raw" ? "neighbors_raw" : "neighbors";
+      tables[kind] ??= { index: decodeArray(payload[key].index, `${key}.index`), similarity: decodeStored(payload[key].similarity, `${key}.similarity`) };
+      const table = tables[kind];
       const stored = table.index.shape[2];
       const k = Math.max(0, Math.min(Number.isInteger(msg.k) ? msg.k : stored, stored));
       const start = (msg.checkpoint * N + msg.sample) * stored;
@@ -174,14 +185,14 @@ export function createResponder(payload) {
       const input = new Float32Array(k * D);
       index.forEach((s, j) => input.set(inputOf(s), j * D));
       const { arrays, buffers } = pack({ index: [index, [k]], similarity: [similarity, [k]], label: [label, [k]], input: [input, [k, D]] });
-      return { content: { type: "neighbors", sample: msg.sample, checkpoint: msg.checkpoint, agreement, arrays }, buffers };
+      return { content: { type: "neighbors", sample: msg.sample, checkpoint: msg.checkpoint, similarity: kind, agreement, arrays }, buffers };
     },
   };
 
   const canAnswer = (msg) => {
     if (!msg || !ANSWERED.has(msg.type)) return false;
     if (msg.type === "fetch_probe_mean") return Boolean(payload.probe_mean);
-    if (msg.type === "fetch_neighbors") return Boolean(payload.neighbors);
+    if (msg.type === "fetch_neighbors") return Boolean(payload[neighbourKind(msg) === "raw" ? "neighbors_raw" : "neighbors"]);
     return true;
   };
 
