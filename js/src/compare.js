@@ -44,6 +44,38 @@ export function shownClasses(requested, C) {
   return valid.length ? valid : Array.from({ length: C }, (_, k) => k);
 }
 
+/** Most frequent value of a list of class labels (the lowest on a tie); null when empty. */
+function majority(labels) {
+  const counts = new Map();
+  for (const l of labels ?? []) if (Number.isInteger(l)) counts.set(l, (counts.get(l) ?? 0) + 1);
+  let best = null;
+  for (const [l, n] of counts) if (best === null || n > counts.get(best) || (n === counts.get(best) && l < best)) best = l;
+  return best;
+}
+
+/**
+ * The classes a compact comparison shows: A's and B's classes (a group's majority label) and
+ * their predicted classes, in class order. The full grid is one click away.
+ */
+export function focusClasses(da, db, C) {
+  const out = new Set();
+  for (const d of [da, db]) {
+    for (const c of [d.label ?? majority(d.labels), d.predicted]) if (Number.isInteger(c) && c >= 0 && c < C) out.add(c);
+  }
+  return [...out].sort((x, y) => x - y);
+}
+
+/**
+ * Whether the comparison shows A's and B's classes only: "focus" and "all" are the user's
+ * choice; "auto" is compact when the full grid of C classes would not fit `width` px with cells
+ * of `cell` px (then the scatter and the comparison fit side by side on a small screen).
+ */
+export function isCompact(choice, width, C, cell = 60) {
+  if (choice === "focus") return true;
+  if (choice === "all") return false;
+  return width > 0 && width < 150 + (C + 1) * (cell + 6);
+}
+
 /** Element-wise a - b of two equal-length arrays. */
 export function difference(a, b) {
   const out = new Float32Array(a.length);
@@ -135,6 +167,7 @@ export function renderCompare({ model, el, hooks = {} }) {
   const layout = () => inputLayout(model.get("_input_shape") ?? [1, 1]);
   const display = () => model.get("_display") ?? {};
   const nSamples = () => model.get("_n_samples") ?? 0;
+  const nCheckpoints = () => Math.max(1, (model.get("_checkpoint_labels") ?? []).length);
   const setTrait = (name, value) => {
     model.set(name, value);
     model.save_changes();
@@ -164,7 +197,33 @@ export function renderCompare({ model, el, hooks = {} }) {
   bag.listen(viewSelect, "change", () => setTrait("view", viewSelect.value));
   bag.listen(channelSelect, "change", () => setTrait("channel_view", channelSelect.value));
   bag.listen(sizeButton, "click", () => setTrait("presentation", !model.get("presentation")));
-  controls.append(h("label", {}, "similarity ", simSelect), h("label", {}, "images ", viewSelect), channelLabel, sizeButton);
+  // A's and B's classes only (compact, when the full grid does not fit), or every class.
+  let classChoice = "auto";
+  let compact = false;
+  const classesButton = h("button", { class: "linlens-tool linlens-classes-toggle", type: "button", "data-testid": "all-classes" });
+  bag.listen(classesButton, "click", () => {
+    classChoice = compact ? "all" : "focus";
+    redraw();
+  });
+  const scaleSelect = h(
+    "select",
+    { "aria-label": "colour scale", "data-testid": "scale", title: "the W_eff colour scale: the largest value at this checkpoint, or over all checkpoints (magnitudes comparable across training)" },
+    h("option", { value: "checkpoint" }, "this checkpoint"),
+    h("option", { value: "run" }, "all checkpoints"),
+  );
+  bag.listen(scaleSelect, "change", () => setTrait("scale", scaleSelect.value));
+  controls.append(h("label", {}, "similarity ", simSelect), h("label", {}, "images ", viewSelect), channelLabel, h("label", {}, "scale ", scaleSelect), classesButton, sizeButton);
+  if (typeof ResizeObserver !== "undefined") {
+    let lastWidth = 0;
+    const ro = new ResizeObserver(() => {
+      const w = root.clientWidth;
+      if (Math.abs(w - lastWidth) < 8) return;
+      lastWidth = w;
+      if (classChoice === "auto") redraw();
+    });
+    ro.observe(root);
+    bag.add(() => ro.disconnect());
+  }
 
   function ask(key, msg) {
     if (pending.has(key) || notices.has(key)) return;
@@ -216,7 +275,9 @@ export function renderCompare({ model, el, hooks = {} }) {
     if (msg.type === "sample") {
       pending.delete(cacheKey(msg.sample, msg.checkpoint));
       cache.set(cacheKey(msg.sample, msg.checkpoint), { ...msg, ...decodeMessageArrays(msg, buffers) });
-      const limit = Math.max(400, 2 * ((model.get("a")?.length ?? 0) + (model.get("b")?.length ?? 0) + (model.get("k") ?? 0)));
+      const operands = (model.get("a")?.length ?? 0) + (model.get("b")?.length ?? 0);
+      const perCheckpoint = model.get("scale") === "run" ? nCheckpoints() : 1;
+      const limit = Math.max(400, 2 * (operands * perCheckpoint + (model.get("k") ?? 0)));
       while (cache.size > limit) cache.delete(cache.keys().next().value);
       draw();
     } else if (msg.type === "class_means") {
@@ -326,13 +387,40 @@ export function renderCompare({ model, el, hooks = {} }) {
     const view = model.get("view") === "contributions" ? "contributions" : "weights";
     const mean = centred && !meanNotice ? probeMeans.get(e).data : null;
     const simText = mean ? SIMILARITY_TEXT.centred : centred ? SIMILARITY_TEXT.rawFallback : SIMILARITY_TEXT.raw;
-    drawPair(A, B, e, aggregate(repliesA, view), aggregate(repliesB, view), mean, simText, view);
+    drawPair(A, B, e, aggregate(repliesA, view), aggregate(repliesB, view), mean, simText, view, runScale(A, B, view));
     drawNeighbours(A, e, k, centred ? SIMILARITY_TEXT.centred : SIMILARITY_TEXT.raw);
   }
 
-  function drawPair(A, B, e, da, db, mean, simText, view) {
+  /**
+   * Under scale "run": the operands' aggregates at every checkpoint (asked for when missing) and
+   * how many have arrived, so the colour scale can span all of them; null under "checkpoint".
+   */
+  function runScale(A, B, view) {
+    scaleSelect.value = model.get("scale") === "run" ? "run" : "checkpoint";
+    if (model.get("scale") !== "run") return null;
+    const E = nCheckpoints();
+    const frames = [];
+    for (let t = 0; t < E; t++) {
+      for (const s of new Set([...A, ...B])) request(s, t);
+      const ra = A.map((s) => cache.get(cacheKey(s, t)));
+      const rb = B.map((s) => cache.get(cacheKey(s, t)));
+      if (ra.every(Boolean) && rb.every(Boolean)) frames.push([aggregate(ra, view), aggregate(rb, view)]);
+    }
+    return { frames, E };
+  }
+
+  function drawPair(A, B, e, da, db, mean, simText, view, over = null) {
     const { C, D } = da;
-    const show = shownClasses(model.get("classes"), C);
+    const requested = shownClasses(model.get("classes"), C);
+    const cellPx = model.get("presentation") ? 84 : 60;
+    const chosen = (model.get("classes") ?? []).length > 0;
+    compact = !chosen && isCompact(classChoice, root.clientWidth, C, cellPx) && focusClasses(da, db, C).length < C;
+    const show = compact ? focusClasses(da, db, C) : requested;
+    root.dataset.classes = compact ? "focus" : "all";
+    classesButton.hidden = chosen;
+    classesButton.textContent = compact ? `all ${C} classes` : "A's and B's classes";
+    classesButton.title = compact ? `show W_eff for every class (${C})` : "show only A's and B's classes and their predicted classes";
+    classesButton.setAttribute("aria-pressed", String(!compact));
     const n = names();
     const cosAll = centredCosine(da.weight, db.weight, mean);
     const cosRows = rowCentredCosines(da.weight, db.weight, mean, C, D);
@@ -341,9 +429,14 @@ export function renderCompare({ model, el, hooks = {} }) {
     const fnames = display().feature_names ?? null;
     // a shared scale is taken over what is drawn: the channel sums in the "sum" view
     const rowsOf = (w) => show.map((c) => shownValues(w.subarray(c * D, (c + 1) * D), img, cview));
-    const vmax = symmetricMax(...rowsOf(da.shown), ...rowsOf(db.shown)) || 1;
+    // The colour scale: this checkpoint's largest value, or the largest over every checkpoint.
+    const pairs = over ? [[da, db], ...over.frames] : [[da, db]];
+    const vmax = Math.max(...pairs.map(([x, y]) => symmetricMax(...rowsOf(x.shown), ...rowsOf(y.shown)))) || 1;
     const diff = difference(da.shown, db.shown);
-    const dmax = symmetricMax(...rowsOf(diff)) || 1;
+    const dmax = Math.max(...pairs.map(([x, y]) => symmetricMax(...rowsOf(difference(x.shown, y.shown))))) || 1;
+    const loaded = over && over.frames.length < over.E ? `, ${over.frames.length}/${over.E} loaded` : "";
+    const scaleName = over ? `scale: all checkpoints${loaded}` : "scale: this checkpoint";
+    root.dataset.scale = over ? "run" : "checkpoint";
     const what = (view === "contributions" ? "W_eff ⊙ x" : "W_eff") + (cview === "sum" && img.C > 1 ? " (sum over channels)" : "");
     root.dataset.similarity = mean ? "centred" : "raw";
 
@@ -359,8 +452,10 @@ export function renderCompare({ model, el, hooks = {} }) {
     );
 
     const grid = h("div", { class: "linlens-grid" });
-    const cell = cview === "channels" ? "calc(var(--ll-cell, 60px) * 2)" : "var(--ll-cell, 60px)"; // C images side by side
-    grid.style.gridTemplateColumns = `max-content repeat(${show.length + 1}, minmax(max-content, ${cell}))`;
+    // Tiles of one size: equal columns that share the width, up to a largest tile (twice as
+    // wide for C images side by side); the grid never forces the comparison to scroll sideways.
+    const cell = cview === "channels" ? "calc(var(--ll-cell-max, 96px) * 2)" : "var(--ll-cell-max, 96px)";
+    grid.style.gridTemplateColumns = `max-content repeat(${show.length + 1}, minmax(0, ${cell}))`;
     root.dataset.channelView = cview;
     grid.append(h("div", { class: "linlens-cell linlens-colhead" }), h("div", { class: "linlens-cell linlens-colhead" }, "input"));
     for (const c of show) grid.append(h("div", { class: "linlens-cell linlens-colhead" }, h("div", { class: "linlens-classname" }, `${n[c] ?? c}`)));
@@ -415,7 +510,7 @@ export function renderCompare({ model, el, hooks = {} }) {
     fill(scale, 
       cview === "template"
         ? h("span", { class: "linlens-scale-note", "data-testid": "scale-template" }, "RGB template: each class row's channels rescaled to [0, 1] on their own (no shared scale)")
-        : [colorbar(`A, B ${what}`, vmax, "scale-weights"), colorbar("A−B", dmax, "scale-diff")],
+        : [colorbar(`A, B ${what}`, vmax, "scale-weights"), colorbar("A−B", dmax, "scale-diff"), h("span", { class: "linlens-scalebar-label", "data-testid": "scale-name" }, `(${scaleName})`)],
       mmax ? colorbar("class mean W_eff", mmax, "scale-means") : null,
       h("span", { class: "linlens-scale-note" }, da.bias ? LEGEND_TEXT : `${LEGEND_TEXT} · no bias in this network (b_eff = 0)`),
     );
@@ -477,7 +572,7 @@ export function renderCompare({ model, el, hooks = {} }) {
 
   const redraw = guarded(root, draw, "WeightCompare");
   bag.onModel(model, "msg:custom", guarded(root, onMessage, "WeightCompare"));
-  for (const t of ["a", "b", "checkpoint", "classes", "show_class_means", "similarity", "view", "channel_view", "k", "presentation"]) bag.onModel(model, `change:${t}`, redraw);
+  for (const t of ["a", "b", "checkpoint", "classes", "show_class_means", "similarity", "view", "channel_view", "scale", "k", "presentation"]) bag.onModel(model, `change:${t}`, redraw);
   bag.onModel(model, "change:_revision", guarded(root, () => {
     // The kernel's data changed (a new run or trajectory): drop everything cached.
     cache.clear();

@@ -86,24 +86,28 @@ export const CSS = `
 .linlens-scale-note { flex-basis: 100%; }
 .linlens-root[data-linlens="explorer"] { display: flex; flex-direction: column; gap: 8px; container-type: inline-size; }
 .linlens-ex-main { display: flex; gap: 12px; align-items: flex-start; }
-.linlens-ex-left { flex: 1 1 0; min-width: 400px; }
-.linlens-ex-right { flex: 1.2 1 0; min-width: 0; }
+.linlens-ex-left { flex: 1 1 0; min-width: 300px; }
+.linlens-ex-right { flex: 1 1 0; min-width: 0; }
 .linlens-help { color: var(--ll-muted); font-size: 11px; }
 /* scatter marks (operands A/B, trails, highlighted neighbours) and explorer focus */
 .linlens-overlay { position: absolute; inset: 0; width: 100%; height: 100%; pointer-events: none; overflow: visible; }
 .linlens-overlay text { font-family: var(--jp-ui-font-family, system-ui, sans-serif); }
 .linlens-root[data-linlens="explorer"]:focus { outline: none; }
 .linlens-root[data-linlens="explorer"]:focus-visible { outline: 2px solid var(--ll-accent); outline-offset: 2px; }
-/* Comparison and explorer layout: the comparison goes below the scatter when the explorer is
-   narrow; labels and numbers are never clipped; presentation size scales all text. */
-@container (max-width: 1400px) {
+/* Comparison and explorer layout: the scatter and the comparison side by side (the comparison
+   compact, A's and B's classes, when the full grid does not fit), so a 1280x720 screen with
+   JupyterLab's file browser open shows the scrubber, the scatter and the comparison at once; the
+   comparison goes below the scatter only on a phone-narrow explorer. Labels and numbers are
+   never clipped; presentation size scales all text. */
+@container (max-width: 680px) {
   .linlens-ex-main { flex-direction: column; align-items: stretch; }
   .linlens-ex-left, .linlens-ex-right { flex: 1 1 auto; min-width: 0; }
 }
 .linlens-compare-controls { display: flex; flex-wrap: wrap; gap: 4px 12px; align-items: center; margin-bottom: 6px; color: var(--ll-muted); }
 .linlens-compare-controls label { display: inline-flex; gap: 4px; align-items: center; }
 .linlens-grid { column-gap: 4px; }
-.linlens-grid .linlens-cell > .linlens-img { min-width: 40px; }
+.linlens-grid .linlens-cell > .linlens-img { min-width: 0; }
+.linlens-grid > .linlens-cell { min-width: 0; }
 .linlens-cos-class { font-variant-numeric: tabular-nums; color: var(--ll-fg); font-size: 11px; }
 .linlens-scalebar { display: inline-flex; gap: 4px; align-items: center; white-space: nowrap; }
 .linlens-scalebar .linlens-colorbar { width: 100px; }
@@ -119,7 +123,7 @@ export const CSS = `
 .linlens-root.is-presentation, .is-presentation .linlens-root { font-size: 16px; }
 .is-presentation .linlens-cell, .is-presentation .linlens-nb, .is-presentation .linlens-help, .is-presentation .linlens-spark-legend { font-size: 14px; }
 .is-presentation .linlens-classname, .is-presentation .linlens-rowhead, .is-presentation .linlens-cos-class { font-size: 15px; }
-.is-presentation .linlens-grid { --ll-cell: 84px; }
+.is-presentation .linlens-grid { --ll-cell: 84px; --ll-cell-max: 128px; }
 .is-presentation .linlens-nb { width: 60px; }
 .is-presentation .linlens-nb .linlens-img { width: 52px; }
 `;

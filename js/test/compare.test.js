@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { aggregate, checkOperand, contributions, SIMILARITY_TEXT } from "../src/compare.js";
+import { aggregate, checkOperand, contributions, focusClasses, isCompact, SIMILARITY_TEXT } from "../src/compare.js";
 
 const reply = (weight, input, output, label, bias = null) => ({
   weight: { data: new Float32Array(weight), shape: [2, 2] },
@@ -46,5 +46,20 @@ describe("comparison operands", () => {
     expect(SIMILARITY_TEXT.centred.label).toBe("centred cosine");
     expect(SIMILARITY_TEXT.centred.title).toMatch(/mean W_eff/);
     expect(SIMILARITY_TEXT.rawFallback.label).toBe("raw cosine");
+  });
+});
+
+describe("compact comparison", () => {
+  it("shows A's and B's classes and their predictions, in class order", () => {
+    expect(focusClasses({ label: 7, predicted: 7 }, { label: 1, predicted: 2 }, 10)).toEqual([1, 2, 7]);
+    // a group: its majority label
+    expect(focusClasses({ label: null, labels: [3, 3, 5], predicted: 3 }, { label: 0, predicted: 0 }, 10)).toEqual([0, 3]);
+  });
+
+  it("is compact when the full grid does not fit, or when chosen", () => {
+    expect(isCompact("auto", 450, 10)).toBe(true);
+    expect(isCompact("auto", 1400, 10)).toBe(false);
+    expect(isCompact("all", 450, 10)).toBe(false);
+    expect(isCompact("focus", 1400, 10)).toBe(true);
   });
 });

@@ -43,6 +43,8 @@ CHANNEL_VIEWS: tuple[str, ...] = tuple(
     CONTRACT["widgets"]["WeightCompare"]["traits"]["channel_view"]["values"]
 )
 """How the W_eff of a colour input is drawn (the contract's values of ``channel_view``)."""
+SCALES: tuple[str, ...] = tuple(CONTRACT["widgets"]["WeightCompare"]["traits"]["scale"]["values"])
+"""The W_eff colour scale: per checkpoint or over the run (the contract's values of ``scale``)."""
 
 
 def _np(t: Any) -> np.ndarray:
@@ -77,6 +79,10 @@ class WeightCompare(anywidget.AnyWidget):
         How the W_eff of a colour input is drawn: ``"sum"`` over channels on the diverging scale
         (default, as Captum's heat maps), ``"channels"`` (one image per channel) or
         ``"template"`` (RGB, each channel rescaled to [0, 1]). One-channel inputs ignore it.
+    scale
+        The W_eff colour scale: ``"checkpoint"`` (default: the largest value shown at this
+        checkpoint) or ``"run"`` (the largest over all checkpoints, so magnitudes compare across
+        training; the colour bar says which).
     k
         Neighbours of a single-sample A to list (default 10).
     presentation
@@ -106,6 +112,7 @@ class WeightCompare(anywidget.AnyWidget):
     similarity = traitlets.Unicode("centred").tag(sync=True)
     view = traitlets.Unicode("weights").tag(sync=True)
     channel_view = traitlets.Enum(CHANNEL_VIEWS, default_value="sum").tag(sync=True)
+    scale = traitlets.Enum(SCALES, default_value="checkpoint").tag(sync=True)
     k = traitlets.Int(10).tag(sync=True)
     presentation = traitlets.Bool(False).tag(sync=True)
 
@@ -130,6 +137,7 @@ class WeightCompare(anywidget.AnyWidget):
         similarity: str = "centred",
         view: str = "weights",
         channel_view: str = "sum",
+        scale: str = "checkpoint",
         k: int = 10,
         presentation: bool = False,
         checkpoints: Sequence[int] | None = None,
@@ -159,6 +167,7 @@ class WeightCompare(anywidget.AnyWidget):
             similarity=similarity,
             view=view,
             channel_view=channel_view,
+            scale=scale,
             k=k,
             presentation=presentation,
             **kwargs,

@@ -21,6 +21,7 @@ from tests.helpers.browser.widgets import (
     readability_problems,
     root,
     scatter_canvas,
+    settled_positions,
     wait_scatter_ready,
 )
 
@@ -197,6 +198,12 @@ def test_pick_two_samples_compares_with_engine_cosine(ui, guard: Guard) -> None:
         shown = np.array(_input_image(inputs.nth(k)))
         diff = np.abs(shown - np.array(expected[k])).max()
         guard.check(diff <= 1, f"input image of {name} differs from the probe image by {diff}")
+    # A compact comparison (A's and B's classes) has the full class grid one click away.
+    if compare.get_attribute("data-classes") == "focus":
+        compare.locator("[data-testid=all-classes]").click()
+        lab.page.wait_for_function(
+            "(r) => r.dataset.classes === 'all'", arg=compare.element_handle(), timeout=5_000
+        )
     weight_images = compare.locator("canvas.linlens-img:not([title='input image'])")
     guard.check(weight_images.count() >= 20, f"only {weight_images.count()} W_eff images shown")
 
@@ -232,6 +239,9 @@ def test_pick_two_samples_compares_with_engine_cosine(ui, guard: Guard) -> None:
     output.scroll_into_view_if_needed()
     ARTIFACTS_ROOT.mkdir(parents=True, exist_ok=True)
     output.screenshot(path=ARTIFACTS_ROOT / "explorer.png", animations="disabled")
+    all_classes = compare.locator("[data-testid=all-classes]")
+    if compare.get_attribute("data-classes") == "all" and all_classes.is_visible():
+        all_classes.click()  # back to A's and B's classes, for the tests that follow
 
 
 def _show_at(lab, width: int, height: int, *, file_browser: bool) -> None:
@@ -240,7 +250,8 @@ def _show_at(lab, width: int, height: int, *, file_browser: bool) -> None:
         lab.page.evaluate("() => window.jupyterapp.commands.execute('filebrowser:activate')")
     else:
         lab.page.evaluate("() => window.jupyterapp.shell.collapseLeft()")
-    lab.page.wait_for_timeout(600)
+    lab.page.wait_for_function(f"() => document.scrollingElement.clientWidth === {width}")
+    settled_positions(root(root(lab.nb.cell(1), "explorer"), "embedding"), [0])
 
 
 def test_comparison_is_readable_at_1280_with_file_browser(ui, guard: Guard) -> None:
@@ -333,6 +344,6 @@ def _screenshot(lab, name: str, *, end_at=None) -> None:
     else:  # a short viewport: show the comparison whole, under the end of the scatter
         end_at.evaluate("(e) => e.scrollIntoView({block: 'end'})")
     ARTIFACTS_ROOT.mkdir(parents=True, exist_ok=True)
-    lab.page.wait_for_timeout(300)
+    settled_positions(root(root(lab.nb.cell(1), "explorer"), "embedding"), [0])
     lab.page.screenshot(path=ARTIFACTS_ROOT / name, animations="disabled")
     output.screenshot(path=ARTIFACTS_ROOT / f"output_{name}", animations="disabled")

@@ -13,9 +13,10 @@ from tests.helpers.browser.guard import ARTIFACTS_ROOT, Guard
 from tests.helpers.browser.runs import setup_cell
 from tests.helpers.browser.widgets import (
     canvas_origin,
+    click_point,
+    clickable_points,
     kernel_value,
     poll,
-    project,
     root,
     settled_positions,
     wait_scatter_ready,
@@ -55,26 +56,14 @@ def _scrubber_checkpoint(explorer) -> int:
     return int(root(explorer, "scrubber").get_attribute("data-checkpoint"))
 
 
-def _click(lab, embedding, i: int) -> None:
-    origin, _ = canvas_origin(embedding)
-    x, y = origin + project(embedding, [i])[0]
-    lab.page.mouse.move(x - 6, y - 6)
-    lab.page.mouse.move(x, y, steps=3)
-    lab.page.wait_for_timeout(150)
-    lab.page.mouse.click(x, y)
-
-
 def test_keys_after_a_click_step_the_explorer_not_the_notebook(ui, guard: Guard) -> None:
     lab, explorer = ui
     last = lab.nb.eval_json("ex.scrubber.n_checkpoints") - 1
     lab.nb.run(f"ex.scrubber.checkpoint = {last}")
     poll(lambda: _scrubber_checkpoint(explorer), lambda v: v == last)
     embedding = root(explorer, "embedding")
-    n = lab.nb.eval_json("ex.embedding.n_points")
-    _, size = canvas_origin(embedding)
-    xy = settled_positions(embedding, range(n))
-    inside = [i for i, (x, y) in enumerate(xy) if 30 < x < size[0] - 30 and 30 < y < size[1] - 30]
-    _click(lab, embedding, inside[0])
+    (target,) = clickable_points(lab.page, embedding, 1)
+    click_point(lab.page, embedding, target)
     guard.check(
         explorer.evaluate(
             "(r) => r === document.activeElement || r.contains(document.activeElement)"
@@ -113,9 +102,8 @@ def test_operands_and_neighbours_are_marked(ui, guard: Guard) -> None:
     )
     poll(lambda: embedding.get_attribute("data-marks"), lambda v: v == "abh")
     a = lab.nb.eval_json("a")
-    lab.page.wait_for_timeout(500)
     origin, _ = canvas_origin(embedding)  # scrolls the scatter into view first
-    expected = origin + project(embedding, [a])[0]
+    expected = origin + settled_positions(embedding, [a])[0]
     marker = embedding.locator(".linlens-mark-a circle").first.bounding_box()
     centre = (marker["x"] + marker["width"] / 2, marker["y"] + marker["height"] / 2)
     guard.check(marker is not None, "no A marker on the scatter")
@@ -133,7 +121,8 @@ def test_operands_and_neighbours_are_marked(ui, guard: Guard) -> None:
     explorer.scroll_into_view_if_needed()
     lab.page.screenshot(path=str(SCREENSHOTS / "scatter_markers.png"))
     lab.page.set_viewport_size({"width": 1920, "height": 1080})
-    lab.page.wait_for_timeout(800)
+    lab.page.wait_for_function("() => document.scrollingElement.clientWidth === 1920")
+    settled_positions(embedding, [a])
     explorer.scroll_into_view_if_needed()
     lab.page.screenshot(path=str(SCREENSHOTS / "scatter_markers_1920.png"))
     lab.page.set_viewport_size({"width": 1280, "height": 720})

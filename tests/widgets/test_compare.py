@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+import traitlets
 
 import linlens_widgets as ll
 from tests.widgets.conftest import FakeRun, Sent
@@ -196,3 +197,12 @@ def test_checkpoint_subset_maps_positions(run):
     with pytest.raises(ValueError, match="checkpoint index 9"):
         ll.WeightCompare(run, checkpoints=[9])
     assert ll.WeightCompare(run, checkpoints=[-1]).checkpoint_ids.tolist() == [4]
+
+
+def test_colour_scale_is_per_checkpoint_or_over_the_run(run):
+    cmp = ll.WeightCompare(run, 0, 1)
+    assert cmp.scale == "checkpoint"
+    cmp.scale = "run"
+    assert ll.WeightCompare(run, 0, 1, scale="run").scale == "run"
+    with pytest.raises(traitlets.TraitError, match="scale"):
+        cmp.scale = "global"
