@@ -188,6 +188,14 @@ export async function mount(el, packedConfig, chartEl = null) {
       chart.setCheckpoint(scrub.get("checkpoint"));
       scrub.on("change:checkpoint", () => chart.setCheckpoint(scrub.get("checkpoint")));
     }
+    // Presentation size ("Aa" in the comparison) grows the metrics panel's text too.
+    const compare = Object.entries(config.models).find(([, m]) => m.kind === "compare");
+    if (compare) {
+      const cmp = models[compare[0]];
+      const onSize = () => chartEl.classList.toggle("is-presentation", Boolean(cmp.get("presentation")));
+      cmp.on("change:presentation", onSize);
+      onSize();
+    }
   }
   return { models, cleanup, chart };
 }

@@ -125,5 +125,6 @@ export const CSS = `
 .is-presentation .linlens-classname, .is-presentation .linlens-rowhead, .is-presentation .linlens-cos-class { font-size: 15px; }
 .is-presentation .linlens-grid { --ll-cell: 84px; --ll-cell-max: 128px; }
 .is-presentation .linlens-nb { width: 60px; }
+.is-presentation svg.linlens-chart { font-size: 15px !important; }
 .is-presentation .linlens-nb .linlens-img { width: 52px; }
 `;

@@ -273,7 +273,7 @@ def write_page(
         note = base + (
             f"the page carries the network and computes any sample's W_eff in your browser "
             f"({_precision_text(carried)}), with stored probe means and neighbour lists for the "
-            "centred similarity."
+            "centred and the raw similarity."
         )
         details = ""
     else:
