@@ -14,6 +14,7 @@ array.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ import traitlets
 from linlens_widgets.widgets import _sources
 from linlens_widgets.widgets._bundle import bundle
 from linlens_widgets.widgets._codecs import array_serialization, to_wire_array
+from linlens_widgets.widgets.contract import CONTRACT
 from linlens_widgets.widgets.validate import (
     checkpoint_position,
     class_ids,
@@ -36,6 +38,8 @@ from linlens_widgets.widgets.validate import (
 
 COLOR_MODES = ("label", "correct", "value", "subclusters")
 SUBCLUSTER_PREFIX = "subclusters:"
+MENU_PATTERN: str = CONTRACT["widgets"]["EmbeddingView"]["traits"]["color"]["menu_pattern"]
+"""What the Colour menu may hold: a mode, or ``subclusters:c`` (the contract's pattern)."""
 
 MAX_POINT_SIZE = 100.0
 """Largest point size in pixels (0 means: chosen from the number of points)."""
@@ -65,6 +69,11 @@ class EmbeddingView(anywidget.AnyWidget):
         Point size in pixels (default: chosen from the number of points).
     thumbnails
         Send the probe images once (uint8 atlas) for the hover tooltip (default True).
+    subclusters
+        Whether the Colour menu lists "sub-clusters of c" for each class with two or more
+        tracked groups: ``True`` tracks them (``ll.metrics.track_all_subclusters``, stored with
+        the run), ``None`` (default) lists them when the run already stores them, ``False``
+        never.
     checkpoint
         Checkpoint position to show first (default -1, the last).
     height
@@ -113,6 +122,7 @@ class EmbeddingView(anywidget.AnyWidget):
         value_name: str = "value",
         size: float | None = None,
         thumbnails: bool = True,
+        subclusters: bool | None = None,
         checkpoint: int = -1,
         height: int = 420,
         **kwargs: Any,
@@ -149,6 +159,8 @@ class EmbeddingView(anywidget.AnyWidget):
                 raise ValueError(f"color={mode!r} needs the run (pass run=...)")
             groups = subcluster_groups(_track_all(run), n_points)
             mode = "subclusters"
+        elif run is not None and subclusters is not False:
+            groups = stored_subcluster_groups(run, n_points, compute=bool(subclusters))
         super().__init__(
             _positions=positions,
             _labels=labels,
@@ -405,14 +417,31 @@ def _color_mode(color: Any, n_checkpoints: int, n_points: int) -> tuple[str, np.
 
 
 def _subcluster_class(mode: str) -> int:
-    """Read the class out of a ``"subclusters:c"`` colour argument."""
-    tail = mode[len(SUBCLUSTER_PREFIX) :]
-    try:
-        return int(tail)
-    except ValueError:
-        raise ValueError(
-            f'color "subclusters:<class>" needs an integer class, got {mode!r}'
-        ) from None
+    """Read the class out of a ``"subclusters:c"`` colour argument (the Colour menu's value)."""
+    if not re.match(MENU_PATTERN, mode):
+        raise ValueError(f'color "subclusters:<class>" needs an integer class, got {mode!r}')
+    return int(mode[len(SUBCLUSTER_PREFIX) :])
+
+
+def stored_subcluster_groups(run: Any, n_points: int, *, compute: bool) -> np.ndarray | None:
+    """Every sample's tracked sub-cluster within its class (N,), or None.
+
+    ``compute=False`` reads only what is stored with the run (a previous
+    ``ll.metrics.track_all_subclusters(run)``, or a ``"subclusters:c"`` colouring), so showing
+    the Colour menu's "sub-clusters of c" entries costs nothing when they were never computed.
+    """
+    from linlens_widgets.analysis.subcluster_tracking import ATTACHMENT as TRACKS
+
+    if not compute and _sources.analysis_entry(run, TRACKS) is None:
+        return None
+    return subcluster_groups(_track_all(run), n_points)
+
+
+def menu_classes(groups: np.ndarray | None, labels: np.ndarray) -> list[int]:
+    """Classes with two or more tracked sub-clusters: the Colour menu's "sub-clusters of c"."""
+    if groups is None:
+        return []
+    return sorted(c for c, n in subcluster_counts(np.asarray(groups), labels).items() if n >= 2)
 
 
 def _track_all(run: Any) -> Any:

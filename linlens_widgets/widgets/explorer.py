@@ -34,7 +34,7 @@ from linlens_widgets.widgets import _sources
 from linlens_widgets.widgets import panel as metrics_panel
 from linlens_widgets.widgets._bundle import bundle
 from linlens_widgets.widgets.compare import WeightCompare
-from linlens_widgets.widgets.embedding import EmbeddingView
+from linlens_widgets.widgets.embedding import EmbeddingView, menu_classes
 from linlens_widgets.widgets.scrubber import CheckpointScrubber
 from linlens_widgets.widgets.validate import set_state_or_keep
 
@@ -74,7 +74,9 @@ class LensExplorer(ipywidgets.VBox):
     color
         Colour mode or values for the scatter, as in ``EmbeddingView`` (default "label").
     a
-        Operand A of the comparison: a probe index or a list of them (default 0).
+        Operand A of the comparison: a probe index or a list of them (default: the first sample
+        of a class without tracked sub-clusters, else the first sample in none, so the A marker
+        does not cover the groups the Colour menu offers).
     b
         Operand B (default: the first sample of another class).
     checkpoint
@@ -85,6 +87,9 @@ class LensExplorer(ipywidgets.VBox):
         Show the Bokeh metrics panel (default True).
     class_means
         Show the class-mean W_eff row in the comparison (default False).
+    subclusters
+        List "sub-clusters of c" in the scatter's Colour menu, as in ``EmbeddingView``
+        (default None: when the run stores them; True tracks them first).
 
     Raises
     ------
@@ -109,6 +114,7 @@ class LensExplorer(ipywidgets.VBox):
         metrics: Sequence[str] | None = None,
         panel: bool = True,
         class_means: bool = False,
+        subclusters: bool | None = None,
         **kwargs: Any,
     ) -> None:
         if not _sources.is_run(run):
@@ -117,13 +123,15 @@ class LensExplorer(ipywidgets.VBox):
         _sources.check_matches(trajectory, run)
         ids = _sources.checkpoint_ids(trajectory, run)
         labels = _sources.labels_of(run, None)
-        a = 0 if a is None else a
-        b = _other_class(labels, a) if b is None else b
         self.run = run
         self.trajectory = trajectory
         self.scrubber = CheckpointScrubber(run, checkpoint=checkpoint, checkpoints=ids)
         k = self.scrubber.checkpoint
-        self.embedding = EmbeddingView(trajectory, run=run, color=color, checkpoint=k)
+        self.embedding = EmbeddingView(
+            trajectory, run=run, color=color, checkpoint=k, subclusters=subclusters
+        )
+        a = _ordinary_sample(labels, self.embedding._groups) if a is None else a
+        b = _other_class(labels, a) if b is None else b
         self.compare = WeightCompare(
             run, a, b, checkpoint=k, checkpoints=ids, class_means=class_means
         )
@@ -254,6 +262,23 @@ class LensExplorer(ipywidgets.VBox):
             max_mb=max_mb,
             precision=precision,
         )
+
+
+def _ordinary_sample(labels: np.ndarray, groups: np.ndarray | None) -> int:
+    """Choose the default A: a sample whose marker does not sit on tracked sub-clusters.
+
+    The first sample of a class without two tracked groups, else the first sample in no group,
+    else 0.
+    """
+    if groups is None:
+        return 0
+    groups = np.asarray(groups)
+    split = set(menu_classes(groups, labels))
+    plain = np.flatnonzero(~np.isin(labels, sorted(split)))
+    if plain.size:
+        return int(plain[0])
+    outside = np.flatnonzero(groups < 0)
+    return int(outside[0]) if outside.size else 0
 
 
 def _other_class(labels: np.ndarray, a: int | Sequence[int]) -> int:

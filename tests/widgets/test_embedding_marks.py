@@ -83,3 +83,27 @@ def test_subcluster_errors_name_the_problem(run, traj):
         ll.EmbeddingView(traj, run=run, color="subclusters:one")
     with pytest.raises(ValueError, match="needs the run"):
         ll.EmbeddingView(traj.positions, color="subclusters:1")
+
+
+def test_colour_menu_offers_tracked_subclusters_and_default_a_avoids_them(run, traj, monkeypatch):
+    """The menu's "sub-clusters of c" come from Python (classes with two or more groups, values
+    the contract's pattern allows); the explorer's default A is not on top of them."""
+    import re
+
+    from linlens_widgets.widgets.embedding import MENU_PATTERN, menu_classes
+
+    groups = _groups(run)
+    labels = np.asarray(run.probe_labels)
+    tracks = {c: SimpleNamespace(group_ids=np.where(labels == c, groups, -1)) for c in (0, 1, 2)}
+    monkeypatch.setattr("linlens_widgets.widgets.embedding._track_all", lambda r: tracks)
+    assert ll.EmbeddingView(traj, run=run)._groups is None  # nothing stored, nothing computed
+    view = ll.EmbeddingView(traj, run=run, subclusters=True)
+    assert menu_classes(view._groups, labels) == [1]
+    assert all(re.match(MENU_PATTERN, f"subclusters:{c}") for c in menu_classes(groups, labels))
+    assert not re.match(MENU_PATTERN, "subclusters:one")
+    ex = ll.LensExplorer(run, trajectory=traj, subclusters=True, panel=False)
+    a = ex.compare.a[0]
+    assert labels[a] != 1, f"the default A {a} sits in the class with sub-clusters"
+    assert ll.LensExplorer(run, trajectory=traj, a=3, subclusters=True, panel=False).compare.a == [
+        3
+    ]
