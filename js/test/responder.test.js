@@ -61,14 +61,14 @@ describe("local responder", () => {
 
   it("answers raw-cosine neighbours from the raw table, and only when it has one", () => {
     const withRaw = payload();
-    withRaw.neighbors_raw = {
-      index: enc(new Int16Array([2, 1, 0, 2, 0, 1, 1, 2, 2, 0, 0, 1]), [2, 3, 2], "int16"),
-      similarity: enc(new Uint16Array(12).fill(0x3c00), [2, 3, 2], "float16"),
-    };
+    // indices only: the engine computes the raw cosines it shows from W_eff
+    withRaw.neighbors_raw = { index: enc(new Int16Array([2, 1, 0, 2, 0, 1, 1, 2, 2, 0, 0, 1]), [2, 3, 2], "int16") };
     const r = createResponder(withRaw);
     const raw = r.respond({ type: "fetch_neighbors", sample: 1, checkpoint: 0, k: 2, similarity: "raw" });
     expect(raw.content.similarity).toBe("raw");
     expect(Array.from(new Int32Array(raw.buffers[0].buffer))).toEqual([0, 2]);
+    // a linear network: every sample's W_eff is the weight itself, so each raw cosine is 1
+    expect(floats(raw.buffers[1])).toEqual([1, 1]);
     const centred = r.respond({ type: "fetch_neighbors", sample: 1, checkpoint: 0, k: 2, similarity: "centred" });
     expect(centred.content.similarity).toBe("centred");
     expect(Array.from(new Int32Array(centred.buffers[0].buffer))).toEqual([2, 0]);

@@ -13,8 +13,8 @@ For a run whose model is a portable stack (``lens.portable``), the front end's e
 * optionally (a saved page) ``probe_mean``, the mean W_eff over the probe at each checkpoint
   (``ll.metrics.probe_mean``, what the centred cosine subtracts), and ``neighbors``, every sample's
   ``k`` nearest neighbours by centred cosine (``ll.metrics.neighbor_table`` on the isometric weight
-  features): int16/int32 indices and float16 similarities; ``neighbors_raw`` the same by raw
-  cosine;
+  features): int16/int32 indices and float16 similarities; ``neighbors_raw`` the indices by raw
+  cosine (the engine computes the k similarities it shows);
 * optionally ``patterns``: the ReLU units whose state the stored weights would get wrong, with
   the float32 network's state (`stored_precision`, ``lens.pattern_corrections``).
 
@@ -362,14 +362,16 @@ def _tables(run: Any, ids: list[int], progress: bool) -> dict[str, Any]:
     return {
         "probe_mean": np.stack(means).astype(np.float32),
         "neighbors": table(index, sims),
-        "neighbors_raw": table(raw_index, raw_sims),
+        # the raw similarities are left out (the page's engine computes the k it shows from
+        # W_eff), which keeps the page within its budget
+        "neighbors_raw": {"index": table(raw_index, raw_sims)["index"]},
     }
 
 
 TABLES_ENTRY = "comparison_tables"
 """Analysis-store entry of `comparison_tables`, reused while its checkpoints and ``k`` match."""
 
-_TABLES_VERSION = 2
+_TABLES_VERSION = 3
 
 
 def comparison_tables(
@@ -394,8 +396,8 @@ def comparison_tables(
     Returns
     -------
     dict
-        ``probe_mean`` (E, C, D) float32, ``neighbors`` and ``neighbors_raw`` (centred and raw
-        cosine) ``{index, similarity}`` (E, N, k).
+        ``probe_mean`` (E, C, D) float32, ``neighbors`` ``{index, similarity}`` (E, N, k) by
+        centred cosine and ``neighbors_raw`` ``{index}`` by raw cosine.
     """
     ids = [int(i) for i in checkpoint_ids]
     want = {"checkpoint_ids": ids, "k": NEIGHBORS_K, "version": _TABLES_VERSION}
@@ -405,7 +407,7 @@ def comparison_tables(
         return {
             "probe_mean": arrays["probe_mean"],
             "neighbors": {"index": arrays["index"], "similarity": arrays["similarity"]},
-            "neighbors_raw": {"index": arrays["raw_index"], "similarity": arrays["raw_similarity"]},
+            "neighbors_raw": {"index": arrays["raw_index"]},
         }
     tables = _tables(run, ids, progress)
     raw = tables["neighbors_raw"]
@@ -413,7 +415,6 @@ def comparison_tables(
         "probe_mean": tables["probe_mean"],
         **tables["neighbors"],
         "raw_index": raw["index"],
-        "raw_similarity": raw["similarity"],
     }
     _sources.store_analysis(run, TABLES_ENTRY, arrays, want)
     return tables

@@ -154,6 +154,21 @@ export function createResponder(payload) {
     }
   };
 
+  const weightOf = (e, s) => effectiveWeights(network(e), inputOf(s), pinned.get(e * N + s) ?? null).weight;
+  const rawCosine = (e, a, b) => {
+    const wa = weightOf(e, a);
+    const wb = weightOf(e, b);
+    let dot = 0;
+    let na = 0;
+    let nb = 0;
+    for (let j = 0; j < wa.length; j++) {
+      dot += wa[j] * wb[j];
+      na += wa[j] * wa[j];
+      nb += wb[j] * wb[j];
+    }
+    return na > 0 && nb > 0 ? dot / Math.sqrt(na * nb) : NaN;
+  };
+
   const answers = {
     fetch(msg) {
       const x = inputOf(msg.sample);
@@ -178,7 +193,11 @@ export function createResponder(payload) {
       const k = Math.max(0, Math.min(Number.isInteger(msg.k) ? msg.k : stored, stored));
       const start = (msg.checkpoint * N + msg.sample) * stored;
       const index = Int32Array.from(table.index.data.subarray(start, start + k));
-      const similarity = Float32Array.from(table.similarity.data.subarray(start, start + k));
+      // A table stored without similarities (the raw one, to keep the page small): the engine
+      // computes the k cosines from A's and each neighbour's W_eff.
+      const similarity = table.similarity
+        ? Float32Array.from(table.similarity.data.subarray(start, start + k))
+        : Float32Array.from(index, (s) => rawCosine(msg.checkpoint, msg.sample, s));
       const own = labels.data[msg.sample];
       const agreement = k ? index.reduce((n, i) => n + (labels.data[i] === own ? 1 : 0), 0) / k : null;
       const label = Int32Array.from(index, (i) => labels.data[i]);
