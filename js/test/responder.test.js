@@ -59,7 +59,7 @@ describe("local responder", () => {
     expect(floats(n.buffers[3])).toEqual([0.5, 0.5, 0, 1]);
   });
 
-  it("answers raw-cosine neighbours from the raw table, and only when it has one", () => {
+  it("answers raw-cosine neighbours from the raw table, and says when it has none", () => {
     const withRaw = payload();
     // indices only: the engine computes the raw cosines it shows from W_eff
     withRaw.neighbors_raw = { index: enc(new Int16Array([2, 1, 0, 2, 0, 1, 1, 2, 2, 0, 0, 1]), [2, 3, 2], "int16") };
@@ -72,8 +72,10 @@ describe("local responder", () => {
     const centred = r.respond({ type: "fetch_neighbors", sample: 1, checkpoint: 0, k: 2, similarity: "centred" });
     expect(centred.content.similarity).toBe("centred");
     expect(Array.from(new Int32Array(centred.buffers[0].buffer))).toEqual([2, 0]);
-    // a payload with only the centred table leaves the raw question to the kernel
-    expect(createResponder(payload()).respond({ type: "fetch_neighbors", sample: 1, checkpoint: 0, k: 2, similarity: "raw" })).toBeNull();
+    // a page that left the raw table out says so instead of leaving the row waiting
+    const none = createResponder(payload()).respond({ type: "fetch_neighbors", sample: 1, checkpoint: 0, k: 2, similarity: "raw" });
+    expect(none.content).toMatchObject({ type: "error", sample: 1 });
+    expect(none.content.message).toMatch(/no raw-cosine neighbour list/);
   });
 
   it("leaves what it cannot answer to the kernel and reports bad requests", () => {

@@ -281,6 +281,15 @@ def write_page(
     config["models"] = pack_large_arrays(config["models"])
     page = _render(config, title=name, note=note, samples=details)
     size = len(page.encode("utf-8"))
+    if size > budget and carried is not None and "neighbors_raw" in config["network"]:
+        # the raw-cosine neighbour lists are the first thing left out to fit the budget
+        del config["network"]["neighbors_raw"]
+        note = note.replace(
+            "centred and the raw similarity.",
+            "centred similarity (the raw one's were left out to fit the size budget).",
+        )
+        page = _render(config, title=name, note=note, samples=details)
+        size = len(page.encode("utf-8"))
     if size > budget:
         raise ValueError(
             f"the page would be {size / _MB:.1f} MB, over the budget of {max_mb:g} MB"

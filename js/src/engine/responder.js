@@ -187,6 +187,7 @@ export function createResponder(payload) {
     fetch_neighbors(msg) {
       const kind = neighbourKind(msg);
       const key = kind === "raw" ? "neighbors_raw" : "neighbors";
+      if (!payload[key]) throw new Error(`this page stores no ${kind}-cosine neighbour list (left out to fit its size budget)`);
       tables[kind] ??= { index: decodeArray(payload[key].index, `${key}.index`), similarity: decodeStored(payload[key].similarity, `${key}.similarity`) };
       const table = tables[kind];
       const stored = table.index.shape[2];
@@ -211,7 +212,9 @@ export function createResponder(payload) {
   const canAnswer = (msg) => {
     if (!msg || !ANSWERED.has(msg.type)) return false;
     if (msg.type === "fetch_probe_mean") return Boolean(payload.probe_mean);
-    if (msg.type === "fetch_neighbors") return Boolean(payload[neighbourKind(msg) === "raw" ? "neighbors_raw" : "neighbors"]);
+    // a page with the centred table answers every neighbour question (an error says when it
+    // left the raw one out); a payload without tables leaves them to the kernel
+    if (msg.type === "fetch_neighbors") return Boolean(payload.neighbors);
     return true;
   };
 
