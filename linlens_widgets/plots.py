@@ -38,12 +38,13 @@ from bokeh.models import (
     Range1d,
     Span,
 )
-from bokeh.palettes import Category10_10
 from bokeh.plotting import figure
 from bokeh.resources import INLINE
 
 from linlens_widgets import __version__
 from linlens_widgets.runs.atomic_write import check_output_target, write_file_atomically
+from linlens_widgets.widgets import palettes
+from linlens_widgets.widgets.palettes import class_color, class_colors, metric_colors
 
 if TYPE_CHECKING:
     from bokeh.models import LayoutDOM
@@ -58,28 +59,11 @@ CURSOR_NAME = "epoch-cursor"
 """Name of the vertical ``Span`` that :func:`metric_panel` places at the shown epoch."""
 
 _CONTRACT_FILE = Path(__file__).with_name("widgets") / "contract.json"
-_COLORS: dict[str, Any] = json.loads(_CONTRACT_FILE.read_text(encoding="utf-8"))["metric_colors"]
+DIVERGING_PALETTE: tuple[str, ...] = palettes.DIVERGING
+"""Colours for signed values (W_eff, similarities), blue negative to red positive, as the widgets
+draw them: pass it as the ``palette`` of a Bokeh colour mapper centred on zero."""
 CURSOR_COLOR: str = json.loads(_CONTRACT_FILE.read_text(encoding="utf-8"))["cursor_color"]
 """Colour of the checkpoint cursor (no metric has it); shared with the front end's contract."""
-
-
-def metric_colors(names: Sequence[str]) -> dict[str, str]:
-    """Return the colour of each metric, the same in every chart of the package.
-
-    The map lives in the widget contract (``metric_colors``), which the front end reads too, so
-    a metric has one colour in the scrubber's sparkline, the explorer's panel, the report and
-    the saved page. Names not in the map take the contract's ``other`` colours in order.
-
-    >>> metric_colors(["test_acc", "train_loss"])
-    {'test_acc': '#d62728', 'train_loss': '#1f77b4'}
-    """
-    others = iter(_COLORS["other"] * (1 + len(names)))
-    out = {}
-    for name in names:
-        key = name.replace(" ", "_")
-        color = _COLORS.get(key)
-        out[name] = color if isinstance(color, str) else next(others)
-    return out
 
 
 _SIMILARITY = ("intra", "inter")
@@ -475,7 +459,7 @@ def _agreement_panel(
         column_name = f"{_AGREEMENT_CLASS}{k}"
         if column_name not in source.data:
             continue
-        color = Category10_10[k % len(Category10_10)]
+        color = class_color(k)
         renderers.append(_series(fig, source, column_name, f"class {name}", color, emphasis=0.35))
         fields.append((f"class {name}", column_name))
     _hover(fig, renderers, fields)
@@ -523,7 +507,7 @@ def _subcluster_panels(
             groups = int(source.data[f"groups_{k}"][0])
             emphasis = 1.0 if k == bold else 0.5 if groups > 1 else 0.25
             label = f"class {name} ({groups} group{'s' if groups != 1 else ''})"
-            color = "black" if k == bold else Category10_10[k % len(Category10_10)]
+            color = "black" if k == bold else class_color(k)
             renderers.append(_series(fig, source, column_name, label, color, emphasis=emphasis))
             fields.append((f"class {name}", column_name))
         _hover(fig, renderers, fields)
@@ -741,6 +725,60 @@ def _lens_needed(names: Sequence[str]) -> list[LensAnalysis]:
     if any(name in _PHENOMENA for name in names):
         needed.append("phenomena")
     return needed
+
+
+# --------------------------------------------------------------------------- embedding
+
+
+def embedding_figure(
+    positions: np.ndarray,
+    labels: np.ndarray,
+    classes: Sequence[str],
+    *,
+    title: str = "",
+    size: int = 420,
+) -> Any:
+    """Draw one checkpoint's 2-D layout as a static scatter, coloured by class as the explorer is.
+
+    For notebooks and reports that show a layout without the widget: the class colours are the
+    contract's (``palettes.classes``), so class ``k`` has the same colour here as in the
+    explorer and its saved page. Click a legend entry to hide a class.
+
+    Parameters
+    ----------
+    positions
+        ``(N, 2)`` positions (e.g. ``trajectory.positions[k]``).
+    labels
+        ``(N,)`` class of each point.
+    classes
+        Class names, one per class index.
+    title
+        Figure title.
+    size
+        Width and height in pixels.
+    """
+    xy = np.asarray(positions, dtype=np.float64)
+    y = np.asarray(labels)
+    if xy.ndim != 2 or xy.shape[1] != 2 or len(xy) != len(y):
+        raise ValueError(f"positions must be (N, 2) with N = {len(y)} labels, got {xy.shape}")
+    fig = figure(
+        width=size,
+        height=size,
+        title=title,
+        match_aspect=True,
+        tools="pan,wheel_zoom,reset,hover",
+        tooltips=[("class", "@label"), ("sample", "@index")],
+    )
+    for k, (name, color) in enumerate(zip(classes, class_colors(len(classes)), strict=True)):
+        chosen = np.flatnonzero(y == k)
+        source = ColumnDataSource(
+            {"x": xy[chosen, 0], "y": xy[chosen, 1], "label": [name] * len(chosen), "index": chosen}
+        )
+        fig.scatter("x", "y", source=source, size=4, alpha=0.7, color=color, legend_label=name)
+    fig.legend.click_policy = "hide"
+    fig.legend.label_text_font_size = "8pt"
+    fig.axis.visible = False
+    return fig
 
 
 # --------------------------------------------------------------------------- report

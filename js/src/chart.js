@@ -5,18 +5,17 @@
  *
  * Why not BokehJS: a saved page is meant to be mailed and opened offline, and inlining BokehJS for
  * one small chart cost about 4 MB, half of a demo page. This chart is a few KB of the bundle the
- * page already carries. Series colours come from contract.json `metric_colors` (by metric name)
- * where that map names them, else from a fixed categorical palette.
+ * page already carries. Series colours come from contract.json `palettes.metrics` (by metric name,
+ * the same colours as every other chart of the package), unless a series brings its own.
  */
-import { CONTRACT } from "./contract.js";
+import { metricColors } from "./contract.js";
 
 const SVG = "http://www.w3.org/2000/svg";
-/** Fallback colours (Category10), used for metrics that `metric_colors` does not name. */
-export const PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"];
-
-/** Colour of series `name`, the k-th series: contract `metric_colors[name]`, else the palette. */
-export function seriesColor(name, k, colors = CONTRACT.metric_colors ?? {}) {
-  return colors[name] ?? PALETTE[k % PALETTE.length];
+/** Colour of every series: its own `color`, else the contract's colour of its metric name. */
+export function seriesColors(series) {
+  const byName = metricColors(series.filter((s) => !s.color).map((s) => s.name));
+  let k = 0;
+  return series.map((s) => s.color ?? byName[k++]);
 }
 
 /** About `count` round tick values covering [lo, hi]. */
@@ -80,8 +79,9 @@ export function renderChart(el, spec) {
   const yl = node("text", { x: 12, y: (m.top + H - m.bottom) / 2, "text-anchor": "middle", fill: "#1f2328", transform: `rotate(-90 12 ${(m.top + H - m.bottom) / 2})` }, spec.yLabel ?? "value");
   svg.append(yl);
 
+  const colors = seriesColors(spec.series);
   spec.series.forEach((s, k) => {
-    const color = seriesColor(s.name, k);
+    const color = colors[k];
     let d = "";
     let pen = false;
     s.x.forEach((x, i) => {

@@ -1,15 +1,19 @@
 /**
  * Colour maps: a categorical palette for classes, viridis for continuous values, and a
- * red-white-blue diverging map for signed weights (symmetric scale around zero).
+ * red-white-blue diverging map for signed weights (symmetric scale around zero). The colours are
+ * contract.json's `palettes` (Python's widgets/palettes.py reads the same lists): none is declared
+ * here.
  */
+import { CONTRACT } from "./contract.js";
 
-/** Tableau-10 then 10 lighter companions: distinct for up to 20 classes. */
-export const CATEGORICAL = [
-  "#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f",
-  "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac",
-  "#1f77b4", "#aec7e8", "#ffbb78", "#98df8a", "#ff9896",
-  "#c5b0d5", "#c49c94", "#f7b6d2", "#dbdb8d", "#9edae5",
-];
+
+/** Parse "#rrggbb" into [r, g, b] (0..255). */
+export function fromHex(hex) {
+  return [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16));
+}
+
+/** The class palette of contract.json `palettes.classes`: class k takes CATEGORICAL[k] (cycling). */
+export const CATEGORICAL = Object.freeze([...CONTRACT.palettes.classes]);
 
 /** Colour of class k (cycles beyond the palette). */
 export function categoricalColor(k) {
@@ -17,19 +21,10 @@ export function categoricalColor(k) {
   return CATEGORICAL[((k % n) + n) % n];
 }
 
-// Viridis control points (matplotlib), evenly spaced.
-const VIRIDIS = [
-  [68, 1, 84], [72, 35, 116], [64, 67, 135], [52, 94, 141], [41, 120, 142],
-  [32, 144, 140], [34, 167, 132], [68, 190, 112], [121, 209, 81], [189, 222, 38],
-  [253, 231, 37],
-];
-
-// Diverging: blue (negative) - white - red (positive), like matplotlib's RdBu_r.
-const DIVERGING = [
-  [5, 48, 97], [33, 102, 172], [67, 147, 195], [146, 197, 222], [209, 229, 240],
-  [247, 247, 247],
-  [253, 219, 199], [244, 165, 130], [214, 96, 77], [178, 24, 43], [103, 0, 31],
-];
+// Viridis and the diverging map (blue - white - red, like matplotlib's RdBu_r): contract.json
+// `palettes.sequential` and `palettes.diverging`, evenly spaced stops.
+const VIRIDIS = CONTRACT.palettes.sequential.map(fromHex);
+const DIVERGING = CONTRACT.palettes.diverging.map(fromHex);
 
 function clamp01(t) {
   return Number.isFinite(t) ? Math.min(1, Math.max(0, t)) : 0.5;

@@ -37,12 +37,12 @@ export function traitNames(widget) {
 export const CURSOR_COLOR = CONTRACT.cursor_color;
 
 /**
- * The colour of each metric name, the same in every chart (Python's `plots.metric_colors`
+ * The colour of each metric name, the same in every chart (Python's `palettes.metric_colors`
  * reads the same map): a name of the contract's map (spaces read as underscores), else the
  * contract's `other` colours in order.
  */
 export function metricColors(names) {
-  const map = CONTRACT.metric_colors;
+  const map = CONTRACT.palettes.metrics;
   let k = 0;
   return names.map((name) => {
     const c = map[String(name).replace(/ /g, "_")];

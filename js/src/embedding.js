@@ -14,6 +14,7 @@ import {
   toHex,
   viridis,
 } from "./colormaps.js";
+import { checkpointCaption } from "./format.js";
 import { icon } from "./icons.js";
 import { thumbnailPixels } from "./images.js";
 import { Disposer, fmt, guarded, h, makeRoot, pixelsToDataURL, renderOrShowError, showError } from "./dom.js";
@@ -446,7 +447,7 @@ export function renderEmbedding({ model, el, hooks = {} }) {
     const hiddenNote = hidden.length ? ` · ${hidden.length} class${hidden.length > 1 ? "es" : ""} hidden` : "";
     status.textContent = `${N.toLocaleString()} points · ${selection.length} selected${hiddenNote}`;
     root.dataset.selected = String(selection.length);
-    if (checkpointBadge) checkpointBadge.textContent = checkpointLabels[checkpoint] ?? `checkpoint ${checkpoint + 1}/${E}`;
+    if (checkpointBadge) checkpointBadge.textContent = checkpointCaption(checkpoint, E, checkpointLabels[checkpoint]);
   }
 
   function renderLegend() {

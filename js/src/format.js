@@ -33,3 +33,14 @@ export function significantDigits(text) {
   const mantissa = String(text).replace(MINUS, "-").split("e")[0].replace(/[-.]/g, "");
   return mantissa.replace(/^0+/, "").length;
 }
+
+/**
+ * Caption of the shown checkpoint, counted as the checkpoint slider counts (from 1, "k/E"),
+ * followed by what the data says of it (its epoch, step, metrics) when it says anything.
+ *
+ * @example checkpointCaption(3, 5, "epoch 3") === "checkpoint 4/5 · epoch 3"
+ */
+export function checkpointCaption(k, E, label = "") {
+  const count = `checkpoint ${k + 1}/${E}`;
+  return label ? `${count} · ${label}` : count;
+}

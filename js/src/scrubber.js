@@ -84,7 +84,9 @@ export function renderScrubber({ model, el }) {
   const svg = s("svg", { class: "linlens-spark", viewBox: `0 0 ${W} ${H}`, preserveAspectRatio: "none", role: "img" });
   const series = (model.get("_series") ?? []).slice(0, 2);
   const legend = h("div", { class: "linlens-spark-legend" });
-  const colors = metricColors(series.map((ser) => ser.name));
+  // A series' own colour (the sweep page: the run's colour), else its metric's colour.
+  const byName = metricColors(series.map((ser) => ser.name));
+  const colors = series.map((ser, k) => ser.color ?? byName[k]);
   series.forEach((ser, k) => {
     const cls = `linlens-spark-line linlens-spark-${k}`;
     svg.append(s("polyline", { class: cls, points: sparkPoints(ser.values, W, H), fill: "none", stroke: colors[k], "data-metric": ser.name }));

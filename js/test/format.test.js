@@ -33,3 +33,11 @@ describe("formatNumber", () => {
     }
   });
 });
+
+describe("checkpoint caption", () => {
+  it("counts from 1 like the slider and adds only what the data says", async () => {
+    const { checkpointCaption } = await import("../src/format.js");
+    expect(checkpointCaption(0, 5, "epoch 0")).toBe("checkpoint 1/5 · epoch 0");
+    expect(checkpointCaption(4, 5)).toBe("checkpoint 5/5");
+  });
+});

@@ -125,7 +125,7 @@ describe("explorer keys", () => {
 describe("one colour per metric", () => {
   it("reads the contract's map, spaces as underscores, others in order", async () => {
     const { CONTRACT, CURSOR_COLOR, metricColors } = await import("../src/contract.js");
-    const map = CONTRACT.metric_colors;
+    const map = CONTRACT.palettes.metrics;
     expect(metricColors(["test acc", "train_loss", "mystery", "other mystery"])).toEqual([map.test_acc, map.train_loss, map.other[0], map.other[1]]);
     const series = Object.entries(map).filter(([k]) => k !== "about" && k !== "other").map(([, c]) => c);
     expect(series).not.toContain(CURSOR_COLOR);

@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { FORMAT } from "../src/engine/index.js";
 import { createResponder, withLocalResponder } from "../src/engine/responder.js";
-import { seriesColor, PALETTE, ticks } from "../src/chart.js";
+import { seriesColors, ticks } from "../src/chart.js";
+import { CONTRACT } from "../src/contract.js";
 import { PageModel } from "../src/page.js";
 
 const enc = (data, shape, dtype) => ({ view: new DataView(data.buffer), dtype, shape });
@@ -104,9 +105,9 @@ describe("local responder", () => {
 });
 
 describe("metrics chart", () => {
-  it("takes colours from metric_colors, else the palette", () => {
-    expect(seriesColor("loss", 1, { loss: "#123456" })).toBe("#123456");
-    expect(seriesColor("other", 1, {})).toBe(PALETTE[1]);
+  it("takes a series' own colour, else the contract's metric colour", () => {
+    const metrics = CONTRACT.palettes.metrics;
+    expect(seriesColors([{ name: "loss", color: "#123456" }, { name: "test_acc" }, { name: "mystery" }])).toEqual(["#123456", metrics.test_acc, metrics.other[0]]);
     expect(ticks(0, 1)).toEqual([0, 0.2, 0.4, 0.6, 0.8, 1]);
   });
 });

@@ -206,6 +206,7 @@ def frame_label(checkpoint: Any) -> str:
 def frames(run: Any | None, ids: np.ndarray, trajectory: Any | None = None) -> list[dict[str, Any]]:
     """Per-frame ``{epoch, step, label, metrics}`` for the scrubber and the labels."""
     out: list[dict[str, Any]] = []
+    has_steps = trajectory is not None and bool(np.any(np.asarray(trajectory.steps) != 0))
     for pos, cid in enumerate(ids):
         if run is not None:
             ck = run.checkpoints[int(cid)]
@@ -221,10 +222,9 @@ def frames(run: Any | None, ids: np.ndarray, trajectory: Any | None = None) -> l
         else:
             epoch = float(trajectory.epochs[pos]) if trajectory is not None else float(pos)
             step = int(trajectory.steps[pos]) if trajectory is not None else pos
-            out.append(
-                {"epoch": epoch, "step": step, "label": f"epoch {epoch:.3g} · step {step}"}
-                | {"metrics": {}}
-            )
+            # A trajectory recorded without steps holds zeros there: say nothing of the step.
+            label = f"epoch {epoch:.3g}" + (f" · step {step}" if has_steps else "")
+            out.append({"epoch": epoch, "step": step, "label": label, "metrics": {}})
     return out
 
 

@@ -348,9 +348,11 @@ class EmbeddingView(anywidget.AnyWidget):
         """
         from linlens_widgets.widgets._page import write_single
 
+        # The shown checkpoint is said by the scatter's badge, which follows it; a sentence
+        # written here would go stale as soon as the checkpoint changes in the page.
         note = (
-            f"Saved page: no kernel needed. {self._n_points:,} points at "
-            f"{self._n_checkpoints} checkpoints; shown: checkpoint {self.checkpoint + 1}."
+            f"Saved page: no kernel needed. {self._n_points:,} points at each of "
+            f"{self._n_checkpoints} checkpoints."
         )
         return write_single(self, "embedding", Path(path), title=title, note=note)
 

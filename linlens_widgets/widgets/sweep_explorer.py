@@ -41,6 +41,7 @@ from linlens_widgets.widgets import _sources
 from linlens_widgets.widgets._bundle import bundle, bundle_path
 from linlens_widgets.widgets.compare import WeightCompare
 from linlens_widgets.widgets.embedding import EmbeddingView
+from linlens_widgets.widgets.palettes import parameter_colors
 from linlens_widgets.widgets.scrubber import CheckpointScrubber
 
 __all__ = [
@@ -51,7 +52,6 @@ __all__ = [
     "check_shared_probe",
     "choose_runs",
     "common_epochs",
-    "param_colors",
 ]
 
 DEFAULT_MAX_PANELS = 6
@@ -62,20 +62,6 @@ DEFAULT_PAGE_SAMPLES = 24
 
 EPOCH_TOLERANCE = 1e-9
 """Epochs closer than this (relative) count as equal when aligning checkpoints."""
-
-_PALETTE = (
-    "#1f77b4",
-    "#ff7f0e",
-    "#2ca02c",
-    "#d62728",
-    "#9467bd",
-    "#8c564b",
-    "#e377c2",
-    "#7f7f7f",
-    "#bcbd22",
-    "#17becf",
-)
-_VIRIDIS = ("#440154", "#3b528b", "#21918c", "#5ec962", "#fde725")
 
 
 # --------------------------------------------------------------------------- pure functions
@@ -221,32 +207,6 @@ def check_shared_probe(runs: Sequence[Any], labels: Sequence[str]) -> None:
                 f"runs {labels[0]!r} and {label!r} have different probe samples (same count, "
                 "other inputs or labels); a sweep explorer needs runs that share one probe"
             )
-
-
-def param_colors(values: Sequence[Any]) -> list[str]:
-    """Colour per value of a grid parameter: viridis for numbers, a palette otherwise.
-
-    Numbers are placed on a log scale when all are positive and span more than a factor of 10
-    (init scales, learning rates), else linearly.
-
-    Examples
-    --------
-    >>> param_colors([0.001, 1.0])
-    ['#440154', '#fde725']
-    >>> param_colors(["a", "b", "a"])
-    ['#1f77b4', '#ff7f0e', '#1f77b4']
-    """
-    numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
-    if numeric and values:
-        x = np.asarray(values, dtype=np.float64)
-        if np.all(x > 0) and x.max() / x.min() > 10:
-            x = np.log10(x)
-        span = float(x.max() - x.min())
-        t = (x - x.min()) / span if span > 0 else np.zeros_like(x)
-        return [_viridis(float(v)) for v in t]
-    distinct = _distinct(list(values))
-    index = {_key(v): k for k, v in enumerate(distinct)}
-    return [_PALETTE[index[_key(v)] % len(_PALETTE)] for v in values]
 
 
 # --------------------------------------------------------------------------- the comparison source
@@ -421,7 +381,7 @@ class SweepExplorer(ipywidgets.VBox):
         run_epochs = [_epochs_of(r, t) for r, t in zip(self.runs, self.trajectories, strict=True)]
         self.epochs = common_epochs(run_epochs)
         self.mapping = [align_checkpoints(e, self.epochs) for e in run_epochs]
-        colors = param_colors([params[i][self.color_by] for i in range(len(params))])
+        colors = parameter_colors([params[i][self.color_by] for i in range(len(params))])
         self.embeddings = [
             EmbeddingView(t, run=r, height=height, checkpoint=int(m[-1]))
             for r, t, m in zip(self.runs, self.trajectories, self.mapping, strict=True)
@@ -527,6 +487,7 @@ class SweepExplorer(ipywidgets.VBox):
                 {
                     "name": f"{self.metric} · {self.labels[p]}",
                     "values": [nan if v is None else float(v) for v in on_axis],
+                    "color": chart["series"][self.indices[p]]["color"],
                 }
             )
         return out
@@ -615,16 +576,6 @@ def _sorted_values(values: list[Any]) -> list[Any]:
         return sorted(values)
     except TypeError:
         return values
-
-
-def _viridis(t: float) -> str:
-    """Hex colour at ``t`` in [0, 1] on a five-stop viridis ramp (linear between stops)."""
-    stops = [tuple(int(c[i : i + 2], 16) for i in (1, 3, 5)) for c in _VIRIDIS]
-    x = min(max(t, 0.0), 1.0) * (len(stops) - 1)
-    i = min(int(x), len(stops) - 2)
-    f = x - i
-    rgb = [round(a + (b - a) * f) for a, b in zip(stops[i], stops[i + 1], strict=True)]
-    return "#" + "".join(f"{v:02x}" for v in rgb)
 
 
 def _jsonable(v: Any) -> Any:

@@ -207,11 +207,13 @@ def test_one_colour_per_metric_from_the_contract(run: ll.Run) -> None:
     fig = plots.metric_panel(run, ["train_loss", "test_acc", "intra"])
     drawn = {r.glyph.y: r.glyph.line_color for r in fig.renderers if isinstance(r.glyph, Line)}
     for name, color in drawn.items():
-        assert color == contract["metric_colors"][name]
+        assert color == contract["palettes"]["metrics"][name]
     cursor = fig.select_one({"name": "epoch-cursor"})
     assert cursor.line_color == contract["cursor_color"]
     assert cursor.line_color not in drawn.values()
-    assert plots.metric_colors(["test acc"])["test acc"] == contract["metric_colors"]["test_acc"]
+    assert (
+        plots.metric_colors(["test acc"])["test acc"] == contract["palettes"]["metrics"]["test_acc"]
+    )
 
 
 def test_the_agreement_columns_are_the_knn_agreement_of_weights_and_inputs(run: ll.Run) -> None:

@@ -135,3 +135,13 @@ def test_link_checkpoint_between_views(run, traj):
     traitlets.link((a, "checkpoint"), (b, "checkpoint"))
     a.checkpoint = 1
     assert b.checkpoint == 1
+
+
+def test_captions_omit_steps_a_trajectory_does_not_hold() -> None:
+    from linlens_widgets.analysis.trajectory import Trajectory
+
+    positions = np.zeros((3, 4, 2), np.float32)
+    view = ll.EmbeddingView(Trajectory(positions, epochs=[0.0, 1.0, 2.0]))
+    assert view._checkpoint_labels == ["epoch 0", "epoch 1", "epoch 2"]
+    stepped = ll.EmbeddingView(Trajectory(positions, epochs=[0.0, 1.0, 2.0], steps=[0, 10, 20]))
+    assert stepped._checkpoint_labels[1] == "epoch 1 · step 10"

@@ -20,12 +20,13 @@ import torch
 import linlens_widgets as ll
 from linlens_widgets.analysis.weights import run_weights
 from linlens_widgets.sweeps import record, task
+from linlens_widgets.widgets.contract import CONTRACT
+from linlens_widgets.widgets.palettes import parameter_colors
 from linlens_widgets.widgets.sweep_explorer import (
     align_checkpoints,
     check_shared_probe,
     choose_runs,
     common_epochs,
-    param_colors,
 )
 from tests.widgets.conftest import FakeRun, Sent
 
@@ -76,11 +77,13 @@ def test_other_parameters_stay_when_there_is_no_seed() -> None:
 
 
 def test_colours_follow_the_parameter() -> None:
-    assert param_colors([0.001, 0.01, 1.0])[0] == "#440154"
-    assert param_colors([0.001, 0.01, 1.0])[-1] == "#fde725"
-    mid = param_colors([1e-3, 3.16e-2, 1.0])[1]  # halfway on a log scale: the middle stop
-    assert mid == "#21918c"
-    assert param_colors(["a", "b", "a"]) == ["#1f77b4", "#ff7f0e", "#1f77b4"]
+    sequential = CONTRACT["palettes"]["sequential"]
+    assert parameter_colors([0.001, 0.01, 1.0])[0] == sequential[0]
+    assert parameter_colors([0.001, 0.01, 1.0])[-1] == sequential[-1]
+    mid = parameter_colors([1e-3, 3.16e-2, 1.0])[1]  # halfway on a log scale: the middle stop
+    assert mid == sequential[len(sequential) // 2]
+    classes = CONTRACT["palettes"]["classes"]
+    assert parameter_colors(["a", "b", "a"]) == [classes[0], classes[1], classes[0]]
 
 
 def test_runs_with_other_probes_are_refused() -> None:
