@@ -14,10 +14,8 @@ const builds = [
     outdir,
   },
   { ...common, entryPoints: ["src/page.js"], format: "iife", globalName: "linlensPage", outfile: `${outdir}/page.js` },
-  // The sweep explorer: its anywidget module, and the same source as an IIFE for its saved page
-  // (window.linlensSweep.mountPage).
+  // The sweep explorer's anywidget module (its saved page is booted by page.js, root kind "sweep").
   { ...common, entryPoints: ["src/sweep_explorer.js"], format: "esm", outdir },
-  { ...common, entryPoints: ["src/sweep_explorer.js"], format: "iife", globalName: "linlensSweep", outfile: `${outdir}/sweep_page.js` },
   // The effective-weight engine: a classic-worker script (started from a Blob URL, so file:// pages
   // can use it) and the engine's API as an IIFE (window.linlensEngine).
   { ...common, entryPoints: ["src/engine/worker.js"], format: "iife", outfile: `${outdir}/engine-worker.js` },

@@ -267,8 +267,15 @@ _SUBCLUSTER_COLUMNS = ("persistence_", "separation_", "groups_")
 # --------------------------------------------------------------------------- x axis
 
 
-def _resolve_x_scale(epochs: np.ndarray, x_scale: XScale) -> ResolvedScale:
-    """``auto`` is log when the positive checkpoint epochs span more than 1.5 decades."""
+def resolve_x_scale(epochs: np.ndarray, x_scale: XScale) -> ResolvedScale:
+    """Resolve ``auto``: log when the positive checkpoint epochs span more than 1.5 decades.
+
+    The one axis rule of the package: these figures, the saved pages' charts and the sweep
+    page's chart all decide linear or log here.
+
+    >>> resolve_x_scale(np.array([0.0, 0.01, 0.1, 1.0]), "auto")
+    'log'
+    """
     if x_scale not in ("checkpoint", "auto", "linear", "log"):
         raise ValueError(
             f"x_scale must be 'checkpoint', 'auto', 'linear' or 'log', got {x_scale!r}"
@@ -281,8 +288,8 @@ def _resolve_x_scale(epochs: np.ndarray, x_scale: XScale) -> ResolvedScale:
     return "log" if positive.max() / positive.min() > 10**1.5 else "linear"
 
 
-def _plot_x(epochs: np.ndarray, scale: ResolvedScale) -> np.ndarray:
-    """Where each checkpoint is drawn.
+def plot_x(epochs: np.ndarray, scale: ResolvedScale) -> np.ndarray:
+    """Return where each checkpoint is drawn on an axis of ``scale``.
 
     ``checkpoint``: its position in the list (evenly spaced, as on the checkpoint slider);
     ``linear``: its epoch; ``log``: its epoch, with epoch 0 half a step left of the first.
@@ -298,7 +305,7 @@ def _plot_x(epochs: np.ndarray, scale: ResolvedScale) -> np.ndarray:
 
 def _source(table: dict[str, np.ndarray], scale: ResolvedScale) -> ColumnDataSource:
     data = {name: values.tolist() for name, values in table.items()}
-    data["x"] = _plot_x(table["epoch"], scale).tolist()
+    data["x"] = plot_x(table["epoch"], scale).tolist()
     return ColumnDataSource(data=data, name="checkpoints")
 
 
@@ -564,7 +571,7 @@ def training_dynamics(
     >>> show(ll.plots.training_dynamics(run))  # doctest: +SKIP
     """
     table = dynamics_table(run, recompute=recompute, progress=progress)
-    scale = _resolve_x_scale(table["epoch"], x_scale)
+    scale = resolve_x_scale(table["epoch"], x_scale)
     source = _source(table, scale)
     loss = _loss_panel(source, table, scale)
     similarity = _similarity_panel(source, scale, loss.x_range, table["epoch"])
@@ -635,7 +642,7 @@ def metric_panel(
     if unknown:
         available = ", ".join(n for n in table if n not in ("epoch", "step"))
         raise KeyError(f"unknown metric(s) {', '.join(unknown)}; available: {available}")
-    scale = _resolve_x_scale(table["epoch"], x_scale)
+    scale = resolve_x_scale(table["epoch"], x_scale)
     source = _source(table, scale)
     fig = _figure(
         "Metrics over training", scale, height=height, fixed_frame=False, epochs=table["epoch"]
@@ -659,10 +666,10 @@ def metric_panel(
 def _cursor_x(epochs: np.ndarray, scale: ResolvedScale, epoch: float | None) -> float:
     """Return the x of the cursor at ``epoch`` (default the last checkpoint)."""
     if epoch is None:
-        return float(_plot_x(epochs, scale)[-1])
+        return float(plot_x(epochs, scale)[-1])
     if scale == "checkpoint":  # the checkpoint nearest the epoch
         return float(np.argmin(np.abs(epochs - float(epoch))))
-    return float(_plot_x(np.append(epochs, float(epoch)), scale)[-1])
+    return float(plot_x(np.append(epochs, float(epoch)), scale)[-1])
 
 
 def _is_agreement(name: str) -> bool:

@@ -14,10 +14,12 @@ export { expandPacked };
 import { ensureStyle, showError } from "./dom.js";
 import { renderChart } from "./chart.js";
 import { renderCompare } from "./compare.js";
+import { createPairResponder } from "./engine/pair.js";
 import { createResponder } from "./engine/responder.js";
 import { renderEmbedding } from "./embedding.js";
 import { renderExplorer } from "./explorer.js";
 import { renderScrubber } from "./scrubber.js";
+import { renderSweepExplorer } from "./sweep_explorer.js";
 
 /** Replace every {b64, dtype, shape} inside a state value by {view: DataView, dtype, shape}. */
 export function reviveBuffers(value) {
@@ -82,7 +84,9 @@ export class PageModel {
 /**
  * Answer the comparison's fetch messages from a bank of precomputed arrays:
  * samples (K) probe indices; input (K, D); weight (K, E, C, D); bias (K, E, C) or null;
- * output (K, E, C); labels (K); class_means (E, Ck, C, D) or null.
+ * output (K, E, C); labels (K); class_means (E, Ck, C, D) or null; probe_mean (E, C, D)
+ * (optional: the centred similarity's mean); pair_size (optional, a sweep page: N, samples s
+ * and N + s are one probe sample in two runs).
  */
 export function bankResponder(bank) {
   const get = (k) => decodeArray(bank[k], k);
@@ -93,6 +97,7 @@ export function bankResponder(bank) {
   const output = get("output");
   const labels = get("labels");
   const means = get("class_means");
+  const probeMeans = bank.probe_mean ? get("probe_mean") : null;
   const where = new Map(Array.from(samples.data, (s, k) => [s, k]));
   const [, E, C, D] = weight.shape;
   const slice = (arr, start, shape) => {
@@ -114,7 +119,8 @@ export function bankResponder(bank) {
     if (msg?.type === "fetch") {
       const k = where.get(msg.sample);
       if (k === undefined || msg.checkpoint < 0 || msg.checkpoint >= E) {
-        const listed = samples.data.length;
+        // A sweep page's bank holds each sample twice (run A's s, run B's N + s): count samples once.
+        const listed = bank.pair_size ? new Set(Array.from(samples.data, (s) => s % bank.pair_size)).size : samples.data.length;
         return {
           content: message("error", {
             sample: msg.sample,
@@ -132,6 +138,11 @@ export function bankResponder(bank) {
       });
       return { content: message("sample", { sample: msg.sample, checkpoint: msg.checkpoint, label: labels.data[k], arrays }), buffers };
     }
+    if (msg?.type === "fetch_probe_mean" && probeMeans) {
+      const [, Cm, Dm] = probeMeans.shape;
+      const { arrays, buffers } = pack({ mean: slice(probeMeans, msg.checkpoint, [Cm, Dm]) });
+      return { content: message("probe_mean", { checkpoint: msg.checkpoint, arrays }), buffers };
+    }
     if (msg?.type === "fetch_class_means") {
       if (!means) return { content: message("error", { checkpoint: msg.checkpoint, message: "class means are not stored in this page" }) };
       const [, Ck, Cm, Dm] = means.shape;
@@ -147,11 +158,16 @@ const RENDER = {
   compare: renderCompare,
   scrubber: renderScrubber,
   explorer: renderExplorer,
+  sweep: renderSweepExplorer,
 };
 
-/** The page's answer to the comparison: the engine for a carried network, else the bank. */
+/**
+ * The page's answer to the comparison: the engine for a carried network (two for a sweep page's
+ * run pair), else the bank.
+ */
 export function pageResponder(config) {
   if (config.network) return createResponder(reviveBuffers(config.network)).respond;
+  if (config.networks) return createPairResponder(reviveBuffers(config.networks)).respond;
   if (config.bank) return bankResponder(reviveBuffers(config.bank));
   return null;
 }

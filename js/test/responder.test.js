@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { FORMAT } from "../src/engine/index.js";
 import { createResponder, withLocalResponder } from "../src/engine/responder.js";
-import { seriesColors, ticks } from "../src/chart.js";
+import { logTicks, seriesColors, ticks } from "../src/chart.js";
+import { createPairResponder } from "../src/engine/pair.js";
 import { CONTRACT } from "../src/contract.js";
 import { PageModel } from "../src/page.js";
 
@@ -109,5 +110,44 @@ describe("metrics chart", () => {
     const metrics = CONTRACT.palettes.metrics;
     expect(seriesColors([{ name: "loss", color: "#123456" }, { name: "test_acc" }, { name: "mystery" }])).toEqual(["#123456", metrics.test_acc, metrics.other[0]]);
     expect(ticks(0, 1)).toEqual([0, 0.2, 0.4, 0.6, 0.8, 1]);
+  });
+});
+
+describe("run pair engine (sweep page)", () => {
+  // Run B: the same network with its checkpoints' weights tripled.
+  function tripled() {
+    const b = payload();
+    b.weights = b.weights.map(([w]) => [{ ...w, view: new DataView(Float32Array.from(new Float32Array(w.view.buffer), (v) => 3 * v).buffer) }]);
+    b.probe_mean = { ...b.probe_mean, view: new DataView(Float32Array.from(new Float32Array(b.probe_mean.view.buffer), (v) => 3 * v).buffer) };
+    return b;
+  }
+
+  it("computes sample s in run A and N + s in run B, and centres on both runs' mean", () => {
+    const r = createPairResponder([payload(), tripled()]);
+    expect(r.nSamples).toBe(6);
+    const a = r.respond({ type: "fetch", sample: 1, checkpoint: 1 });
+    const b = r.respond({ type: "fetch", sample: 4, checkpoint: 1 });
+    expect(b.content).toMatchObject({ type: "sample", sample: 4, label: 0 });
+    const weight = (reply) => floats(reply.buffers[reply.content.arrays.findIndex((x) => x.name === "weight")]);
+    expect(weight(a)).toEqual([2, 0, 0, 2]);
+    expect(weight(b)).toEqual([6, 0, 0, 6]);
+    const mean = r.respond({ type: "fetch_probe_mean", checkpoint: 0 });
+    expect(floats(mean.buffers[0])).toEqual([2, 0, 0, 2]); // (1 + 3) / 2
+  });
+
+  it("numbers run B's neighbours as the page does and refuses samples outside both runs", () => {
+    const r = createPairResponder([payload(), tripled()]);
+    const n = r.respond({ type: "fetch_neighbors", sample: 4, checkpoint: 0, k: 2 });
+    expect(n.content.sample).toBe(4);
+    expect(Array.from(new Int32Array(n.buffers[0].buffer))).toEqual([5, 3]);
+    expect(r.respond({ type: "fetch", sample: 6, checkpoint: 0 }).content).toMatchObject({ type: "error", sample: 6 });
+  });
+});
+
+describe("log axis ticks", () => {
+  it("puts 1-2-5 ticks inside the range, decades only when crowded", () => {
+    expect(logTicks(0.05, 2)).toEqual([0.05, 0.1, 0.2, 0.5, 1, 2]);
+    expect(logTicks(1e-4, 10)).toEqual([0.0001, 0.001, 0.01, 0.1, 1, 10]);
+    expect(logTicks(0, 1)).toEqual([]);
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { PageModel } from "../src/page.js";
-import { chartScale, epochWarp, crossRunSamples, linkSweep, mappedCheckpoints, seriesSegments } from "../src/sweep_explorer.js";
+import { crossRunSamples, linkSweep, mappedCheckpoints } from "../src/sweep_explorer.js";
 
 const make = () => ({
   scrubber: new PageModel({ checkpoint: 0 }),
@@ -36,21 +36,5 @@ describe("sweep explorer links", () => {
     links.unlink();
     m.embeddings[0].set("selection", [1]);
     expect(m.embeddings[1].get("selection")).toEqual([4, 7]);
-  });
-
-  it("the chart skips missing values", () => {
-    const s = { epochs: [0, 1, 2, 3], values: [0, 1, null, 2] };
-    const scale = chartScale([s], 100, 50, { l: 0, r: 0, t: 0, b: 0 });
-    expect(seriesSegments(s, scale)).toEqual(["0.0,50.0 33.3,25.0", "100.0,0.0"]);
-  });
-
-  it("log-spaced checkpoints get a log epoch axis", () => {
-    expect(epochWarp([{ epochs: [0, 0.5, 1, 2] }]).log).toBe(false);
-    const warp = epochWarp([{ epochs: [0, 0.01, 0.1, 1, 10] }]);
-    expect(warp.log).toBe(true);
-    const scale = chartScale([{ epochs: [0, 0.01, 0.1, 1, 10], values: [0, 1, 2, 3, 4] }], 100, 50, { l: 0, r: 0, t: 0, b: 0 });
-    expect(scale.x(0)).toBeCloseTo(0);
-    expect(scale.x(10)).toBeCloseTo(100);
-    expect(scale.x(0.1)).toBeGreaterThan(25); // early training keeps room
   });
 });

@@ -113,6 +113,7 @@ from linlens_widgets.analysis.store import AnalysisStore
 from linlens_widgets.analysis.threads import resolve_jobs
 from linlens_widgets.analysis.trajectory import Trajectory, normalise_positions
 from linlens_widgets.analysis.weights import run_weights
+from linlens_widgets.lens.arrays import to_numpy
 from linlens_widgets.progress import tqdm
 from linlens_widgets.runs.indexing import checkpoint_indices
 
@@ -210,7 +211,7 @@ def embed(
     (8, 450, 2)
     """
     ids = _checkpoint_ids(run, checkpoints)
-    labels = _numpy(run.probe_labels).astype(np.int64)
+    labels = to_numpy(run.probe_labels).astype(np.int64)
     params = _params(method, perplexity, pca_dims, align, coupling, seed, n_iter, ids)
     if not recompute:
         cached = _cached(run, params, len(labels), ids=ids, labels=labels)
@@ -353,7 +354,7 @@ def _embed_features(
             reduced, perplexity, align, coupling, seed, n_iter, n_jobs, progress
         )
     recall = np.array([knn_recall(h, y, queries) for h, y in zip(high_nn, raw, strict=True)])
-    labels_np = np.zeros(n, dtype=np.int64) if labels is None else _numpy(labels).astype(np.int64)
+    labels_np = np.zeros(n, dtype=np.int64) if labels is None else to_numpy(labels).astype(np.int64)
     if labels_np.shape != (n,):
         raise ValueError(f"labels must have shape ({n},), got {labels_np.shape}")
     return Trajectory(
@@ -582,12 +583,6 @@ def _damage(trajectory: Trajectory, n: int, ids: Sequence[int], labels: np.ndarr
     if trajectory.labels is not None and not np.array_equal(trajectory.labels, labels):
         return "its labels differ from the probe's"
     return None
-
-
-def _numpy(x: ArrayLike) -> np.ndarray:
-    if isinstance(x, torch.Tensor):
-        return x.detach().cpu().numpy()
-    return np.asarray(x)
 
 
 def _length(features: Any) -> int | None:

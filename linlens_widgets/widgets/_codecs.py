@@ -22,15 +22,10 @@ from typing import Any
 
 import numpy as np
 
+from linlens_widgets.lens.arrays import to_numpy
+
 WIRE_DTYPES = ("float32", "int32", "uint8")
 """The dtypes the front end decodes; everything else is cast to one of these."""
-
-
-def _to_numpy(value: Any) -> np.ndarray:
-    """Accept a numpy array, a torch tensor (any device) or a nested sequence."""
-    if hasattr(value, "detach") and hasattr(value, "cpu"):
-        value = value.detach().cpu().numpy()
-    return np.asarray(value)
 
 
 def to_wire_array(value: Any, dtype: str | None = None) -> np.ndarray:
@@ -54,7 +49,7 @@ def to_wire_array(value: Any, dtype: str | None = None) -> np.ndarray:
     ValueError
         For an unsupported dtype, or integers that do not fit in int32.
     """
-    a = _to_numpy(value)
+    a = to_numpy(value)
     if dtype is None:
         if a.dtype == np.uint8:
             dtype = "uint8"

@@ -33,6 +33,7 @@ import torch
 
 from linlens_widgets.analysis.neighbors import neighbor_table
 from linlens_widgets.analysis.threads import torch_threads
+from linlens_widgets.lens.arrays import to_numpy
 from linlens_widgets.lens.effective import effective_weights
 from linlens_widgets.lens.pattern_corrections import corrections, supports
 from linlens_widgets.lens.portable import portable_network, to_arrays
@@ -66,10 +67,6 @@ FLOAT16_TOLERANCE = 2e-3
 """Largest relative W_eff (and output) error for which a page stores its layer arrays as float16."""
 
 _SCALES = (1 / 255, 1 / 16, 1.0)
-
-
-def _numpy(t: Any) -> np.ndarray:
-    return t.detach().cpu().numpy() if hasattr(t, "detach") else np.asarray(t)
 
 
 def model_input_shape(run: Any) -> tuple[int, ...]:
@@ -204,14 +201,14 @@ def network_payload(
     weights = [to_arrays(net, dtype)[1] for net in nets]
     if any(to_arrays(net, dtype)[0] != spec for net in nets[1:]):
         return None  # the architecture changed between checkpoints
-    x = _numpy(run.probe_inputs).reshape(len(run.probe_labels), -1)
+    x = to_numpy(run.probe_inputs).reshape(len(run.probe_labels), -1)
     inputs, scale = quantized_inputs(x)
     payload: dict[str, Any] = {
         "spec": spec,
         "weights": weights,
         "inputs": inputs,
         "input_scale": scale,
-        "labels": _numpy(run.probe_labels).astype(np.int32),
+        "labels": to_numpy(run.probe_labels).astype(np.int32),
     }
     shown = _sources.display(run)
     if inputs.dtype != np.uint8 and "mean" in shown:

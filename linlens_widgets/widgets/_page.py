@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from linlens_widgets.lens.arrays import to_numpy
 from linlens_widgets.lens.portable import portable_network_reason
 from linlens_widgets.runs.atomic_write import write_file_atomically
 from linlens_widgets.widgets import _network, _packing
@@ -106,7 +107,11 @@ def bank_samples(labels: np.ndarray, max_samples: int, extra: list[int]) -> np.n
 
 
 def weight_bank(explorer: Explorer, samples: np.ndarray) -> dict[str, Any]:
-    """W_eff, b_eff, outputs and inputs of ``samples`` at every checkpoint of the explorer."""
+    """W_eff, b_eff, outputs and inputs of ``samples`` at every checkpoint of the explorer.
+
+    The class means and the probe mean (what the centred cosine subtracts) of every checkpoint
+    come along, so the page's comparison is centred as in the notebook.
+    """
     compare = explorer.compare
     n_frames = len(compare.checkpoint_ids)
     rows = [compare.weights(int(s), 0) for s in samples[:1]]
@@ -121,6 +126,7 @@ def weight_bank(explorer: Explorer, samples: np.ndarray) -> dict[str, Any]:
     output = np.zeros((len(samples), n_frames, c), np.float32)
     bias: np.ndarray | None = None
     means = [compare.class_means(e) for e in range(n_frames)]
+    probe_means = [compare.probe_mean(e) for e in range(n_frames)]  # the centred cosine's mean
     for e in range(n_frames):
         arr = compare.sample_rows([int(s) for s in samples], e)
         weight[:, e] = arr["weight"]
@@ -129,9 +135,9 @@ def weight_bank(explorer: Explorer, samples: np.ndarray) -> dict[str, Any]:
             if bias is None:
                 bias = np.zeros((len(samples), n_frames, c), np.float32)
             bias[:, e] = arr["bias"]
-    inputs = _numpy(compare.run.probe_inputs)[samples].astype(np.float32)
+    inputs = to_numpy(compare.run.probe_inputs)[samples].astype(np.float32)
     inputs = inputs.reshape(len(samples), -1)
-    labels = _numpy(compare.run.probe_labels)[samples].astype(np.int64)
+    labels = to_numpy(compare.run.probe_labels)[samples].astype(np.int64)
     return {
         "samples": array_to_b64(samples, "int32"),
         "input": array_to_b64(inputs, "float32"),
@@ -140,12 +146,8 @@ def weight_bank(explorer: Explorer, samples: np.ndarray) -> dict[str, Any]:
         "output": array_to_b64(output, "float32"),
         "labels": array_to_b64(labels, "int32"),
         "class_means": array_to_b64(np.stack(means), "float32"),
+        "probe_mean": array_to_b64(np.stack(probe_means), "float32"),
     }
-
-
-def _numpy(x: Any) -> np.ndarray:
-    """Return a tensor or array-like as a NumPy array (on the CPU)."""
-    return x.detach().cpu().numpy() if hasattr(x, "detach") else np.asarray(x)
 
 
 def chart_spec(explorer: Explorer) -> dict[str, Any] | None:
@@ -279,7 +281,7 @@ def write_page(
     else:
         note, details = _carry_bank(explorer, config, emb, labels, max_samples, base)
     config["models"] = pack_large_arrays(config["models"])
-    page = _render(config, title=name, note=note, samples=details)
+    page = render(config, title=name, note=note, samples=details)
     size = len(page.encode("utf-8"))
     if size > budget and carried is not None and "neighbors_raw" in config["network"]:
         # the raw-cosine neighbour lists are the first thing left out to fit the budget
@@ -443,16 +445,22 @@ def _carry_bank(
 def write_single(widget: Any, kind: str, path: Path, *, title: str, note: str) -> Path:
     """Write a page holding one widget (no comparison bank, no metrics panel)."""
     config = {"root": kind, "models": {kind: {"kind": kind, "state": page_state(widget)}}}
-    return _write(path, config, title=title, note=note)
+    return write_config(path, config, title=title, note=note)
 
 
-def _write(path: Path, config: dict[str, Any], *, title: str, note: str, samples: str = "") -> Path:
-    """Fill the page template and write it atomically (see :func:`_write_text`)."""
-    return _write_text(path, _render(config, title=title, note=note, samples=samples))
+def write_config(
+    path: Path, config: dict[str, Any], *, title: str, note: str, samples: str = ""
+) -> Path:
+    """Write a page of any kind of root (``config["root"]``'s kind: explorer, sweep, a widget).
+
+    The one page writer: one template and one boot script (``page.js``) for every page, filled
+    and written atomically (see :func:`_write_text`).
+    """
+    return _write_text(path, render(config, title=title, note=note, samples=samples))
 
 
-def _render(config: dict[str, Any], *, title: str, note: str, samples: str = "") -> str:
-    """Return the page's HTML."""
+def render(config: dict[str, Any], *, title: str, note: str, samples: str = "") -> str:
+    """Return the page's HTML (size it before writing; :func:`write_config` writes it)."""
     return _TEMPLATE.format(
         title=html.escape(title),
         heading=html.escape(title),

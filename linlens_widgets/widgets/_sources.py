@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from linlens_widgets.lens.arrays import to_numpy
 from linlens_widgets.runs.indexing import checkpoint_indices
 
 ACCURACY_KEYS = ("test_acc", "test_accuracy", "val_acc", "val_accuracy", "accuracy", "acc")
@@ -295,7 +296,7 @@ def thumbnails(run: Any) -> np.ndarray | None:
         out = np.asarray(images())
         return np.ascontiguousarray(out if out.ndim == 4 else out[..., None], dtype=np.uint8)
     x = run.probe_inputs
-    x = x.detach().cpu().numpy() if hasattr(x, "detach") else np.asarray(x)
+    x = to_numpy(x)
     n = x.shape[0]
     c, h, w = shape
     if x.reshape(n, -1).shape[1] != c * h * w:
@@ -417,7 +418,7 @@ def predictions(run: Any, ids: np.ndarray) -> np.ndarray:
     rows = []
     for cid in ids:
         p = engine.predictions(int(cid))
-        rows.append(p.detach().cpu().numpy() if hasattr(p, "detach") else np.asarray(p))
+        rows.append(to_numpy(p))
     out = np.stack(rows)
     return out.astype(np.uint8) if out.max(initial=0) < 256 and out.min(initial=0) >= 0 else out
 
@@ -425,7 +426,7 @@ def predictions(run: Any, ids: np.ndarray) -> np.ndarray:
 def labels_of(run: Any | None, trajectory: Any | None) -> np.ndarray:
     """Probe labels (N,) as int32, from the run when given, else the trajectory."""
     src = run.probe_labels if run is not None else trajectory.labels
-    src = src.detach().cpu().numpy() if hasattr(src, "detach") else np.asarray(src)
+    src = to_numpy(src)
     return src.astype(np.int32)
 
 

@@ -28,6 +28,7 @@ import anywidget
 import numpy as np
 import traitlets
 
+from linlens_widgets.lens.arrays import to_numpy
 from linlens_widgets.widgets import _sources
 from linlens_widgets.widgets._bundle import bundle
 from linlens_widgets.widgets._codecs import pack_message
@@ -45,11 +46,6 @@ CHANNEL_VIEWS: tuple[str, ...] = tuple(
 """How the W_eff of a colour input is drawn (the contract's values of ``channel_view``)."""
 SCALES: tuple[str, ...] = tuple(CONTRACT["widgets"]["WeightCompare"]["traits"]["scale"]["values"])
 """The W_eff colour scale: per checkpoint or over the run (the contract's values of ``scale``)."""
-
-
-def _np(t: Any) -> np.ndarray:
-    """Return a tensor or array-like as a numpy array (on the CPU)."""
-    return t.detach().cpu().numpy() if hasattr(t, "detach") else np.asarray(t)
 
 
 class WeightCompare(anywidget.AnyWidget):
@@ -231,13 +227,13 @@ class WeightCompare(anywidget.AnyWidget):
         s = probe_index(sample, self._n, "sample")
         rows = self.sample_rows([s], checkpoint)
         bias = rows["bias"]
-        x = _np(self.run.probe_inputs[s]).astype(np.float32).reshape(-1)
+        x = to_numpy(self.run.probe_inputs[s]).astype(np.float32).reshape(-1)
         return {
             "input": x,
             "weight": rows["weight"][0],
             "bias": None if bias is None else bias[0],
             "output": rows["output"][0],
-            "label": np.int64(_np(self.run.probe_labels[s])),
+            "label": np.int64(to_numpy(self.run.probe_labels[s])),
         }
 
     def sample_rows(
@@ -249,11 +245,11 @@ class WeightCompare(anywidget.AnyWidget):
         """
         idx = [probe_index(s, self._n, "sample") for s in samples]
         ew = _sources.sample_weights(self.run, self.checkpoint_of(checkpoint), idx)
-        weight = _np(ew.weight).astype(np.float32)
+        weight = to_numpy(ew.weight).astype(np.float32)
         return {
             "weight": weight.reshape(len(idx), weight.shape[1], -1),
-            "bias": None if ew.bias is None else _np(ew.bias).astype(np.float32),
-            "output": _np(ew.output).astype(np.float32),
+            "bias": None if ew.bias is None else to_numpy(ew.bias).astype(np.float32),
+            "output": to_numpy(ew.output).astype(np.float32),
         }
 
     def operand_weight(self, operand: Sequence[int], checkpoint: int | None = None) -> np.ndarray:
@@ -266,7 +262,7 @@ class WeightCompare(anywidget.AnyWidget):
 
     def class_means(self, checkpoint: int | None = None) -> np.ndarray:
         """Class-mean W_eff at a checkpoint position: (classes, outputs, D) float32."""
-        labels = _np(self.run.probe_labels).astype(np.int64).reshape(-1)
+        labels = to_numpy(self.run.probe_labels).astype(np.int64).reshape(-1)
         cid = self.checkpoint_of(checkpoint)
         means = _sources.group_means(self.run, cid, labels, int(labels.max()) + 1)
         means = means.astype(np.float32)
@@ -366,7 +362,7 @@ class WeightCompare(anywidget.AnyWidget):
             sample = self.a[0]
         s = probe_index(sample, self._n, "sample")
         feats = _features(self.run, self.checkpoint_of(checkpoint))
-        labels = _np(self.run.probe_labels).reshape(-1)
+        labels = to_numpy(self.run.probe_labels).reshape(-1)
         kind = _choice(
             self.similarity if similarity is None else similarity, SIMILARITIES, "similarity"
         )
@@ -414,12 +410,12 @@ class WeightCompare(anywidget.AnyWidget):
             "neighbors", sample=sample, checkpoint=k, similarity=kind, agreement=agreement
         )
         index = np.asarray(nb.index, np.int64)
-        inputs = _np(self.run.probe_inputs)[index].astype(np.float32)
+        inputs = to_numpy(self.run.probe_inputs)[index].astype(np.float32)
         arrays = {
             "index": index.astype(np.int32),
             "similarity": nb.similarity.astype(np.float32),
             # the thumbnails' images and labels, so the row needs no fetch per neighbour
-            "label": _np(self.run.probe_labels)[index].astype(np.int32),
+            "label": to_numpy(self.run.probe_labels)[index].astype(np.int32),
             "input": inputs.reshape(len(index), -1),
         }
         self.send(*pack_message(head, arrays))

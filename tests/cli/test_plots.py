@@ -118,12 +118,12 @@ def test_training_dynamics_links_five_panels(run: ll.Run) -> None:
 
 def test_x_axis_is_log_for_log_spaced_checkpoints() -> None:
     epochs = np.array([0, 0.01, 0.02, 0.05, 0.2, 1, 5])
-    assert plots._resolve_x_scale(epochs, "auto") == "log"
-    assert plots._resolve_x_scale(np.arange(6.0), "auto") == "linear"
-    x = plots._plot_x(epochs, "log")
+    assert plots.resolve_x_scale(epochs, "auto") == "log"
+    assert plots.resolve_x_scale(np.arange(6.0), "auto") == "linear"
+    x = plots.plot_x(epochs, "log")
     assert x[0] == pytest.approx(0.005) and np.all(x[1:] == epochs[1:])
     with pytest.raises(ValueError, match="x_scale"):
-        plots._resolve_x_scale(epochs, "symlog")
+        plots.resolve_x_scale(epochs, "symlog")
 
 
 def test_metric_panel_has_a_named_epoch_cursor(run: ll.Run) -> None:

@@ -21,6 +21,7 @@ from tests.helpers.browser.widgets import (
     poll,
     root,
     scatter_canvas,
+    settled_positions,
     wait_scatter_ready,
 )
 
@@ -108,12 +109,14 @@ def test_one_scrubber_moves_every_scatter(ui, guard: Guard) -> None:
                 arg=[scatters.nth(i).element_handle(), mapping[i][k]],
                 timeout=10_000,
             )
-        if k == 0:
-            page.wait_for_timeout(1200)  # let the transition to the first checkpoint finish
-            moved = [
-                changed_fraction(before[i], element_pixels(scatter_canvas(scatters.nth(i))))
-                for i in range(2)
-            ]
+        if k == 0:  # wait for the transition to the first checkpoint to draw
+            moved = poll(
+                lambda: [
+                    changed_fraction(before[i], element_pixels(scatter_canvas(scatters.nth(i))))
+                    for i in range(2)
+                ],
+                lambda v: min(v) > 0.002,
+            )
             guard.check(
                 min(moved) > 0.002,
                 f"scrubbing to the start changed {moved} of the two scatters' pixels",
@@ -147,8 +150,10 @@ def test_brushing_one_scatter_highlights_the_same_samples_in_all(ui, guard: Guar
         second.get_attribute("data-selected") == count,
         f"second scatter shows {second.get_attribute('data-selected')} selected, not {count}",
     )
-    page.wait_for_timeout(600)
-    changed = changed_fraction(second_before, element_pixels(scatter_canvas(second)))
+    changed = poll(
+        lambda: changed_fraction(second_before, element_pixels(scatter_canvas(second))),
+        lambda v: v > 0.001,
+    )
     guard.check(changed > 0.001, f"the second scatter's highlight changed {changed:.4%} pixels")
     compare = root(sweep, "compare")
     s = selections[0][0]
@@ -163,6 +168,62 @@ def test_brushing_one_scatter_highlights_the_same_samples_in_all(ui, guard: Guar
     guard.assert_clean()
 
 
+def _compare_ready(page, compare) -> None:
+    page.wait_for_function(
+        "(r) => r.dataset.state === 'ready'", arg=compare.element_handle(), timeout=15_000
+    )
+
+
+def test_the_page_opens_on_a_finished_centred_comparison_and_says_one_count(
+    ui, guard: Guard
+) -> None:
+    page, sweep, _, _ = ui
+    compare = root(sweep, "compare")
+    _compare_ready(page, compare)
+    text = compare.inner_text()
+    guard.check("computing" not in text, f"a stale message: {text[:200]!r}")
+    guard.check("not centred" not in text, "the page could not centre the similarity")
+    guard.check("centred cosine" in text, "no centred similarity shown")
+    note = page.locator(".linlens-page-note").inner_text()
+    n = _config(page)["models"]["sweep"]["state"]["_n_samples"]
+    guard.check(f"any of the {n:,} samples" in note, f"the note counts otherwise: {note!r}")
+    guard.assert_clean()
+
+
+def test_any_clicked_sample_is_compared_across_runs_in_the_page(ui, guard: Guard) -> None:
+    page, sweep, scatters, _ = ui
+    n = _config(page)["models"]["sweep"]["state"]["_n_samples"]
+    first = scatters.nth(0)
+    compare = root(sweep, "compare")
+    # A point far from the one compared now, its position read from what the page draws.
+    current = int(compare.get_attribute("data-a"))
+    drawn = settled_positions(first, range(n))
+    far = int(np.argmax(np.linalg.norm(drawn - drawn[current], axis=1)))
+    origin, _ = canvas_origin(first)
+    page.mouse.click(*(origin + drawn[far]))
+    picked = poll(lambda: compare.get_attribute("data-a"), lambda v: v != str(current))
+    guard.check(picked != str(current), "the click compared nothing new")
+    s = int(picked)
+    guard.check(compare.get_attribute("data-b") == str(n + s), "B is not A's copy in run B")
+    _compare_ready(page, compare)
+    guard.check(compare.locator(".linlens-error").count() == 0, "the page refused the sample")
+    guard.assert_clean()
+
+
+def test_panel_labels_do_not_cover_points(ui, guard: Guard) -> None:
+    _, sweep, scatters, _ = ui
+    for i in range(scatters.count()):
+        canvas = scatter_canvas(scatters.nth(i)).bounding_box()
+        guard.check(scatters.nth(i).locator(".linlens-badge").count() == 0, "a badge on points")
+        note = sweep.locator(".linlens-sweep-shown").nth(i)
+        box = note.bounding_box()
+        guard.check(
+            box["y"] + box["height"] <= canvas["y"], f"panel {i}'s label overlaps its scatter"
+        )
+        guard.check(note.inner_text().startswith("shows checkpoint "), note.inner_text())
+    guard.assert_clean()
+
+
 @pytest.mark.parametrize(
     ("damage", "says"),
     [
@@ -173,7 +234,7 @@ def test_brushing_one_scatter_highlights_the_same_samples_in_all(ui, guard: Guar
             "JSON",
         ),
         (
-            lambda html: html.replace("window.linlensSweep", "window.linlensSweepGone"),
+            lambda html: html.replace("window.linlensPage", "window.linlensPageGone"),
             "did not load",
         ),
     ],

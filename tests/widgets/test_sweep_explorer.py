@@ -22,7 +22,7 @@ from linlens_widgets.analysis.weights import run_weights
 from linlens_widgets.sweeps import record, task
 from linlens_widgets.widgets.contract import CONTRACT
 from linlens_widgets.widgets.palettes import parameter_colors
-from linlens_widgets.widgets.sweep_explorer import (
+from linlens_widgets.widgets.sweep_align import (
     align_checkpoints,
     check_shared_probe,
     choose_runs,
@@ -150,7 +150,14 @@ def test_one_panel_per_init_scale_at_the_first_seed(explorer: ll.SweepExplorer) 
     assert [p["value"] for p in explorer.layout_widget._panels] == [0.01, 1.0]
     assert len(explorer.embeddings) == 2
     metric = explorer.layout_widget._metric
-    assert metric["name"] == "test_acc" and len(metric["series"]) == 3  # every completed run
+    assert metric["yLabel"] == "test_acc" and len(metric["series"]) == 3  # every completed run
+    sweep = explorer.sweep
+    values = [p["init_scale"] for p in sweep.params]
+    assert [s["color"] for s in metric["series"]] == parameter_colors(values)
+    every = np.concatenate([[c.epoch for c in r.checkpoints] for r in sweep.runs])
+    # the package's one axis rule decides the chart's axis
+    assert metric["xScale"] == ll.plots.resolve_x_scale(np.append(every, explorer.epochs), "auto")
+    assert len(metric["cursor"]) == len(explorer.epochs)
 
 
 @pytest.mark.slow
@@ -235,39 +242,68 @@ def test_named_runs_and_bad_names(sweep_dir: Path) -> None:
         ll.SweepExplorer(sw, metric="nope")
 
 
-@pytest.mark.slow
-def test_saved_page_holds_every_scatter_and_both_runs_samples(
-    explorer: ll.SweepExplorer, tmp_path: Path
-) -> None:
-    n = len(explorer.runs[0].probe_labels)
-    explorer.compare_sample(5)
-    path = explorer.save_html(tmp_path / "sweep.html", max_samples=4)
+def _page_config(path: Path) -> dict:
     text = path.read_text(encoding="utf-8")
     assert "<script src" not in text and "<link" not in text  # everything inlined
     raw = re.search(r'<script id="linlens-config" type="application/json">(.*?)</script>', text)
-    config = json.loads(raw.group(1))
+    return json.loads(raw.group(1))
+
+
+@pytest.mark.slow
+def test_saved_page_carries_both_networks_on_the_common_axis(
+    explorer: ll.SweepExplorer, tmp_path: Path
+) -> None:
+    config = _page_config(explorer.save_html(tmp_path / "sweep.html"))
     kinds = sorted(m["kind"] for m in config["models"].values())
     assert kinds == ["compare", "embedding", "embedding", "scrubber", "sweep"]
+    assert config["root"] == "sweep" and "bank" not in config
+    networks = config["networks"]
+    assert len(networks) == 2
+    for payload in networks:  # checkpoint k of each network is position k of the common axis
+        assert len(payload["weights"]) == len(explorer.epochs)
+        assert "probe_mean" in payload and "neighbors" in payload
+    layout = config["models"]["sweep"]["state"]
+    assert layout["embeddings"] == ["IPY_MODEL_embedding0", "IPY_MODEL_embedding1"]
+
+
+@pytest.mark.slow
+def test_saved_page_without_portable_networks_stores_both_runs_samples(
+    explorer: ll.SweepExplorer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from linlens_widgets.widgets import sweep_page
+
+    monkeypatch.setattr(sweep_page, "_pair_networks", lambda ex: None)
+    n = len(explorer.runs[0].probe_labels)
+    explorer.compare_sample(5)
+    path = explorer.save_html(tmp_path / "sweep.html", max_samples=4)
+    config = _page_config(path)
+    assert "networks" not in config
     bank = config["bank"]
     samples = np.frombuffer(base64.b64decode(bank["samples"]["b64"]), bank["samples"]["dtype"])
     half = samples[samples < n]
     assert 5 in half and sorted(samples[samples >= n] - n) == sorted(half)
     assert bank["weight"]["shape"][1] == len(explorer.epochs)
-    layout = config["models"]["sweep"]["state"]
-    assert layout["embeddings"] == ["IPY_MODEL_embedding0", "IPY_MODEL_embedding1"]
+    assert bank["probe_mean"]["shape"][0] == len(explorer.epochs)  # centred without a kernel
+    assert bank["pair_size"] == n
+    # the note counts probe samples once, as the page's refusal does
+    assert f"works for the {len(half)} samples stored here" in path.read_text(encoding="utf-8")
 
 
 def test_docstring_examples_hold() -> None:
     import doctest
 
-    from linlens_widgets.widgets import sweep_explorer
+    from linlens_widgets.widgets import sweep_align, sweep_explorer
 
-    result = doctest.testmod(sweep_explorer, optionflags=doctest.ELLIPSIS)
-    assert result.attempted >= 5 and result.failed == 0
+    attempted = 0
+    for module in (sweep_align, sweep_explorer):
+        result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+        assert result.failed == 0
+        attempted += result.attempted
+    assert attempted >= 5
 
 
 def test_the_pair_keeps_recent_positions_within_its_byte_bound() -> None:
-    from linlens_widgets.widgets.sweep_explorer import RunPair
+    from linlens_widgets.widgets.sweep_pair import RunPair
 
     a, b = FakeRun(), FakeRun()
     calls: list[int] = []
