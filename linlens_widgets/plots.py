@@ -973,9 +973,8 @@ def _rgba(image: np.ndarray) -> np.ndarray:
 
 def _diverging(vmax: float) -> Any:
     from bokeh.models import LinearColorMapper
-    from bokeh.palettes import RdBu11
 
-    return LinearColorMapper(palette=list(reversed(RdBu11)), low=-vmax, high=vmax)
+    return LinearColorMapper(palette=list(DIVERGING_PALETTE), low=-vmax, high=vmax)
 
 
 def _feature_rows(own: np.ndarray, features: list[str], classes: list[str], title: str) -> Any:
