@@ -290,7 +290,7 @@ def write_page(
             "centred and the raw similarity.",
             "centred similarity (the raw one's were left out to fit the size budget).",
         )
-        page = _render(config, title=name, note=note, samples=details)
+        page = render(config, title=name, note=note, samples=details)
         size = len(page.encode("utf-8"))
     if size > budget:
         raise ValueError(
