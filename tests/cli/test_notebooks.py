@@ -121,6 +121,7 @@ def test_notebook_executes(path: Path, clean_env: Path) -> None:
     assert "cdn.bokeh.org" not in text, f"{path.name} loads BokehJS from the CDN"
     fetched = [urls for urls in BOKEH_FETCHES.findall(text) if urls.strip()]
     assert fetched == [], f"{path.name}: Bokeh output fetches {fetched}"
+    assert_clean(notebook, path.name)
 
 
 @pytest.mark.slow
