@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+import warnings
 from pathlib import Path
 from typing import Any, TypeAlias
 
@@ -93,10 +94,15 @@ def read_entries(folder: Path, where: str) -> dict[str, AnalysisEntry]:
     where : str
         How error messages name the folder (e.g. ``"analysis"``).
 
+    An entry whose content is damaged (not safetensors, truncated, metadata that is not a JSON
+    object) is derived data: it is skipped with a warning naming it, and recomputed when next
+    needed, so it never makes the run unloadable.
+
     Raises
     ------
     RunFormatError
-        For a file that is not safetensors or whose metadata is not a JSON object.
+        For an entry that is not a regular file (a FIFO, a device; links are refused by the
+        loader before).
     """
     if not folder.is_dir():
         return {}
@@ -106,9 +112,20 @@ def read_entries(folder: Path, where: str) -> dict[str, AnalysisEntry]:
         if not ENTRY_NAME.match(name):
             continue
         label = f"{where}/{file.name}"
-        arrays, metadata = _sfio.read_arrays(file, label)
-        meta = _safe_json.loads(metadata.get(META_KEY, "{}"), f"{label} (its JSON meta)")
-        if not isinstance(meta, dict):
-            raise RunFormatError(f"{label}: its meta must be a JSON object")
-        found[name] = (arrays, meta)
+        _sfio.open_regular(file, label).close()  # a planted FIFO or device stays an error
+        try:
+            found[name] = _read_entry(file, label)
+        except RunFormatError as err:
+            warnings.warn(
+                f"{err}; this derived entry is ignored and recomputed when needed",
+                stacklevel=2,
+            )
     return found
+
+
+def _read_entry(file: Path, label: str) -> AnalysisEntry:
+    arrays, metadata = _sfio.read_arrays(file, label)
+    meta = _safe_json.loads(metadata.get(META_KEY, "{}"), f"{label} (its JSON meta)")
+    if not isinstance(meta, dict):
+        raise RunFormatError(f"{label}: its meta must be a JSON object")
+    return arrays, meta

@@ -399,7 +399,11 @@ def comparison_tables(
     ids = [int(i) for i in checkpoint_ids]
     want = {"checkpoint_ids": ids, "k": NEIGHBORS_K, "version": _TABLES_VERSION}
     entry = _sources.analysis_entry(run, TABLES_ENTRY)
-    if entry is not None and {k: entry[1].get(k) for k in want} == want:
+    if (
+        entry is not None
+        and {k: entry[1].get(k) for k in want} == want
+        and _tables_problem(run, ids, entry[0]) is None
+    ):
         arrays = entry[0]
         return {
             "probe_mean": arrays["probe_mean"],
@@ -415,6 +419,31 @@ def comparison_tables(
     }
     _sources.store_analysis(run, TABLES_ENTRY, arrays, want)
     return tables
+
+
+def _tables_problem(run: Any, ids: list[int], arrays: dict[str, np.ndarray]) -> str | None:
+    """Say what is wrong with stored comparison tables for ``ids``, or None when they fit.
+
+    Checked: every array present, shapes (E, C, D) and (E, N, k) for these checkpoints, classes
+    and probe samples, neighbour indices within [0, N), finite means and similarities in [-1, 1].
+    A stored table that fails is recomputed, never drawn.
+    """
+    need = ("probe_mean", "index", "similarity")
+    if any(k not in arrays for k in need):
+        return f"missing {[k for k in need if k not in arrays]}"
+    mean, index, sim = (arrays[k] for k in need)
+    n, e, c = len(run.probe_labels), len(ids), len(run.classes)
+    if mean.ndim != 3 or mean.shape[:2] != (e, c):
+        return f"probe_mean has shape {mean.shape}, not ({e}, {c}, D)"
+    if index.shape != (e, n, NEIGHBORS_K) or sim.shape != index.shape:
+        return f"neighbour tables have shapes {index.shape}, {sim.shape}, not {(e, n, NEIGHBORS_K)}"
+    if index.dtype.kind not in "iu" or (index.size and (index.min() < 0 or index.max() >= n)):
+        return f"neighbour indices outside [0, {n})"
+    if not (np.isfinite(mean).all() and np.isfinite(sim).all()):
+        return "not every value is finite"
+    if sim.size and np.abs(sim.astype(np.float32)).max() > 1.001:
+        return "similarities outside [-1, 1]"
+    return None
 
 
 def at_precision(payload: dict[str, Any], dtype: str) -> dict[str, Any]:

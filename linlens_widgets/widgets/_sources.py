@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 import os
-import stat
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,6 +19,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from linlens_widgets.analysis.store import folder_is_writable
 from linlens_widgets.lens.arrays import to_numpy
 from linlens_widgets.runs.indexing import checkpoint_indices
 
@@ -57,23 +57,6 @@ def stored_trajectory(run: Any) -> Any | None:
     except ValueError:
         return None
     return trajectory if trajectory.n_points == len(run.probe_labels) else None
-
-
-def folder_is_writable(path: Path) -> bool:
-    """Whether files may be written into ``path`` (and its ``analysis`` subfolder, if present).
-
-    Permission bits are checked as well as ``os.access``: as the superuser ``os.access`` says yes
-    to everything, but a folder whose owner made it read-only should stay untouched.
-    """
-    for folder in (path, path / "analysis"):
-        if not folder.exists():
-            continue
-        mode = folder.stat().st_mode
-        if not os.access(folder, os.W_OK) or not mode & (
-            stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH
-        ):
-            return False
-    return True
 
 
 @contextmanager
