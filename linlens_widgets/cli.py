@@ -67,6 +67,9 @@ class CommandError(Exception):
     """A problem with what the user asked for; printed as ``linlens: error: …`` (exit 2)."""
 
 
+#: Seconds to connect to a ``--scheduler`` and hear it answer, together.
+SCHEDULER_TIMEOUT_S = 20
+
 #: Largest network ``train``/``demo`` build (parameters): 400 MB per checkpoint in float32.
 MAX_PARAMETERS = 100_000_000
 
@@ -107,6 +110,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.handler(args))
     except SystemExit as exc:  # argparse exits on --help and --version
         return exc.code if isinstance(exc.code, int) else 2
+    except KeyboardInterrupt:  # every write is atomic: what was being written is not there
+        print(f"{PROG}: interrupted; nothing was written", file=sys.stderr)
+        return 130
     except Exception as exc:
         if not _is_user_error(exc):
             raise
@@ -509,9 +515,22 @@ def _embed(run: Run) -> None:
     import linlens_widgets as ll
     from linlens_widgets.analysis.store import AnalysisStore
 
+    n = len(run.probe_labels)
+    perplexity = min(EMBED_PERPLEXITY, n // 3)
+    if perplexity < 1:
+        raise CommandError(f"the run has {n} probe samples; an embedding needs at least 3")
     if "trajectory" not in AnalysisStore(run):
         _say(f"embedding {len(run.checkpoints)} checkpoints (aligned t-SNE)")
-    ll.embed(run, progress=True)
+        if perplexity < EMBED_PERPLEXITY:
+            _say(
+                f"{n} probe samples allow a t-SNE perplexity of at most {perplexity} "
+                f"(N >= 3 x perplexity); using {perplexity} instead of {EMBED_PERPLEXITY}"
+            )
+    ll.embed(run, perplexity=perplexity, progress=True)
+
+
+EMBED_PERPLEXITY = 30
+"""The t-SNE perplexity ``export`` uses when the probe set is large enough (``ll.embed``'s)."""
 
 
 def _writable_page(page: Path) -> Path:
@@ -972,33 +991,43 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
 
     from linlens_widgets.runs import datasets, models
     from linlens_widgets.sweeps import grid as sweep_grid
-    from linlens_widgets.sweeps.execute import sweep
+    from linlens_widgets.sweeps.execute import check_address, connect, sweep
 
-    try:
-        grid = dict(sweep_grid.parse_grid_option(text) for text in args.grid)
+    if args.scheduler is not None:
+        try:
+            check_address(args.scheduler)
+        except ValueError as exc:
+            raise CommandError(f"--scheduler: {exc}") from None
+    try:  # every grid value checked before a cluster is reached or data loaded
+        grid = dict(sweep_grid.parse_grid_option(text, models.mlp) for text in args.grid)
+        allowed = {"hidden", "bias", "init_scale", "seed"} | sweep_grid.train_parameters()
+        unknown = sorted(set(grid) - allowed)
+        if unknown:
+            raise ValueError(f"unknown grid names {unknown}; use {', '.join(sorted(allowed))}")
+        sweep_grid.check_values(grid, models.mlp)
     except ValueError as exc:
         raise CommandError(str(exc)) from None
-    allowed = {"hidden", "bias", "init_scale", "seed"} | sweep_grid.train_parameters()
-    unknown = sorted(set(grid) - allowed)
-    if unknown:
-        raise CommandError(f"unknown grid names {unknown}; use {', '.join(sorted(allowed))}")
-    data = datasets.digits()
-    make = functools.partial(
-        models.mlp, n_in=data.n_features, hidden=args.hidden, n_out=data.n_classes
-    )
     train_kwargs = {} if "epochs" in grid else {"epochs": args.epochs}
     with contextlib.ExitStack() as stack:
         client = None
-        if args.scheduler is not None or args.workers is not None:
+        if args.scheduler is not None:
+            try:
+                client = stack.enter_context(connect(args.scheduler, timeout=SCHEDULER_TIMEOUT_S))
+            except OSError as exc:
+                raise CommandError(
+                    f"cannot reach the Dask scheduler {args.scheduler}: {exc}"
+                ) from None
+        elif args.workers is not None:
             from distributed import Client, LocalCluster
 
-            target = args.scheduler or stack.enter_context(
+            cluster = stack.enter_context(
                 LocalCluster(n_workers=args.workers, threads_per_worker=1, dashboard_address=":0")
             )
-            try:
-                client = stack.enter_context(Client(target, timeout="20s"))
-            except OSError as exc:
-                raise CommandError(f"cannot reach the Dask scheduler {target}: {exc}") from None
+            client = stack.enter_context(Client(cluster))
+        data = datasets.digits()
+        make = functools.partial(
+            models.mlp, n_in=data.n_features, hidden=args.hidden, n_out=data.n_classes
+        )
         try:
             result = sweep(
                 make,

@@ -14,7 +14,8 @@ import contextlib
 import logging
 import os
 import sys
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -114,7 +115,9 @@ def sweep(
     >>> sw.table                                                     # doctest: +SKIP
     """
     _check_inputs(make_model, data, retries)
+    _check_client(client)
     points = grid_.expand_grid(grid)
+    grid_.check_values(grid, make_model)  # on the driver, before any cluster starts
     settings = _settings(train_kwargs, analyses, grid)
     for point in points:
         model_params, _ = grid_.split_params(point.params, make_model)
@@ -157,6 +160,100 @@ def _check_inputs(make_model: Callable[..., Any], data: Any, retries: int) -> No
     if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
         raise ValueError(f"retries must be a non-negative integer, got {retries!r}")
     _check_picklable(make_model)
+
+
+def _check_client(client: Client | None) -> None:
+    """Refuse a client that was closed (it would fail later with "IOLoop is closed")."""
+    if client is not None and str(getattr(client, "status", "")) in CLOSED_STATES:
+        raise ValueError(
+            f"client= is closed (status {client.status!r}); pass an open distributed.Client"
+        )
+
+
+#: ``Client.status`` values of a client that can no longer run anything.
+CLOSED_STATES = frozenset({"closed", "closing", "failed"})
+
+
+def connect(address: str, *, timeout: float) -> Client:
+    """Return a ``distributed.Client`` of the scheduler at ``address``, within ``timeout`` seconds.
+
+    The connection *and* the handshake share one deadline: a port where something else listens
+    (a dashboard, a web server, a silent socket) fails within ``timeout`` instead of hanging.
+
+    Raises
+    ------
+    ValueError
+        For an address that is not ``tcp://HOST:PORT`` (or ``tls://``, or ``HOST:PORT``).
+    OSError
+        ``TimeoutError`` or ``ConnectionError`` when no Dask scheduler answers in time.
+    """
+    import asyncio
+
+    from distributed import Client
+
+    check_address(address)
+    outcome: list[BaseException | None] = []
+
+    def probe() -> None:
+        try:
+            asyncio.run(asyncio.wait_for(_identity(address, timeout), timeout))
+            outcome.append(None)
+        except BaseException as err:  # handed to the caller's thread
+            outcome.append(err)
+
+    # in a thread of its own, so that nothing in the connection outlives the deadline
+    thread = threading.Thread(target=probe, name="linlens-scheduler-probe", daemon=True)
+    thread.start()
+    thread.join(timeout + 1)
+    error = outcome[0] if outcome else TimeoutError()
+    if isinstance(error, asyncio.TimeoutError | TimeoutError):
+        raise TimeoutError(f"no Dask scheduler answered at {address} within {timeout:g} s")
+    if isinstance(error, OSError):
+        raise ConnectionError(f"no Dask scheduler at {address}: {error}")
+    if error is not None:
+        raise error
+    return Client(address, timeout=timeout)
+
+
+async def _identity(address: str, timeout: float) -> None:
+    """Ask the server at ``address`` who it is; raise ``ConnectionError`` unless a scheduler."""
+    from distributed.comm import connect as comm_connect
+
+    try:
+        comm = await comm_connect(address, timeout=timeout)
+    except OSError as err:
+        raise ConnectionError(str(err) or type(err).__name__) from None
+    except Exception as err:  # e.g. an HTTP reply read as a frame length: a huge allocation
+        raise ConnectionError(f"it does not speak Dask's protocol ({type(err).__name__})") from None
+    try:
+        await comm.write({"op": "identity"})
+        reply = await comm.read()
+    except Exception as err:  # a server that speaks another protocol
+        raise ConnectionError(f"it does not speak Dask's protocol ({type(err).__name__})") from None
+    finally:
+        comm.abort()
+    if not (isinstance(reply, dict) and reply.get("type") == "Scheduler"):
+        raise ConnectionError("the server there is not a Dask scheduler")
+
+
+_SCHEMES = ("tcp", "tls")
+
+
+def check_address(address: str) -> str:
+    """Return ``address`` if it is ``tcp://HOST:PORT`` (``tls://``, or ``HOST:PORT``), else raise.
+
+    Raises
+    ------
+    ValueError
+        Saying what the address lacks.
+    """
+    scheme, sep, rest = address.rpartition("://")
+    if sep and scheme not in _SCHEMES:
+        raise ValueError(f"expected tcp://HOST:PORT, got {address!r} (unknown scheme {scheme!r})")
+    host, colon, port = rest.rpartition(":")
+    if not colon or not host.strip("[]") or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"expected tcp://HOST:PORT with a port from 1 to 65535, got {address!r}")
+    return address
 
 
 def _check_picklable(make_model: Callable[..., Any]) -> None:
@@ -252,10 +349,16 @@ def _write(
     entries: dict[str, dict[str, Any]],
     points: Sequence[grid_.Point],
 ) -> None:
-    """Write ``sweep.json``: this grid's points in grid order, then those of earlier grids."""
+    """Write ``sweep.json``: this grid's points in grid order, then those of earlier grids.
+
+    Under the record's lock, the entries on disk are read again and this sweep's are merged over
+    them, so two sweeps into one folder at once lose none of each other's points.
+    """
     order = {p.name: i for i, p in enumerate(points)}
-    ranked = sorted(entries.values(), key=lambda e: order.get(e["name"], len(order)))
-    record.write_record(folder, settings, ranked)
+    with record.locked(folder):
+        merged = {**_previous_entries(folder), **entries}
+        ranked = sorted(merged.values(), key=lambda e: order.get(e["name"], len(order)))
+        record.write_record(folder, settings, ranked)
 
 
 # ---------------------------------------------------------------------- execution
@@ -298,9 +401,9 @@ def _run(
 
     if progress:
         _show_dashboard(client)
-    [shared] = client.scatter([data], broadcast=True, hash=False)
-    futures = {
-        client.submit(
+
+    def submit(point: grid_.Point, shared: Any) -> Any:
+        return client.submit(
             task.run_point,
             make_model,
             shared,
@@ -311,31 +414,68 @@ def _run(
             key=f"linlens-sweep-{point.name}-{os.urandom(4).hex()}",
             retries=retries,
             pure=False,
-        ): point
-        for point in todo
-    }
-    finished: Iterable[Any] = as_completed(futures)
-    bar = tqdm(
-        finished, total=len(futures), desc="sweep", unit="run", leave=False, disable=not progress
-    )
+        )
+
+    [shared] = client.scatter([data], broadcast=True, hash=False)
+    futures = {submit(point, shared): point for point in todo}
+    lost_again = dict.fromkeys((p.name for p in todo), 0)
+    finished = as_completed(futures)
+    bar = tqdm(total=len(futures), desc="sweep", unit="run", leave=False, disable=not progress)
     try:
-        for future in bar:
-            yield _outcome(future, futures[future])
+        for future in finished:
+            point = futures[future]
+            if _lost(future) and lost_again[point.name] < LOST_RETRIES:
+                lost_again[point.name] += 1  # its worker died: send the data again and rerun
+                [shared] = client.scatter([data], broadcast=True, hash=False)
+                again = submit(point, shared)
+                futures[again] = point
+                finished.add(again)
+                continue
+            bar.update()
+            yield _outcome(future, point)
     finally:
+        bar.close()
         for future in futures:
             future.cancel()
+
+
+#: How often a point whose task was lost (its worker died, its data with it) is submitted again.
+LOST_RETRIES = 2
+
+
+def _lost(future: Any) -> bool:
+    """Whether a future ended because its worker (or the data it needed) was lost."""
+    if future.status == "cancelled":
+        return True
+    if future.status != "error":
+        return False
+    from distributed import KilledWorker
+
+    try:
+        return isinstance(future.exception(), KilledWorker)
+    except Exception:  # a cancelled future raises here
+        return True
 
 
 def _outcome(future: Any, point: grid_.Point) -> dict[str, Any]:
     """Return the ``sweep.json`` entry of a finished future (a task that raised has failed)."""
     if future.status == "finished":
         return dict(future.result())
-    error = future.exception()
+    if _lost(future):
+        try:
+            cause = future.exception()
+        except Exception as err:  # cancelled: the data or the worker was lost
+            cause = err
+        detail = f" ({type(cause).__name__}: {cause})" if cause else ""
+        error = f"its worker died while running it, also when run again{detail}"
+    else:
+        cause = future.exception()
+        error = f"{type(cause).__name__}: {cause}"
     return {
         "name": point.name,
         "params": point.params,
         "status": "failed",
-        "error": f"{type(error).__name__}: {error}",
+        "error": error,
         "metrics": {},
         "seconds": None,
     }

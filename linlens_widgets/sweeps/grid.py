@@ -12,23 +12,40 @@ both (it seeds the initialisation when ``make_model`` takes a ``seed``, and alwa
 
 from __future__ import annotations
 
+import collections
+import collections.abc
+import functools
 import hashlib
 import inspect
 import itertools
 import json
 import math
 import re
+import types
+import typing
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Point", "expand_grid", "point_name", "split_params", "train_parameters"]
+__all__ = [
+    "MAX_POINTS",
+    "Point",
+    "check_values",
+    "expand_grid",
+    "parse_grid_option",
+    "point_name",
+    "split_params",
+    "train_parameters",
+]
 
 #: Longest folder name before it is shortened (with a hash keeping it unique).
 MAX_NAME_LENGTH = 96
 
+#: Most points a grid may have (each is a training run).
+MAX_POINTS = 10_000
+
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_UNSAFE = re.compile(r"[^A-Za-z0-9._+-]+")
+_UNSAFE = re.compile(r"[^A-Za-z0-9._+-]")
 #: ``train`` arguments a sweep sets itself, never from the grid.
 _RESERVED = frozenset({"model", "data", "progress"})
 
@@ -41,7 +58,7 @@ class Point:
     params: dict[str, Any]
 
 
-def expand_grid(grid: Mapping[str, Sequence[Any]]) -> list[Point]:
+def expand_grid(grid: Mapping[str, Sequence[Any]], *, max_points: int = MAX_POINTS) -> list[Point]:
     """Return every point of ``grid`` (the Cartesian product), each with a unique name.
 
     Parameters
@@ -49,6 +66,8 @@ def expand_grid(grid: Mapping[str, Sequence[Any]]) -> list[Point]:
     grid : mapping of str to sequence
         Parameter name (a Python identifier) to the values to try: numbers, strings, booleans,
         ``None``, or lists of those (e.g. hidden widths ``[[64], [128, 128]]``).
+    max_points : int, default MAX_POINTS
+        Most points allowed; a larger grid is refused before it is expanded.
 
     Returns
     -------
@@ -58,7 +77,7 @@ def expand_grid(grid: Mapping[str, Sequence[Any]]) -> list[Point]:
     ------
     ValueError
         For an empty grid, a name that is not an identifier, an empty or repeated value list,
-        or a value that is not JSON.
+        a value that is not JSON, or more than ``max_points`` points.
 
     >>> [p.name for p in expand_grid({"lr": [0.1, 0.01], "seed": [0]})]
     ['lr=0.1__seed=0', 'lr=0.01__seed=0']
@@ -66,11 +85,19 @@ def expand_grid(grid: Mapping[str, Sequence[Any]]) -> list[Point]:
     if not isinstance(grid, Mapping) or not grid:
         raise ValueError(f"grid must be a non-empty dict of name -> list of values, got {grid!r}")
     values = {name: _check_values(name, options) for name, options in grid.items()}
+    total = math.prod(len(v) for v in values.values())
+    if total > max_points:
+        sizes = " x ".join(f"{len(v)} {name}" for name, v in values.items())
+        raise ValueError(
+            f"the grid has {total:,} points ({sizes}), over the cap of {max_points:,}; "
+            "sweep fewer values (or pass max_points= to expand_grid)"
+        )
     combos = [
         dict(zip(values, combo, strict=True)) for combo in itertools.product(*values.values())
     ]
     names = [point_name(params) for params in combos]
-    clashes = {n for n in names if names.count(n) > 1}
+    counts = collections.Counter(names)
+    clashes = {n for n, k in counts.items() if k > 1}
     points = []
     for name, params in zip(names, combos, strict=True):
         if name in clashes:  # values that differ only in characters the name cannot hold
@@ -82,8 +109,13 @@ def expand_grid(grid: Mapping[str, Sequence[Any]]) -> list[Point]:
 def point_name(params: Mapping[str, Any]) -> str:
     """Return the folder name of a grid point: ``name=value`` pairs joined by ``__``.
 
-    Characters other than letters, digits and ``. _ + -`` are replaced by ``-``; names longer
-    than :data:`MAX_NAME_LENGTH` are cut and end with a hash of the parameters.
+    Letters, digits and ``. _ + -`` are kept (the sign of a number too); every other character
+    is written ``%XX`` (its UTF-8 bytes in hex, ``%`` itself as ``%25``), and a leading dot as
+    ``%2E``, so values that differ in any character get different names. Names longer than
+    :data:`MAX_NAME_LENGTH` are cut and end with a hash of the parameters.
+
+    >>> point_name({"x": -1}), point_name({"tag": "a b"})
+    ('x=-1', 'tag=a%20b')
 
     >>> point_name({"init_scale": 0.001, "hidden": [64, 64], "bias": False})
     'init_scale=0.001__hidden=64x64__bias=False'
@@ -94,9 +126,14 @@ def point_name(params: Mapping[str, Any]) -> str:
 
 def train_parameters() -> frozenset[str]:
     """Names of :func:`linlens_widgets.train`'s arguments that a grid point may set."""
+    return frozenset(inspect.signature(train_function()).parameters) - _RESERVED
+
+
+def train_function() -> Callable[..., Any]:
+    """:func:`linlens_widgets.train` (imported when first needed: it imports torch)."""
     from linlens_widgets.runs.train import train
 
-    return frozenset(inspect.signature(train).parameters) - _RESERVED
+    return train
 
 
 def split_params(
@@ -181,10 +218,10 @@ def _json_value(name: str, value: Any) -> Any:
 
 def _format(value: Any) -> str:
     if isinstance(value, list):
-        text = "x".join(_format(v) for v in value) or "none"
-    else:
-        text = repr(value) if isinstance(value, float) else str(value)
-    return _UNSAFE.sub("-", text).strip("-.") or "-"
+        return "x".join(_format(v) for v in value) or "none"
+    text = repr(value) if isinstance(value, float) else str(value)
+    text = _UNSAFE.sub(lambda m: "".join(f"%{b:02X}" for b in m.group().encode()), text)
+    return "%2E" + text[1:] if text.startswith(".") else text
 
 
 def _shortened(name: str, params: dict[str, Any], *, force: bool) -> str:
@@ -194,12 +231,102 @@ def _shortened(name: str, params: dict[str, Any], *, force: bool) -> str:
     return f"{name[: MAX_NAME_LENGTH - 12].rstrip('-_.=')}__{digest}"
 
 
-def parse_grid_option(text: str) -> tuple[str, list[Any]]:
+def check_values(grid: Mapping[str, Sequence[Any]], make_model: Callable[..., Any]) -> None:
+    """Check every grid value against the type of the parameter it sets, before any work.
+
+    The parameter's annotation (``make_model``'s, or :func:`linlens_widgets.train`'s for training
+    names) decides: a ``bool`` takes only ``True``/``False`` (the string ``"no"`` is truthy), an
+    ``int`` only integers, a ``float`` integers or floats, and ``hidden`` (or any
+    ``Sequence[int]``) a list of positive integer widths. Parameters without such an annotation
+    are not checked here.
+
+    Raises
+    ------
+    ValueError
+        Naming the parameter, the value and what it takes.
+    """
+    for name, options in grid.items():
+        kind = _kind_of(name, make_model)
+        if kind is None:
+            continue
+        for value in options:
+            problem = _misfit(kind, value)
+            if problem is not None:
+                raise ValueError(
+                    f"grid[{name!r}] value {value!r} {problem} ({name} takes {_KIND_TEXT[kind]})"
+                )
+
+
+_KIND_TEXT = {
+    "bool": "True or False",
+    "int": "an integer",
+    "float": "a number",
+    "widths": "a list of positive integer widths, e.g. [64, 64]",
+}
+
+
+def _kind_of(name: str, make_model: Callable[..., Any]) -> str | None:
+    """``"bool"``, ``"int"``, ``"float"``, ``"widths"`` or None, from the parameter's annotation."""
+    fn = train_function() if name in train_parameters() else make_model
+    while isinstance(fn, functools.partial):
+        fn = fn.func
+    try:
+        hints = typing.get_type_hints(fn)
+    except Exception:  # unresolvable annotations: no check
+        return None
+    hint = hints.get(name)
+    args = [a for a in typing.get_args(hint) if a is not type(None)]
+    if typing.get_origin(hint) in (typing.Union, types.UnionType) and len(args) == 1:
+        hint = args[0]  # Optional[X]
+    if hint is bool:
+        return "bool"
+    if hint is int:
+        return "int"
+    if hint is float:
+        return "float"
+    origin = typing.get_origin(hint)
+    if origin in (list, collections.abc.Sequence) and typing.get_args(hint) == (int,):
+        return "widths"
+    return None
+
+
+def _misfit(kind: str, value: Any) -> str | None:
+    """Say why ``value`` is not of ``kind``, or None."""
+    is_int = isinstance(value, int) and not isinstance(value, bool)
+    if kind == "bool" and not isinstance(value, bool):
+        return "is not a boolean"
+    if kind == "int" and not is_int:
+        return "is not an integer"
+    if kind == "float" and not (is_int or isinstance(value, float)):
+        return "is not a number"
+    if kind == "widths":
+        if not isinstance(value, list) or not value:
+            return "is not a list of widths"
+        for width in value:
+            if isinstance(width, bool) or not isinstance(width, int) or width < 1:
+                return f"holds {width!r}, not a positive integer width"
+    return None
+
+
+_TRUE = frozenset({"true", "yes", "1"})
+_FALSE = frozenset({"false", "no", "0"})
+
+
+def parse_grid_option(
+    text: str, make_model: Callable[..., Any] | None = None
+) -> tuple[str, list[Any]]:
     """Parse a command-line grid option ``name=v1,v2,...`` into ``(name, values)``.
 
     Values are read as integers, then numbers, then ``true``/``false``/``none``, else kept as
     text; ``x`` joins the widths of a list (``hidden=64x64,128`` is ``[[64, 64], [128]]`` and a
-    lone number for ``hidden`` is one layer).
+    lone number for ``hidden`` is one layer). With ``make_model``, a boolean parameter's values
+    are parsed strictly: ``true``/``false``, ``yes``/``no`` or ``1``/``0`` (any case), anything
+    else is refused.
+
+    Raises
+    ------
+    ValueError
+        For a malformed option, or a boolean value that is none of those, naming both.
 
     >>> parse_grid_option("init_scale=0.001,1")
     ('init_scale', [0.001, 1])
@@ -210,10 +337,21 @@ def parse_grid_option(text: str) -> tuple[str, list[Any]]:
     name = name.strip()
     if not sep or not _NAME.match(name) or not rest.strip():
         raise ValueError(f"--grid expects name=value1,value2,... got {text!r}")
-    values = [_parse_value(part.strip()) for part in rest.split(",") if part.strip()]
+    parts = [part.strip() for part in rest.split(",") if part.strip()]
+    if make_model is not None and _kind_of(name, make_model) == "bool":
+        return name, _check_values(name, [_parse_bool(name, part) for part in parts])
+    values = [_parse_value(part) for part in parts]
     if name == "hidden":
         values = [v if isinstance(v, list) else [v] for v in values]
     return name, _check_values(name, values)
+
+
+def _parse_bool(name: str, text: str) -> bool:
+    if text.lower() in _TRUE:
+        return True
+    if text.lower() in _FALSE:
+        return False
+    raise ValueError(f"--grid {name}: {text!r} is not a boolean; use true/false, yes/no or 1/0")
 
 
 def _parse_value(text: str) -> Any:

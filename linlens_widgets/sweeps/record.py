@@ -10,10 +10,12 @@ with the point's sweep parameters in its manifest (``training.sweep``).
 from __future__ import annotations
 
 import collections
+import contextlib
 import functools
 import json
 import os
 import re
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -250,6 +252,30 @@ def read_record(path: Path) -> dict[str, Any]:
     return record
 
 
+@contextlib.contextmanager
+def locked(out: Path) -> Iterator[None]:
+    """Hold the sweep folder's record lock (``out/.sweep.lock``, ``flock``) for the duration.
+
+    Sweeps writing ``sweep.json`` into one folder at once take turns; where ``fcntl`` does not
+    exist (Windows) the record is written without a lock.
+    """
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        yield
+        return
+    with _THREAD_LOCK, open(out / LOCK_FILE, "a+b") as f:
+        fcntl.flock(f.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f.fileno(), fcntl.LOCK_UN)
+
+
+LOCK_FILE = ".sweep.lock"
+_THREAD_LOCK = threading.Lock()
+
+
 def write_record(out: Path, settings: dict[str, Any], points: Sequence[dict[str, Any]]) -> None:
     """Write ``out/sweep.json`` atomically (a temporary file renamed into place)."""
     from linlens_widgets.runs.atomic_write import write_file_atomically
@@ -274,7 +300,7 @@ def check_name(name: Any, where: str) -> str:
     if not isinstance(name, str) or not _SAFE_NAME.fullmatch(name) or name.startswith("."):
         raise ValueError(
             f"{where}: point name {name!r} is not a folder name inside the sweep (one name of "
-            "letters, digits and . _ + - = , no separators, not starting with a dot)"
+            "letters, digits and . _ + - = , %, no separators, not starting with a dot)"
         )
     return name
 
@@ -317,7 +343,10 @@ def points_from_record(record: dict[str, Any], where: str | Path = RECORD_FILE) 
 
 def checked_entries(record: dict[str, Any], where: str | Path) -> list[dict[str, Any]]:
     """Return the record's point entries, each checked (see :func:`points_from_record`)."""
-    entries = [{**e, **_checked_entry(i, e, str(where))} for i, e in enumerate(record["points"])]
+    entries = []
+    for i, e in enumerate(record["points"]):
+        checked = _checked_entry(i, e, str(where))
+        entries.append({**e, **checked})
     counts = collections.Counter(e["name"] for e in entries)
     twice = sorted(name for name, n in counts.items() if n > 1)
     if twice:
@@ -325,7 +354,7 @@ def checked_entries(record: dict[str, Any], where: str | Path) -> list[dict[str,
     return entries
 
 
-_SAFE_NAME = re.compile(r"[A-Za-z0-9_.+=,-]{1,255}")
+_SAFE_NAME = re.compile(r"[A-Za-z0-9_.+=,%-]{1,255}")
 _STATUSES = ("ok", "failed")
 
 
