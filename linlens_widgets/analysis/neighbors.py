@@ -66,6 +66,24 @@ def _flat(weights: Any) -> torch.Tensor:
     return t.reshape(t.shape[0], -1)
 
 
+def _check_finite(rows: torch.Tensor) -> None:
+    """Refuse rows holding NaN or infinity, naming the samples (at most ten).
+
+    Their similarities, and so every neighbour list, would be arbitrary.
+    """
+    bad = torch.cat(
+        [~torch.isfinite(rows[s : s + _CHUNK]).all(dim=1) for s in range(0, rows.shape[0], _CHUNK)]
+    )
+    if bool(bad.any()):
+        which = torch.nonzero(bad).flatten().tolist()
+        more = f" and {len(which) - 10} more" if len(which) > 10 else ""
+        raise ValueError(
+            f"the weights of sample(s) {', '.join(map(str, which[:10]))}{more} are not finite "
+            "(NaN or infinity), so their similarities and every neighbour list would be "
+            "arbitrary; leave those samples out or check the run's checkpoints"
+        )
+
+
 def probe_mean(weights: Any) -> torch.Tensor:
     """Mean flattened effective weight over the probe samples, ``(P,)`` float64.
 
@@ -175,13 +193,15 @@ def neighbors(
     Raises
     ------
     ValueError
-        For ``k < 1``, an empty query, or labels of the wrong length.
+        For ``k < 1``, an empty query, labels of the wrong length, or weights that are not
+        finite (the message names the samples).
     IndexError
         For a sample index outside the probe.
     """
     if isinstance(k, bool) or int(k) != k or k < 1:
         raise ValueError(f"k must be a positive integer, got {k!r}")
     rows = _flat(weights)
+    _check_finite(rows)
     n = rows.shape[0]
     query = _query_rows(i, n)
     mean = probe_mean(rows) if centered else None
@@ -227,6 +247,7 @@ def neighbor_table(
         ``(N, k)`` float32 similarities.
     """
     rows = _flat(weights)
+    _check_finite(rows)
     n = rows.shape[0]
     if isinstance(k, bool) or int(k) != k or k < 1:
         raise ValueError(f"k must be a positive integer, got {k!r}")
