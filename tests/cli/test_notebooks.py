@@ -84,9 +84,10 @@ def assert_clean(notebook: nbformat.NotebookNode, name: str) -> None:
 
 @pytest.fixture
 def clean_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A temporary working folder and cache, and no MNIST folder: the digits default."""
+    """A temporary working folder and cache, no MNIST or CIFAR-10 folder: the offline defaults."""
     monkeypatch.delenv("LINLENS_MNIST", raising=False)
     monkeypatch.delenv("LINLENS_FASHION_MNIST", raising=False)
+    monkeypatch.delenv("LINLENS_CIFAR10", raising=False)
     monkeypatch.setenv("LINLENS_CACHE_DIR", str(tmp_path / "cache"))
     work = tmp_path / "work"
     work.mkdir()
@@ -98,6 +99,7 @@ def test_notebooks_are_found() -> None:
     assert {"quickstart.ipynb", "linear_lens.ipynb", "lecture.ipynb"} <= names
     assert "beyond_the_paper.ipynb" in names
     assert "sweeps.ipynb" in names
+    assert "your_data.ipynb" in names
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
