@@ -126,10 +126,18 @@ def main() -> None:
     from linlens_widgets.analysis.weights import run_weights
 
     weights = run_weights(run)
-    features = measure("features", lambda: [weights.weight_features(i) for i in range(len(run))])
+
+    def features() -> tuple[int, ...]:
+        """Every checkpoint's features, as the embedding asks for them; none is kept here."""
+        shape: tuple[int, ...] = ()
+        for i in range(len(run)):
+            shape = tuple(weights.weight_features(i).shape)
+        return shape
+
+    shape = measure("features", features)
     print(
-        f"features: {tuple(features[0].shape)} per checkpoint (W_eff would be "
-        f"{args.n * 30720 * 4 / 1e6:.0f} MB per checkpoint)"
+        f"features: {shape} per checkpoint ({shape[0] * shape[1] * 4 / 1e6:.0f} MB); the feature "
+        f"cache keeps at most {weights.cache_bytes / 2**20:.0f} MiB of them"
     )
     measure("embedding", lambda: ll.embed(run, progress=False))
     if args.page:
