@@ -180,6 +180,14 @@ def test_saved_page_compares_picked_samples_offline(ui, saved, guard: Guard) -> 
         abs(shown - overall) < tol,
         f"saved page cosine {shown!r} != engine cosine {overall!r} for samples {a}, {b}",
     )
+    # a compact comparison (A's and B's classes) has every class one click away
+    if compare.get_attribute("data-classes") == "focus":
+        compare.locator("[data-testid=all-classes]").click()
+        page.wait_for_function(
+            "(r) => r.dataset.classes === 'all' && r.dataset.state === 'ready'",
+            arg=compare.element_handle(),
+            timeout=5_000,
+        )
     for cell in compare.locator("[data-testid=cosine-class]").all():
         cls = int(cell.get_attribute("data-class"))
         value = float(cell.get_attribute("data-value"))
