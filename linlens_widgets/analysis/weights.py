@@ -160,6 +160,32 @@ class RunWeights:
         self._predictions: dict[int, torch.Tensor] = {}
         self._means: dict[int, torch.Tensor] = {}
 
+    # The run's facts, read through, so that a RunWeights is a RunSource (analysis.source).
+    @property
+    def probe_inputs(self) -> torch.Tensor:
+        """The run's probe inputs ``(N, *input_shape)``."""
+        return self.run.probe_inputs
+
+    @property
+    def probe_labels(self) -> torch.Tensor:
+        """The run's probe labels ``(N,)``."""
+        return self.run.probe_labels
+
+    @property
+    def classes(self) -> tuple[str, ...]:
+        """The run's class names."""
+        return tuple(self.run.classes)
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        """Shape of one input (``(C, H, W)`` or ``(D,)``)."""
+        return tuple(self.run.input_shape)
+
+    @property
+    def checkpoints(self) -> list[Any]:
+        """The run's checkpoints (``epoch``, ``step``, ``metrics``)."""
+        return self.run.checkpoints
+
     @property
     def cache_bytes(self) -> int:
         """Memory budget of the cache of effective weights and features (bytes)."""

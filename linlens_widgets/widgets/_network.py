@@ -32,6 +32,7 @@ import numpy as np
 import torch
 
 from linlens_widgets.analysis.neighbors import neighbor_table
+from linlens_widgets.analysis.source import source_of
 from linlens_widgets.analysis.threads import torch_threads
 from linlens_widgets.lens.arrays import to_numpy
 from linlens_widgets.lens.effective import effective_weights
@@ -341,7 +342,7 @@ def _tables(run: Any, ids: list[int], progress: bool) -> dict[str, Any]:
     for i in tqdm(ids, desc=desc, leave=False, disable=not progress):
         mean = _sources.probe_mean(run, i)
         means.append(mean.reshape(mean.shape[0], -1))
-        features = _sources.weights_of(run).weight_features(i)
+        features = source_of(run).weight_features(i)
         idx, sim = neighbor_table(features, NEIGHBORS_K)
         index.append(idx)
         sims.append(sim)

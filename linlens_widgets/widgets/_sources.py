@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from linlens_widgets.analysis.source import source_of
 from linlens_widgets.analysis.store import folder_is_writable
 from linlens_widgets.lens.arrays import to_numpy
 from linlens_widgets.runs.indexing import checkpoint_indices
@@ -290,17 +291,9 @@ def thumbnails(run: Any) -> np.ndarray | None:
     return np.ascontiguousarray(np.round(img * 255).astype(np.uint8).transpose(0, 2, 3, 1))
 
 
-def weights_of(run: Any) -> Any:
-    """Return the per-run computing object, ``run_weights(run)`` (stand-ins compute their own)."""
-    from linlens_widgets.analysis.weights import run_weights
-    from linlens_widgets.runs.store import Run
-
-    return run_weights(run) if isinstance(run, Run) else run
-
-
 def effective_weights(run: Any, checkpoint: int) -> Any:
     """Return the probe samples' effective weights at a checkpoint position (cached per run)."""
-    return weights_of(run).effective_weights(checkpoint)
+    return source_of(run).effective_weights(checkpoint)
 
 
 def _streams(engine: Any) -> bool:
@@ -316,7 +309,7 @@ def weight_chunks(run: Any, checkpoint: int) -> Iterator[tuple[int, Any]]:
     A run's chunks hold a bounded number of bytes (``RunWeights.chunk_bytes``), so a whole
     checkpoint's W_eff is never held; a stand-in yields what it holds in one piece.
     """
-    engine = weights_of(run)
+    engine = source_of(run)
     if _streams(engine):
         yield from engine.iter_effective_weights(checkpoint)
     else:
@@ -325,7 +318,7 @@ def weight_chunks(run: Any, checkpoint: int) -> Iterator[tuple[int, Any]]:
 
 def sample_weights(run: Any, checkpoint: int, samples: Any) -> Any:
     """Return the effective weights of the probe samples ``samples`` (indices) at a checkpoint."""
-    engine = weights_of(run)
+    engine = source_of(run)
     if _streams(engine):
         return engine.sample_weights(checkpoint, samples)
     index = torch.as_tensor(np.asarray(samples, dtype=np.int64).reshape(-1))
@@ -340,7 +333,7 @@ def sample_weights(run: Any, checkpoint: int, samples: Any) -> Any:
 
 def group_means(run: Any, checkpoint: int, groups: Any, n_groups: int) -> np.ndarray:
     """Mean W_eff ``(n_groups, C, *input)`` float64 of groups of probe samples (``-1``: none)."""
-    engine = weights_of(run)
+    engine = source_of(run)
     if _streams(engine):
         return engine.group_means(checkpoint, groups, n_groups).numpy()
     ew = engine.effective_weights(checkpoint)
@@ -360,7 +353,7 @@ def group_means(run: Any, checkpoint: int, groups: Any, n_groups: int) -> np.nda
 
 def probe_mean(run: Any, checkpoint: int) -> np.ndarray:
     """Mean W_eff over all probe samples at a checkpoint, ``(C, *input)`` float64."""
-    engine = weights_of(run)
+    engine = source_of(run)
     if _streams(engine):
         return engine.probe_mean(checkpoint).numpy()
     n = len(run.probe_labels)
@@ -397,7 +390,7 @@ def store_analysis(
 
 def predictions(run: Any, ids: np.ndarray) -> np.ndarray:
     """Predicted class of every probe sample at each frame's checkpoint, (E, N) uint8/int32."""
-    engine = weights_of(run)
+    engine = source_of(run)
     rows = []
     for cid in ids:
         p = engine.predictions(int(cid))

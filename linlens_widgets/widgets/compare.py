@@ -28,6 +28,7 @@ import anywidget
 import numpy as np
 import traitlets
 
+from linlens_widgets.analysis.source import source_of
 from linlens_widgets.lens.arrays import to_numpy
 from linlens_widgets.widgets import _sources
 from linlens_widgets.widgets._bundle import bundle
@@ -502,8 +503,5 @@ def _operand(value: Any, n: int, name: str) -> list[int]:
 
 
 def _features(run: Any, checkpoint_id: int) -> Any:
-    """Return the engine's isometric features at a run checkpoint (W_eff for stand-ins)."""
-    engine = _sources.weights_of(run)
-    if hasattr(engine, "weight_features"):
-        return engine.weight_features(checkpoint_id)
-    return engine.effective_weights(checkpoint_id)
+    """Return the run's isometric features ``(N, f)`` at a run checkpoint."""
+    return source_of(run).weight_features(checkpoint_id)

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from linlens_widgets.analysis.source import source_of
 from linlens_widgets.lens.arrays import to_numpy
 from linlens_widgets.widgets import _sources
 
@@ -20,7 +21,7 @@ __all__ = ["RunPair"]
 
 
 class RunPair:
-    """A run-like source spanning two runs, for a ``WeightCompare`` across runs.
+    """A :class:`~linlens_widgets.analysis.source.RunSource` spanning two runs, for a comparison.
 
     Probe sample ``s`` (``0 ≤ s < N``) is run A's sample ``s``; ``N + s`` is run B's copy of it.
     Checkpoint ``k`` is position ``k`` of the common epoch axis: run A shows its checkpoint
@@ -58,6 +59,7 @@ class RunPair:
             [to_numpy(run_a.probe_labels), to_numpy(run_b.probe_labels)]
         )
         self.image_shape = tuple(run_a.image_shape)
+        self.input_shape = _sources.input_shape(run_a)  # as run A is drawn
         self.classes = list(getattr(run_a, "classes", None) or [])
         self.dataset_name = getattr(run_a, "dataset_name", "runs")
         self.checkpoints = [
@@ -80,8 +82,8 @@ class RunPair:
         if k in self._cache:
             self._cache[k] = self._cache.pop(k)  # most recently used last
             return self._cache[k]
-        ea = _sources.effective_weights(self.run_a, self.map_a[k])
-        eb = _sources.effective_weights(self.run_b, self.map_b[k])
+        ea = source_of(self.run_a).effective_weights(self.map_a[k])
+        eb = source_of(self.run_b).effective_weights(self.map_b[k])
         bias = None if ea.bias is None or eb.bias is None else _concat(ea.bias, eb.bias)
         entry = SimpleNamespace(
             weight=_concat(ea.weight, eb.weight), bias=bias, output=_concat(ea.output, eb.output)
@@ -91,6 +93,14 @@ class RunPair:
             self._cache.pop(next(iter(self._cache)))
         self._cache[k] = entry
         return entry
+
+    def weight_features(self, k: int) -> np.ndarray:
+        """Both runs' flattened W_eff at axis position ``k`` (2N, f): one space for both runs.
+
+        Each run's own isometric features may use another basis, so they are not stacked.
+        """
+        weight = to_numpy(self.effective_weights(k).weight)
+        return weight.reshape(weight.shape[0], -1)
 
     def predictions(self, k: int) -> np.ndarray:
         """Predicted class of every sample of both runs at axis position ``k``."""

@@ -13,7 +13,7 @@ import torch
 
 @dataclass
 class FakeRun:
-    """Duck-typed Run: random per-sample effective weights of a 4x4 'image' task with 3 classes."""
+    """A RunSource (analysis.source): random per-sample W_eff of a 4x4 'image' task, 3 classes."""
 
     n: int = 24
     n_checkpoints: int = 5
@@ -51,6 +51,13 @@ class FakeRun:
         b = self._biases[i] if self.bias else None
         out = torch.einsum("ncd,nd->nc", w.flatten(2), x) + (0 if b is None else b)
         return SimpleNamespace(weight=w, bias=b, output=out)
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        return (1, *self.image_shape)
+
+    def weight_features(self, i: int) -> torch.Tensor:
+        return self._weights[i].flatten(1)  # flattened W_eff keep every inner product
 
     def predictions(self, i: int) -> torch.Tensor:
         return self.effective_weights(i).output.argmax(1)
