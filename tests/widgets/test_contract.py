@@ -73,15 +73,43 @@ def test_no_trait_is_called_epoch():
         assert "epoch" not in spec["fields"], kind
 
 
+PARTS = {
+    "scrubber": "CheckpointScrubber",
+    "embedding": "EmbeddingView",
+    "embeddings[i]": "EmbeddingView",
+    "embeddings[j]": "EmbeddingView",
+    "compare": "WeightCompare",
+}
+
+
+def _link_sections() -> list[tuple[str, str, dict]]:
+    """Every link section of the contract: the explorer's and each layout widget's own."""
+    sections = [("ExplorerLayout", k, v) for k, v in contract.CONTRACT["links"].items()]
+    for owner, spec in contract.CONTRACT["widgets"].items():
+        sections += [(owner, k, v) for k, v in spec.get("links", {}).items()]
+    return [(owner, k, v) for owner, k, v in sections if k != "about"]
+
+
 def test_links_name_existing_traits():
     widgets = contract.CONTRACT["widgets"]
-    by_part = {"scrubber": "CheckpointScrubber", "embedding": "EmbeddingView"}
-    by_part["compare"] = "WeightCompare"
-    for key, link in contract.CONTRACT["links"].items():
-        if key == "about":
-            continue
-        for part, trait in [link["from"], *link["to"]]:
-            assert trait in widgets[by_part[part]]["traits"], (key, part, trait)
+    sections = _link_sections()
+    assert {owner for owner, _, _ in sections} == {"ExplorerLayout", "SweepLayout"}
+    for owner, key, link in sections:
+        for part, trait, *through in [link["from"], *link["to"]]:
+            assert trait in widgets[PARTS[part]]["traits"], (owner, key, part, trait)
+            for index in through:  # e.g. "_mapping[i][checkpoint]": a trait of the layout
+                assert index.split("[")[0] in widgets[owner]["traits"], (owner, key, index)
+        for source, value, target, mark in link.get("marks", []):
+            assert mark in widgets[PARTS[target]]["traits"], (owner, key, target, mark)
+            known = widgets[PARTS[source]]["traits"].keys() | contract.MESSAGES.keys()
+            assert value in known, (owner, key, source, value)
+
+
+def test_a_stale_link_is_found(monkeypatch):
+    sweep = contract.CONTRACT["widgets"]["SweepLayout"]["links"]["selection"]
+    monkeypatch.setitem(sweep, "to", [["compare", "sample_a"]])
+    with pytest.raises(AssertionError, match="sample_a"):
+        test_links_name_existing_traits()
 
 
 def test_messages_python_sends_follow_the_contract(run, monkeypatch):
