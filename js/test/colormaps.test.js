@@ -51,3 +51,17 @@ describe("colour maps", () => {
     expect(cssGradient(viridis)).toMatch(/^linear-gradient\(to right, #440154 0%/);
   });
 });
+
+describe("one palette source", () => {
+  it("every map is contract.json's palettes, none declared in the front end", async () => {
+    const { CONTRACT } = await import("../src/contract.js");
+    const { fromHex } = await import("../src/colormaps.js");
+    const { palettes } = CONTRACT;
+    palettes.classes.forEach((c, k) => expect(categoricalColor(k)).toBe(c));
+    expect(categoricalColor(palettes.classes.length)).toBe(palettes.classes[0]);
+    expect(viridis(0)).toEqual(fromHex(palettes.sequential[0]));
+    expect(viridis(1)).toEqual(fromHex(palettes.sequential.at(-1)));
+    expect(diverging(-1, 1)).toEqual(fromHex(palettes.diverging[0]));
+    expect(diverging(1, 1)).toEqual(fromHex(palettes.diverging.at(-1)));
+  });
+});
