@@ -49,15 +49,8 @@ const WRONG = "#d62728";
 const RIGHT = "#9aa5b1";
 const TRANSITION_MS = 350;
 
-/** Whether this browser can create a WebGL context at all (regl-scatterplot needs one). */
-export function webglAvailable(doc = document) {
-  try {
-    const c = doc.createElement("canvas");
-    return Boolean(c.getContext("webgl2") || c.getContext("webgl"));
-  } catch {
-    return false;
-  }
-}
+const NO_WEBGL =
+  "WebGL is not available in this browser, so the scatter cannot be drawn. Enable hardware acceleration or WebGL and re-run the cell.";
 
 /** Per-point colour values and encoding for a colour mode at checkpoint e. */
 export function colorEncoding(mode, { labels, predictions, values, nClasses, e, groups, groupsClass }) {
@@ -265,8 +258,15 @@ export function renderEmbedding({ model, el, hooks = {} }) {
   const legend = h("div", { class: "linlens-legend", "aria-label": "Legend" });
   root.append(toolbar, plot, legend);
 
-  if (!webglAvailable(el.ownerDocument ?? document)) {
-    showError(root, new Error("WebGL is not available in this browser, so the scatter cannot be drawn. Enable hardware acceleration or WebGL and re-run the cell."), "EmbeddingView");
+  // The scatter's own WebGL context is the test that WebGL works: a throwaway probe context
+  // cost most of a saved page's first draw on a software renderer.
+  try {
+    renderer = createCanvasRenderer(canvas);
+  } catch {
+    renderer = null;
+  }
+  if (!renderer) {
+    showError(root, new Error(NO_WEBGL), "EmbeddingView");
     return () => {
       bag.dispose();
       root.remove();
@@ -284,7 +284,6 @@ export function renderEmbedding({ model, el, hooks = {} }) {
   colorSelect.value = colorSelectValue(mode, groupsClass);
   let lastEncodingKey = "";
 
-  renderer = createCanvasRenderer(canvas);
   // Each checkpoint's layout is scaled to fill the canvas (`fillFrames`), so the camera shows the
   // canvas-shaped box and stays put while scrubbing: points glide, and the layout's scale with
   // them. "Reset view" returns here.

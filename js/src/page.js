@@ -73,11 +73,17 @@ export class PageModel {
     for (const fn of [...(this.listeners.get(event) ?? [])]) fn(...args);
   }
 
-  /** Messages go to the page's responder; its answer arrives asynchronously, like a kernel's. */
+  /**
+   * Messages go to the page's responder; its answer (a reply, or a promise of one while the
+   * page is still unpacking its network) arrives asynchronously, like a kernel's.
+   */
   send(content) {
     if (!this.respond) return;
     const reply = this.respond(content);
-    if (reply) setTimeout(() => this.emit("msg:custom", reply.content, reply.buffers ?? []), 0);
+    const emit = (r) => r && setTimeout(() => this.emit("msg:custom", r.content, r.buffers ?? []), 0);
+    // a failure to unpack is an unhandled rejection, which the page shows (boot)
+    if (reply && typeof reply.then === "function") reply.then(emit);
+    else emit(reply);
   }
 }
 
@@ -173,6 +179,33 @@ export function pageResponder(config) {
 }
 
 /**
+ * The page's responder for a packed `network` or `bank`, unpacked on first use: a function that
+ * returns a promise of the reply, with `prepare()` to start unpacking after the first draw.
+ * Null when the page carries neither.
+ */
+/** A performance mark (DevTools' timeline, benchmarks/page_load.py), where the browser has them. */
+function mark(name) {
+  globalThis.performance?.mark?.(name);
+}
+
+function lazyResponder(network, bank) {
+  if (!network && !bank) return null;
+  let ready = null;
+  const load = () => {
+    ready ??= expandPacked({ network, bank }, "page").then((c) => {
+      mark("linlens:network");
+      return pageResponder(c);
+    });
+    return ready;
+  };
+  const respond = (msg) => load().then((answer) => (answer ? answer(msg) : null));
+  // after the next frame: the scatter's first draw goes first
+  const frame = globalThis.requestAnimationFrame;
+  respond.prepare = () => (frame ? frame(() => setTimeout(load, 0)) : setTimeout(load, 0));
+  return respond;
+}
+
+/**
  * Mount a saved page. `config` = {root: id, models: {id: {kind, state}}, network | bank, chart}.
  * `network` is the payload of engine/responder.js; `bank` the precomputed samples (bankResponder);
  * `chart` (optional) = {series, cursor, xLabel, yLabel, title} for chart.js, drawn into
@@ -181,10 +214,15 @@ export function pageResponder(config) {
  * Returns {models, cleanup, chart}.
  */
 export async function mount(el, packedConfig, chartEl = null) {
-  const config = await expandPacked(packedConfig, "page");
+  // The widgets' state is unpacked first and drawn at once; the carried network (or bank), most
+  // of a page's bytes, is unpacked after the first draw, or when the comparison first asks.
+  const { network, bank, ...shown } = packedConfig;
+  mark("linlens:mount");
+  const config = await expandPacked(shown, "page");
+  mark("linlens:unpacked");
   const models = {};
   const manager = { get_model: async (id) => models[id] };
-  const respond = pageResponder(config);
+  const respond = lazyResponder(network, bank);
   for (const [id, { state }] of Object.entries(config.models)) {
     models[id] = new PageModel(reviveBuffers(state), { manager, respond });
   }
@@ -196,6 +234,8 @@ export async function mount(el, packedConfig, chartEl = null) {
   } catch (e) {
     showError(el, e, "page");
   }
+  mark("linlens:rendered");
+  respond?.prepare();
   const scrub = config.scrubber ? models[config.scrubber] : null;
   let chart = null;
   if (chartEl && config.chart) {
