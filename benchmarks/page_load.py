@@ -1,0 +1,117 @@
+"""First draw of a saved page: how long until its scatter shows, for two front-end bundles.
+
+Run from the repository root: ``uv run python -m benchmarks.page_load PAGE [--before BUNDLE]``
+(Chromium at /usr/lib/chromium/chromium).
+
+``PAGE`` is a page written by ``save_html`` (e.g. ``linlens demo --html demo.html``). With
+``--before``, a second copy of the page carries that built ``page.js`` instead of its own (e.g. the
+bundle built from the previous commit), and the two are loaded alternately ``--loads`` times each
+from file://. Timed: ``performance.now()`` (from the navigation's start) when the scatter first
+reports ``data-ready``, and when the comparison first shows both samples (``data-state`` ready);
+medians.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+from pathlib import Path
+
+
+def arguments() -> argparse.ArgumentParser:
+    """The command line (built before the heavy imports, so ``--help`` answers at once)."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("page", type=Path, help="a saved page (.html)")
+    parser.add_argument("--before", type=Path, help="another built page.js to compare with")
+    parser.add_argument("--loads", type=int, default=5, help="loads of each page (5)")
+    return parser
+
+
+if __name__ == "__main__":
+    arguments().parse_args()  # --help and bad flags are answered before the imports below
+
+from playwright.sync_api import sync_playwright
+
+from linlens_widgets.widgets._bundle import bundle_path
+from tests.helpers.browser.chromium import CHROMIUM, CHROMIUM_ARGS
+
+WATCH = """
+(() => {
+  const marks = (window.__linlensMarks = {});
+  const tick = () => {
+    const scatter = document.querySelector('[data-ready="true"]');
+    if (scatter && marks.scatter === undefined) marks.scatter = performance.now();
+    const cmp = document.querySelector('[data-linlens=compare][data-state=ready]');
+    if (cmp && marks.compare === undefined) marks.compare = performance.now();
+    if (marks.scatter === undefined || marks.compare === undefined) requestAnimationFrame(tick);
+  };
+  requestAnimationFrame(tick);
+})();
+"""
+
+
+def with_bundle(page: Path, bundle: Path, out: Path) -> Path:
+    """Copy ``page`` with its inlined ``page.js`` replaced by ``bundle``."""
+    text = page.read_text(encoding="utf-8")
+    own = bundle_path("page.js").read_text(encoding="utf-8").replace("</script", "<\\/script")
+    if own not in text:
+        raise SystemExit(f"{page} does not inline the current build of page.js; save it again")
+    other = bundle.read_text(encoding="utf-8").replace("</script", "<\\/script")
+    out.write_text(text.replace(own, other), encoding="utf-8")
+    return out
+
+
+def load_times(browser, page: Path) -> dict[str, float]:
+    """Open ``page`` in a fresh context; the scatter's and the comparison's ready times (ms)."""
+    context = browser.new_context(viewport={"width": 1280, "height": 720})
+    tab = context.new_page()
+    tab.add_init_script(WATCH)
+    tab.goto(page.resolve().as_uri())
+    tab.wait_for_function(
+        "() => window.__linlensMarks && window.__linlensMarks.scatter !== undefined"
+        " && window.__linlensMarks.compare !== undefined",
+        timeout=120_000,
+    )
+    marks = tab.evaluate(
+        "() => Object.assign({}, window.__linlensMarks, Object.fromEntries("
+        "performance.getEntriesByType('mark').map((m) => [m.name, m.startTime])))"
+    )
+    context.close()
+    return marks
+
+
+def main() -> int:
+    args = arguments().parse_args()
+    if not CHROMIUM.is_file():
+        print(f"Chromium not found at {CHROMIUM}; nothing measured")
+        return 1
+    with tempfile.TemporaryDirectory() as tmp, sync_playwright() as pw:
+        pages = {"this build": args.page}
+        if args.before is not None:
+            pages["before"] = with_bundle(args.page, args.before, Path(tmp) / "before.html")
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        times: dict[str, list[dict[str, float]]] = {name: [] for name in pages}
+        for _ in range(args.loads):
+            for name, path in pages.items():
+                times[name].append(load_times(browser, path))
+        print(f"{args.page} ({args.page.stat().st_size / 1e6:.1f} MB), {args.loads} loads each")
+        for name, runs in times.items():
+            scatter = statistics.median(r["scatter"] for r in runs)
+            compare = statistics.median(r["compare"] for r in runs)
+            each = ", ".join(f"{r['scatter']:.0f}" for r in runs)
+            steps = ", ".join(
+                f"{k} {statistics.median(r[k] for r in runs):.0f}"
+                for k in runs[0]
+                if k.startswith("linlens:")
+            )
+            print(
+                f"  {name}: first scatter median {scatter:.0f} ms ({each}); comparison ready "
+                f"median {compare:.0f} ms; marks (medians, ms): {steps or 'none'}"
+            )
+        browser.close()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
