@@ -302,9 +302,11 @@ def embed_features(
         raise ValueError(f"coupling must be >= 0, got {coupling}")
     n_jobs = resolve_jobs(n_jobs)
     total = n_frames if n_frames is not None else _length(features)
-    # Small dense products (QR of N x 60 blocks) are 10-100x slower with several BLAS threads
-    # on a busy machine; the heavy t-SNE work is threaded by openTSNE itself (n_jobs).
-    with threadpool_limits(limits=_blas_threads(n_jobs), user_api="blas"):
+    # One BLAS thread whatever n_jobs: the small dense products (QR of N x 60 blocks, the exact
+    # neighbour blocks) are 10-100x slower with several BLAS threads on a busy machine (on the
+    # shared 2-core box all cores took 4x the CPU time of one thread); the heavy t-SNE work is
+    # threaded by openTSNE itself (n_jobs).
+    with threadpool_limits(limits=1, user_api="blas"):
         return _embed_features(
             features,
             labels,
@@ -320,11 +322,6 @@ def embed_features(
             total,
             frame_names,
         )
-
-
-def _blas_threads(n_jobs: int) -> int:
-    """BLAS threads for the dense linear algebra: ``n_jobs`` (already resolved, positive)."""
-    return max(1, n_jobs)
 
 
 def _embed_features(
