@@ -426,11 +426,13 @@ def _run(
             point = futures[future]
             if _lost(future) and lost_again[point.name] < LOST_RETRIES:
                 lost_again[point.name] += 1  # its worker died: send the data again and rerun
-                [shared] = client.scatter([data], broadcast=True, hash=False)
-                again = submit(point, shared)
-                futures[again] = point
-                finished.add(again)
-                continue
+                resent = _resend(client, data)
+                if resent is not None:
+                    shared = resent
+                    again = submit(point, shared)
+                    futures[again] = point
+                    finished.add(again)
+                    continue
             bar.update()
             yield _outcome(future, point)
     finally:
@@ -441,6 +443,20 @@ def _run(
 
 #: How often a point whose task was lost (its worker died, its data with it) is submitted again.
 LOST_RETRIES = 2
+
+
+#: Seconds to wait for a worker to come back (its nanny restarts it) before sending the data again.
+LOST_WAIT_S = 120
+
+
+def _resend(client: Client, data: Any) -> Any | None:
+    """Scatter ``data`` again once a worker is back; None when none comes back in time."""
+    try:
+        client.wait_for_workers(1, timeout=LOST_WAIT_S)
+        [shared] = client.scatter([data], broadcast=True, hash=False)
+    except Exception:  # no worker came back: the point is reported as lost
+        return None
+    return shared
 
 
 def _lost(future: Any) -> bool:
