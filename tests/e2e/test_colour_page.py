@@ -238,7 +238,7 @@ def test_explorer_in_jupyterlab_at_1280(open_notebook, saved, guard: Guard) -> N
     images = np.asarray(lab.nb.eval_json(f"run.probe_images()[{a}].tolist()"), np.uint8)
     guard.check(np.abs(drawn.astype(int) - images.astype(int)).max() <= 1, "input colours")
     lab.page.mouse.move(1, 1)
-    compare.evaluate("(e) => e.scrollIntoView({block: 'end'})")
+    explorer.evaluate("(e) => e.scrollIntoView({block: 'start'})")  # the comparison's head shown
     lab.page.wait_for_timeout(600)
     ARTIFACTS_ROOT.mkdir(parents=True, exist_ok=True)
     lab.page.screenshot(path=ARTIFACTS_ROOT / "colour_explorer_1280.png", animations="disabled")
