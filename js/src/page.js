@@ -178,21 +178,22 @@ export function pageResponder(config) {
   return null;
 }
 
-/**
- * The page's responder for a packed `network` or `bank`, unpacked on first use: a function that
- * returns a promise of the reply, with `prepare()` to start unpacking after the first draw.
- * Null when the page carries neither.
- */
 /** A performance mark (DevTools' timeline, benchmarks/page_load.py), where the browser has them. */
 function mark(name) {
   globalThis.performance?.mark?.(name);
 }
 
-function lazyResponder(network, bank) {
-  if (!network && !bank) return null;
+/**
+ * The page's responder for a packed `network`, `networks` (a sweep page's run pair) or `bank`,
+ * unpacked on first use: a function that returns
+ * a promise of the reply, with `prepare()` to start unpacking after the first draw.
+ * Null when the page carries neither.
+ */
+function lazyResponder(carried) {
+  if (!carried.network && !carried.networks && !carried.bank) return null;
   let ready = null;
   const load = () => {
-    ready ??= expandPacked({ network, bank }, "page").then((c) => {
+    ready ??= expandPacked(carried, "page").then((c) => {
       mark("linlens:network");
       return pageResponder(c);
     });
@@ -216,13 +217,13 @@ function lazyResponder(network, bank) {
 export async function mount(el, packedConfig, chartEl = null) {
   // The widgets' state is unpacked first and drawn at once; the carried network (or bank), most
   // of a page's bytes, is unpacked after the first draw, or when the comparison first asks.
-  const { network, bank, ...shown } = packedConfig;
+  const { network, networks, bank, ...shown } = packedConfig;
   mark("linlens:mount");
   const config = await expandPacked(shown, "page");
   mark("linlens:unpacked");
   const models = {};
   const manager = { get_model: async (id) => models[id] };
-  const respond = lazyResponder(network, bank);
+  const respond = lazyResponder({ network, networks, bank });
   for (const [id, { state }] of Object.entries(config.models)) {
     models[id] = new PageModel(reviveBuffers(state), { manager, respond });
   }
