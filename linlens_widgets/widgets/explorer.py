@@ -147,6 +147,9 @@ class LensExplorer(ipywidgets.VBox):
             metrics_panel.set_cursor(panel_fig, self._cursor_xs[k])
             self.panel = metrics_panel.panel_widget(panel_fig)
             self.scrubber.observe(self._move_cursor, names="checkpoint")
+            self._panel_text = metrics_panel.text_sizes(panel_fig)
+            self.compare.observe(self._size_panel_text, names="presentation")
+            self._size_panel_text({"new": self.compare.presentation})
         children = [self.layout_widget] + ([self.panel] if self.panel is not None else [])
         super().__init__(children=children, **kwargs)
 
@@ -171,6 +174,11 @@ class LensExplorer(ipywidgets.VBox):
     def _move_cursor(self, change: dict[str, Any]) -> None:
         """Follow the scrubber with the Bokeh panel's cursor (the model lives in the kernel)."""
         metrics_panel.set_cursor(self.panel_figure, self._cursor_xs[change["new"]])
+
+    def _size_panel_text(self, change: dict[str, Any]) -> None:
+        """Grow the Bokeh panel's text with the comparison's presentation size ("Aa")."""
+        factor = metrics_panel.PRESENTATION_SCALE if change["new"] else 1.0
+        metrics_panel.scale_text(self._panel_text, factor)
 
     def compare_selection(self, operand: str = "a") -> list[int]:
         """Make the selected samples operand A (or B): a group compared by its mean W_eff.

@@ -22,8 +22,21 @@ __all__ = [
     "metrics_figure",
     "panel_widget",
     "render_bundle",
+    "scale_text",
     "set_cursor",
+    "text_sizes",
 ]
+
+PRESENTATION_SCALE = 1.4
+"""How much the panel's text grows at presentation size (the comparison's tiles grow 60 → 84 px)."""
+
+_FONT_SIZES = (
+    "axis_label_text_font_size",
+    "major_label_text_font_size",
+    "label_text_font_size",
+    "title_text_font_size",
+    "text_font_size",
+)
 
 _BOKEHJS_LOADED = False
 
@@ -73,6 +86,49 @@ def set_cursor(fig: Any, x: float) -> None:
     cursor = fig.select_one({"name": plots.CURSOR_NAME})
     if cursor is not None:
         cursor.location = x
+
+
+def text_sizes(fig: Any) -> list[tuple[Any, str, float, str]]:
+    """Return every font size set on the panel's models, to scale from later.
+
+    Each entry is ``(model, property, size, unit)``; read once, when the panel is built, so
+    scaling twice never compounds.
+    """
+    sizes = []
+    for model in fig.references():
+        props = model.properties()
+        for name in _FONT_SIZES:
+            if name not in props:
+                continue
+            parsed = _font_size(getattr(model, name))
+            if parsed is not None:
+                sizes.append((model, name, *parsed))
+    return sizes
+
+
+def scale_text(sizes: Sequence[tuple[Any, str, float, str]], factor: float) -> None:
+    """Set every font size of ``text_sizes`` to its original times ``factor``.
+
+    In the live explorer the figure lives in the kernel, so each change reaches the browser
+    as a patch, like the cursor.
+    """
+    for model, name, size, unit in sizes:
+        setattr(model, name, f"{size * factor:g}{unit}")
+
+
+def _font_size(value: Any) -> tuple[float, str] | None:
+    """Split a Bokeh font size ("9pt", "13px", or ``{"value": "13px"}``) into number and unit."""
+    if isinstance(value, dict):
+        value = value.get("value")
+    if not isinstance(value, str):
+        return None
+    for unit in ("px", "pt", "em", "rem"):
+        if value.endswith(unit):
+            try:
+                return float(value[: -len(unit)]), unit
+            except ValueError:
+                return None
+    return None
 
 
 def load_bokehjs() -> None:

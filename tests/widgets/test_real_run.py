@@ -229,3 +229,33 @@ def test_live_comparison_carries_centred_tables_and_reuses_them(real, tmp_path, 
     again = ll.LensExplorer(ll.Run.load(saved), trajectory=traj, panel=False)
     assert again.compare._network["probe_mean"]["shape"] == mean["shape"]
     again.save_html(tmp_path / "page.html")  # the page reuses them too
+
+
+def test_presentation_size_grows_the_panels_text(real):
+    run, traj = real
+    ex = ll.LensExplorer(run, trajectory=traj)
+    fig = ex.panel_figure
+    axis, legend = fig.xaxis[0], fig.legend[0]
+    before = {
+        "axis": axis.axis_label_text_font_size,
+        "ticks": axis.major_label_text_font_size,
+        "legend": legend.label_text_font_size,
+    }
+
+    def now():
+        return {
+            "axis": axis.axis_label_text_font_size,
+            "ticks": axis.major_label_text_font_size,
+            "legend": legend.label_text_font_size,
+        }
+
+    ex.compare.presentation = True
+    grown = now()
+    for key, size in before.items():
+        assert grown[key][-2:] == size[-2:]
+        assert float(grown[key][:-2]) == pytest.approx(float(size[:-2]) * 1.4), key
+    ex.compare.presentation = False
+    ex.compare.presentation = True  # toggling again does not compound
+    assert now() == grown
+    ex.compare.presentation = False
+    assert now() == before
