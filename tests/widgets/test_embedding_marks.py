@@ -79,8 +79,9 @@ def test_subcluster_errors_name_the_problem(run, traj):
         view.color_subclusters(2, tracks=_groups(run))
     with pytest.raises(ValueError, match="shape"):
         view.color_subclusters(1, tracks=np.zeros(3, int))
-    with pytest.raises(ValueError, match="integer class"):
-        ll.EmbeddingView(traj, run=run, color="subclusters:one")
+    for bad in ("subclusters:one", "subclusters:-1", "subclusters:1_0", "subclusters: 1"):
+        with pytest.raises(ValueError, match="integer class"):
+            ll.EmbeddingView(traj, run=run, color=bad)
     with pytest.raises(ValueError, match="needs the run"):
         ll.EmbeddingView(traj.positions, color="subclusters:1")
 
