@@ -8,6 +8,7 @@ folder per class, the layout torchvision's ``ImageFolder`` reads.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -99,3 +100,20 @@ def train_colour_run(
     run = ll.train(model, data, epochs=epochs, checkpoints=checkpoints, seed=seed, progress=False)
     ll.embed(run, progress=False)
     return run
+
+
+def train_small(data: Any) -> Any:
+    """One epoch of a small model on ``data``, two checkpoints: a CNN for images, else an MLP.
+
+    The run the widget and plot tests of colour images and feature vectors look at.
+    """
+    import torch
+
+    import linlens_widgets as ll
+
+    torch.manual_seed(0)
+    if len(data.input_shape) == 3:
+        model = ll.models.cnn(data.input_shape, data.n_classes, channels=(4,), seed=0)
+    else:
+        model = ll.models.mlp(data.n_features, [8], data.n_classes, bias=True, seed=0)
+    return ll.train(model, data, epochs=1, checkpoints=2, seed=0, progress=False)

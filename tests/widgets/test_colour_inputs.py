@@ -8,17 +8,9 @@ import torch
 import traitlets
 
 import linlens_widgets as ll
+from tests.helpers.colour_images import train_small
 
 MEAN, STD = (0.5, 0.4, 0.3), (0.2, 0.3, 0.4)
-
-
-def _train(data: ll.Dataset) -> ll.Run:
-    torch.manual_seed(0)
-    if len(data.input_shape) == 3:
-        model = ll.models.cnn(data.input_shape, data.n_classes, channels=(4,), seed=0)
-    else:
-        model = ll.models.mlp(data.n_features, [8], data.n_classes, bias=True, seed=0)
-    return ll.train(model, data, epochs=1, checkpoints=2, seed=0, progress=False)
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +22,7 @@ def colour_run() -> ll.Run:
     std = torch.tensor(STD).view(1, 3, 1, 1)
     x = (codes.float().div(255) - mean) / std
     display = ll.InputDisplay.normalize((3, 6, 5), MEAN, STD)
-    return _train(ll.Dataset.from_tensors(x, torch.arange(60) % 3, display=display, seed=0))
+    return train_small(ll.Dataset.from_tensors(x, torch.arange(60) % 3, display=display, seed=0))
 
 
 def test_colour_state_for_the_front_end(colour_run: ll.Run) -> None:
@@ -65,7 +57,7 @@ def test_feature_vectors_send_names_and_no_thumbnails() -> None:
     y = torch.arange(60) % 2
     x = torch.randn(60, 4, generator=g) + y.view(-1, 1)
     names = ["age", "dose", "weight", "height"]
-    run = _train(ll.Dataset.from_tensors(x, y, feature_names=names, seed=0))
+    run = train_small(ll.Dataset.from_tensors(x, y, feature_names=names, seed=0))
     cmp = ll.WeightCompare(run, 0, 1)
     assert cmp._input_shape == [4] and cmp._display == {"feature_names": names}
     traj = ll.embed(run, perplexity=3, progress=False)

@@ -10,6 +10,7 @@ from bokeh.models import GlyphRenderer, HBar, Image, ImageRGBA
 import linlens_widgets as ll
 from linlens_widgets.analysis.metrics import class_mean_weights
 from linlens_widgets.analysis.weights import run_weights
+from tests.helpers.colour_images import train_small
 
 
 def _glyphs(layout, kind) -> list:
@@ -21,13 +22,7 @@ def _named(layout, name: str):
 
 
 def _run(x: torch.Tensor, y: torch.Tensor, **kwargs) -> ll.Run:
-    data = ll.Dataset.from_tensors(x, y, seed=0, **kwargs)
-    torch.manual_seed(0)
-    if len(data.input_shape) == 3:
-        model = ll.models.cnn(data.input_shape, data.n_classes, channels=(4,), seed=0)
-    else:
-        model = ll.models.mlp(data.n_features, [8], data.n_classes, bias=True, seed=0)
-    return ll.train(model, data, epochs=1, checkpoints=2, seed=0, progress=False)
+    return train_small(ll.Dataset.from_tensors(x, y, seed=0, **kwargs))
 
 
 @pytest.fixture(scope="module")
