@@ -2,6 +2,7 @@
 
 Only JSON and safetensors are read; a file that is anything else is refused with a
 :class:`RunFormatError` naming it. Nothing from the folder is imported, unpickled or executed.
+The run is made through the class ``Run.load`` hands in, so this module stays below the run store.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import json
 import math
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, TypeAlias, TypeVar
 
 import torch
 from torch import nn
@@ -22,12 +23,18 @@ from linlens_widgets.runs._probe import Probe
 from linlens_widgets.runs.analysis_files import ANALYSIS_DIR, AnalysisEntry, read_entries
 from linlens_widgets.runs.checkpoint import Checkpoint
 
-if TYPE_CHECKING:  # pragma: no cover
-    from linlens_widgets.runs.store import ModelSource, Run
+#: What ``Run.load(model=...)`` accepts: a callable that builds the architecture, or a module.
+ModelSource: TypeAlias = Callable[[], nn.Module] | nn.Module
+
+RunT = TypeVar("RunT")
 
 
-def load_run(cls: type[Run], path: Path, model: ModelSource | None) -> Run:
-    """Read and validate the run folder at ``path`` (see :meth:`Run.load`)."""
+def load_run(run_class: Callable[..., RunT], path: Path, model: ModelSource | None) -> RunT:
+    """Read and validate the run folder at ``path`` (see :meth:`Run.load`).
+
+    ``run_class`` is the :class:`~linlens_widgets.runs.store.Run` class (or a subclass) that
+    ``Run.load`` was called on; it is handed in rather than imported.
+    """
     _swap.recover(path)
     if not path.exists():
         raise FileNotFoundError(f"no run folder at {path}")
@@ -55,7 +62,7 @@ def load_run(cls: type[Run], path: Path, model: ModelSource | None) -> Run:
                 wall_time=float(entry["wall_time"]),
             )
         )
-    return cls(
+    return run_class(
         checkpoints=checkpoints,
         states=states,
         probe=probe,

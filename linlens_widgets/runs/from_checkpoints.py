@@ -2,8 +2,9 @@
 
 :func:`run_from_checkpoints` (``Run.from_checkpoints``) takes state dicts, or files written by
 ``torch.save(model.state_dict(), path)`` or safetensors, checks each against the model (names and
-shapes, naming the first key that differs), and records them as a :class:`Recorder` would: the
-same probe and, unless you give them, the same metrics.
+shapes, naming the first key that differs), and records them as a :class:`Recorder` would (through
+the same :class:`~linlens_widgets.runs.snapshots.Snapshots`): the same probe and, unless you give
+them, the same metrics. The run is made through the class ``Run.from_checkpoints`` hands in.
 """
 
 from __future__ import annotations
@@ -12,9 +13,9 @@ import copy
 import math
 import os
 import pickle
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, TypeVar
 
 import torch
 from torch import nn
@@ -23,16 +24,17 @@ from tqdm.auto import tqdm
 from linlens_widgets.runs import _sfio
 from linlens_widgets.runs._errors import RunFormatError
 from linlens_widgets.runs.dataset import Dataset
-
-if TYPE_CHECKING:  # pragma: no cover
-    from linlens_widgets.runs.store import Run
+from linlens_widgets.runs.snapshots import Snapshots
 
 __all__ = ["load_state_dict", "run_from_checkpoints"]
 
 Source = Mapping[str, torch.Tensor] | str | os.PathLike[str]
 
+RunT = TypeVar("RunT")
+
 
 def run_from_checkpoints(
+    run_class: Callable[..., RunT],
     model: nn.Module,
     checkpoints: Sequence[Source],
     data: Dataset,
@@ -41,10 +43,13 @@ def run_from_checkpoints(
     probe: Any = None,
     metrics: Sequence[Mapping[str, float]] | None = None,
     progress: bool = True,
-) -> Run:
-    """Build a Run from saved weights (see :meth:`linlens_widgets.Run.from_checkpoints`)."""
-    from linlens_widgets.runs.recorder import Recorder
+) -> RunT:
+    """Build a run from saved weights through ``run_class`` (see ``Run.from_checkpoints``).
 
+    ``run_class`` is the :class:`~linlens_widgets.runs.store.Run` class (or a subclass) that
+    ``Run.from_checkpoints`` was called on; it is handed in rather than imported, so that this
+    module stays below the run store.
+    """
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch nn.Module, got {type(model).__name__}")
     if isinstance(checkpoints, (str, os.PathLike, Mapping)) or not len(checkpoints):
@@ -54,7 +59,7 @@ def run_from_checkpoints(
     given = _metrics(metrics, n)
     working = copy.deepcopy(model).cpu()
     expected = {k: tuple(v.shape) for k, v in working.state_dict().items()}
-    recorder = Recorder(
+    snapshots = Snapshots(
         working,
         data,
         probe,
@@ -67,8 +72,8 @@ def run_from_checkpoints(
         state = load_state_dict(source, where) if not isinstance(source, Mapping) else source
         check_state(state, expected, where)
         working.load_state_dict(state, strict=True)
-        recorder.snapshot(epoch=epoch_values[i], step=i, **given[i])
-    return recorder.run
+        snapshots.snapshot(epoch=epoch_values[i], step=i, **given[i])
+    return snapshots.build(run_class)
 
 
 def load_state_dict(path: str | os.PathLike[str], where: str | None = None) -> dict[str, Any]:

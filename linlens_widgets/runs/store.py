@@ -17,7 +17,7 @@ import os
 from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, TypeAlias
+from typing import Any
 
 import numpy as np
 import torch
@@ -25,7 +25,7 @@ from torch import nn
 
 from linlens_widgets.runs import _manifest, _sfio
 from linlens_widgets.runs._errors import RunFormatError
-from linlens_widgets.runs._loader import load_run
+from linlens_widgets.runs._loader import ModelSource, load_run
 from linlens_widgets.runs._probe import Probe
 from linlens_widgets.runs._sfio import jsonable
 from linlens_widgets.runs._swap import check_replaceable
@@ -33,11 +33,11 @@ from linlens_widgets.runs.analysis_files import ANALYSIS_DIR, AnalysisEntry, wri
 from linlens_widgets.runs.atomic_write import replace_directory
 from linlens_widgets.runs.checkpoint import Checkpoint
 from linlens_widgets.runs.display import InputDisplay, check_display, to_uint8
+from linlens_widgets.runs.from_checkpoints import run_from_checkpoints
 from linlens_widgets.runs.indexing import checkpoint_index
 
 __all__ = [
     "Checkpoint",
-    "ModelSource",
     "Run",
     "RunFormatError",
     "check_replaceable",
@@ -48,9 +48,6 @@ __all__ = [
 # Also public here for callers outside ``runs`` that check ahead what ``Run.save`` will accept:
 # ``check_replaceable(path)`` (may ``overwrite=True`` replace that folder?) and
 # ``jsonable(value, what)`` (does a training config survive the manifest's strict JSON?).
-
-#: What ``Run.load(model=...)`` accepts: a callable that builds the architecture, or a module.
-ModelSource: TypeAlias = Callable[[], nn.Module] | nn.Module
 
 
 class Run:
@@ -396,9 +393,8 @@ class Run:
 
         >>> run = Run.from_checkpoints(model, ["ckpt/0.pt", "ckpt/1.pt"], data)  # doctest: +SKIP
         """
-        from linlens_widgets.runs.from_checkpoints import run_from_checkpoints
-
         return run_from_checkpoints(
+            cls,
             model,
             checkpoints,
             data,

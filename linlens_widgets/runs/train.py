@@ -13,8 +13,9 @@ from torch import nn
 
 from linlens_widgets.progress import tqdm
 from linlens_widgets.runs.datasets import Dataset
-from linlens_widgets.runs.recorder import Recorder, check_logits
+from linlens_widgets.runs.recorder import Recorder
 from linlens_widgets.runs.schedule import ScheduleSpec, resolve_schedule
+from linlens_widgets.runs.snapshots import check_logits, check_model_and_data
 from linlens_widgets.runs.store import Run
 
 __all__ = ["train"]
@@ -187,13 +188,7 @@ def _snapshot(recorder: Recorder, step: int, steps_per_epoch: int, bar: Any) -> 
 
 
 def _check_args(model: nn.Module, data: Dataset, epochs: int, batch_size: int) -> None:
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch nn.Module, got {type(model).__name__}")
-    if not isinstance(data, Dataset):
-        raise TypeError(
-            f"data must be a linlens Dataset, got {type(data).__name__}; wrap your arrays with "
-            "ll.Dataset.from_tensors(x, y)"
-        )
+    check_model_and_data(model, data)
     if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
         raise ValueError(f"epochs must be a non-negative integer, got {epochs!r}")
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:

@@ -172,9 +172,9 @@ def test_training_errors_are_clear(data: ll.Dataset) -> None:
 def test_train_metrics_use_a_fixed_subset_of_large_training_sets(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from linlens_widgets.runs import recorder
+    from linlens_widgets.runs import snapshots
 
-    monkeypatch.setattr(recorder, "TRAIN_EVAL_CAP", 100)
+    monkeypatch.setattr(snapshots, "TRAIN_EVAL_CAP", 100)
     data = ll.Dataset.from_tensors(torch.rand(400, 4), torch.arange(400) % 2, test_fraction=0.25)
     model = ll.models.mlp(4, [3], 2, seed=0)
     rec = ll.Recorder(model, data, probe=10)
