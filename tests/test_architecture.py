@@ -280,3 +280,30 @@ def test_the_attribute_check_sees_a_private_read(tmp_path: Path, monkeypatch) ->
     assert private_attribute_reads("linlens_widgets.probe") == [
         "linlens_widgets.probe:2 reads linlens_widgets.analysis.clustering._mean_row"
     ]
+
+
+def tqdm_imports(importer: str) -> list[str]:
+    """Lines of ``importer`` that import ``tqdm`` itself rather than the package's bars."""
+    tree = ast.parse(MODULES[importer].read_text(encoding="utf-8"))
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and not node.level:
+            names = [node.module or ""]
+        else:
+            continue
+        if any(name.split(".")[0] == "tqdm" for name in names):
+            found.append(f"{importer}:{node.lineno}")
+    return found
+
+
+def test_every_progress_bar_comes_from_the_progress_module() -> None:
+    """Bars come from ``linlens_widgets.progress``, whose notebook bars leave nothing behind.
+
+    ``tqdm.auto`` used directly leaves a bar frozen at "0%|" in a saved notebook.
+    """
+    wrong = [
+        line for name in MODULES if name != f"{PACKAGE}.progress" for line in tqdm_imports(name)
+    ]
+    assert not wrong, "tqdm imported directly (use linlens_widgets.progress):\n" + "\n".join(wrong)
