@@ -19,8 +19,8 @@ from typing import Any, TypeVar
 
 import torch
 from torch import nn
-from tqdm.auto import tqdm
 
+from linlens_widgets.progress import tqdm
 from linlens_widgets.runs import _sfio
 from linlens_widgets.runs._errors import RunFormatError
 from linlens_widgets.runs.dataset import Dataset

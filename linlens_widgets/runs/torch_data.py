@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
+from linlens_widgets.progress import tqdm
 from linlens_widgets.runs._probe import stratified_subset
 from linlens_widgets.runs.dataset import MAX_INFERRED_CLASSES, Dataset, stratified_split
 from linlens_widgets.runs.display import InputDisplay
