@@ -18,19 +18,9 @@ runs, analysis, widgets) loads only when it is first used.
 from __future__ import annotations
 
 import importlib
-import importlib.metadata
 from typing import TYPE_CHECKING, Any
 
-
-def _version() -> str:
-    """Return the installed package's version (its metadata is the one place it is written)."""
-    try:
-        return importlib.metadata.version("linlens-widgets")
-    except importlib.metadata.PackageNotFoundError:  # a source tree that is not installed
-        return "0+unknown"
-
-
-__version__ = _version()
+from linlens_widgets.version import __version__
 
 # public name -> (module, attribute); attribute None means the module itself.
 _EXPORTS: dict[str, tuple[str, str | None]] = {

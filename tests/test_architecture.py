@@ -34,6 +34,8 @@ LAYERS = {
     "sweeps": 3,
     # progress bars (tqdm.auto that leaves nothing behind in a notebook): used by every layer
     "progress": 0,
+    # the package's version (from its metadata): written into manifests and cache keys
+    "version": 0,
     "cli": 4,
     # the user cache folder of ``linlens demo``: used by the command line only
     "_user_cache": 4,

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 import linlens_widgets
+from linlens_widgets import version
 
 PYPROJECT = Path(__file__).resolve().parents[1] / "pyproject.toml"
 
@@ -25,4 +26,4 @@ def test_an_uninstalled_source_tree_still_has_a_version(monkeypatch: pytest.Monk
         raise importlib.metadata.PackageNotFoundError(name)
 
     monkeypatch.setattr(importlib.metadata, "version", missing)
-    assert linlens_widgets._version() == "0+unknown"
+    assert version.package_version() == "0+unknown"

@@ -485,7 +485,7 @@ def track_all_subclusters(
 def _cache_key(
     run: Run, ids: list[int], reference: int, classes: list[int], p: _Params
 ) -> dict[str, Any]:
-    from linlens_widgets import __version__
+    from linlens_widgets.version import __version__
 
     return {
         "version": __version__,

@@ -302,7 +302,7 @@ class Run:
         manifest.write_text(_manifest.dumps(self._manifest()), encoding="utf-8")
 
     def _manifest(self) -> dict[str, Any]:
-        from linlens_widgets import __version__
+        from linlens_widgets.version import __version__
 
         first = self._states[0]
         return {
