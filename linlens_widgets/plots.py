@@ -8,10 +8,9 @@ paper's stylistic sub-classes of '1'). All panels share the x axis (the
 epoch, log-scaled when the checkpoints are log-spaced), mark each checkpoint, and link their hover:
 every figure reads one ``ColumnDataSource``, so hovering a checkpoint highlights it everywhere.
 
-The per-checkpoint analyses are computed once with :func:`linlens_widgets.analysis.metrics.over_run`
-and kept in the run's analysis store (entries ``plots.similarity``, ``plots.subclusters``, see
-:class:`~linlens_widgets.analysis.store.AnalysisStore`; written into the run folder when the run
-has a writable one), so re-plotting, or plotting a run saved after plotting, is instant.
+The figures only draw: the per-checkpoint values come from :func:`dynamics_table`
+(:mod:`linlens_widgets.analysis.over_run`), which computes each analysis once and keeps it in
+the run's analysis store, so re-plotting, or plotting a run saved after plotting, is instant.
 
 >>> import linlens_widgets as ll
 >>> run = ll.Run.load("runs/digits")  # doctest: +SKIP
@@ -21,7 +20,7 @@ has a writable one), so re-plotting, or plotting a run saved after plotting, is 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -42,6 +41,19 @@ from bokeh.plotting import figure
 from bokeh.resources import INLINE
 
 from linlens_widgets import __version__
+from linlens_widgets.analysis.over_run import (
+    AGREEMENT,
+    AGREEMENT_CLASS,
+    AGREEMENT_K,
+    RESERVED_COLUMNS,
+    SIMILARITY,
+    LensAnalysis,
+    dynamics_table,
+    is_agreement,
+    lens_needed,
+    metric_column,
+    recorded_metrics,
+)
 from linlens_widgets.runs.atomic_write import check_output_target, write_file_atomically
 from linlens_widgets.widgets import palettes
 from linlens_widgets.widgets.palettes import class_color, class_colors, metric_colors
@@ -51,9 +63,30 @@ if TYPE_CHECKING:
 
     from linlens_widgets.runs.store import Run
 
+__all__ = [
+    "CURSOR_COLOR",
+    "CURSOR_NAME",
+    "DIVERGING_PALETTE",
+    "RESERVED_COLUMNS",
+    "LensAnalysis",
+    "ResolvedScale",
+    "XScale",
+    "class_color",
+    "class_colors",
+    "class_weights",
+    "dynamics_table",
+    "embedding_figure",
+    "metric_colors",
+    "metric_column",
+    "metric_panel",
+    "plot_x",
+    "report",
+    "resolve_x_scale",
+    "training_dynamics",
+]
+
 XScale = Literal["checkpoint", "auto", "linear", "log"]
 ResolvedScale = Literal["checkpoint", "linear", "log"]
-LensAnalysis = Literal["similarity", "agreement", "subclusters", "phenomena"]
 
 CURSOR_NAME = "epoch-cursor"
 """Name of the vertical ``Span`` that :func:`metric_panel` places at the shown epoch."""
@@ -66,202 +99,8 @@ CURSOR_COLOR: str = json.loads(_CONTRACT_FILE.read_text(encoding="utf-8"))["curs
 """Colour of the checkpoint cursor (no metric has it); shared with the front end's contract."""
 
 
-_SIMILARITY = ("intra", "inter")
-_AGREEMENT = ("agreement", "agreement_input")
-_AGREEMENT_CLASS = "agreement_class_"
-_AGREEMENT_K = 10
-_PHENOMENA = ("alignment", "local_complexity", "weight_variation")
 _FRAME_WIDTH = 560  # fixed plot area, so stacked panels share x positions whatever their legends
 _PANEL_HEIGHT = 180
-
-
-# --------------------------------------------------------------------------- per-checkpoint data
-
-
-def dynamics_table(
-    run: Run,
-    *,
-    lens: Sequence[LensAnalysis] = ("similarity", "agreement", "subclusters"),
-    recompute: bool = False,
-    progress: bool = True,
-) -> dict[str, np.ndarray]:
-    """Return every per-checkpoint value the figures draw, as columns of equal length.
-
-    Columns: ``epoch``, ``step`` and one per recorded checkpoint metric (e.g. ``train_loss``;
-    a metric named like a computed column is ``metric.<name>``, see :func:`metric_column`);
-    with ``"similarity"`` in ``lens``, the class similarity of the probe samples' effective
-    weights ``intra`` and ``inter``; with ``"agreement"``, the share of each probe sample's 10
-    nearest neighbours in W_eff space (centred cosine) that carry its label,
-    ``ll.metrics.knn_agreement``: ``agreement`` overall, ``agreement_class_<k>`` for class index
-    ``k``, and ``agreement_input``, the same measured on the probe inputs (the structure the data
-    already has; one value repeated); with ``"subclusters"``, each class's sub-clusters found at
-    the last checkpoint and followed through training (``ll.metrics.track_all_subclusters``):
-    ``persistence_<k>``, ``separation_<k>`` and ``groups_<k>`` (the number of groups) of class
-    index ``k``; with ``"phenomena"``, ``alignment``, ``local_complexity`` (mean
-    over the probe samples) and ``weight_variation`` (``ll.metrics.phenomena_over_run``). Each
-    lens analysis is computed with ``ll.metrics.over_run`` on
-    first use and kept in the run's analysis store (``plots.similarity``, ``plots.agreement``,
-    ``plots.subclusters``),
-    so later calls, and the run once saved, reuse it.
-
-    Parameters
-    ----------
-    run
-        A trained or loaded run.
-    lens
-        Which lens analyses to include (default all but ``"phenomena"``; sub-clusters cost the
-        most).
-    recompute
-        Ignore stored results and compute again (default False).
-    progress
-        Show a progress bar while an analysis is computed (default True).
-
-    Returns
-    -------
-    dict[str, np.ndarray]
-        Float64 columns of length ``len(run.checkpoints)``.
-
-    >>> table = dynamics_table(run)  # doctest: +SKIP
-    >>> table["intra"][-1] > table["intra"][0]  # doctest: +SKIP
-    True
-    """
-    checkpoints = run.checkpoints
-    table: dict[str, np.ndarray] = {
-        "epoch": np.array([c.epoch for c in checkpoints], dtype=np.float64),
-        "step": np.array([c.step for c in checkpoints], dtype=np.float64),
-    }
-    for name in _recorded_names(run):
-        table[metric_column(name)] = np.array(
-            [c.metrics.get(name, np.nan) for c in checkpoints], dtype=np.float64
-        )
-    for analysis in lens:
-        if analysis not in _LENS_ANALYSES:
-            raise ValueError(f"unknown lens analysis {analysis!r}; use {', '.join(_LENS_ANALYSES)}")
-        table.update(_lens_analysis(run, analysis, recompute=recompute, progress=progress))
-    return table
-
-
-#: Column names the figures compute themselves; a recorded metric never takes one of them.
-RESERVED_COLUMNS = frozenset(
-    ["epoch", "step", "x", "intra", "inter", "agreement", "agreement_input", "subclusters",
-     "subclusters_mean", "alignment", "local_complexity", "weight_variation"]
-)  # fmt: skip
-
-
-def metric_column(name: str) -> str:
-    """Column of a recorded metric in :func:`dynamics_table`: its name, or ``metric.<name>``.
-
-    A metric named like a column the figures compute (``epoch``, ``step``, the plot's ``x``, a
-    lens analysis) is namespaced, so it can never overwrite the x axis or an analysis.
-
-    >>> metric_column("test_acc"), metric_column("epoch")
-    ('test_acc', 'metric.epoch')
-    """
-    reserved = name in RESERVED_COLUMNS or name.startswith(
-        ("subclusters_", _AGREEMENT_CLASS, "metric.")
-    )
-    return f"metric.{name}" if reserved else name
-
-
-def _recorded_names(run: Run) -> list[str]:
-    """Names of the scalar metrics recorded with the checkpoints, in first-seen order."""
-    names: dict[str, None] = {}
-    for checkpoint in run.checkpoints:
-        names.update(dict.fromkeys(checkpoint.metrics))
-    return list(names)
-
-
-def _recorded_metrics(run: Run) -> list[str]:
-    """Columns of the recorded metrics in :func:`dynamics_table` (see :func:`metric_column`)."""
-    return [metric_column(name) for name in _recorded_names(run)]
-
-
-def _lens_analysis(
-    run: Run, analysis: LensAnalysis, *, recompute: bool, progress: bool
-) -> dict[str, np.ndarray]:
-    """One lens analysis per checkpoint, kept in the run's analysis store while it is current."""
-    from linlens_widgets.analysis.store import AnalysisStore
-
-    store = AnalysisStore(run)
-    name = f"plots.{analysis}"
-    key = {"version": __version__, "checkpoints": [c.step for c in run.checkpoints]}
-    if analysis in _LENS_REVISIONS:  # an analysis whose columns changed: older results are stale
-        key["revision"] = _LENS_REVISIONS[analysis]
-    cached = None if recompute else store.get(name)
-    if cached is not None and cached[1].get("key") == key:
-        return {column: values.astype(np.float64) for column, values in cached[0].items()}
-    arrays = _LENS_ANALYSES[analysis](run, progress)
-    store.put(name, arrays, {"key": key})
-    return arrays
-
-
-def _similarity_over_run(run: Run, progress: bool) -> dict[str, np.ndarray]:
-    """Intra- and inter-class similarity at every checkpoint (``ll.metrics.class_similarity``)."""
-    from linlens_widgets.analysis import metrics
-
-    series = metrics.over_run(run, metrics.class_similarity, progress=progress)
-    return {"intra": series.stack("intra"), "inter": series.stack("inter")}
-
-
-def _agreement_over_run(run: Run, progress: bool) -> dict[str, np.ndarray]:
-    """Return the kNN label agreement in W_eff space per checkpoint and class, and in the inputs.
-
-    ``ll.metrics.knn_agreement`` with its 10 centred-cosine neighbours, on the engine's isometric
-    features (the same neighbours as the flattened W_eff); the input-space baseline is one
-    number for the whole run, repeated so that it draws as a flat reference line.
-    """
-    from linlens_widgets.analysis import metrics
-
-    k = _AGREEMENT_K
-    n_classes = len(run.classes)
-    series = metrics.over_run(
-        run, metrics.knn_agreement, progress=progress, k=k, n_classes=n_classes
-    )
-    baseline = metrics.knn_agreement(run.probe_inputs, run.probe_labels, k, n_classes=n_classes)
-    table = {
-        "agreement": series.stack("overall"),
-        "agreement_input": np.full(len(series), baseline.overall),
-    }
-    per_class = series.stack("per_class")  # (E, C)
-    for c in range(n_classes):
-        table[f"{_AGREEMENT_CLASS}{c}"] = per_class[:, c]
-    return table
-
-
-def _subclusters_over_run(run: Run, progress: bool) -> dict[str, np.ndarray]:
-    """Return the persistence and separation of every class's tracked sub-clusters.
-
-    The groups are found once, after training, and the same samples are followed back to
-    initialisation (``ll.metrics.track_all_subclusters``, which attaches its full result, group
-    means included, to the run, and reuses one computed from the same checkpoints).
-    """
-    from linlens_widgets.analysis import metrics
-
-    tracks = metrics.track_all_subclusters(run, progress=progress)
-    table: dict[str, np.ndarray] = {}
-    for k, track in enumerate(tracks.values()):
-        table[f"persistence_{k}"] = track.persistence
-        table[f"separation_{k}"] = track.separation
-        table[f"groups_{k}"] = np.full(len(track.persistence), float(track.k))
-    return table
-
-
-def _phenomena_over_run(run: Run, progress: bool) -> dict[str, np.ndarray]:
-    """Neuron alignment, local complexity and weight variation at every checkpoint."""
-    from linlens_widgets.analysis import metrics
-
-    values = metrics.phenomena_over_run(run, which=_PHENOMENA, progress=progress)
-    return {name: np.asarray(values[name], dtype=np.float64) for name in _PHENOMENA}
-
-
-_LENS_ANALYSES: dict[str, Callable[[Run, bool], dict[str, np.ndarray]]] = {
-    "similarity": _similarity_over_run,
-    "agreement": _agreement_over_run,
-    "subclusters": _subclusters_over_run,
-    "phenomena": _phenomena_over_run,
-}
-_LENS_REVISIONS = {"subclusters": 2}  # 1: sub-cluster counts per checkpoint; 2: tracked groups
-_SUBCLUSTER_COLUMNS = ("persistence_", "separation_", "groups_")
 
 
 # --------------------------------------------------------------------------- x axis
@@ -447,13 +286,13 @@ def _agreement_panel(
     much of the class structure the network's linear models keep, and what training adds.
     """
     fig = _figure(
-        f"Label agreement of the {_AGREEMENT_K} nearest neighbours (centred cosine)",
+        f"Label agreement of the {AGREEMENT_K} nearest neighbours (centred cosine)",
         scale,
         x_range=x_range,
         epochs=epochs,
     )
     fig.yaxis.axis_label = "share of neighbours with the same label"
-    colors = metric_colors(list(_AGREEMENT))
+    colors = metric_colors(list(AGREEMENT))
     renderers = [
         _series(fig, source, "agreement", "W_eff, all classes", colors["agreement"]),
         _series(
@@ -463,7 +302,7 @@ def _agreement_panel(
     ]  # fmt: skip
     fields = [("W_eff", "agreement"), ("inputs", "agreement_input")]
     for k, name in enumerate(classes):
-        column_name = f"{_AGREEMENT_CLASS}{k}"
+        column_name = f"{AGREEMENT_CLASS}{k}"
         if column_name not in source.data:
             continue
         color = class_color(k)
@@ -633,11 +472,9 @@ def metric_panel(
     20.0
     """
     names = (
-        list(metrics)
-        if metrics is not None
-        else [*_recorded_metrics(run), *_SIMILARITY, *_AGREEMENT]
+        list(metrics) if metrics is not None else [*recorded_metrics(run), *SIMILARITY, *AGREEMENT]
     )
-    table = dynamics_table(run, lens=_lens_needed(names), progress=progress)
+    table = dynamics_table(run, lens=lens_needed(names), progress=progress)
     unknown = [name for name in names if name not in table]
     if unknown:
         available = ", ".join(n for n in table if n not in ("epoch", "step"))
@@ -672,16 +509,11 @@ def _cursor_x(epochs: np.ndarray, scale: ResolvedScale, epoch: float | None) -> 
     return float(plot_x(np.append(epochs, float(epoch)), scale)[-1])
 
 
-def _is_agreement(name: str) -> bool:
-    """Whether a column is a kNN agreement (a share in [0, 1], drawn with the accuracies)."""
-    return name in _AGREEMENT or name.startswith(_AGREEMENT_CLASS)
-
-
 _AXES = (
     ("loss", "loss", lambda name: "loss" in name),
-    ("accuracy", "accuracy", lambda name: "acc" in name and not _is_agreement(name)),
-    ("accuracy", "kNN agreement", _is_agreement),
-    ("cosine", "centred cosine", lambda name: name in _SIMILARITY),
+    ("accuracy", "accuracy", lambda name: "acc" in name and not is_agreement(name)),
+    ("accuracy", "kNN agreement", is_agreement),
+    ("cosine", "centred cosine", lambda name: name in SIMILARITY),
 )
 
 
@@ -718,20 +550,6 @@ def _axis_series(fig: Any, source: ColumnDataSource, names: Sequence[str]) -> li
         target.renderers = drawn
         renderers += drawn
     return renderers
-
-
-def _lens_needed(names: Sequence[str]) -> list[LensAnalysis]:
-    """Return the lens analyses that provide ``names`` (a panel computes only what it draws)."""
-    needed: list[LensAnalysis] = []
-    if any(name in _SIMILARITY for name in names):
-        needed.append("similarity")
-    if any(_is_agreement(name) for name in names):
-        needed.append("agreement")
-    if any(name.startswith(_SUBCLUSTER_COLUMNS) for name in names):
-        needed.append("subclusters")
-    if any(name in _PHENOMENA for name in names):
-        needed.append("phenomena")
-    return needed
 
 
 # --------------------------------------------------------------------------- embedding

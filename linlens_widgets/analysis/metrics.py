@@ -16,7 +16,9 @@ data), :func:`weight_variation` (how far a net is from one linear map), each ove
 come from :mod:`linlens_widgets.analysis.clustering`; the sub-clusters of a class followed through
 training (the same samples at every checkpoint) live in
 :mod:`linlens_widgets.analysis.subcluster_tracking`: :func:`track_subclusters`,
-:func:`track_all_subclusters`.
+:func:`track_all_subclusters`. Any of them is evaluated at every checkpoint of a run by
+:func:`over_run` (:mod:`linlens_widgets.analysis.over_run`, which also holds the lens analyses
+that the figures and the explorer's metrics panel draw).
 
 Every function takes ``weights`` as an ``EffectiveWeights`` (its ``.weight`` is used), a
 ``torch.Tensor`` or a NumPy array of shape ``(N, ...)``, flattened per sample. Class similarity
@@ -32,11 +34,6 @@ keep inner products, so centring and cosines computed on them equal those of the
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, Literal
-
-import numpy as np
-
 from linlens_widgets.analysis.agreement import KnnAgreement, knn_agreement
 from linlens_widgets.analysis.clustering import Subcluster, subclusters
 from linlens_widgets.analysis.neighbors import (
@@ -46,6 +43,7 @@ from linlens_widgets.analysis.neighbors import (
     neighbors,
     probe_mean,
 )
+from linlens_widgets.analysis.over_run import RunSeries, over_run
 from linlens_widgets.analysis.phenomena import (
     boundary_points,
     default_radius,
@@ -67,12 +65,6 @@ from linlens_widgets.analysis.subcluster_tracking import (
     track_subclusters,
     track_subclusters_in,
 )
-from linlens_widgets.analysis.weights import run_weights
-from linlens_widgets.progress import tqdm
-from linlens_widgets.runs.indexing import checkpoint_indices
-
-if TYPE_CHECKING:  # pragma: no cover
-    from linlens_widgets.runs.store import Run
 
 __all__ = [
     "ClassSimilarity",
@@ -103,91 +95,3 @@ __all__ = [
     "track_subclusters_in",
     "weight_variation",
 ]
-
-# ----------------------------------------------------------------------------- over a run
-
-
-class RunSeries(list):
-    """Per-checkpoint results of :func:`over_run`: a list, plus the checkpoints it refers to.
-
-    Attributes
-    ----------
-    checkpoint_ids : np.ndarray
-        ``(E,)`` checkpoint index of each entry.
-    epochs : np.ndarray
-        ``(E,)`` epoch of each entry.
-    """
-
-    checkpoint_ids: np.ndarray
-    epochs: np.ndarray
-
-    def stack(self, attribute: str | None = None) -> np.ndarray:
-        """Stack the entries (or one attribute of each, e.g. ``"intra"``) into ``(E, ...)``.
-
-        >>> series.stack("intra")   # doctest: +SKIP
-        array([0.05, 0.21, 0.48])
-        """
-        items = self if attribute is None else [getattr(v, attribute) for v in self]
-        return np.asarray([np.asarray(v, dtype=np.float64) for v in items])
-
-
-Source = Literal["auto", "weights", "features"]
-
-
-def over_run(
-    run: Run,
-    fn: Callable[..., Any],
-    *,
-    source: Source = "auto",
-    checkpoints: Sequence[int] | None = None,
-    progress: bool = True,
-    **kwargs: Any,
-) -> RunSeries:
-    """Evaluate ``fn(weights, labels, **kwargs)`` at every checkpoint of a run.
-
-    Parameters
-    ----------
-    run : Run
-        A recorded run; its probe samples and labels are used.
-    fn : callable
-        E.g. :func:`class_similarity`, :func:`class_mean_weights`, or
-        ``functools.partial(subclusters, cls=1)``; any function of ``(weights, labels)``.
-    source : {"auto", "weights", "features"}, default "auto"
-        ``"weights"``: ``run_weights(run).effective_weights(i)`` (full W_eff images).
-        ``"features"``: ``run_weights(run).weight_features(i)`` (isometric, much smaller for
-        MNIST-sized runs; fine for anything that only needs inner products). ``"auto"``:
-        features for :func:`class_similarity`, weights otherwise.
-    checkpoints : sequence of int, optional
-        Checkpoint indices (default all).
-    progress : bool, default True
-        Show a progress bar over checkpoints.
-    **kwargs
-        Passed on to ``fn``.
-
-    Returns
-    -------
-    RunSeries
-        A list with one result per checkpoint, plus ``.checkpoint_ids``, ``.epochs`` and
-        ``.stack(attribute)`` for plotting.
-
-    Examples
-    --------
-    >>> sims = over_run(run, class_similarity)          # doctest: +SKIP
-    >>> sims.epochs, sims.stack("intra")                # doctest: +SKIP
-    """
-    ids = checkpoint_indices(checkpoints, len(run.checkpoints))
-    if source not in ("auto", "weights", "features"):
-        raise ValueError(f"source must be 'auto', 'weights' or 'features', got {source!r}")
-    use_features = source == "features" or (
-        source == "auto" and getattr(fn, "accepts_features", False)
-    )
-    labels = run.probe_labels
-    name = getattr(fn, "__name__", "metric")
-    results = RunSeries()
-    engine = run_weights(run)
-    for i in tqdm(ids, desc=name, unit="ckpt", leave=False, disable=not progress):
-        weights = engine.weight_features(i) if use_features else engine.effective_weights(i)
-        results.append(fn(weights, labels, **kwargs))
-    results.checkpoint_ids = np.asarray(ids, dtype=np.int64)
-    results.epochs = np.array([run.checkpoints[i].epoch for i in ids], dtype=np.float64)
-    return results

@@ -151,7 +151,7 @@ def _analyse(run: Run, analyses: Sequence[str]) -> dict[str, float | None]:
         embed(run, progress=False)
     lens = [name for name in ("class_similarity", "subclusters") if name in analyses]
     if lens:
-        from linlens_widgets.plots import dynamics_table
+        from linlens_widgets.analysis.over_run import dynamics_table
 
         names = {"class_similarity": "similarity", "subclusters": "subclusters"}
         table = dynamics_table(run, lens=[names[n] for n in lens], progress=False)  # type: ignore[misc]

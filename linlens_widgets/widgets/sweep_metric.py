@@ -18,8 +18,6 @@ from linlens_widgets.widgets import _sources
 
 __all__ = ["default_metric", "metric_chart", "metric_values"]
 
-_SIMILARITY = ("intra", "inter")
-
 
 def default_metric(run: Any) -> str:
     """Return the metric a sweep chart shows by default: accuracy when recorded, else the first."""
@@ -39,8 +37,10 @@ def metric_values(run: Any, name: str) -> tuple[np.ndarray, np.ndarray]:
 
     Checkpoint metrics are read from the run; the phenomena (``alignment``…) through
     ``phenomena_over_run``, which reuses what a sweep's analyses stored with the run; ``intra``
-    and ``inter`` through ``ll.plots.dynamics_table`` (computed once and attached).
+    and ``inter`` through ``dynamics_table`` (:mod:`linlens_widgets.analysis.over_run`, computed
+    once and attached).
     """
+    from linlens_widgets.analysis.over_run import SIMILARITY, dynamics_table
     from linlens_widgets.analysis.phenomena import PHENOMENA, phenomena_over_run
 
     epochs = np.asarray([float(c.epoch) for c in run.checkpoints], dtype=np.float64)
@@ -50,14 +50,12 @@ def metric_values(run: Any, name: str) -> tuple[np.ndarray, np.ndarray]:
     if name in PHENOMENA:
         table = phenomena_over_run(run, (name,), progress=False)
         return epochs, np.asarray(table[name], dtype=np.float64)
-    if name in _SIMILARITY:
-        from linlens_widgets import plots
-
-        table = plots.dynamics_table(run, lens=["similarity"], progress=False)
+    if name in SIMILARITY:
+        table = dynamics_table(run, lens=["similarity"], progress=False)
         return epochs, np.asarray(table[name], dtype=np.float64)
     raise ValueError(
         f"metric {name!r} is neither recorded with the checkpoints nor one of "
-        f"{sorted([*PHENOMENA, *_SIMILARITY])}"
+        f"{sorted([*PHENOMENA, *SIMILARITY])}"
     )
 
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from linlens_widgets.analysis import metrics
+from linlens_widgets.analysis import metrics, over_run
 
 
 def _brute_similarity(x: np.ndarray, y: np.ndarray, centered: bool) -> np.ndarray:
@@ -127,7 +127,7 @@ def test_over_run_with_a_stand_in_run(monkeypatch):
 
     run = StandIn()
     # the stand-in computes its own weights: it serves as the run and as its RunWeights
-    monkeypatch.setattr(metrics, "run_weights", lambda r: r)
+    monkeypatch.setattr(over_run, "run_weights", lambda r: r)
     sims = metrics.over_run(run, metrics.class_similarity, progress=False)
     assert run.seen == ["features"] * 3
     assert sims.stack("intra").shape == (3,)

@@ -13,6 +13,7 @@ from bokeh.plotting import figure
 
 import linlens_widgets as ll
 from linlens_widgets import plots
+from linlens_widgets.analysis import over_run
 from linlens_widgets.analysis.phenomena import neuron_alignment, weight_variation
 from linlens_widgets.analysis.store import AnalysisStore
 from linlens_widgets.analysis.weights import run_weights
@@ -60,7 +61,7 @@ def test_the_lens_analysis_is_cached_on_the_run(
     def no_recompute(*args: object, **kwargs: object) -> None:
         raise AssertionError("per-checkpoint analysis recomputed")
 
-    monkeypatch.setattr(ll.metrics, "over_run", no_recompute)
+    monkeypatch.setattr(over_run, "over_run", no_recompute)
     again = plots.dynamics_table(run, progress=False)
     np.testing.assert_array_equal(again["intra"], first["intra"])
     plots.training_dynamics(run, progress=False)  # no recomputation either
