@@ -40,7 +40,6 @@ from bokeh.models import (
 from bokeh.plotting import figure
 from bokeh.resources import INLINE
 
-from linlens_widgets import __version__
 from linlens_widgets.analysis.over_run import (
     AGREEMENT,
     AGREEMENT_CLASS,
@@ -55,6 +54,7 @@ from linlens_widgets.analysis.over_run import (
     recorded_metrics,
 )
 from linlens_widgets.runs.atomic_write import check_output_target, write_file_atomically
+from linlens_widgets.version import __version__
 from linlens_widgets.widgets import palettes
 from linlens_widgets.widgets.palettes import class_color, class_colors, metric_colors
 

@@ -34,7 +34,6 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from linlens_widgets import __version__
 from linlens_widgets.analysis.agreement import knn_agreement
 from linlens_widgets.analysis.phenomena import phenomena_over_run
 from linlens_widgets.analysis.similarity import class_similarity
@@ -43,6 +42,7 @@ from linlens_widgets.analysis.subcluster_tracking import track_all_subclusters
 from linlens_widgets.analysis.weights import run_weights
 from linlens_widgets.progress import tqdm
 from linlens_widgets.runs.indexing import checkpoint_indices
+from linlens_widgets.version import __version__
 
 if TYPE_CHECKING:
     from linlens_widgets.runs.store import Run
