@@ -7,7 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from linlens_widgets import _user_cache, cli
+from linlens_widgets import cli
+from linlens_widgets.cli import user_cache
+from linlens_widgets.cli import demo_notebook
+from linlens_widgets.cli.demo import DEMO_PARAMS
 
 
 def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -157,7 +160,7 @@ def test_demo_without_jupyterlab_says_how_to_install(
     def find_spec(name: str, *args: object) -> object:
         return None if name == "jupyterlab" else real_find_spec(name, *args)
 
-    monkeypatch.setattr(cli.importlib.util, "find_spec", find_spec)
+    monkeypatch.setattr(importlib.util, "find_spec", find_spec)
     status, _, err = run_cli(capsys, "demo")
     assert_user_error(status, err, "pip install 'linlens-widgets[lab]'")
     assert not cache_dir.exists()  # it failed before training anything
@@ -165,16 +168,16 @@ def test_demo_without_jupyterlab_says_how_to_install(
 
 def test_cache_dir_follows_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("LINLENS_CACHE_DIR", str(tmp_path / "c"))
-    assert _user_cache.user_cache_dir() == tmp_path / "c"
+    assert user_cache.user_cache_dir() == tmp_path / "c"
     monkeypatch.delenv("LINLENS_CACHE_DIR")
-    assert _user_cache.user_cache_dir().name == "linlens-widgets"
+    assert user_cache.user_cache_dir().name == "linlens-widgets"
 
 
 def test_cache_key_covers_parameters_and_version() -> None:
-    key = _user_cache.cache_key(cli.DEMO_PARAMS)
-    assert key == _user_cache.cache_key(dict(reversed(list(cli.DEMO_PARAMS.items()))))
-    assert key != _user_cache.cache_key({**cli.DEMO_PARAMS, "epochs": 21})
-    assert key != _user_cache.cache_key(cli.DEMO_PARAMS, version="0.0.0-other")
+    key = user_cache.cache_key(DEMO_PARAMS)
+    assert key == user_cache.cache_key(dict(reversed(list(DEMO_PARAMS.items()))))
+    assert key != user_cache.cache_key({**DEMO_PARAMS, "epochs": 21})
+    assert key != user_cache.cache_key(DEMO_PARAMS, version="0.0.0-other")
     assert len(key) == 16
 
 
@@ -191,5 +194,5 @@ def test_the_demo_notebook_is_trusted_so_its_saved_widgets_render(
         nbformat.v4.new_output("execute_result", {"text/plain": "2"}, execution_count=1)
     ]
     assert not NotebookNotary().check_signature(notebook)
-    cli._trust(notebook)
+    demo_notebook._trust(notebook)
     assert NotebookNotary().check_signature(notebook)

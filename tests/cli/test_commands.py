@@ -17,6 +17,8 @@ import pytest
 import linlens_widgets
 from linlens_widgets import cli
 from linlens_widgets.analysis.store import AnalysisStore
+from linlens_widgets.cli import demo
+from linlens_widgets.cli.demo_notebook import write_demo_notebook
 from tests.helpers.offline import page_config
 
 # a network, run length and probe small enough for the aligned t-SNE to take seconds
@@ -178,7 +180,7 @@ def test_demo_opens_jupyterlab_on_a_notebook_that_loads_the_cached_run(
 
     executed: list[Path] = []
     monkeypatch.setattr(subprocess, "Popen", FakeLab)
-    monkeypatch.setattr(cli, "execute_demo_notebook", lambda path: executed.append(path))
+    monkeypatch.setattr(demo, "execute_demo_notebook", lambda path: executed.append(path))
     status, out, err = run_cli(capsys, "demo", "--no-browser", "--port", "8899", *TINY)
     assert status == 0, err
     [(command, cwd)] = launched
@@ -213,11 +215,11 @@ def test_demo_keys_the_cache_on_its_parameters(
 
 
 def test_demo_notebook_keeps_user_edits(tmp_path: Path) -> None:
-    notebook = cli.write_demo_notebook(tmp_path / "nb.ipynb", tmp_path / "run")
+    notebook = write_demo_notebook(tmp_path / "nb.ipynb", tmp_path / "run")
     cells = nbformat.read(notebook, as_version=4).cells
     assert [c.cell_type for c in cells].count("code") >= 2
     notebook.write_text(json.dumps({**json.loads(notebook.read_text()), "edited": True}))
-    cli.write_demo_notebook(notebook, tmp_path / "run")
+    write_demo_notebook(notebook, tmp_path / "run")
     assert json.loads(notebook.read_text())["edited"] is True
 
 
@@ -240,7 +242,7 @@ def test_demo_mnist_offline_says_in_one_line_where_to_put_the_files(
     page = tmp_path / "p.html"
     status, _, err = run_cli(capsys, "demo", "--dataset", "mnist", "--html", str(page), *TINY)
     assert status == 2
-    folder = cli.demo_data_folder("mnist")
+    folder = demo.demo_data_folder("mnist")
     assert folder == tmp_path / "cache" / "datasets" / "mnist"
     [error] = [line for line in err.splitlines() if line.startswith("linlens: error:")]
     assert "could not download mnist" in error and str(folder) in error and "--root DIR" in error
@@ -257,7 +259,7 @@ def test_demo_trains_on_mnist_files_in_the_download_folder_or_root(
 
     monkeypatch.setenv("LINLENS_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.delenv("LINLENS_MNIST", raising=False)
-    write_idx_set(cli.demo_data_folder("mnist"), gz=False, n_train=120, n_test=100, hw=(6, 6))
+    write_idx_set(demo.demo_data_folder("mnist"), gz=False, n_train=120, n_test=100, hw=(6, 6))
     shape = ["--epochs", "1", "--hidden", "8", "--checkpoints", "2", "--probe", "100"]
     status, _, err = run_cli(
         capsys, "demo", "--dataset", "mnist", "--html", str(tmp_path / "a.html"), *shape

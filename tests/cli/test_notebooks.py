@@ -20,7 +20,12 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from linlens_widgets import cli
+from linlens_widgets.cli.demo import DEMO_PARAMS, demo_run
+from linlens_widgets.cli.demo_notebook import (
+    DEMO_NOTEBOOK,
+    execute_demo_notebook,
+    write_demo_notebook,
+)
 
 NOTEBOOK_DIR = Path(__file__).resolve().parents[2] / "notebooks"
 NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("*.ipynb"))
@@ -129,10 +134,10 @@ def test_notebook_executes(path: Path, clean_env: Path) -> None:
 @pytest.mark.slow
 def test_demo_notebook_executes(clean_env: Path) -> None:
     """The notebook `linlens demo` writes runs against the cached run it points at."""
-    params = {**cli.DEMO_PARAMS, "epochs": 2, "hidden": [16, 16], "checkpoints": 3, "probe": 120}
+    params = {**DEMO_PARAMS, "epochs": 2, "hidden": [16, 16], "checkpoints": 3, "probe": 120}
     entry = clean_env / "demo"
-    cli.demo_run(entry, params)
-    notebook_path = cli.write_demo_notebook(entry / cli.DEMO_NOTEBOOK, entry / "run")
+    demo_run(entry, params)
+    notebook_path = write_demo_notebook(entry / DEMO_NOTEBOOK, entry / "run")
     notebook = nbformat.read(notebook_path, as_version=4)
     execute(notebook, entry)
     text = output_text(notebook)
@@ -144,11 +149,11 @@ def test_demo_notebook_executes(clean_env: Path) -> None:
 @pytest.mark.slow
 def test_demo_notebook_is_run_ahead_with_its_widget_state(clean_env: Path) -> None:
     """`linlens demo` saves the explorer's widget state, so Lab draws it before any re-run."""
-    params = {**cli.DEMO_PARAMS, "epochs": 2, "hidden": [16, 16], "checkpoints": 3, "probe": 120}
+    params = {**DEMO_PARAMS, "epochs": 2, "hidden": [16, 16], "checkpoints": 3, "probe": 120}
     entry = clean_env / "demo"
-    cli.demo_run(entry, params)
-    path = cli.write_demo_notebook(entry / cli.DEMO_NOTEBOOK, entry / "run")
-    assert cli.execute_demo_notebook(path)
+    demo_run(entry, params)
+    path = write_demo_notebook(entry / DEMO_NOTEBOOK, entry / "run")
+    assert execute_demo_notebook(path)
     notebook = nbformat.read(path, as_version=4)
     state = notebook.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
     assert "AnyModel" in {m["model_name"] for m in state.values()}
@@ -163,7 +168,7 @@ def test_demo_notebook_is_run_ahead_with_its_widget_state(clean_env: Path) -> No
     ]
     assert not any(re.search(r"\d+%\|", t) for t in shown)  # no leftover progress bars
     # a notebook with outputs (perhaps edited by the user) is not run again
-    assert not cli.execute_demo_notebook(path)
+    assert not execute_demo_notebook(path)
 
 
 def test_the_checks_find_warnings_stderr_and_leftover_bars() -> None:

@@ -20,7 +20,7 @@ from nbclient import NotebookClient
 from nbformat import v4
 from playwright.sync_api import Browser, Page
 
-from linlens_widgets import cli
+from linlens_widgets.cli.demo_notebook import execute_demo_notebook, write_demo_notebook
 from tests.helpers.browser.chromium import VIEWPORT
 from tests.helpers.browser.guard import Guard
 from tests.helpers.browser.lab import LabServer
@@ -43,10 +43,10 @@ def _sign(path: Path, lab_server: LabServer) -> None:
 @pytest.fixture(scope="module")
 def notebooks(lab_server: LabServer, digits_run_path: Path) -> tuple[str, str]:
     demo = lab_server.root_dir / "saved_demo.ipynb"
-    cli.write_demo_notebook(demo, digits_run_path)
+    write_demo_notebook(demo, digits_run_path)
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("JUPYTER_DATA_DIR", str(lab_server.base_dir / "data"))
-        assert cli.execute_demo_notebook(demo, timeout_s=300)
+        assert execute_demo_notebook(demo, timeout_s=300)
     base = lab_server.root_dir / "saved_slider.ipynb"
     cell = v4.new_code_cell("import ipywidgets\nipywidgets.IntSlider(description='x')")
     spec = {"name": "python3", "display_name": "Python 3", "language": "python"}

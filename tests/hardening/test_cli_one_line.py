@@ -3,6 +3,7 @@ for the default perplexity (lowered, and said so), and too few probes to embed a
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 
 import pytest
@@ -12,16 +13,18 @@ from linlens_widgets import cli
 from tests.hardening.test_cli_errors import one_line_error
 
 
-@pytest.mark.parametrize("command", ["_cmd_info", "_cmd_export", "_cmd_sweep"])
+@pytest.mark.parametrize("command", ["info", "export", "sweep"])
 def test_ctrl_c_is_one_line(monkeypatch, capsys, pristine, tmp_path, command) -> None:
     def interrupted(args):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(cli, command, interrupted)
+    monkeypatch.setattr(
+        importlib.import_module(f"linlens_widgets.cli.{command}"), "run_command", interrupted
+    )
     argv = {
-        "_cmd_info": ["info", pristine],
-        "_cmd_export": ["export", pristine, tmp_path / "p.html"],
-        "_cmd_sweep": ["sweep", "--grid", "seed=0", "--out", tmp_path / "s"],
+        "info": ["info", pristine],
+        "export": ["export", pristine, tmp_path / "p.html"],
+        "sweep": ["sweep", "--grid", "seed=0", "--out", tmp_path / "s"],
     }[command]
     status = cli.main([str(a) for a in argv])
     err = capsys.readouterr().err

@@ -196,9 +196,9 @@ def silent_server(reply: bytes = b"") -> Iterator[int]:
 def test_a_port_that_is_no_scheduler_fails_within_the_deadline(
     capsys, tmp_path, monkeypatch, reply
 ):
-    from linlens_widgets import cli
+    from linlens_widgets.cli import sweep as sweep_command
 
-    monkeypatch.setattr(cli, "SCHEDULER_TIMEOUT_S", 3)
+    monkeypatch.setattr(sweep_command, "SCHEDULER_TIMEOUT_S", 3)
     with silent_server(reply) as port, deadline(60):
         start = time.perf_counter()
         line = one_line_error(

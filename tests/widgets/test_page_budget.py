@@ -19,8 +19,8 @@ import pytest
 import torch
 
 import linlens_widgets as ll
-from linlens_widgets import cli
 from linlens_widgets.analysis.trajectory import Trajectory
+from linlens_widgets.cli.demo import DEMO_PARAMS, demo_run
 from linlens_widgets.widgets._packing import DELTA_CODEC, unpack
 
 pytestmark = pytest.mark.slow
@@ -103,7 +103,7 @@ def test_demo_page_fits_three_mb_with_every_sample_comparable(
 ) -> None:
     """The page ``linlens demo --html`` writes, at the demo's default settings."""
     monkeypatch.setenv("LINLENS_CACHE_DIR", str(tmp_path / "cache"))
-    run = cli.demo_run(tmp_path / "cache" / "demo", cli.DEMO_PARAMS)
+    run = demo_run(tmp_path / "cache" / "demo", DEMO_PARAMS)
     path = ll.LensExplorer(run).save_html(tmp_path / "demo.html")
     size = path.stat().st_size
     assert size <= DEMO_BUDGET_MB * 2**20, f"{size / 2**20:.2f} MB"
