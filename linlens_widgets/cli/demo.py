@@ -26,22 +26,14 @@ from linlens_widgets.cli.lab import LAB_INSTALL_HINT, launch_lab
 from linlens_widgets.cli.options import SHAPE_OPTIONS, add_run_shape
 from linlens_widgets.cli.pages import save_explorer, writable_page
 from linlens_widgets.cli.terminal import say
-from linlens_widgets.cli.training import check_shape, train_run
+from linlens_widgets.cli.training import RUN_DEFAULTS, check_shape, train_run
 
 if TYPE_CHECKING:
     from linlens_widgets.runs.datasets import Dataset
     from linlens_widgets.runs.store import Run
 
-DEMO_PARAMS: dict[str, Any] = {
-    "dataset": "digits",
-    "hidden": [256, 256],
-    "bias": False,
-    "epochs": 20,
-    "checkpoints": "log",
-    "probe": None,
-    "seed": 0,
-}
-"""The run ``linlens demo`` trains: the paper's bias-free two-hidden-layer MLP on digits."""
+DEMO_PARAMS: dict[str, Any] = {**RUN_DEFAULTS}
+"""The run ``linlens demo`` trains, every value part of its cache key: the paper's run."""
 
 
 def add_parser(commands: Any) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 from linlens_widgets.cli.errors import CommandError
 from linlens_widgets.cli.options import positive_int
 from linlens_widgets.cli.terminal import say
-from linlens_widgets.cli.train import TRAIN_DEFAULTS
+from linlens_widgets.cli.training import RUN_DEFAULTS
 
 #: Seconds to connect to a ``--scheduler`` and hear it answer, together.
 SCHEDULER_TIMEOUT_S = 20
@@ -45,7 +45,7 @@ def add_parser(commands: Any) -> None:
         "--hidden",
         type=positive_int,
         nargs="+",
-        default=TRAIN_DEFAULTS["hidden"],
+        default=RUN_DEFAULTS["hidden"],
         metavar="WIDTH",
         help="hidden widths when not in the grid (default: %(default)s)",
     )

@@ -7,16 +7,12 @@ from pathlib import Path
 from typing import Any
 
 from linlens_widgets.cli.data import DATASETS, load_dataset
-from linlens_widgets.cli.demo import DEMO_PARAMS
 from linlens_widgets.cli.embedding import embed
 from linlens_widgets.cli.errors import CommandError
 from linlens_widgets.cli.options import add_run_shape, positive_float, positive_int
 from linlens_widgets.cli.run_folder import check_out
 from linlens_widgets.cli.terminal import say
-from linlens_widgets.cli.training import check_shape, train_run
-
-TRAIN_DEFAULTS: dict[str, Any] = {**DEMO_PARAMS}
-"""Defaults of ``linlens train``: the demo's network, on whichever dataset is chosen."""
+from linlens_widgets.cli.training import RUN_DEFAULTS, check_shape, train_run
 
 
 def add_parser(commands: Any) -> None:
@@ -39,7 +35,7 @@ def add_parser(commands: Any) -> None:
     train.add_argument(
         "--download", action="store_true", help="download MNIST-family files into --root"
     )
-    add_run_shape(train, TRAIN_DEFAULTS)
+    add_run_shape(train, RUN_DEFAULTS)
     train.add_argument("--out", type=Path, required=True, metavar="DIR", help="run folder to write")
     train.add_argument("--lr", type=positive_float, help="learning rate (default: train's)")
     train.add_argument("--optimizer", choices=("sgd", "adam"), help="(default: train's)")

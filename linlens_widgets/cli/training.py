@@ -13,6 +13,18 @@ if TYPE_CHECKING:
     from linlens_widgets.runs.datasets import Dataset
     from linlens_widgets.runs.store import Run
 
+RUN_DEFAULTS: dict[str, Any] = {
+    "dataset": "digits",
+    "hidden": [256, 256],
+    "bias": False,
+    "epochs": 20,
+    "checkpoints": "log",
+    "probe": None,
+    "seed": 0,
+}
+"""The paper's bias-free two-hidden-layer MLP on digits: the demo's run, and the defaults of
+``train`` (on whichever dataset is chosen) and ``sweep``."""
+
 #: Largest network ``train``/``demo`` build (parameters): 400 MB per checkpoint in float32.
 MAX_PARAMETERS = 100_000_000
 
