@@ -25,10 +25,10 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
-from linlens_widgets import __version__
 from linlens_widgets.cli import demo, export, info, report, sweep, train
 from linlens_widgets.cli.errors import CommandError, error_text, is_user_error
 from linlens_widgets.cli.terminal import PROG, printable
+from linlens_widgets.version import __version__
 
 
 class _Parser(argparse.ArgumentParser):

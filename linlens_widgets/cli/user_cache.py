@@ -18,7 +18,7 @@ from typing import Any
 
 import platformdirs
 
-from linlens_widgets import __version__
+from linlens_widgets.version import __version__
 
 CACHE_ENV_VAR = "LINLENS_CACHE_DIR"
 """Environment variable that overrides the cache location."""

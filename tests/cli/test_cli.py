@@ -8,8 +8,7 @@ from pathlib import Path
 import pytest
 
 from linlens_widgets import cli
-from linlens_widgets.cli import user_cache
-from linlens_widgets.cli import demo_notebook
+from linlens_widgets.cli import demo_notebook, user_cache
 from linlens_widgets.cli.demo import DEMO_PARAMS
 
 
