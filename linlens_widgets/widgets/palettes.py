@@ -19,6 +19,7 @@ from linlens_widgets.widgets.contract import CONTRACT
 
 __all__ = [
     "CLASS_COLORS",
+    "CURSOR_COLOR",
     "DIVERGING",
     "class_color",
     "class_colors",
@@ -34,6 +35,8 @@ CLASS_COLORS: tuple[str, ...] = tuple(_PALETTES["classes"])
 
 DIVERGING: tuple[str, ...] = tuple(_PALETTES["diverging"])
 """Signed values, most negative (blue) to most positive (red), white at zero: a Bokeh palette."""
+CURSOR_COLOR: str = CONTRACT["cursor_color"]
+"""Colour of the checkpoint cursor in every chart (no metric has it)."""
 
 
 def class_color(k: int) -> str:

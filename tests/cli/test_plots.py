@@ -204,7 +204,7 @@ def test_metric_panel_labels_one_y_axis_per_kind(run: ll.Run) -> None:
 
 
 def test_one_colour_per_metric_from_the_contract(run: ll.Run) -> None:
-    contract = json.loads((Path(plots.__file__).parent / "widgets" / "contract.json").read_text())
+    contract = json.loads((Path(ll.__file__).parent / "widgets" / "contract.json").read_text())
     fig = plots.metric_panel(run, ["train_loss", "test_acc", "intra"])
     drawn = {r.glyph.y: r.glyph.line_color for r in fig.renderers if isinstance(r.glyph, Line)}
     for name, color in drawn.items():
