@@ -268,12 +268,27 @@ class _Chain:
         self.lam = coupling / self.n
         self.n_jobs = n_jobs
         self.states: list[_Descent | None] = [None] * len(self.frames)
+        self._scaled: tuple[tuple[int, float], sp.csr_matrix] | None = None
 
     def layout(self, t: int) -> np.ndarray:
         state = self.states[t]
         if state is None:
             raise RuntimeError(f"frame {t} has not been placed")
         return state.y
+
+    def affinities(self, t: int, exaggeration: float = 1.0) -> sp.csr_matrix:
+        """Frame ``t``'s affinities times ``exaggeration``.
+
+        The last scaled copy is kept (one only, so memory does not grow with the frames): an
+        exaggerated phase asks for the same one at every iteration, and a fresh copy of the
+        sparse matrix each time was a serial cost that no thread could share.
+        """
+        if exaggeration == 1.0:
+            return self.frames[t]
+        key = (t, float(exaggeration))
+        if self._scaled is None or self._scaled[0] != key:
+            self._scaled = (key, self.frames[t] * exaggeration)
+        return self._scaled[1]
 
     def _placed_neighbours(self, t: int) -> list[np.ndarray]:
         return [
@@ -286,7 +301,7 @@ class _Chain:
         self, t: int, exaggeration: float = 1.0, evaluate: bool = False
     ) -> tuple[float, np.ndarray]:
         """Frame ``t``'s own t-SNE gradient (and KL divergence when ``evaluate``)."""
-        p = self.frames[t] if exaggeration == 1.0 else self.frames[t] * exaggeration
+        p = self.affinities(t, exaggeration)
         y = self.layout(t)
         gradient_fn = kl_divergence_fft if use_fft(y) else kl_divergence_bh
         kl, grad = gradient_fn(

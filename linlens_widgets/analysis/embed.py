@@ -110,7 +110,7 @@ from linlens_widgets.analysis._quality import (
 )
 from linlens_widgets.analysis._tsne import frame_affinities, tsne_dynamic, tsne_independent
 from linlens_widgets.analysis.store import AnalysisStore
-from linlens_widgets.analysis.threads import resolve_jobs
+from linlens_widgets.analysis.threads import map_threads, resolve_jobs
 from linlens_widgets.analysis.trajectory import Trajectory, normalise_positions
 from linlens_widgets.analysis.weights import run_weights
 from linlens_widgets.lens.arrays import to_numpy
@@ -350,7 +350,9 @@ def _embed_features(
         raw, kl = _tsne_layouts(
             reduced, perplexity, align, coupling, seed, n_iter, n_jobs, progress
         )
-    recall = np.array([knn_recall(h, y, queries) for h, y in zip(high_nn, raw, strict=True)])
+    recall = np.array(
+        map_threads(lambda t: knn_recall(high_nn[t], raw[t], queries), range(len(raw)), n_jobs)
+    )
     labels_np = np.zeros(n, dtype=np.int64) if labels is None else to_numpy(labels).astype(np.int64)
     if labels_np.shape != (n,):
         raise ValueError(f"labels must have shape ({n},), got {labels_np.shape}")
@@ -448,14 +450,16 @@ def _tsne_layouts(
     progress: bool,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per-frame affinities, then dynamic (aligned) or independent t-SNE; raw layouts + KL."""
-    frames = [frame_affinities(x, perplexity, seed=seed, n_jobs=n_jobs) for x in reduced]
+    frames = map_threads(
+        lambda x: frame_affinities(x, perplexity, seed=seed, n_jobs=1), reduced, n_jobs
+    )
     with _TsneBar(disable=not progress) as bar:
         kwargs: dict[str, Any] = {"n_iter": n_iter, "seed": seed, "n_jobs": n_jobs}
         if align:
             raw = tsne_dynamic(reduced, frames, coupling, progress=bar, **kwargs)
         else:
             raw = tsne_independent(reduced, frames, progress=bar, **kwargs)
-    kl = np.array([kl_divergence(p, y) for p, y in zip(frames, raw, strict=True)])
+    kl = np.array(map_threads(lambda t: kl_divergence(frames[t], raw[t]), range(len(raw)), n_jobs))
     return raw, kl
 
 

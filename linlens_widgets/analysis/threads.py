@@ -16,11 +16,16 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
 
 import torch
 
-__all__ = ["available_cores", "resolve_jobs", "torch_threads"]
+__all__ = ["available_cores", "map_threads", "resolve_jobs", "torch_threads"]
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 def available_cores() -> int:
@@ -71,3 +76,22 @@ def torch_threads(n_jobs: int | None) -> Iterator[int]:
     finally:
         if torch.get_num_threads() != before:
             torch.set_num_threads(before)
+
+
+def map_threads(function: Callable[[T], R], items: Iterable[T], n_jobs: int | None) -> list[R]:
+    """``[function(item) for item in items]`` on up to ``resolve_jobs(n_jobs)`` threads, in order.
+
+    For independent pieces of work whose heavy parts release the GIL (NumPy products, torch
+    kernels, openTSNE's compiled loops), such as the embedding's per-checkpoint affinities and
+    quality figures: each piece runs single-threaded inside, and the pieces share the cores, so
+    no library spins up threads that compete with each other. One thread runs the plain loop.
+
+    >>> map_threads(lambda x: x * x, range(5), 2)
+    [0, 1, 4, 9, 16]
+    """
+    items = list(items)
+    threads = min(resolve_jobs(n_jobs), len(items))
+    if threads <= 1:
+        return [function(item) for item in items]
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        return list(pool.map(function, items))

@@ -14,6 +14,7 @@ import torch
 
 import linlens_widgets as ll
 from linlens_widgets.analysis import _tsne, threads
+from linlens_widgets.analysis import embed as embed_module
 from linlens_widgets.analysis.subcluster_tracking import track_all_subclusters
 from linlens_widgets.analysis.weights import run_weights
 from linlens_widgets.lens import effective
@@ -48,12 +49,22 @@ def test_embedding_uses_every_core_by_default(small_run, monkeypatch):
 
         return call
 
-    for name in ("kl_divergence_bh", "kl_divergence_fft", "joint_probabilities_nn"):
+    for name in ("kl_divergence_bh", "kl_divergence_fft"):
         monkeypatch.setattr(_tsne, name, spy(getattr(_tsne, name)))
     monkeypatch.setattr(_tsne, "TSNEEmbedding", spy(_tsne.TSNEEmbedding))
+    # the per-checkpoint pieces (affinities, KL, recall) share the cores as a thread map
+    mapped: list[int | None] = []
+    real_map = embed_module.map_threads
+
+    def map_spy(function, items, n_jobs):
+        mapped.append(n_jobs)
+        return real_map(function, items, n_jobs)
+
+    monkeypatch.setattr(embed_module, "map_threads", map_spy)
     ll.embed(small_run, recompute=True, progress=False, n_iter=30)
     ll.embed(small_run, recompute=True, progress=False, n_iter=30, align=False)
     assert seen and set(seen) == {4}
+    assert len(mapped) >= 3 and set(mapped) == {4}
 
 
 def test_n_jobs_caps_the_threads(small_run, monkeypatch):
@@ -138,3 +149,17 @@ def test_streamed_means_equal_the_whole_tensors(small_run):
     expected = np.stack([whole[groups == g].mean(axis=0) for g in range(4)])
     np.testing.assert_allclose(streamed, expected, rtol=1e-5, atol=1e-8)
     np.testing.assert_allclose(mean, whole.mean(axis=0), rtol=1e-5, atol=1e-8)
+
+
+def test_thread_map_runs_pieces_at_once_and_keeps_their_order():
+    import threading
+
+    meet = threading.Barrier(2, timeout=10)  # both pieces must be running at the same time
+
+    def piece(i: int) -> int:
+        meet.wait()
+        return i * 10
+
+    assert threads.map_threads(piece, [1, 2], 2) == [10, 20]
+    assert threads.map_threads(lambda i: -i, range(4), 1) == [0, -1, -2, -3]
+    assert threads.map_threads(lambda i: i, [], 2) == []
