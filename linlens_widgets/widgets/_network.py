@@ -211,7 +211,7 @@ def network_payload(
         "input_scale": scale,
         "labels": to_numpy(run.probe_labels).astype(np.int32),
     }
-    shown = _sources.display(run)
+    shown = _sources.display(run, _sources.input_shape(run))
     if inputs.dtype != np.uint8 and "mean" in shown:
         codes = normalized_inputs(x, shown["mean"], shown["std"])
         if codes is not None:  # a quarter of the float32 bytes, rebuilt exactly in the page

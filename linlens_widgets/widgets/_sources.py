@@ -246,13 +246,13 @@ def input_shape(run: Any) -> tuple[int, ...]:
     return shape
 
 
-def display(run: Any) -> dict[str, Any]:
+def display(run: Any, shape: tuple[int, ...]) -> dict[str, Any]:
     """How the front end shows the run's inputs (the ``_display`` trait of the contract).
 
     Images: ``{"mean": [C], "std": [C]}``, so that ``x * std + mean`` lies in [0, 1] (0 and 1
-    for inputs already in [0, 1]). Feature vectors: ``{"feature_names": [D]}``.
+    for inputs already in [0, 1]). Feature vectors: ``{"feature_names": [D]}``. ``shape`` is the
+    run's :func:`input_shape`.
     """
-    shape = input_shape(run)
     described = getattr(run, "display", None)
     if len(shape) == 1:
         names = getattr(run, "feature_names", None) or getattr(described, "feature_names", None)
@@ -266,13 +266,12 @@ def display(run: Any) -> dict[str, Any]:
     return {"mean": mean, "std": std}
 
 
-def thumbnails(run: Any) -> np.ndarray | None:
+def thumbnails(run: Any, shape: tuple[int, ...]) -> np.ndarray | None:
     """Probe inputs as the user sees them: a uint8 atlas ``(N, H, W, C)``; None for features.
 
     ``run.probe_images()`` when the run has it (un-normalised), else the inputs scaled from
-    [0, 1] (clipped).
+    [0, 1] (clipped). ``shape`` is the run's :func:`input_shape`.
     """
-    shape = input_shape(run)
     if len(shape) == 1:
         return None
     images = getattr(run, "probe_images", None)

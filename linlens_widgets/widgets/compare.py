@@ -34,6 +34,7 @@ from linlens_widgets.widgets import _sources
 from linlens_widgets.widgets._bundle import bundle
 from linlens_widgets.widgets._codecs import pack_message
 from linlens_widgets.widgets.contract import CONTRACT, message
+from linlens_widgets.widgets.run_facts import RunFacts
 from linlens_widgets.widgets.validate import (
     checkpoint_position,
     index_list,
@@ -87,6 +88,9 @@ class WeightCompare(anywidget.AnyWidget):
     checkpoints
         Run checkpoint indices the positions refer to (default: all checkpoints; the explorer
         passes the trajectory's ``checkpoint_ids``).
+    facts
+        The run's facts, worked out once by ``LensExplorer`` for all its widgets (default:
+        worked out here from ``run`` and ``checkpoints``).
 
     Raises
     ------
@@ -138,24 +142,24 @@ class WeightCompare(anywidget.AnyWidget):
         k: int = 10,
         presentation: bool = False,
         checkpoints: Sequence[int] | None = None,
+        facts: RunFacts | None = None,
         **kwargs: Any,
     ) -> None:
         if not _sources.is_run(run):
             raise TypeError(f"WeightCompare needs a Run, got {type(run).__name__}")
+        facts = facts or RunFacts.of(run, checkpoints=checkpoints)
         self.run = run
-        self.checkpoint_ids = _sources.select_checkpoints(run, checkpoints)
-        self._n = len(run.probe_labels)
-        labels = _sources.labels_of(run, None)
-        names = _sources.class_names(run, labels)
-        self._c_out = len(names)
+        self.checkpoint_ids = facts.checkpoint_ids
+        self._n = facts.n_samples
+        self._c_out = len(facts.classes)
         self._means: dict[int, np.ndarray] = {}
         super().__init__(
-            _classes=names,
-            _input_shape=list(_sources.input_shape(run)),
-            _display=_sources.display(run),
+            _classes=list(facts.classes),
+            _input_shape=list(facts.input_shape),
+            _display=dict(facts.display),
             _n_samples=self._n,
             _n_outputs=self._c_out,
-            _checkpoint_labels=[f["label"] for f in _sources.frames(run, self.checkpoint_ids)],
+            _checkpoint_labels=facts.frame_labels,
             a=_as_list(a),
             b=_as_list(b),
             checkpoint=checkpoint_position(checkpoint, len(self.checkpoint_ids)),

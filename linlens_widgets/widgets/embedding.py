@@ -23,10 +23,12 @@ import anywidget
 import numpy as np
 import traitlets
 
+from linlens_widgets.analysis.trajectory import Trajectory
 from linlens_widgets.widgets import _sources
 from linlens_widgets.widgets._bundle import bundle
 from linlens_widgets.widgets._codecs import array_serialization, to_wire_array
 from linlens_widgets.widgets.contract import CONTRACT
+from linlens_widgets.widgets.run_facts import RunFacts
 from linlens_widgets.widgets.validate import (
     checkpoint_position,
     class_ids,
@@ -78,6 +80,9 @@ class EmbeddingView(anywidget.AnyWidget):
         Checkpoint position to show first (default -1, the last).
     height
         Plot height in pixels (default 420).
+    facts
+        The run's facts, worked out once by ``LensExplorer`` for all its widgets (default:
+        worked out here from the run and the trajectory).
 
     Raises
     ------
@@ -125,6 +130,7 @@ class EmbeddingView(anywidget.AnyWidget):
         subclusters: bool | None = None,
         checkpoint: int = -1,
         height: int = 420,
+        facts: RunFacts | None = None,
         **kwargs: Any,
     ) -> None:
         trajectory, run = _resolve(trajectory_or_run, run)
@@ -132,23 +138,12 @@ class EmbeddingView(anywidget.AnyWidget):
             trajectory.positions if trajectory is not None else trajectory_or_run
         )
         n_checkpoints, n_points = positions.shape[:2]
-        ids = (
-            _sources.checkpoint_ids(trajectory, run)
-            if trajectory is not None
-            else np.arange(n_checkpoints)
-        )
-        if run is not None and trajectory is not None:
-            _sources.check_matches(trajectory, run)
-        labels = (
-            _sources.labels_of(run, trajectory)
-            if (run is not None or trajectory is not None)
-            else np.zeros(n_points, np.int32)
-        )
+        facts = facts or _facts(run, trajectory, positions)
         self._n_checkpoints = int(n_checkpoints)
         self._n_points = int(n_points)
         self.run = run
         self.trajectory = trajectory
-        self.checkpoint_ids = ids
+        self.checkpoint_ids = facts.checkpoint_ids
         mode, values = _color_mode(color, n_checkpoints, n_points)
         if mode == "correct" and run is None:
             raise ValueError('color="correct" needs the run (pass run=...)')
@@ -161,13 +156,14 @@ class EmbeddingView(anywidget.AnyWidget):
             mode = "subclusters"
         elif run is not None and subclusters is not False:
             groups = stored_subcluster_groups(run, n_points, compute=bool(subclusters))
+        shown = thumbnails and facts.input_shape is not None
         super().__init__(
             _positions=positions,
-            _labels=labels,
-            _classes=_sources.class_names(run, labels),
-            _checkpoint_labels=[f["label"] for f in _sources.frames(run, ids, trajectory)],
-            _predictions=_sources.predictions(run, ids) if run is not None else None,
-            _thumbnails=_sources.thumbnails(run) if (thumbnails and run is not None) else None,
+            _labels=facts.labels,
+            _classes=list(facts.classes),
+            _checkpoint_labels=facts.frame_labels,
+            _predictions=_predictions(facts),
+            _thumbnails=_sources.thumbnails(run, facts.input_shape) if shown else None,
             _values=values,
             _groups=groups,
             groups_class=groups_class,
@@ -395,6 +391,22 @@ def _resolve(obj: Any, run: Any | None) -> tuple[Any | None, Any | None]:
     raise TypeError(
         f"expected a Trajectory, a Run or a positions array (E, N, 2), got {type(obj).__name__}"
     )
+
+
+def _facts(run: Any | None, trajectory: Any | None, positions: np.ndarray) -> RunFacts:
+    """Work out what a scatter shows: its run over the trajectory's frames, else its layout."""
+    if run is not None:
+        n_checkpoints = positions.shape[0]
+        frames = None if trajectory is not None else range(n_checkpoints)
+        return RunFacts.of(run, trajectory=trajectory, checkpoints=frames)
+    return RunFacts.of_trajectory(trajectory if trajectory is not None else Trajectory(positions))
+
+
+def _predictions(facts: RunFacts) -> np.ndarray | None:
+    """Every probe sample's predicted class at each frame (E, N); None without a run."""
+    if facts.source is None:
+        return None
+    return _sources.predictions(facts.source, facts.checkpoint_ids)
 
 
 def _color_mode(color: Any, n_checkpoints: int, n_points: int) -> tuple[str, np.ndarray | None]:

@@ -35,6 +35,7 @@ from linlens_widgets.widgets import panel as metrics_panel
 from linlens_widgets.widgets._bundle import bundle
 from linlens_widgets.widgets.compare import WeightCompare
 from linlens_widgets.widgets.embedding import EmbeddingView, menu_classes
+from linlens_widgets.widgets.run_facts import RunFacts
 from linlens_widgets.widgets.scrubber import CheckpointScrubber
 from linlens_widgets.widgets.validate import set_state_or_keep
 
@@ -120,21 +121,18 @@ class LensExplorer(ipywidgets.VBox):
         if not _sources.is_run(run):
             raise TypeError(f"LensExplorer needs a Run, got {type(run).__name__}")
         trajectory = _sources.trajectory_of(run) if trajectory is None else trajectory
-        _sources.check_matches(trajectory, run)
-        ids = _sources.checkpoint_ids(trajectory, run)
-        labels = _sources.labels_of(run, None)
+        self.facts = facts = RunFacts.of(run, trajectory=trajectory)
         self.run = run
         self.trajectory = trajectory
-        self.scrubber = CheckpointScrubber(run, checkpoint=checkpoint, checkpoints=ids)
+        self.scrubber = CheckpointScrubber(run, checkpoint=checkpoint, facts=facts)
         k = self.scrubber.checkpoint
         self.embedding = EmbeddingView(
-            trajectory, run=run, color=color, checkpoint=k, subclusters=subclusters
+            trajectory, run=run, color=color, checkpoint=k, subclusters=subclusters, facts=facts
         )
+        labels = facts.labels
         a = _ordinary_sample(labels, self.embedding._groups) if a is None else a
         b = _other_class(labels, a) if b is None else b
-        self.compare = WeightCompare(
-            run, a, b, checkpoint=k, checkpoints=ids, class_means=class_means
-        )
+        self.compare = WeightCompare(run, a, b, checkpoint=k, class_means=class_means, facts=facts)
         self.layout_widget = ExplorerLayout(
             embedding=self.embedding, compare=self.compare, scrubber=self.scrubber
         )
@@ -143,7 +141,7 @@ class LensExplorer(ipywidgets.VBox):
         )
         self.panel = None
         if panel_fig is not None:
-            self._cursor_xs = metrics_panel.cursor_positions(panel_fig, ids)
+            self._cursor_xs = metrics_panel.cursor_positions(panel_fig, facts.checkpoint_ids)
             metrics_panel.set_cursor(panel_fig, self._cursor_xs[k])
             self.panel = metrics_panel.panel_widget(panel_fig)
             self.scrubber.observe(self._move_cursor, names="checkpoint")

@@ -21,6 +21,7 @@ import traitlets
 from linlens_widgets.widgets import _sources
 from linlens_widgets.widgets._bundle import bundle
 from linlens_widgets.widgets.contract import SPEEDS
+from linlens_widgets.widgets.run_facts import RunFacts
 from linlens_widgets.widgets.validate import (
     checkpoint_position,
     json_safe,
@@ -46,6 +47,9 @@ class CheckpointScrubber(anywidget.AnyWidget):
         Playback speed factor, one of 0.5, 1, 2, 4, 8 (default 1 = two checkpoints a second).
     loop
         Restart from the first checkpoint when playback reaches the end (default False).
+    facts
+        The run's facts, worked out once by ``LensExplorer`` for all its widgets (default:
+        worked out here from ``run`` and ``checkpoints``).
 
     Raises
     ------
@@ -74,18 +78,12 @@ class CheckpointScrubber(anywidget.AnyWidget):
         checkpoints: Sequence[int] | None = None,
         speed: float = 1.0,
         loop: bool = False,
+        facts: RunFacts | None = None,
         **kwargs: Any,
     ) -> None:
-        name = type(self).__name__
-        if _sources.is_run(run):
-            ids = _sources.select_checkpoints(run, checkpoints)
-            frames = _sources.frames(run, ids)
-        elif _sources.is_trajectory(run):
-            ids = _sources.checkpoint_ids(run, None)
-            frames = _sources.frames(None, ids, run)
-        else:
-            raise TypeError(f"{name} needs a Run or a Trajectory, got {type(run).__name__}")
-        self.checkpoint_ids = ids
+        facts = facts or _facts(run, checkpoints, type(self).__name__)
+        frames = list(facts.frames)
+        self.checkpoint_ids = facts.checkpoint_ids
         self._n = len(frames)
         super().__init__(
             _frames=frames,
@@ -136,3 +134,12 @@ class CheckpointScrubber(anywidget.AnyWidget):
     def set_state(self, sync_data: dict[str, Any]) -> None:
         """Apply an update from the browser; a bad value is refused, logged and sent back."""
         set_state_or_keep(self, super().set_state, sync_data)
+
+
+def _facts(run: Any, checkpoints: Sequence[int] | None, name: str) -> RunFacts:
+    """Work out what a scrubber shows: a run's checkpoints, or a trajectory's frames."""
+    if _sources.is_run(run):
+        return RunFacts.of(run, checkpoints=checkpoints)
+    if _sources.is_trajectory(run):
+        return RunFacts.of_trajectory(run)
+    raise TypeError(f"{name} needs a Run or a Trajectory, got {type(run).__name__}")
