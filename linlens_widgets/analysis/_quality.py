@@ -11,6 +11,7 @@ import scipy.sparse as sp
 import torch
 
 from linlens_widgets.analysis._pca import ArrayLike
+from linlens_widgets.lens.arrays import to_numpy
 
 _CHUNK = 1024
 _BLOCK_ELEMENTS = 1 << 24  # distance-block budget: 16M entries (64-128 MB)
@@ -19,9 +20,7 @@ _EXACT_KL_MAX_N = 5000
 
 def _as_array(x: ArrayLike) -> np.ndarray:
     """``x`` as a 2-D NumPy array, float32 kept as float32 (large features), else float64."""
-    if isinstance(x, torch.Tensor):
-        x = x.detach().cpu().numpy()
-    x = np.asarray(x)
+    x = to_numpy(x)
     dtype = np.float32 if x.dtype == np.float32 else np.float64
     return np.ascontiguousarray(x, dtype=dtype).reshape(x.shape[0], -1)
 

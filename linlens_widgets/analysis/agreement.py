@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import torch
 
+from linlens_widgets.analysis.clustering import label_array
 from linlens_widgets.analysis.neighbors import neighbor_table
 
 __all__ = ["KnnAgreement", "knn_agreement"]
@@ -112,7 +112,7 @@ def knn_agreement(
     """
     if isinstance(k, bool) or int(k) != k or k < 1:
         raise ValueError(f"k must be a positive integer, got {k!r}")
-    y = _labels(labels)
+    y = label_array(labels)
     n = len(y)
     rows = getattr(weights, "weight", weights)
     size = rows.shape[0] if hasattr(rows, "shape") else len(rows)
@@ -143,16 +143,3 @@ def knn_agreement(
 
 
 knn_agreement.accepts_features = True  # type: ignore[attr-defined]
-
-
-def _labels(labels: Any) -> np.ndarray:
-    """Labels as a flat int64 array, refusing negative ones (they index the class rows)."""
-    y = labels.detach().cpu().numpy() if isinstance(labels, torch.Tensor) else np.asarray(labels)
-    y = y.reshape(-1)
-    if y.size and y.dtype.kind not in "iu":
-        raise ValueError(f"labels must be integers, got {y.dtype} values")
-    y = y.astype(np.int64)
-    if y.size and int(y.min()) < 0:
-        position = int(np.argmin(y))
-        raise ValueError(f"label {int(y[position])} at position {position} is negative")
-    return y

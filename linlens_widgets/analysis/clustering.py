@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 from linlens_widgets.analysis._pca import randomized_pca
+from linlens_widgets.lens.arrays import to_numpy
 
 __all__ = [
     "Subcluster",
@@ -50,11 +51,24 @@ def weight_tensor(weights: Weights) -> torch.Tensor:
     return w.detach()
 
 
-def label_array(labels: Any, n: int) -> np.ndarray:
-    """Return ``labels`` as an int64 array ``(n,)``; a ValueError names a shape that differs."""
-    y = labels.detach().cpu().numpy() if isinstance(labels, torch.Tensor) else np.asarray(labels)
-    y = y.reshape(-1).astype(np.int64)
-    if y.shape != (n,):
+def label_array(labels: Any, n: int | None = None) -> np.ndarray:
+    """Return class labels (a tensor, an array or a sequence) as a flat int64 array.
+
+    The one rule every metric reads labels by: labels index class rows, so a ValueError names
+    non-integer values, the first negative label, and (with ``n``, the number of samples of the
+    weights) a count that differs.
+
+    >>> label_array(torch.tensor([[0, 2], [1, 1]])).tolist()
+    [0, 2, 1, 1]
+    """
+    y = to_numpy(labels).reshape(-1)
+    if y.size and y.dtype.kind not in "iu":
+        raise ValueError(f"labels must be integers, got {y.dtype} values")
+    y = y.astype(np.int64)
+    if y.size and int(y.min()) < 0:
+        position = int(np.argmin(y))
+        raise ValueError(f"label {int(y[position])} at position {position} is negative")
+    if n is not None and y.shape != (n,):
         raise ValueError(f"labels must have shape ({n},) to match the weights, got {y.shape}")
     return y
 

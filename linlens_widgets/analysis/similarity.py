@@ -178,10 +178,10 @@ def class_mean_weights(weights: Weights, labels: Any, n_classes: int | None = No
 
 
 def _class_count(y: np.ndarray, n_classes: int | None) -> int:
-    """``n_classes`` after checking every label lies below it (default: largest label + 1)."""
-    if len(y) and int(y.min()) < 0:
-        position = int(np.argmin(y))
-        raise ValueError(f"label {int(y[position])} at position {position} is negative")
+    """``n_classes`` after checking every label lies below it (default: largest label + 1).
+
+    ``y`` comes from :func:`~linlens_widgets.analysis.clustering.label_array`: no label is negative.
+    """
     if n_classes is None:
         return int(y.max()) + 1 if len(y) else 0
     if isinstance(n_classes, bool) or not isinstance(n_classes, int | np.integer) or n_classes < 1:

@@ -32,6 +32,7 @@ import numpy as np
 from linlens_widgets.analysis.agreement import KnnAgreement, knn_agreement
 from linlens_widgets.analysis.similarity import ClassSimilarity, class_similarity
 from linlens_widgets.analysis.weights import run_weights
+from linlens_widgets.lens.arrays import to_numpy
 from linlens_widgets.runs.indexing import checkpoint_indices
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -192,7 +193,7 @@ def tell(
     -------
     Story
     """
-    y = np.asarray(labels.numpy() if hasattr(labels, "numpy") else labels).reshape(-1)
+    y = to_numpy(labels).reshape(-1)
     names = tuple(str(c) for c in classes) if classes is not None else None
     n_classes = len(names) if names is not None else int(y.max()) + 1
     names = names or tuple(str(c) for c in range(n_classes))

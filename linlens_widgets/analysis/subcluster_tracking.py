@@ -252,11 +252,6 @@ def _params(**kwargs: Any) -> _Params:
     return p
 
 
-def _label_array(labels: Any) -> np.ndarray:
-    y = labels.detach().cpu().numpy() if isinstance(labels, torch.Tensor) else np.asarray(labels)
-    return y.reshape(-1).astype(np.int64)
-
-
 def _check_class(cls: Any, labels: np.ndarray) -> int:
     if isinstance(cls, bool) or not isinstance(cls, (int, np.integer)):
         raise TypeError(f"cls must be an integer class label, got {cls!r}")
@@ -319,7 +314,7 @@ def track_subclusters_in(
     n = len(items)
     ids = list(range(n))
     ref = checkpoint_index(reference, n)
-    y = _label_array(labels)
+    y = clustering.label_array(labels)
     for i, w in enumerate(items):
         size = getattr(w, "weight", w).shape[0]
         if size != len(y):
@@ -390,7 +385,7 @@ def track_subclusters(
     ValueError
         If no probe sample has label ``cls``, or a checkpoint index is out of range.
     """
-    y = _label_array(run.probe_labels)
+    y = clustering.label_array(run.probe_labels)
     c = _check_class(cls, y)
     p = _params(max_k=max_k, min_size=min_size, min_gain=min_gain, pca_dims=pca_dims, seed=seed)
     n = len(run.checkpoints)
@@ -458,7 +453,7 @@ def track_all_subclusters(
     n = len(run.checkpoints)
     ids = checkpoint_indices(checkpoints, n)
     ref = checkpoint_index(reference, n)
-    y = _label_array(run.probe_labels)
+    y = clustering.label_array(run.probe_labels)
     chosen = np.unique(y).tolist() if classes is None else [_check_class(c, y) for c in classes]
     p = _params(max_k=max_k, min_size=min_size, min_gain=min_gain, pca_dims=pca_dims, seed=seed)
     key = _cache_key(run, ids, ref, chosen, p)

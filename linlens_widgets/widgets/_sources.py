@@ -337,7 +337,7 @@ def group_means(run: Any, checkpoint: int, groups: Any, n_groups: int) -> np.nda
         return engine.group_means(checkpoint, groups, n_groups).numpy()
     ew = engine.effective_weights(checkpoint)
     w = getattr(ew, "weight", ew)
-    w = w.detach().cpu().numpy() if hasattr(w, "detach") else np.asarray(w)
+    w = to_numpy(w)
     g = np.asarray(groups, dtype=np.int64).reshape(-1)
     with np.errstate(invalid="ignore"):
         return np.stack(
