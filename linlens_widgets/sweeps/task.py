@@ -155,9 +155,10 @@ def _analyse(run: Run, analyses: Sequence[str]) -> dict[str, float | None]:
 
         names = {"class_similarity": "similarity", "subclusters": "subclusters"}
         table = dynamics_table(run, lens=[names[n] for n in lens], progress=False)  # type: ignore[misc]
-        columns = ("intra", "inter") if "class_similarity" in lens else ()
-        columns += ("subclusters", "subclusters_mean") if "subclusters" in lens else ()
-        summary.update({c: _finite(table[c][-1]) for c in columns})
+        if "class_similarity" in lens:
+            summary.update({c: _finite(table[c][-1]) for c in ("intra", "inter")})
+        if "subclusters" in lens:
+            summary.update(_subcluster_counts(table))
     phenomena = [name for name in _PHENOMENA if name in analyses]
     if phenomena:
         from linlens_widgets.analysis.phenomena import phenomena_over_run
@@ -165,6 +166,18 @@ def _analyse(run: Run, analyses: Sequence[str]) -> dict[str, float | None]:
         values = phenomena_over_run(run, phenomena, progress=False)
         summary.update({name: _finite(values[name][-1]) for name in phenomena})
     return summary
+
+
+def _subcluster_counts(table: dict[str, Any]) -> dict[str, float | None]:
+    """Count the sub-clusters found after training: ``subclusters``, ``subclusters_mean`` a class.
+
+    Read from the tracked groups' ``groups_<k>`` columns (a class kept whole counts one group).
+    """
+    groups = [float(values[-1]) for name, values in table.items() if name.startswith("groups_")]
+    return {
+        "subclusters": float(sum(groups)) if groups else None,
+        "subclusters_mean": sum(groups) / len(groups) if groups else None,
+    }
 
 
 def _save(run: Run, target: Path, params: dict[str, Any], settings: dict[str, Any]) -> None:

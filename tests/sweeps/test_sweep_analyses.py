@@ -1,4 +1,4 @@
-"""A sweep point's lens analyses: each requested analysis gives its final values, or says why not."""
+"""A sweep point's lens analyses: each requested analysis gives its final values."""
 
 from __future__ import annotations
 
