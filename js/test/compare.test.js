@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { aggregate, checkOperand, contributions, focusClasses, isCompact, SIMILARITY_TEXT } from "../src/compare.js";
+import { aggregate, checkOperand, contributions, focusClasses, isCompact } from "../src/compare/operands.js";
+import { SIMILARITY_TEXT } from "../src/compare/text.js";
 
 const reply = (weight, input, output, label, bias = null) => ({
   weight: { data: new Float32Array(weight), shape: [2, 2] },

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { colorEncoding, defaultPointSize } from "../src/embedding.js";
+import { colorEncoding } from "../src/embedding/colors.js";
+import { defaultPointSize } from "../src/embedding/scatter.js";
 
 const labels = { data: new Int32Array([0, 1, 2, 1]), shape: [4] };
 

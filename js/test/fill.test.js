@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { CATEGORICAL } from "../src/colormaps.js";
-import { wheelZooms } from "../src/embedding.js";
+import { wheelZooms } from "../src/embedding/pointer.js";
 import { autoPointSize, boxCamera, fillFrames, projectPoint, viewBox } from "../src/frames.js";
 import { MARK_COLORS } from "../src/marks.js";
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { colorEncoding, colorSelectValue, parseColorSelect, tooltipPosition } from "../src/embedding.js";
+import { colorEncoding, colorSelectValue, parseColorSelect } from "../src/embedding/colors.js";
+import { tooltipPosition } from "../src/embedding/tooltip.js";
 import { explorerKeyAction } from "../src/explorer.js";
 import { fitCamera } from "../src/frames.js";
 import {
@@ -135,7 +136,7 @@ describe("one colour per metric", () => {
 
 describe("yes/no colouring", () => {
   it("0/1 values are a two-colour legend, not a colour bar", async () => {
-    const { colorEncoding: enc, isYesNo, YES_NO } = await import("../src/embedding.js");
+    const { colorEncoding: enc, isYesNo, YES_NO } = await import("../src/embedding/colors.js");
     const labels = { data: new Int32Array([0, 1, 2]) };
     const values = { data: new Float32Array([1, 0, 1]), shape: [3] };
     const out = enc("value", { labels, values, nClasses: 3, e: 0 });
