@@ -1,8 +1,11 @@
-"""The saved page's comparison at 1280×720: the contributions view and the presentation size.
+"""The saved page's comparison at 1280×720: the contributions view, the presentation size and the
+colour scale.
 
 The switch between W_eff images and contribution images (W_eff ⊙ x) redraws the images and says
 which it shows, while the scores f stay the same; the presentation size enlarges the text and
-still fits: no label overlaps another, none is cut, nothing scrolls sideways.
+still fits: no label overlaps another, none is cut, nothing scrolls sideways. The colour scale
+"this checkpoint" follows the shown checkpoint's W_eff, "all checkpoints" is one range for the
+whole run, and the colour bar says which.
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ from tests.helpers.browser.guard import Guard
 from tests.helpers.browser.pixels import element_pixels
 from tests.helpers.browser.watch import PageWatch
 from tests.helpers.browser.widgets import readability_problems, root, wait_scatter_ready
+
+MINUS = "\u2212"
 
 pytestmark = pytest.mark.e2e
 
@@ -122,4 +127,82 @@ def test_saved_comparison_is_readable_and_marked_at_1280(compare, guard) -> None
     k = int(page.evaluate("() => window.linlensModels.compare.get('k')"))
     highlighted = embedding.locator(".linlens-mark-highlighted").count()
     guard.check(highlighted == k, f"{highlighted} neighbours ringed, expected {k}")
+    guard.assert_clean()
+
+
+def _colour_bar(cmp) -> tuple[str, float, float]:
+    """What the A and B colour bar states: the scale's name, and its low and high ends."""
+    low, high = cmp.locator("[data-testid=scale-weights] .linlens-scalebar-label").all_inner_texts()
+    name = cmp.locator("[data-testid=scale-name]").inner_text()
+
+    def number(text: str) -> float:  # "A, B W_eff −0.153" / "+0.153" / "+2.1e−3"
+        return float(text.split()[-1].replace(MINUS, "-").replace("+", ""))
+
+    return name, number(low), number(high)
+
+
+def _show_checkpoint(page, explorer, cmp, key: str) -> int:
+    """Move the checkpoint slider with Home or End and wait until the comparison is drawn there."""
+    slider = root(explorer, "scrubber").locator("input.linlens-checkpoint")
+    slider.focus()
+    page.keyboard.press(key)
+    checkpoint = int(slider.input_value())
+    page.wait_for_function(
+        "([r, k]) => r.dataset.checkpoint === String(k) && r.dataset.state === 'ready'",
+        arg=[cmp.element_handle(), checkpoint],
+        timeout=15_000,
+    )
+    return checkpoint
+
+
+def _settled_bar(page, cmp, scale: str) -> tuple[str, float, float]:
+    """The colour bar once the comparison is drawn on `scale` with every checkpoint it needs."""
+    page.wait_for_function(
+        "([r, scale]) => r.dataset.state === 'ready' && r.dataset.scale === scale && !(r"
+        ".querySelector('[data-testid=scale-name]')?.textContent ?? 'loaded').includes('loaded')",
+        arg=[cmp.element_handle(), scale],
+        timeout=60_000,
+    )
+    return _colour_bar(cmp)
+
+
+def test_colour_scale_of_all_checkpoints_is_one_range_for_the_run(compare, guard) -> None:
+    """The colour scale switch. Under "this checkpoint" the colour bar's range follows the shown
+    checkpoint (W_eff grows during training, so the first and the last checkpoint differ); under
+    "all checkpoints" it is one range at both, at least as wide as either checkpoint's own, and
+    the bar says "all checkpoints". The numbers are read from the bar's text."""
+    page, explorer, cmp = compare
+    readings: dict[tuple[str, int], tuple[str, float, float]] = {}
+    for scale, label in (("checkpoint", "this checkpoint"), ("run", "all checkpoints")):
+        cmp.locator("[data-testid=scale]").select_option(scale)
+        guard.check(
+            page.evaluate("() => window.linlensModels.compare.get('scale')") == scale,
+            f"the scale trait did not follow the switch to {scale!r}",
+        )
+        for key in ("Home", "End"):
+            checkpoint = _show_checkpoint(page, explorer, cmp, key)
+            readings[scale, checkpoint] = bar = _settled_bar(page, cmp, scale)
+            where = f"{scale} at checkpoint {checkpoint}"
+            guard.check(bar[0] == f"(scale: {label})", f"{where}: the bar says {bar[0]!r}")
+            guard.check(bar[1] == -bar[2] and bar[2] > 0, f"{where}: range {bar[1:]}")
+    shown = sorted({k for _, k in readings})
+    guard.check(len(shown) == 2, f"Home and End showed checkpoints {shown}")
+    first, last = shown
+    own = {k: readings["checkpoint", k][2] for k in (first, last)}
+    run = {k: readings["run", k][2] for k in (first, last)}
+    guard.check(
+        abs(own[last] - own[first]) > 0.05 * max(own.values()),
+        f"this checkpoint: the range is ±{own[first]} at the first checkpoint and ±{own[last]} at "
+        "the last: it does not follow the checkpoint",
+    )
+    guard.check(
+        run[first] == run[last],
+        f"all checkpoints: ±{run[first]} at the first checkpoint but ±{run[last]} at the last",
+    )
+    # stated with three significant digits: compare within that rounding
+    widest = max(own.values())
+    guard.check(
+        run[first] >= widest * (1 - 5e-3),
+        f"all checkpoints: ±{run[first]} is narrower than a single checkpoint's ±{widest}",
+    )
     guard.assert_clean()
