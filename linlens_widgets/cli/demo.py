@@ -25,6 +25,7 @@ from linlens_widgets.cli.errors import CommandError, first_line
 from linlens_widgets.cli.lab import LAB_INSTALL_HINT, launch_lab
 from linlens_widgets.cli.options import SHAPE_OPTIONS, add_run_shape
 from linlens_widgets.cli.pages import save_explorer, writable_page
+from linlens_widgets.cli.subclusters import track_subclusters
 from linlens_widgets.cli.terminal import say
 from linlens_widgets.cli.training import RUN_DEFAULTS, check_shape, train_run
 
@@ -122,8 +123,10 @@ def _demo_dataset(name: str, root: Path | None) -> Dataset:
 def demo_run(entry: Path, params: dict[str, Any], *, root: Path | None = None) -> Run:
     """Return the demo run kept in the cache folder ``entry``, training it only when missing.
 
-    The run (with its aligned embedding in its analysis store) is saved atomically by
-    ``Run.save`` to ``entry / "run"``; a later call loads it instead of training again.
+    The run, with its aligned embedding and its tracked sub-clusters in its analysis store (the
+    explorer's Colour menu lists "sub-clusters of c" from them), is saved atomically by
+    ``Run.save`` to ``entry / "run"``; a later call loads it instead of training again, and
+    computes either analysis only if it is missing (a cache written before it was stored).
 
     Parameters
     ----------
@@ -138,7 +141,7 @@ def demo_run(entry: Path, params: dict[str, Any], *, root: Path | None = None) -
     Returns
     -------
     Run
-        The trained run, with its trajectory in its analysis store.
+        The trained run, with its trajectory and sub-cluster tracks in its analysis store.
 
     >>> run = demo_run(user_cache.entry_dir("demo", DEMO_PARAMS), DEMO_PARAMS)  # doctest: +SKIP
     """
@@ -154,6 +157,7 @@ def demo_run(entry: Path, params: dict[str, Any], *, root: Path | None = None) -
         else:
             say(f"reusing cached run {run_dir}")
             embed(run)
+            track_subclusters(run)
             return run
     data = _demo_dataset(params["dataset"], root)
     check_shape(data, params["hidden"], params["probe"])
@@ -167,6 +171,7 @@ def demo_run(entry: Path, params: dict[str, Any], *, root: Path | None = None) -
         probe=params["probe"],
     )
     embed(run)
+    track_subclusters(run)
     entry.mkdir(parents=True, exist_ok=True)
     try:
         run.save(run_dir)

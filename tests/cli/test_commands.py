@@ -12,13 +12,16 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import nbformat
+import numpy as np
 import pytest
 
 import linlens_widgets
 from linlens_widgets import cli
 from linlens_widgets.analysis.store import AnalysisStore
-from linlens_widgets.cli import demo
+from linlens_widgets.analysis.subcluster_tracking import ATTACHMENT as SUBCLUSTER_TRACKS
+from linlens_widgets.cli import demo, user_cache
 from linlens_widgets.cli.demo_notebook import write_demo_notebook
+from linlens_widgets.widgets.embedding import menu_classes
 from tests.helpers.offline import page_config
 
 # a network, run length and probe small enough for the aligned t-SNE to take seconds
@@ -148,6 +151,7 @@ def test_demo_html_trains_once_then_reuses_the_cache(
     status, _, err = run_cli(capsys, "demo", "--html", str(first), *TINY)
     assert status == 0, err
     assert "training" in err and "cached the run" in err
+    assert "tracking the sub-clusters" in err
     assert_offline_html(first)
     manifests = list(demo_cache.glob("demo-*/run/manifest.json"))
     assert len(manifests) == 1
@@ -161,8 +165,29 @@ def test_demo_html_trains_once_then_reuses_the_cache(
     status, _, err = run_cli(capsys, "demo", "--html", str(second), *TINY)
     assert status == 0, err
     assert "reusing cached run" in err and "training" not in err
+    assert "sub-clusters" not in err  # tracked once, stored with the cached run
     assert manifests[0].stat().st_mtime_ns == written
     assert_offline_html(second)
+
+
+@pytest.mark.slow
+def test_the_demo_run_keeps_its_sub_clusters_and_a_stays_off_them(
+    capsys: pytest.CaptureFixture[str], demo_cache: Path, tmp_path: Path
+) -> None:
+    """The cached demo run stores its tracked sub-clusters, so the explorer its notebook builds
+    lists "sub-clusters of c" in the Colour menu, and the default A is in no class listed."""
+    params = {**demo.DEMO_PARAMS, "hidden": [16, 16], "epochs": 2, "checkpoints": 3, "probe": 120}
+    run_dir = user_cache.entry_dir("demo", params) / "run"
+    if not run_dir.exists():  # run on its own: make the cached run the other demo tests share
+        assert run_cli(capsys, "demo", "--html", str(tmp_path / "p.html"), *TINY)[0] == 0
+    run = linlens_widgets.Run.load(run_dir)
+    assert SUBCLUSTER_TRACKS in AnalysisStore(run)
+    explorer = linlens_widgets.LensExplorer(run)  # the demo notebook's cell
+    labels = np.asarray(run.probe_labels)
+    split = menu_classes(explorer.embedding._groups, labels)
+    assert split, "no class of the demo run has two tracked sub-clusters"
+    [a] = explorer.compare.a
+    assert labels[a] not in split
 
 
 @pytest.mark.slow
