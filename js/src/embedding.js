@@ -173,9 +173,12 @@ export function renderEmbedding({ model, el, hooks = {} }) {
   scatterplot.subscribe("view", guarded(root, () => overlay.draw(), "marks"));
   handlePointer(root, { plot, canvas, scatterplot, doc: el.ownerDocument ?? document, onPick: hooks.onPick }, bag);
   bag.listen(toolbar.colorSelect, "change", guarded(root, () => {
-    ({ mode: view.mode, groupsClass: view.groupsClass } = parseColorSelect(toolbar.colorSelect.value));
-    if (view.mode === "subclusters") model.set("groups_class", view.groupsClass);
-    model.set("color", view.mode);
+    // The model's change events (onColor, below) take the choice into view.mode and
+    // view.groupsClass: set here first, they would be overwritten by the event of the first of the
+    // two traits set.
+    const chosen = parseColorSelect(toolbar.colorSelect.value);
+    if (chosen.mode === "subclusters") model.set("groups_class", chosen.groupsClass);
+    model.set("color", chosen.mode);
     model.save_changes();
     showLegend();
     scatter.redraw(false);
