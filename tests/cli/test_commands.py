@@ -5,6 +5,7 @@ Everything that embeds (a t-SNE, seconds even when tiny) is marked slow.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import subprocess
@@ -26,6 +27,12 @@ from tests.helpers.offline import page_config
 
 # a network, run length and probe small enough for the aligned t-SNE to take seconds
 TINY = ["--epochs", "2", "--hidden", "16", "16", "--checkpoints", "3", "--probe", "120"]
+
+
+def page_array(entry: dict) -> np.ndarray:
+    """An array as a saved page's configuration holds it (base64 bytes, dtype, shape)."""
+    raw = base64.b64decode(entry["b64"])
+    return np.frombuffer(raw, dtype=entry["dtype"]).reshape(entry["shape"])
 
 
 def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -152,7 +159,9 @@ def test_demo_html_trains_once_then_reuses_the_cache(
     assert status == 0, err
     assert "training" in err and "cached the run" in err
     assert "tracking the sub-clusters" in err
-    assert_offline_html(first)
+    state = page_config(assert_offline_html(first))["models"]["embedding"]["state"]
+    labels, groups = (page_array(state[name]) for name in ("_labels", "_groups"))
+    assert menu_classes(groups, labels)  # the page's Colour menu lists "sub-clusters of c"
     manifests = list(demo_cache.glob("demo-*/run/manifest.json"))
     assert len(manifests) == 1
     written = manifests[0].stat().st_mtime_ns
