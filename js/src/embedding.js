@@ -16,7 +16,7 @@ import { normalizeSelection, sameSelection, toggleHidden, visibleIndices } from 
 import { colorSelectValue, parseColorSelect } from "./embedding/colors.js";
 import { readData } from "./embedding/data.js";
 import { renderLegend } from "./embedding/legend.js";
-import { createOverlay, overlayLayer } from "./embedding/overlay.js";
+import { createOverlay, markBoxes, overlayLayer } from "./embedding/overlay.js";
 import { handlePointer } from "./embedding/pointer.js";
 import { createCanvasRenderer, createScatter } from "./embedding/scatter.js";
 import { createToolbar } from "./embedding/toolbar.js";
@@ -31,7 +31,7 @@ function plotElements(view, badge) {
   const layer = overlayLayer();
   const checkpointBadge = badge === false ? null : h("div", { class: "linlens-badge" });
   const plot = h("div", { class: "linlens-plot" }, canvas, layer, ...(checkpointBadge ? [checkpointBadge] : []));
-  const tooltip = createTooltip(view, plot);
+  const tooltip = createTooltip(view, plot, () => markBoxes(layer, plot)); // never over A's or B's mark
   plot.append(tooltip.el);
   plot.style.height = `${view.model.get("height") || 420}px`;
   return { canvas, layer, checkpointBadge, plot, tooltip };

@@ -125,6 +125,20 @@ describe("tooltip", () => {
     tip.hide();
     expect(tip.el.hidden).toBe(true);
   });
+
+  it("is placed off the boxes that the marks take", () => {
+    const view = makeView();
+    const plot = document.createElement("div");
+    Object.defineProperty(plot, "clientWidth", { value: 600 });
+    Object.defineProperty(plot, "clientHeight", { value: 400 });
+    const mark = [110, 80, 150, 105]; // where the tooltip would go without it
+    const tip = createTooltip(view, plot, () => [mark]);
+    tip.show(2, [100, 100]);
+    const [left, top] = [parseFloat(tip.el.style.left), parseFloat(tip.el.style.top)];
+    expect([left, top]).not.toEqual([112, 88]);
+    const clear = left >= mark[2] || left + 180 <= mark[0] || top >= mark[3] || top + 70 <= mark[1];
+    expect(clear).toBe(true);
+  });
 });
 
 describe("toolbar", () => {

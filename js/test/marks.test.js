@@ -112,6 +112,42 @@ describe("tooltip stays inside the plot", () => {
   });
 });
 
+describe("tooltip keeps clear of the A and B marks", () => {
+  const overlaps = ([l, t], [w, h], [a, b, c, d]) => l < c && a < l + w && t < d && b < t + h;
+
+  it("moves off a mark box where it would have gone, and off the point, staying inside the plot", () => {
+    const label = [110, 80, 150, 105]; // B's ring and label, right of the point at [100, 100]
+    expect(overlaps(tooltipPosition([100, 100], [180, 70], [600, 400]), [180, 70], label)).toBe(true);
+    const at = tooltipPosition([100, 100], [180, 70], [600, 400], 12, [label]);
+    expect(overlaps(at, [180, 70], label)).toBe(false);
+    expect(overlaps(at, [180, 70], [96, 96, 104, 104])).toBe(false);
+    expect(at[0]).toBeGreaterThanOrEqual(0);
+    expect(at[1]).toBeGreaterThanOrEqual(0);
+    expect(at[0] + 180).toBeLessThanOrEqual(600);
+    expect(at[1] + 70).toBeLessThanOrEqual(400);
+  });
+
+  it("between A and B, finds the place that covers neither, nearest the point", () => {
+    const a = [60, 120, 100, 150];
+    const b = [110, 70, 150, 96];
+    const at = tooltipPosition([104, 104], [160, 70], [600, 400], 12, [a, b]);
+    expect(overlaps(at, [160, 70], a) || overlaps(at, [160, 70], b)).toBe(false);
+    // the nearest free place touches neither box and is not far from the point
+    expect(Math.hypot(Math.max(at[0] - 104, 0, 104 - at[0] - 160), Math.max(at[1] - 104, 0, 104 - at[1] - 70))).toBeLessThan(60);
+  });
+
+  it("keeps its usual place when no mark is in the way", () => {
+    expect(tooltipPosition([10, 50], [180, 70], [600, 400], 12, [[400, 300, 440, 330]])).toEqual([22, 38]);
+  });
+
+  it("covers as little as it can when every place covers a mark", () => {
+    const everywhere = [0, 0, 600, 400];
+    const at = tooltipPosition([300, 200], [180, 70], [600, 400], 12, [everywhere]);
+    expect(at[0] + 180).toBeLessThanOrEqual(600);
+    expect(at[1] + 70).toBeLessThanOrEqual(400);
+  });
+});
+
 describe("explorer keys", () => {
   it("arrows step and clamp, space toggles play, escape clears", () => {
     expect(explorerKeyAction("ArrowLeft", { checkpoint: 3, E: 5 })).toEqual({ checkpoint: 2 });

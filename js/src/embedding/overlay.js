@@ -16,6 +16,18 @@ export function overlayLayer() {
   return svg;
 }
 
+/**
+ * The boxes of A's and B's markers (ring and label, `pad` px wider for their white halo) in
+ * `layer`, as [left, top, right, bottom] px in `plot`: what the tooltip keeps clear of.
+ */
+export function markBoxes(layer, plot, pad = 3) {
+  const origin = plot.getBoundingClientRect();
+  return [...layer.querySelectorAll(".linlens-mark")].map((g) => {
+    const r = g.getBoundingClientRect();
+    return [r.left - origin.left - pad, r.top - origin.top - pad, r.right - origin.left + pad, r.bottom - origin.top + pad];
+  });
+}
+
 /** What the model asks to mark: A's and B's indices, highlighted indices, and whether to trail. */
 export function readMarks(model, N) {
   const clean = (v) => normalizeSelection(v ?? [], N);
