@@ -19,7 +19,14 @@ from playwright.sync_api import Browser
 from tests.helpers.browser.guard import Guard
 from tests.helpers.browser.pixels import element_pixels
 from tests.helpers.browser.watch import PageWatch
-from tests.helpers.browser.widgets import readability_problems, root, wait_scatter_ready
+from tests.helpers.browser.widgets import (
+    canvas_origin,
+    hover_point,
+    readability_problems,
+    root,
+    settled_positions,
+    wait_scatter_ready,
+)
 
 MINUS = "\u2212"
 
@@ -204,5 +211,57 @@ def test_colour_scale_of_all_checkpoints_is_one_range_for_the_run(compare, guard
     guard.check(
         run[first] >= widest * (1 - 5e-3),
         f"all checkpoints: ±{run[first]} is narrower than a single checkpoint's ±{widest}",
+    )
+    guard.assert_clean()
+
+
+def _box(locator) -> tuple[float, float, float, float]:
+    """[left, top, right, bottom] of an element in page px."""
+    b = locator.bounding_box()
+    assert b is not None, "the element is not laid out"
+    return b["x"], b["y"], b["x"] + b["width"], b["y"] + b["height"]
+
+
+def _overlap(a, b) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def test_hover_tooltip_leaves_the_a_and_b_labels_uncovered(compare, guard) -> None:
+    """Hovering the points whose tooltip would usually (right of and below the point) land on B's
+    label: the tooltip covers neither A's nor B's label."""
+    page, explorer, _ = compare
+    embedding = root(explorer, "embedding")
+    page.wait_for_function(
+        "(e) => e.querySelector('.linlens-mark-a text') && e.querySelector('.linlens-mark-b text')",
+        arg=embedding.element_handle(),
+        timeout=10_000,
+    )
+    n = int(embedding.evaluate("(r) => r.linlensPointCount()"))
+    origin, _ = canvas_origin(embedding)
+    xy = settled_positions(embedding, range(n)) + origin
+    labels = {k: _box(embedding.locator(f".linlens-mark-{k} text").first) for k in "ab"}
+    left, top, right, bottom = labels["b"]
+    # the usual place spans [x + 12, x + 12 + w] x [y - 12, y - 12 + h], w and h about 160 x 70
+    near = (
+        (xy[:, 0] > left - 170)
+        & (xy[:, 0] < right - 12)
+        & (xy[:, 1] > top - 58)
+        & (xy[:, 1] < bottom + 12)
+    )
+    candidates = np.flatnonzero(near)
+    candidates = candidates[np.argsort(np.abs(xy[candidates] - [left - 60, top]).sum(1))]
+    hovered = 0
+    for i in candidates[:10]:
+        if not hover_point(page, embedding, int(i)):
+            continue
+        hovered += 1
+        tip = _box(embedding.locator(".linlens-tooltip"))
+        for k in "ab":
+            guard.check(
+                not _overlap(tip, labels[k]),
+                f"hovering #{i}: the tooltip covers {k.upper()}'s label",
+            )
+    guard.check(
+        hovered > 0, f"none of the {len(candidates)} points beside B's label could be hovered"
     )
     guard.assert_clean()
