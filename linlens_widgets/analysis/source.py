@@ -2,14 +2,17 @@
 
 A :class:`~linlens_widgets.runs.store.Run` is the record of training; what the widgets and the
 saved page need from it is its probe (inputs and labels), its classes, the shape of one input, its
-checkpoints, and the effective weights, isometric features and predictions of the probe samples at
-any checkpoint. :class:`RunSource` names exactly that. It is implemented by
+checkpoints, the analysis store kept with it (if any), and the effective weights, isometric
+features and predictions of the probe samples at any checkpoint. :class:`RunSource` names exactly
+that. It is implemented by
 
 - :class:`~linlens_widgets.analysis.weights.RunWeights` (``run_weights(run)``: one recorded run),
 - :class:`~linlens_widgets.widgets.sweep_pair.RunPair` (two runs of a sweep side by side),
 - the test double ``FakeRun`` of the widget tests.
 
-:func:`source_of` is the one place where a ``Run`` becomes its source.
+A source that computes W_eff in bounded row chunks (``RunWeights``) is also a
+:class:`ChunkedSource`; the others hold a checkpoint's W_eff whole. :func:`source_of` is the one
+place where a ``Run`` becomes its source, and :func:`is_source` says what it accepts.
 
 >>> import linlens_widgets as ll
 >>> data = ll.datasets.digits()
@@ -20,13 +23,16 @@ any checkpoint. :class:`RunSource` names exactly that. It is implemented by
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any, Protocol, runtime_checkable
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from linlens_widgets.analysis.weights import run_weights
 from linlens_widgets.runs.store import Run
 
-__all__ = ["RunSource", "source_of"]
+if TYPE_CHECKING:
+    from linlens_widgets.analysis.store import AnalysisStore
+
+__all__ = ["ChunkedSource", "RunSource", "is_source", "source_of"]
 
 
 @runtime_checkable
@@ -45,6 +51,9 @@ class RunSource(Protocol):
         Shape of one input: ``(C, H, W)`` for images, ``(D,)`` for feature vectors.
     checkpoints : sequence
         Per checkpoint, an object with ``epoch`` (float), ``step`` (int) and ``metrics`` (dict).
+    store : AnalysisStore or None
+        The analysis store of the recorded run; None for a source that keeps none (a pair of
+        runs, a test double): what the widgets would store is then computed again when asked.
     """
 
     probe_inputs: Any
@@ -52,6 +61,7 @@ class RunSource(Protocol):
     classes: Sequence[str]
     input_shape: tuple[int, ...]
     checkpoints: Sequence[Any]
+    store: AnalysisStore | None
 
     def effective_weights(self, i: int) -> Any:
         """Return the probe samples' effective weights at checkpoint ``i``.
@@ -67,6 +77,36 @@ class RunSource(Protocol):
     def predictions(self, i: int) -> Any:
         """Return the predicted class ``(N,)`` of every probe sample at checkpoint ``i``."""
         ...
+
+
+@runtime_checkable
+class ChunkedSource(RunSource, Protocol):
+    """A :class:`RunSource` that computes W_eff in bounded row chunks, never a whole checkpoint.
+
+    The widgets ask it for what they draw (a few samples, group means, the probe mean) instead of
+    reducing a whole checkpoint's W_eff themselves.
+    """
+
+    def iter_effective_weights(self, i: int) -> Iterator[tuple[int, Any]]:
+        """Yield ``(start, chunk)`` of the probe samples' W_eff at checkpoint ``i``."""
+        ...
+
+    def sample_weights(self, i: int, samples: Any) -> Any:
+        """Return the W_eff of the probe samples ``samples`` (indices) at checkpoint ``i``."""
+        ...
+
+    def group_means(self, i: int, groups: Any, n_groups: int | None = None) -> Any:
+        """Return the mean W_eff ``(n_groups, C, *input)`` of groups of probe samples."""
+        ...
+
+    def probe_mean(self, i: int) -> Any:
+        """Return the mean W_eff over all probe samples at checkpoint ``i``."""
+        ...
+
+
+def is_source(obj: Any) -> bool:
+    """Whether :func:`source_of` reads ``obj``: a ``Run`` or a :class:`RunSource`."""
+    return isinstance(obj, (Run, RunSource))
 
 
 def source_of(run: Any) -> RunSource:

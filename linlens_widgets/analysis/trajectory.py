@@ -11,15 +11,31 @@ without recomputation.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
 from linlens_widgets.analysis._quality import mean_displacement
 
-__all__ = ["Trajectory", "normalise_positions"]
+__all__ = ["Trajectory", "TrajectoryLike", "normalise_positions"]
 
 _ARRAY_FIELDS = ("positions", "epochs", "steps", "checkpoint_ids", "labels", "kl", "knn_recall")
+
+
+@runtime_checkable
+class TrajectoryLike(Protocol):
+    """What the widgets read of a trajectory: a :class:`Trajectory`, or any record alike.
+
+    Attributes
+    ----------
+    positions : array (E, N, 2)
+        One 2-D layout of the probe samples per frame.
+    labels : array (N,)
+        The probe samples' labels.
+    """
+
+    positions: Any
+    labels: Any
 
 
 def normalise_positions(positions: np.ndarray) -> np.ndarray:

@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
+from linlens_widgets.analysis.store import AnalysisStore
 from linlens_widgets.analysis.threads import torch_threads
 from linlens_widgets.lens.effective import (
     EffectiveWeights,
@@ -185,6 +186,11 @@ class RunWeights:
     def checkpoints(self) -> list[Any]:
         """The run's checkpoints (``epoch``, ``step``, ``metrics``)."""
         return self.run.checkpoints
+
+    @property
+    def store(self) -> AnalysisStore:
+        """The run's analysis store (entries kept with the run, and in its folder)."""
+        return AnalysisStore(self.run)
 
     @property
     def cache_bytes(self) -> int:

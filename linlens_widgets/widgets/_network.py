@@ -167,6 +167,7 @@ def network_payload(
     run: Any,
     checkpoint_ids: Sequence[int],
     *,
+    display: dict[str, Any],
     dtype: str = "float32",
     tables: bool = False,
     progress: bool = True,
@@ -180,6 +181,9 @@ def network_payload(
         The run.
     checkpoint_ids
         Run checkpoint indices, in the order of the widget's checkpoint positions.
+    display
+        How the run's inputs are shown (``RunFacts.display``): normalised images whose pixels
+        are exact bytes travel as those bytes.
     dtype : {"float32", "float16"}
         Storage precision of the layer arrays.
     tables
@@ -211,7 +215,7 @@ def network_payload(
         "input_scale": scale,
         "labels": to_numpy(run.probe_labels).astype(np.int32),
     }
-    shown = _sources.display(run, _sources.input_shape(run))
+    shown = display
     if inputs.dtype != np.uint8 and "mean" in shown:
         codes = normalized_inputs(x, shown["mean"], shown["std"])
         if codes is not None:  # a quarter of the float32 bytes, rebuilt exactly in the page

@@ -327,7 +327,8 @@ def _carry_network(
     nets = _network.networks(run, ids) if ids else None
     if not nets:
         return None
-    payload = _network.network_payload(run, ids, tables=True, nets=nets)
+    shown = explorer.facts.display
+    payload = _network.network_payload(run, ids, display=shown, tables=True, nets=nets)
     if payload is None:
         return None
     chosen = "float16" if precision == "auto" else precision

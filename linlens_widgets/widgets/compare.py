@@ -145,9 +145,7 @@ class WeightCompare(anywidget.AnyWidget):
         facts: RunFacts | None = None,
         **kwargs: Any,
     ) -> None:
-        if not _sources.is_run(run):
-            raise TypeError(f"WeightCompare needs a Run, got {type(run).__name__}")
-        facts = facts or RunFacts.of(run, checkpoints=checkpoints)
+        facts = facts or RunFacts.of_run(run, checkpoints=checkpoints)
         self.run = run
         self.checkpoint_ids = facts.checkpoint_ids
         self._n = facts.n_samples
@@ -173,7 +171,7 @@ class WeightCompare(anywidget.AnyWidget):
             presentation=presentation,
             **kwargs,
         )
-        self._network = _live_network(run, self.checkpoint_ids)
+        self._network = _live_network(run, self.checkpoint_ids, facts.display)
         self.on_msg(self._on_message)
 
     # ------------------------------------------------------------------ validation
@@ -436,7 +434,9 @@ LIVE_NETWORK_MAX_BYTES = 64 * 2**20
 larger ones are stored as float16, and past that the kernel answers every comparison."""
 
 
-def _live_network(run: Any, checkpoint_ids: Sequence[int]) -> dict[str, Any] | None:
+def _live_network(
+    run: Any, checkpoint_ids: Sequence[int], display: dict[str, Any]
+) -> dict[str, Any] | None:
     """Return the network payload of a portable run as binary buffers, or None (kernel only).
 
     With it the front end computes any sample's W_eff itself (``js/src/engine/responder.js``),
@@ -456,7 +456,7 @@ def _live_network(run: Any, checkpoint_ids: Sequence[int]) -> dict[str, Any] | N
         weights = _network.weights_bytes(nets[0], len(checkpoint_ids), dtype)
         if weights + inputs <= LIVE_NETWORK_MAX_BYTES:
             payload = _network.network_payload(
-                run, checkpoint_ids, dtype=dtype, tables=True, nets=nets
+                run, checkpoint_ids, display=display, dtype=dtype, tables=True, nets=nets
             )
             if payload is None:
                 return None
@@ -504,6 +504,20 @@ def _operand(value: Any, n: int, name: str) -> list[int]:
     if not out:
         raise ValueError(f"{name} is empty; give at least one probe index")
     return out
+
+
+def other_class_sample(labels: np.ndarray, a: int | Sequence[int]) -> int:
+    """Return the first probe sample whose label differs from operand ``a``'s first sample.
+
+    The explorer's default B: a comparison across classes.
+    """
+    a = int(a) if isinstance(a, (int, np.integer)) else int(next(iter(a), 0))
+    if not 0 <= a < len(labels):
+        raise ValueError(f"a {a} is out of range (the run has {len(labels)} probes)")
+    other = np.flatnonzero(labels != labels[a])
+    if other.size:
+        return int(other[0])
+    return min(a + 1, len(labels) - 1)
 
 
 def _features(run: Any, checkpoint_id: int) -> Any:

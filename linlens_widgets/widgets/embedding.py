@@ -23,7 +23,8 @@ import anywidget
 import numpy as np
 import traitlets
 
-from linlens_widgets.analysis.trajectory import Trajectory
+from linlens_widgets.analysis.source import is_source
+from linlens_widgets.analysis.trajectory import Trajectory, TrajectoryLike
 from linlens_widgets.widgets import _sources
 from linlens_widgets.widgets._bundle import bundle
 from linlens_widgets.widgets._codecs import array_serialization, to_wire_array
@@ -382,9 +383,9 @@ class EmbeddingView(anywidget.AnyWidget):
 
 def _resolve(obj: Any, run: Any | None) -> tuple[Any | None, Any | None]:
     """Split the first argument into (trajectory, run)."""
-    if _sources.is_run(obj):
+    if is_source(obj):
         return _sources.trajectory_of(obj), run if run is not None else obj
-    if _sources.is_trajectory(obj):
+    if isinstance(obj, TrajectoryLike):
         return obj, run
     if isinstance(obj, np.ndarray) or hasattr(obj, "shape"):
         return None, run
@@ -398,7 +399,7 @@ def _facts(run: Any | None, trajectory: Any | None, positions: np.ndarray) -> Ru
     if run is not None:
         n_checkpoints = positions.shape[0]
         frames = None if trajectory is not None else range(n_checkpoints)
-        return RunFacts.of(run, trajectory=trajectory, checkpoints=frames)
+        return RunFacts.of_run(run, trajectory=trajectory, checkpoints=frames)
     return RunFacts.of_trajectory(trajectory if trajectory is not None else Trajectory(positions))
 
 
@@ -456,6 +457,23 @@ def menu_classes(groups: np.ndarray | None, labels: np.ndarray) -> list[int]:
     if groups is None:
         return []
     return sorted(c for c, n in subcluster_counts(np.asarray(groups), labels).items() if n >= 2)
+
+
+def ordinary_sample(labels: np.ndarray, groups: np.ndarray | None) -> int:
+    """Choose a sample whose marker does not sit on tracked sub-clusters (the explorer's A).
+
+    The first sample of a class without two tracked groups, else the first sample in no group,
+    else 0.
+    """
+    if groups is None:
+        return 0
+    groups = np.asarray(groups)
+    split = set(menu_classes(groups, labels))
+    plain = np.flatnonzero(~np.isin(labels, sorted(split)))
+    if plain.size:
+        return int(plain[0])
+    outside = np.flatnonzero(groups < 0)
+    return int(outside[0]) if outside.size else 0
 
 
 def _track_all(run: Any) -> Any:

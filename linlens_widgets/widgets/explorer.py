@@ -27,14 +27,13 @@ from typing import Any
 
 import anywidget
 import ipywidgets
-import numpy as np
 import traitlets
 
 from linlens_widgets.widgets import _sources
 from linlens_widgets.widgets import panel as metrics_panel
 from linlens_widgets.widgets._bundle import bundle
-from linlens_widgets.widgets.compare import WeightCompare
-from linlens_widgets.widgets.embedding import EmbeddingView, menu_classes
+from linlens_widgets.widgets.compare import WeightCompare, other_class_sample
+from linlens_widgets.widgets.embedding import EmbeddingView, ordinary_sample
 from linlens_widgets.widgets.run_facts import RunFacts
 from linlens_widgets.widgets.scrubber import CheckpointScrubber
 from linlens_widgets.widgets.validate import set_state_or_keep
@@ -118,10 +117,8 @@ class LensExplorer(ipywidgets.VBox):
         subclusters: bool | None = None,
         **kwargs: Any,
     ) -> None:
-        if not _sources.is_run(run):
-            raise TypeError(f"LensExplorer needs a Run, got {type(run).__name__}")
         trajectory = _sources.trajectory_of(run) if trajectory is None else trajectory
-        self.facts = facts = RunFacts.of(run, trajectory=trajectory)
+        self.facts = facts = RunFacts.of_run(run, trajectory=trajectory)
         self.run = run
         self.trajectory = trajectory
         self.scrubber = CheckpointScrubber(run, checkpoint=checkpoint, facts=facts)
@@ -130,8 +127,8 @@ class LensExplorer(ipywidgets.VBox):
             trajectory, run=run, color=color, checkpoint=k, subclusters=subclusters, facts=facts
         )
         labels = facts.labels
-        a = _ordinary_sample(labels, self.embedding._groups) if a is None else a
-        b = _other_class(labels, a) if b is None else b
+        a = ordinary_sample(labels, self.embedding._groups) if a is None else a
+        b = other_class_sample(labels, a) if b is None else b
         self.compare = WeightCompare(run, a, b, checkpoint=k, class_means=class_means, facts=facts)
         self.layout_widget = ExplorerLayout(
             embedding=self.embedding, compare=self.compare, scrubber=self.scrubber
@@ -268,31 +265,3 @@ class LensExplorer(ipywidgets.VBox):
             max_mb=max_mb,
             precision=precision,
         )
-
-
-def _ordinary_sample(labels: np.ndarray, groups: np.ndarray | None) -> int:
-    """Choose the default A: a sample whose marker does not sit on tracked sub-clusters.
-
-    The first sample of a class without two tracked groups, else the first sample in no group,
-    else 0.
-    """
-    if groups is None:
-        return 0
-    groups = np.asarray(groups)
-    split = set(menu_classes(groups, labels))
-    plain = np.flatnonzero(~np.isin(labels, sorted(split)))
-    if plain.size:
-        return int(plain[0])
-    outside = np.flatnonzero(groups < 0)
-    return int(outside[0]) if outside.size else 0
-
-
-def _other_class(labels: np.ndarray, a: int | Sequence[int]) -> int:
-    """Return the first probe sample whose label differs from operand ``a``'s first sample."""
-    a = int(a) if isinstance(a, (int, np.integer)) else int(next(iter(a), 0))
-    if not 0 <= a < len(labels):
-        raise ValueError(f"a {a} is out of range (the run has {len(labels)} probes)")
-    other = np.flatnonzero(labels != labels[a])
-    if other.size:
-        return int(other[0])
-    return min(a + 1, len(labels) - 1)

@@ -18,10 +18,11 @@ from typing import Any
 import anywidget
 import traitlets
 
-from linlens_widgets.widgets import _sources
+from linlens_widgets.analysis.source import is_source
+from linlens_widgets.analysis.trajectory import TrajectoryLike
 from linlens_widgets.widgets._bundle import bundle
 from linlens_widgets.widgets.contract import SPEEDS
-from linlens_widgets.widgets.run_facts import RunFacts
+from linlens_widgets.widgets.run_facts import RunFacts, series
 from linlens_widgets.widgets.validate import (
     checkpoint_position,
     json_safe,
@@ -87,7 +88,7 @@ class CheckpointScrubber(anywidget.AnyWidget):
         self._n = len(frames)
         super().__init__(
             _frames=frames,
-            _series=_sources.series(frames),
+            _series=series(frames),
             checkpoint=checkpoint_position(checkpoint, self._n),
             speed=speed,
             loop=loop,
@@ -138,8 +139,8 @@ class CheckpointScrubber(anywidget.AnyWidget):
 
 def _facts(run: Any, checkpoints: Sequence[int] | None, name: str) -> RunFacts:
     """Work out what a scrubber shows: a run's checkpoints, or a trajectory's frames."""
-    if _sources.is_run(run):
-        return RunFacts.of(run, checkpoints=checkpoints)
-    if _sources.is_trajectory(run):
+    if is_source(run):
+        return RunFacts.of_run(run, checkpoints=checkpoints)
+    if isinstance(run, TrajectoryLike):
         return RunFacts.of_trajectory(run)
     raise TypeError(f"{name} needs a Run or a Trajectory, got {type(run).__name__}")

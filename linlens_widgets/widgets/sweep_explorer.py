@@ -34,7 +34,7 @@ import numpy as np
 import traitlets
 
 from linlens_widgets.progress import tqdm
-from linlens_widgets.widgets import _sources
+from linlens_widgets.widgets import _sources, run_facts
 from linlens_widgets.widgets._bundle import bundle
 from linlens_widgets.widgets._page import DEFAULT_MAX_MB
 from linlens_widgets.widgets.compare import WeightCompare
@@ -251,7 +251,7 @@ class SweepExplorer(ipywidgets.VBox):
         out = []
         for p in range(min(2, len(self.runs))):
             values = chart["series"][self.indices[p]]["y"]
-            ids = _sources.checkpoint_ids(self.trajectories[p], self.runs[p])
+            ids = run_facts.checkpoint_ids(self.trajectories[p], self.runs[p])
             on_axis = [values[int(ids[k])] for k in self.mapping[p]]
             nan = float("nan")
             out.append(
@@ -266,7 +266,7 @@ class SweepExplorer(ipywidgets.VBox):
     def _make_pair(self, pair: tuple[int, int]) -> RunPair:
         a, b = pair
         pairs = zip(self.runs, self.trajectories, strict=True)
-        ids = [_sources.checkpoint_ids(t, r) for r, t in pairs]
+        ids = [run_facts.checkpoint_ids(t, r) for r, t in pairs]
         return RunPair(
             self.runs[a],
             self.runs[b],
@@ -341,7 +341,7 @@ def _trajectories(runs: Sequence[Any], labels: Sequence[str]) -> list[Any]:
 
 
 def _epochs_of(run: Any, trajectory: Any) -> np.ndarray:
-    ids = _sources.checkpoint_ids(trajectory, run)
+    ids = run_facts.checkpoint_ids(trajectory, run)
     return np.asarray([float(run.checkpoints[int(i)].epoch) for i in ids], dtype=np.float64)
 
 

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from linlens_widgets.progress import tqdm
-from linlens_widgets.widgets import _sources
+from linlens_widgets.widgets import run_facts
 
 __all__ = ["default_metric", "metric_chart", "metric_values"]
 
@@ -24,7 +24,7 @@ def default_metric(run: Any) -> str:
     names: dict[str, None] = {}
     for c in run.checkpoints:
         names.update(dict.fromkeys(c.metrics))
-    found = _sources.find_metric(dict.fromkeys(names, 0.0), _sources.ACCURACY_KEYS)
+    found = run_facts.find_metric(dict.fromkeys(names, 0.0), run_facts.ACCURACY_KEYS)
     if found is not None:
         return found
     if not names:

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from linlens_widgets.lens.arrays import to_numpy
-from linlens_widgets.widgets import _network, _page
+from linlens_widgets.widgets import _network, _page, run_facts
 from linlens_widgets.widgets._codecs import array_to_b64
 
 __all__ = ["DEFAULT_PAGE_SAMPLES", "write_sweep_page"]
@@ -90,7 +90,10 @@ def _pair_networks(ex: Any) -> list[dict[str, Any]] | None:
         nets = _network.networks(run, ids, progress=False)
         if not nets:
             return None
-        payload = _network.network_payload(run, ids, tables=True, progress=False, nets=nets)
+        shown = run_facts.display(run, run_facts.input_shape(run))
+        payload = _network.network_payload(
+            run, ids, display=shown, tables=True, progress=False, nets=nets
+        )
         if payload is None:
             return None
         out.append(_network.packed(_network.at_precision(payload, "float32")))

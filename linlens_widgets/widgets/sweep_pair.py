@@ -15,7 +15,7 @@ import numpy as np
 
 from linlens_widgets.analysis.source import source_of
 from linlens_widgets.lens.arrays import to_numpy
-from linlens_widgets.widgets import _sources
+from linlens_widgets.widgets import run_facts
 
 __all__ = ["RunPair"]
 
@@ -59,7 +59,7 @@ class RunPair:
             [to_numpy(run_a.probe_labels), to_numpy(run_b.probe_labels)]
         )
         self.image_shape = tuple(run_a.image_shape)
-        self.input_shape = _sources.input_shape(run_a)  # as run A is drawn
+        self.input_shape = run_facts.input_shape(run_a)  # as run A is drawn
         self.classes = list(getattr(run_a, "classes", None) or [])
         self.dataset_name = getattr(run_a, "dataset_name", "runs")
         self.checkpoints = [
@@ -71,6 +71,7 @@ class RunPair:
             )
             for k, (e, a) in enumerate(zip(axis, self.map_a, strict=True))
         ]
+        self.store = None  # a pair of runs keeps no analysis store of its own
         self._cache: dict[int, Any] = {}
 
     def effective_weights(self, k: int) -> Any:

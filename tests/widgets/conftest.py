@@ -21,6 +21,7 @@ class FakeRun:
     image_shape: tuple[int, int] = (4, 4)
     bias: bool = True
     dataset_name: str = "fake"
+    store: Any = None  # no analysis store: what a widget would keep is computed again
     _weights: list[torch.Tensor] = field(default_factory=list)
 
     def __post_init__(self) -> None:

@@ -54,3 +54,17 @@ def test_the_run_pair_is_a_source_over_both_runs(run: FakeRun) -> None:
     )
     np.testing.assert_allclose(features, expected)
     assert pair.predictions(1).shape == (2 * run.n,)
+
+
+def test_the_store_is_the_run_s_and_a_source_without_one_keeps_nothing(run: FakeRun) -> None:
+    from linlens_widgets.analysis.store import AnalysisStore
+    from linlens_widgets.widgets import _sources
+
+    recorded = _tiny_run()
+    store = source_of(recorded).store
+    assert isinstance(store, AnalysisStore) and store.run is recorded
+    assert _sources.store_analysis(recorded, "probe", {"x": np.zeros(2)}, {"k": 1}) is False
+    assert _sources.analysis_entry(recorded, "probe")[1] == {"k": 1}  # kept in memory
+    assert run.store is None and RunPair(run, FakeRun(), [0], [0], [0.0]).store is None
+    assert _sources.store_analysis(run, "probe", {"x": np.zeros(2)}, {}) is False
+    assert _sources.analysis_entry(run, "probe") is None
