@@ -506,17 +506,25 @@ def _operand(value: Any, n: int, name: str) -> list[int]:
     return out
 
 
-def other_class_sample(labels: np.ndarray, a: int | Sequence[int]) -> int:
-    """Return the first probe sample whose label differs from operand ``a``'s first sample.
+def other_class_sample(
+    labels: np.ndarray, a: int | Sequence[int], split_classes: Sequence[int] = ()
+) -> int:
+    """Return a probe sample whose label differs from operand ``a``'s first sample.
 
-    The explorer's default B: a comparison across classes.
+    The explorer's default B: a comparison across classes. Its marker should not sit on tracked
+    sub-clusters either, so the first sample of another class outside ``split_classes`` (the
+    classes the Colour menu offers sub-clusters of) is preferred; else the first of another class.
     """
     a = int(a) if isinstance(a, (int, np.integer)) else int(next(iter(a), 0))
     if not 0 <= a < len(labels):
         raise ValueError(f"a {a} is out of range (the run has {len(labels)} probes)")
-    other = np.flatnonzero(labels != labels[a])
-    if other.size:
-        return int(other[0])
+    other = labels != labels[a]
+    plain = np.flatnonzero(other & ~np.isin(labels, list(split_classes)))
+    if plain.size:
+        return int(plain[0])
+    other_ids = np.flatnonzero(other)
+    if other_ids.size:
+        return int(other_ids[0])
     return min(a + 1, len(labels) - 1)
 
 

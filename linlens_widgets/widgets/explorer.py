@@ -33,7 +33,7 @@ from linlens_widgets.widgets import _sources
 from linlens_widgets.widgets import panel as metrics_panel
 from linlens_widgets.widgets._bundle import bundle
 from linlens_widgets.widgets.compare import WeightCompare, other_class_sample
-from linlens_widgets.widgets.embedding import EmbeddingView, ordinary_sample
+from linlens_widgets.widgets.embedding import EmbeddingView, menu_classes, ordinary_sample
 from linlens_widgets.widgets.run_facts import RunFacts
 from linlens_widgets.widgets.scrubber import CheckpointScrubber
 from linlens_widgets.widgets.validate import set_state_or_keep
@@ -127,8 +127,9 @@ class LensExplorer(ipywidgets.VBox):
             trajectory, run=run, color=color, checkpoint=k, subclusters=subclusters, facts=facts
         )
         labels = facts.labels
-        a = ordinary_sample(labels, self.embedding._groups) if a is None else a
-        b = other_class_sample(labels, a) if b is None else b
+        groups = self.embedding._groups
+        a = ordinary_sample(labels, groups) if a is None else a
+        b = other_class_sample(labels, a, menu_classes(groups, labels)) if b is None else b
         self.compare = WeightCompare(run, a, b, checkpoint=k, class_means=class_means, facts=facts)
         self.layout_widget = ExplorerLayout(
             embedding=self.embedding, compare=self.compare, scrubber=self.scrubber

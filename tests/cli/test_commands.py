@@ -195,8 +195,10 @@ def test_the_demo_run_keeps_its_sub_clusters_and_a_stays_off_them(
     labels = np.asarray(run.probe_labels)
     split = menu_classes(explorer.embedding._groups, labels)
     assert split, "no class of the demo run has two tracked sub-clusters"
-    [a] = explorer.compare.a
+    [a], [b] = explorer.compare.a, explorer.compare.b
     assert labels[a] not in split
+    if set(labels) - set(split) - {labels[a]}:  # a plain class other than A's exists
+        assert labels[b] not in split
 
 
 @pytest.mark.slow

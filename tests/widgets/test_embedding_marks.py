@@ -103,8 +103,10 @@ def test_colour_menu_offers_tracked_subclusters_and_default_a_avoids_them(run, t
     assert all(re.match(MENU_PATTERN, f"subclusters:{c}") for c in menu_classes(groups, labels))
     assert not re.match(MENU_PATTERN, "subclusters:one")
     ex = ll.LensExplorer(run, trajectory=traj, subclusters=True, panel=False)
-    a = ex.compare.a[0]
+    a, b = ex.compare.a[0], ex.compare.b[0]
     assert labels[a] != 1, f"the default A {a} sits in the class with sub-clusters"
+    assert labels[b] != 1, f"the default B {b} sits in the class with sub-clusters"
+    assert labels[b] != labels[a], "the default B compares across classes"
     assert ll.LensExplorer(run, trajectory=traj, a=3, subclusters=True, panel=False).compare.a == [
         3
     ]
