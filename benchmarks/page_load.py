@@ -25,6 +25,7 @@ def arguments() -> argparse.ArgumentParser:
     parser.add_argument("page", type=Path, help="a saved page (.html)")
     parser.add_argument("--before", type=Path, help="another built page.js to compare with")
     parser.add_argument("--loads", type=int, default=5, help="loads of each page (5)")
+    parser.add_argument("--clicks", type=int, default=0, help="points clicked and timed (0)")
     return parser
 
 
@@ -35,6 +36,7 @@ from playwright.sync_api import sync_playwright
 
 from linlens_widgets.widgets._bundle import bundle_path
 from tests.helpers.browser.chromium import CHROMIUM, CHROMIUM_ARGS
+from tests.helpers.browser.widgets import click_point, clickable_points, root, wait_scatter_ready
 
 WATCH = """
 (() => {
@@ -81,6 +83,46 @@ def load_times(browser, page: Path) -> dict[str, float]:
     return marks
 
 
+CLICK_WATCH = """
+(compare) => {
+  const clicks = (window.__linlensClicks = []);
+  let down = null;
+  document.addEventListener("pointerdown", () => { down = performance.now(); }, true);
+  const done = () => {
+    if (down === null || compare.dataset.state !== "ready") return;
+    if (compare.dataset.a !== String(window.__linlensClickTarget)) return;
+    const start = down;
+    down = null;
+    requestAnimationFrame(() => clicks.push(performance.now() - start));
+  };
+  new MutationObserver(done).observe(compare, { attributes: true });
+}
+"""
+
+
+def click_times(browser, page: Path, k: int) -> list[float]:
+    """Click ``k`` points of ``page``, most isolated first: pointer-down to comparison (ms)."""
+    context = browser.new_context(viewport={"width": 1280, "height": 720})
+    tab = context.new_page()
+    tab.goto(page.resolve().as_uri())
+    explorer = root(tab, "explorer")
+    embedding, compare = root(explorer, "embedding"), root(explorer, "compare")
+    wait_scatter_ready(embedding, timeout_ms=120_000)
+    tab.wait_for_function(
+        "(c) => c.dataset.state === 'ready'", arg=compare.element_handle(), timeout=120_000
+    )
+    tab.evaluate(CLICK_WATCH, compare.element_handle())
+    shown = compare.evaluate("(c) => c.dataset.a")
+    targets = [i for i in clickable_points(tab, embedding, k + 1) if str(i) != shown][:k]
+    for n, i in enumerate(targets, start=1):
+        tab.evaluate(f"() => {{ window.__linlensClickTarget = {i}; }}")
+        click_point(tab, embedding, i)
+        tab.wait_for_function(f"() => window.__linlensClicks.length >= {n}", timeout=60_000)
+    times = tab.evaluate("() => window.__linlensClicks")
+    context.close()
+    return [float(t) for t in times]
+
+
 def main() -> int:
     args = arguments().parse_args()
     if not CHROMIUM.is_file():
@@ -108,6 +150,13 @@ def main() -> int:
             print(
                 f"  {name}: first scatter median {scatter:.0f} ms ({each}); comparison ready "
                 f"median {compare:.0f} ms; marks (medians, ms): {steps or 'none'}"
+            )
+        if args.clicks > 0:
+            clicks = click_times(browser, args.page, args.clicks)
+            each = ", ".join(f"{t:.0f}" for t in clicks)
+            print(
+                f"  this build: {len(clicks)} clicks, pointer-down to comparison shown median "
+                f"{statistics.median(clicks):.0f} ms, max {max(clicks):.0f} ms ({each})"
             )
         browser.close()
     return 0
