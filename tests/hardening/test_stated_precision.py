@@ -23,6 +23,7 @@ import torch
 import linlens_widgets as ll
 from linlens_widgets.widgets import _network
 from linlens_widgets.widgets import compare as compare_module
+from linlens_widgets.widgets.run_facts import RunFacts
 from tests.widgets.conftest import make_trajectory
 
 
@@ -157,7 +158,8 @@ def test_the_live_widget_never_sends_overflowed_float16_weights(huge, monkeypatc
     ids, nets = ids_nets(huge)
     only_float16 = _network.weights_bytes(nets[0], len(ids), "float16") + 64 * 40
     monkeypatch.setattr(compare_module, "LIVE_NETWORK_MAX_BYTES", only_float16)
-    payload = compare_module._live_network(huge, ids)
+    display = RunFacts.of_run(huge).display
+    payload = compare_module._live_network(huge, ids, display)
     if payload is not None:
         for row in payload["weights"]:
             for array in row:
