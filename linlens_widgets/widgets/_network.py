@@ -402,19 +402,10 @@ def comparison_tables(
         centred cosine and ``neighbors_raw`` ``{index}`` by raw cosine.
     """
     ids = [int(i) for i in checkpoint_ids]
+    stored = stored_tables(run, ids)
+    if stored is not None:
+        return stored
     want = {"checkpoint_ids": ids, "k": NEIGHBORS_K, "version": _TABLES_VERSION}
-    entry = _sources.analysis_entry(run, TABLES_ENTRY)
-    if (
-        entry is not None
-        and {k: entry[1].get(k) for k in want} == want
-        and _tables_problem(run, ids, entry[0]) is None
-    ):
-        arrays = entry[0]
-        return {
-            "probe_mean": arrays["probe_mean"],
-            "neighbors": {"index": arrays["index"], "similarity": arrays["similarity"]},
-            "neighbors_raw": {"index": arrays["raw_index"]},
-        }
     tables = _tables(run, ids, progress)
     raw = tables["neighbors_raw"]
     arrays = {
@@ -424,6 +415,29 @@ def comparison_tables(
     }
     _sources.store_analysis(run, TABLES_ENTRY, arrays, want)
     return tables
+
+
+def stored_tables(run: Any, checkpoint_ids: Sequence[int]) -> dict[str, Any] | None:
+    """Return the comparison tables kept in the run's analysis store for these checkpoints, or None.
+
+    None when nothing is stored, when the entry was made for other checkpoints, another ``k`` or
+    another table version, or when its arrays fail the checks of :func:`_tables_problem`.
+    """
+    ids = [int(i) for i in checkpoint_ids]
+    want = {"checkpoint_ids": ids, "k": NEIGHBORS_K, "version": _TABLES_VERSION}
+    entry = _sources.analysis_entry(run, TABLES_ENTRY)
+    if (
+        entry is None
+        or {k: entry[1].get(k) for k in want} != want
+        or _tables_problem(run, ids, entry[0]) is not None
+    ):
+        return None
+    arrays = entry[0]
+    return {
+        "probe_mean": arrays["probe_mean"],
+        "neighbors": {"index": arrays["index"], "similarity": arrays["similarity"]},
+        "neighbors_raw": {"index": arrays["raw_index"]},
+    }
 
 
 def _tables_problem(run: Any, ids: list[int], arrays: dict[str, np.ndarray]) -> str | None:

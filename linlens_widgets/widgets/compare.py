@@ -434,6 +434,15 @@ LIVE_NETWORK_MAX_BYTES = 64 * 2**20
 larger ones are stored as float16, and past that the kernel answers every comparison."""
 
 
+LIVE_TABLES_MAX_PROBES = 2_000
+"""Largest probe set whose probe means and neighbour tables the live widget computes for its
+first state. The tables cost one pass over every checkpoint's W_eff and an N x N neighbour
+search per checkpoint (about 30 s a checkpoint at 10,000 MNIST probes on two cores); above this
+size the explorer shows at once, sends them only when the run's analysis store already holds
+them, and otherwise the kernel answers the centred comparison and the neighbours on request
+(``save_html`` computes and stores them, for the page and the next explorer)."""
+
+
 def _live_network(
     run: Any, checkpoint_ids: Sequence[int], display: dict[str, Any]
 ) -> dict[str, Any] | None:
@@ -443,20 +452,26 @@ def _live_network(
     so a comparison never waits for a kernel that is busy running another cell, and a notebook
     opened from its saved widget state compares before its kernel runs. The payload carries the
     probe means and neighbour tables too (``_network.comparison_tables``, kept in the run's
-    analysis store), so that comparison is the centred one with neighbours; float16 weights come
-    with the ReLU states their rounding would get wrong.
+    analysis store; above `LIVE_TABLES_MAX_PROBES` probes only when already stored), so that
+    comparison is the centred one with neighbours; float16 weights come with the ReLU states
+    their rounding would get wrong.
     """
     from linlens_widgets.widgets import _network
 
     nets = _network.networks(run, checkpoint_ids, progress=False)
     if not nets:
         return None
-    inputs = len(run.probe_labels) * nets[0].n_inputs
+    n_probes = len(run.probe_labels)
+    inputs = n_probes * nets[0].n_inputs
+    tables = (
+        n_probes <= LIVE_TABLES_MAX_PROBES
+        or _network.stored_tables(run, checkpoint_ids) is not None
+    )
     for dtype in ("float32", "float16"):
         weights = _network.weights_bytes(nets[0], len(checkpoint_ids), dtype)
         if weights + inputs <= LIVE_NETWORK_MAX_BYTES:
             payload = _network.network_payload(
-                run, checkpoint_ids, display=display, dtype=dtype, tables=True, nets=nets
+                run, checkpoint_ids, display=display, dtype=dtype, tables=tables, nets=nets
             )
             if payload is None:
                 return None

@@ -231,6 +231,41 @@ def test_live_comparison_carries_centred_tables_and_reuses_them(real, tmp_path, 
     again.save_html(tmp_path / "page.html")  # the page reuses them too
 
 
+def test_a_large_probe_set_leaves_its_tables_to_the_kernel_until_they_are_stored(
+    real, tmp_path, monkeypatch
+):
+    """Above LIVE_TABLES_MAX_PROBES the explorer's first state does not wait for the tables
+    (an N x N neighbour search per checkpoint): the live payload carries the network without
+    them, the kernel answers the centred comparison and the neighbours, and once a saved page
+    has computed and stored them the next explorer sends them again."""
+    from linlens_widgets.widgets import _network
+    from linlens_widgets.widgets import compare as compare_module
+
+    run, traj = real
+    saved = run.save(tmp_path / "run")
+    for kept in (saved / "analysis").glob(f"{_network.TABLES_ENTRY}.*"):  # from other tests
+        kept.unlink()
+    monkeypatch.setattr(compare_module, "LIVE_TABLES_MAX_PROBES", len(run.probe_labels) - 1)
+    computed: list[int] = []
+    real_tables = _network._tables
+
+    def counted(*args, **kwargs):
+        computed.append(1)
+        return real_tables(*args, **kwargs)
+
+    monkeypatch.setattr(_network, "_tables", counted)
+    ex = ll.LensExplorer(ll.Run.load(saved), trajectory=traj, panel=False)
+    payload = ex.compare._network
+    assert payload is not None and "weights" in payload  # the network is still sent
+    assert "probe_mean" not in payload and "neighbors" not in payload
+    assert computed == []
+    ex.save_html(tmp_path / "page.html")  # a page has no kernel: it computes and stores them
+    assert computed == [1]
+    again = ll.LensExplorer(ll.Run.load(saved), trajectory=traj, panel=False)
+    assert "probe_mean" in again.compare._network and "neighbors" in again.compare._network
+    assert computed == [1]
+
+
 def test_presentation_size_grows_the_panels_text(real):
     run, traj = real
     ex = ll.LensExplorer(run, trajectory=traj)
