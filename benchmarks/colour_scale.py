@@ -73,7 +73,7 @@ def measure(label: str, work: Callable[[], Any]) -> Any:
         seconds = time.perf_counter() - t0
     mb = 1024 * 1024
     print(
-        f"{label:<10} {seconds:8.1f} s   peak +{(rss.peak - rss.start) / mb:7.0f} MB   "
+        f"{label:<16} {seconds:8.1f} s   peak +{(rss.peak - rss.start) / mb:7.0f} MB   "
         f"(peak RSS {rss.peak / mb:6.0f} MB)",
         flush=True,
     )
@@ -103,8 +103,21 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2, help="torch threads (default 2)")
     parser.add_argument("--cifar", default=os.environ.get("LINLENS_CIFAR10"), help="CIFAR folder")
     parser.add_argument("--page", action="store_true", help="also save the explorer's page")
-    parser.add_argument("--out", default=None, help="where to write the page (default: temp)")
+    parser.add_argument(
+        "--out", default=None, help="the page file to write (default: in a temporary folder)"
+    )
+    parser.add_argument(
+        "--layout",
+        choices=("tsne", "pca"),
+        default="tsne",
+        help="the embedding: aligned t-SNE (default) or PCA, for timing the page alone",
+    )
+    parser.add_argument(
+        "--no-features", action="store_true", help="skip the features stage (the page's own stays)"
+    )
     args = parser.parse_args()
+    if args.out and Path(args.out).is_dir():  # checked before the work, not after it
+        raise SystemExit(f"--out {args.out} is a folder; give the page's file name")
     torch.set_num_threads(args.threads)
     print(f"{args.n} colour probes x {args.checkpoints} checkpoints, {args.threads} threads")
 
@@ -134,15 +147,16 @@ def main() -> None:
             shape = tuple(weights.weight_features(i).shape)
         return shape
 
-    shape = measure("features", features)
-    print(
-        f"features: {shape} per checkpoint ({shape[0] * shape[1] * 4 / 1e6:.0f} MB); the feature "
-        f"cache keeps at most {weights.cache_bytes / 2**20:.0f} MiB of them"
-    )
-    measure("embedding", lambda: ll.embed(run, progress=False))
+    if not args.no_features:
+        shape = measure("features", features)
+        print(
+            f"features: {shape} per checkpoint ({shape[0] * shape[1] * 4 / 1e6:.0f} MB); the "
+            f"feature cache keeps at most {weights.cache_bytes / 2**20:.0f} MiB of them"
+        )
+    measure(f"embedding ({args.layout})", lambda: ll.embed(run, method=args.layout, progress=False))
     if args.page:
         out = Path(args.out) if args.out else Path(tempfile.mkdtemp()) / "colour.html"
-        explorer = ll.LensExplorer(run)
+        explorer = measure("explorer", lambda: ll.LensExplorer(run))
         measure("page", lambda: explorer.save_html(out))
         print(f"page: {out} {out.stat().st_size / 1e6:.1f} MB")
 
