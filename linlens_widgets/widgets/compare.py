@@ -463,18 +463,15 @@ def _live_network(
         return None
     n_probes = len(run.probe_labels)
     inputs = n_probes * nets[0].n_inputs
-    tables = (
-        n_probes <= LIVE_TABLES_MAX_PROBES
-        or _network.stored_tables(run, checkpoint_ids) is not None
-    )
     for dtype in ("float32", "float16"):
         weights = _network.weights_bytes(nets[0], len(checkpoint_ids), dtype)
         if weights + inputs <= LIVE_NETWORK_MAX_BYTES:
             payload = _network.network_payload(
-                run, checkpoint_ids, display=display, dtype=dtype, tables=tables, nets=nets
+                run, checkpoint_ids, display=display, dtype=dtype, nets=nets
             )
             if payload is None:
                 return None
+            payload.update(_live_tables(run, checkpoint_ids) or {})
             if dtype == "float16":  # pin the ReLUs that rounding would flip (see _page)
                 error, patterns = _network.stored_precision(run, checkpoint_ids, nets, dtype)
                 if not error <= _network.FLOAT16_TOLERANCE:  # an overflow or a NaN included
@@ -483,6 +480,19 @@ def _live_network(
                     payload["patterns"] = patterns
             return _network.encoded(payload, _buffer)
     return None
+
+
+def _live_tables(run: Any, checkpoint_ids: Sequence[int]) -> dict[str, Any] | None:
+    """Return the probe means and neighbour tables the live payload carries, or None (kernel).
+
+    Computed (and stored) up to `LIVE_TABLES_MAX_PROBES` probes; above, only what the run's
+    analysis store already holds, looked up once.
+    """
+    from linlens_widgets.widgets import _network
+
+    if len(run.probe_labels) <= LIVE_TABLES_MAX_PROBES:
+        return _network.comparison_tables(run, checkpoint_ids)
+    return _network.stored_tables(run, checkpoint_ids)
 
 
 def _buffer(a: np.ndarray) -> dict[str, Any]:
