@@ -6,9 +6,11 @@ Run from the repository root: ``uv run python -m benchmarks.page_load PAGE [--be
 ``PAGE`` is a page written by ``save_html`` (e.g. ``linlens demo --html demo.html``). With
 ``--before``, a second copy of the page carries that built ``page.js`` instead of its own (e.g. the
 bundle built from the previous commit), and the two are loaded alternately ``--loads`` times each
-from file://. Timed: ``performance.now()`` (from the navigation's start) when the scatter first
-reports ``data-ready``, and when the comparison first shows both samples (``data-state`` ready);
-medians.
+from file://. Timed: ``performance.now()`` (from the navigation's start) when the scatter's root
+(``data-linlens=embedding``) first reports ``data-ready``, i.e. its first frame is drawn, and when
+the comparison first shows both samples (``data-state`` ready); medians. The page's own marks
+(``linlens:mount``, ``:unpacked``, ``:rendered``, ``:scatter``, ``:unpacking``, ``:network``) are
+printed beside them.
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ WATCH = """
 (() => {
   const marks = (window.__linlensMarks = {});
   const tick = () => {
-    const scatter = document.querySelector('[data-ready="true"]');
+    const scatter = document.querySelector('[data-linlens=embedding][data-ready="true"]');
     if (scatter && marks.scatter === undefined) marks.scatter = performance.now();
     const cmp = document.querySelector('[data-linlens=compare][data-state=ready]');
     if (cmp && marks.compare === undefined) marks.compare = performance.now();

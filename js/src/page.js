@@ -184,25 +184,57 @@ function mark(name) {
 }
 
 /**
+ * A promise that resolves once the scatter inside `el` has drawn its first frame (its root's
+ * `data-ready`), at once when `el` holds no scatter, and after `waitMs` in any case (a scatter
+ * that cannot draw must not hold the rest of the page back).
+ */
+export function firstFrame(el, waitMs = 3000) {
+  const drawn = () => {
+    const roots = el.querySelectorAll?.("[data-linlens=embedding]") ?? [];
+    return roots.length === 0 || Array.from(roots).some((r) => r.dataset.ready === "true");
+  };
+  return new Promise((resolve) => {
+    if (drawn() || typeof MutationObserver === "undefined") {
+      resolve();
+      return;
+    }
+    const timer = setTimeout(finish, waitMs);
+    const observer = new MutationObserver(() => drawn() && finish());
+    function finish() {
+      clearTimeout(timer);
+      observer.disconnect();
+      resolve();
+    }
+    observer.observe(el, { attributes: true, attributeFilter: ["data-ready"], subtree: true });
+  });
+}
+
+/**
  * The page's responder for a packed `network`, `networks` (a sweep page's run pair) or `bank`,
- * unpacked on first use: a function that returns
- * a promise of the reply, with `prepare()` to start unpacking after the first draw.
- * Null when the page carries neither.
+ * unpacked only after `start()` is called (mount calls it once the scatter's first frame is
+ * drawn): a function that returns a promise of the reply. Messages that arrive before (the
+ * comparison asks as it renders) wait, so unpacking the page's largest payload never delays the
+ * first scatter. Null when the page carries neither.
  */
 function lazyResponder(carried) {
   if (!carried.network && !carried.networks && !carried.bank) return null;
-  let ready = null;
-  const load = () => {
-    ready ??= expandPacked(carried, "page").then((c) => {
+  let start;
+  const started = new Promise((resolve) => {
+    start = resolve;
+  });
+  const ready = started
+    .then(() => {
+      mark("linlens:unpacking");
+      return expandPacked(carried, "page");
+    })
+    .then((c) => {
       mark("linlens:network");
       return pageResponder(c);
     });
-    return ready;
-  };
-  const respond = (msg) => load().then((answer) => (answer ? answer(msg) : null));
-  // after the next frame: the scatter's first draw goes first
+  const respond = (msg) => ready.then((answer) => (answer ? answer(msg) : null));
+  // after the next frame, so the browser shows what was drawn before the unpacking starts
   const frame = globalThis.requestAnimationFrame;
-  respond.prepare = () => (frame ? frame(() => setTimeout(load, 0)) : setTimeout(load, 0));
+  respond.start = () => (frame ? frame(() => setTimeout(start, 0)) : setTimeout(start, 0));
   return respond;
 }
 
@@ -216,7 +248,8 @@ function lazyResponder(carried) {
  */
 export async function mount(el, packedConfig, chartEl = null) {
   // The widgets' state is unpacked first and drawn at once; the carried network (or bank), most
-  // of a page's bytes, is unpacked after the first draw, or when the comparison first asks.
+  // of a page's bytes, is unpacked after the scatter's first frame (the comparison's first
+  // questions wait for it).
   const { network, networks, bank, ...shown } = packedConfig;
   mark("linlens:mount");
   const config = await expandPacked(shown, "page");
@@ -236,7 +269,7 @@ export async function mount(el, packedConfig, chartEl = null) {
     showError(el, e, "page");
   }
   mark("linlens:rendered");
-  respond?.prepare();
+  if (respond) firstFrame(el).then(respond.start);
   const scrub = config.scrubber ? models[config.scrubber] : null;
   let chart = null;
   if (chartEl && config.chart) {

@@ -1,5 +1,6 @@
+// @vitest-environment jsdom
 import { describe, expect, it } from "vitest";
-import { bankResponder, PageModel, reviveBuffers } from "../src/page.js";
+import { bankResponder, firstFrame, PageModel, reviveBuffers } from "../src/page.js";
 import { decodeMessageArrays } from "../src/codecs.js";
 import { linkModels } from "../src/explorer.js";
 
@@ -66,6 +67,31 @@ describe("bank responder", () => {
     expect(got).toEqual([]);
     await new Promise((r) => setTimeout(r, 5));
     expect(got).toEqual(["sample"]);
+  });
+});
+
+describe("first frame", () => {
+  it("waits for the scatter's data-ready, and not at all without a scatter", async () => {
+    const el = document.createElement("div");
+    await firstFrame(el); // no scatter: at once
+    const scatter = document.createElement("div");
+    scatter.dataset.linlens = "embedding";
+    el.append(scatter);
+    let done = false;
+    const waiting = firstFrame(el, 10_000).then(() => (done = true));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(done).toBe(false);
+    scatter.dataset.ready = "true";
+    await waiting;
+    expect(done).toBe(true);
+  });
+
+  it("gives up waiting after its time, so a scatter that cannot draw holds nothing back", async () => {
+    const el = document.createElement("div");
+    el.innerHTML = '<div data-linlens="embedding"></div>';
+    const t = Date.now();
+    await firstFrame(el, 30);
+    expect(Date.now() - t).toBeGreaterThanOrEqual(25);
   });
 });
 

@@ -137,6 +137,32 @@ def test_saved_comparison_is_readable_and_marked_at_1280(compare, guard) -> None
     guard.assert_clean()
 
 
+MARKS_JS = """() => Object.fromEntries(
+  performance.getEntriesByType('mark').filter((m) => m.name.startsWith('linlens:'))
+    .map((m) => [m.name, m.startTime]))"""
+
+
+def test_the_first_scatter_is_drawn_before_the_network_is_unpacked(compare, guard) -> None:
+    """The page's marks come in the order that keeps the first draw short: the carried network
+    (most of the page's bytes) starts unpacking (``linlens:unpacking``) only after the scatter's
+    first frame, even though the comparison asks for its samples while it renders."""
+    page, _, _ = compare
+    marks = page.evaluate(MARKS_JS)
+    order = [
+        "linlens:mount",
+        "linlens:unpacked",
+        "linlens:scatter",
+        "linlens:unpacking",
+        "linlens:network",
+    ]
+    missing = [name for name in order if name not in marks]
+    guard.check(not missing, f"page marks missing: {missing} (got {sorted(marks)})")
+    if not missing:
+        got = sorted(order, key=marks.__getitem__)
+        guard.check(got == order, f"page marks in the order {got}, expected {order}: {marks}")
+    guard.assert_clean()
+
+
 def _colour_bar(cmp) -> tuple[str, float, float]:
     """What the A and B colour bar states: the scale's name, and its low and high ends."""
     low, high = cmp.locator("[data-testid=scale-weights] .linlens-scalebar-label").all_inner_texts()

@@ -143,6 +143,7 @@ export function createScatter(view, { canvas, plot, renderer }, bag, on) {
     if (!view.ready) {
       view.ready = true;
       root.dataset.ready = "true";
+      globalThis.performance?.mark?.("linlens:scatter"); // the first frame (benchmarks/page_load.py)
     }
     root.dataset.checkpoint = String(e);
     on.drawn();
