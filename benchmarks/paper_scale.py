@@ -10,8 +10,9 @@ them:
 
 1. data: MNIST through torchvision's folder layout when ``--mnist-root`` is given; otherwise
    MNIST-shaped images made from scikit-learn's bundled 8x8 digits (each upsampled to 20x20 and
-   placed at a random shift inside a 28x28 canvas, as MNIST centres its 20x20 digits), which the
-   output says. Train and test images come from disjoint sets of original digits.
+   placed at a random shift inside a 28x28 canvas, as MNIST centres its 20x20 digits, with
+   8-bit pixels as MNIST's), which the output says. Train and test images come from disjoint
+   sets of original digits.
 2. training with the recorder (``ll.train``), checkpoints kept in memory;
 3. the W_eff features of every checkpoint (``run_weights(run).weight_features``);
 4. the aligned embedding (``ll.embed``, every core by default);
@@ -121,6 +122,9 @@ def measure(stages: list[Stage], name: str, fn: Callable[[], Any], note: str = "
 def digits_as_mnist(n_train: int, n_test: int, seed: int) -> Any:
     """MNIST-shaped images from the bundled digits: upsampled to 20x20, shifted in 28x28.
 
+    Pixels are rounded to 8 bits (k/255), the precision MNIST's files store and torchvision's
+    ``ToTensor`` gives, so the page stores them as MNIST's would be stored.
+
     Train and test images are drawn from disjoint halves (80/20) of the 1,797 original digits,
     so a probe image is never a shifted copy of a training image.
     """
@@ -141,6 +145,7 @@ def digits_as_mnist(n_train: int, n_test: int, seed: int) -> Any:
         canvas = torch.zeros((n, SIDE, SIDE))
         for k, (p, (dy, dx)) in enumerate(zip(picks, shifts, strict=True)):
             canvas[k, dy : dy + DIGIT, dx : dx + DIGIT] = big[p]
+        canvas = torch.round(canvas * 255.0) / 255.0  # 8-bit pixels, as MNIST stores them
         return canvas.reshape(n, -1), torch.as_tensor(digits.target[picks], dtype=torch.int64)
 
     x, y = draw(order[:cut], n_train)
@@ -164,7 +169,7 @@ def load_data(args: argparse.Namespace) -> Any:
         return data
     print(
         "data: no --mnist-root given, so MNIST-shaped images made from scikit-learn's bundled "
-        "8x8 digits (upsampled to 20x20, shifted inside 28x28), not MNIST"
+        "8x8 digits (upsampled to 20x20, shifted inside 28x28, 8-bit pixels), not MNIST"
     )
     return digits_as_mnist(args.train, args.probes, args.seed)
 
