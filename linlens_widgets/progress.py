@@ -14,12 +14,20 @@ bar closes: in a live session the bar disappears when done, and a saved notebook
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from tqdm.auto import tqdm as _auto_tqdm
 from tqdm.std import tqdm as _std_tqdm
 
-__all__ = ["tqdm"]
+__all__ = ["Progress", "ProgressHook", "report", "tqdm"]
+
+ProgressHook = Callable[[str, int, int], None]
+"""A callback told ``(what, done, total)`` after each step, where a bar cannot be shown (the
+explorer's analyses computed in the background report to a bar inside the explorer)."""
+
+Progress = bool | ProgressHook
+"""How a long step shows its progress: a :data:`tqdm` bar (True), nothing (False), or a hook."""
 
 
 def _notebook_bar_class(base: type) -> type:
@@ -55,3 +63,14 @@ def _is_notebook_bar(cls: type) -> bool:
 
 tqdm: Any = _notebook_bar_class(_auto_tqdm) if _is_notebook_bar(_auto_tqdm) else _auto_tqdm
 """``tqdm.auto.tqdm``; in a Jupyter kernel, a notebook bar that vanishes when it closes."""
+
+
+def report(progress: Progress, what: str, done: int, total: int) -> None:
+    """Tell a :data:`ProgressHook` that ``done`` of ``total`` steps of ``what`` are finished.
+
+    >>> report(lambda *a: print(*a), "agreement", 1, 20)
+    agreement 1 20
+    >>> report(True, "agreement", 1, 20)  # a bar counts by itself; nothing to tell
+    """
+    if callable(progress):
+        progress(what, done, total)

@@ -40,7 +40,7 @@ from linlens_widgets.analysis.similarity import class_similarity
 from linlens_widgets.analysis.store import AnalysisStore
 from linlens_widgets.analysis.subcluster_tracking import track_all_subclusters
 from linlens_widgets.analysis.weights import run_weights
-from linlens_widgets.progress import tqdm
+from linlens_widgets.progress import Progress, report, tqdm
 from linlens_widgets.runs.indexing import checkpoint_indices
 from linlens_widgets.version import __version__
 
@@ -60,6 +60,7 @@ __all__ = [
     "dynamics_table",
     "is_agreement",
     "lens_needed",
+    "lens_stored",
     "metric_column",
     "over_run",
     "recorded_metrics",
@@ -121,7 +122,7 @@ def over_run(
     *,
     source: Source = "auto",
     checkpoints: Sequence[int] | None = None,
-    progress: bool = True,
+    progress: Progress = True,
     **kwargs: Any,
 ) -> RunSeries:
     """Evaluate ``fn(weights, labels, **kwargs)`` at every checkpoint of a run.
@@ -141,8 +142,9 @@ def over_run(
         :func:`knn_agreement`), weights otherwise.
     checkpoints : sequence of int, optional
         Checkpoint indices (default all).
-    progress : bool, default True
-        Show a progress bar over checkpoints.
+    progress : bool or callable, default True
+        Show a progress bar over checkpoints; a callable is told ``(name, done, total)`` after
+        each checkpoint instead (``linlens_widgets.progress.ProgressHook``).
     **kwargs
         Passed on to ``fn``.
 
@@ -167,9 +169,11 @@ def over_run(
     name = getattr(fn, "__name__", "metric")
     results = RunSeries()
     engine = run_weights(run)
-    for i in tqdm(ids, desc=name, unit="ckpt", leave=False, disable=not progress):
+    bar = tqdm(ids, desc=name, unit="ckpt", leave=False, disable=progress is not True)
+    for done, i in enumerate(bar, 1):
         weights = engine.weight_features(i) if use_features else engine.effective_weights(i)
         results.append(fn(weights, labels, **kwargs))
+        report(progress, name, done, len(ids))
     results.checkpoint_ids = np.asarray(ids, dtype=np.int64)
     results.epochs = np.array([run.checkpoints[i].epoch for i in ids], dtype=np.float64)
     return results
@@ -183,7 +187,7 @@ def dynamics_table(
     *,
     lens: Sequence[LensAnalysis] = ("similarity", "agreement", "subclusters"),
     recompute: bool = False,
-    progress: bool = True,
+    progress: Progress = True,
 ) -> dict[str, np.ndarray]:
     """Return every per-checkpoint value the figures draw, as columns of equal length.
 
@@ -214,7 +218,8 @@ def dynamics_table(
     recompute
         Ignore stored results and compute again (default False).
     progress
-        Show a progress bar while an analysis is computed (default True).
+        Show a progress bar while an analysis is computed (default True), or a
+        ``ProgressHook`` told each checkpoint done.
 
     Returns
     -------
@@ -292,29 +297,54 @@ def _recorded_names(run: Run) -> list[str]:
 
 
 def _lens_analysis(
-    run: Run, analysis: LensAnalysis, *, recompute: bool, progress: bool
+    run: Run, analysis: LensAnalysis, *, recompute: bool, progress: Progress
 ) -> dict[str, np.ndarray]:
     """One lens analysis per checkpoint, kept in the run's analysis store while it is current."""
-    store = AnalysisStore(run)
-    name = f"plots.{analysis}"
-    key = {"version": __version__, "checkpoints": [c.step for c in run.checkpoints]}
-    if analysis in _LENS_REVISIONS:  # an analysis whose columns changed: older results are stale
-        key["revision"] = _LENS_REVISIONS[analysis]
-    cached = None if recompute else store.get(name)
-    if cached is not None and cached[1].get("key") == key:
-        return {column: values.astype(np.float64) for column, values in cached[0].items()}
+    cached = None if recompute else _stored_lens(run, analysis)
+    if cached is not None:
+        return {column: values.astype(np.float64) for column, values in cached.items()}
     arrays = _LENS_ANALYSES[analysis](run, progress)
-    store.put(name, arrays, {"key": key})
+    AnalysisStore(run).put(f"plots.{analysis}", arrays, {"key": _lens_key(run, analysis)})
     return arrays
 
 
-def _similarity_over_run(run: Run, progress: bool) -> dict[str, np.ndarray]:
+def lens_stored(run: Run, lens: Sequence[LensAnalysis]) -> bool:
+    """Whether every analysis in ``lens`` is stored with the run and current (nothing to compute).
+
+    The explorer asks this to decide whether its metrics panel can be drawn at once.
+
+    >>> lens_stored(run, ["similarity", "agreement"])  # doctest: +SKIP
+    True
+    """
+    return all(_stored_lens(run, analysis) is not None for analysis in lens)
+
+
+def _lens_key(run: Run, analysis: LensAnalysis) -> dict[str, Any]:
+    """Return what a stored lens analysis must have been computed from to be current."""
+    key: dict[str, Any] = {
+        "version": __version__,
+        "checkpoints": [c.step for c in run.checkpoints],
+    }
+    if analysis in _LENS_REVISIONS:  # an analysis whose columns changed: older results are stale
+        key["revision"] = _LENS_REVISIONS[analysis]
+    return key
+
+
+def _stored_lens(run: Run, analysis: LensAnalysis) -> dict[str, np.ndarray] | None:
+    """Return the stored columns of a lens analysis, or None when absent or stale."""
+    cached = AnalysisStore(run).get(f"plots.{analysis}")
+    if cached is None or cached[1].get("key") != _lens_key(run, analysis):
+        return None
+    return cached[0]
+
+
+def _similarity_over_run(run: Run, progress: Progress) -> dict[str, np.ndarray]:
     """Intra- and inter-class similarity at every checkpoint (``ll.metrics.class_similarity``)."""
     series = over_run(run, class_similarity, progress=progress)
     return {"intra": series.stack("intra"), "inter": series.stack("inter")}
 
 
-def _agreement_over_run(run: Run, progress: bool) -> dict[str, np.ndarray]:
+def _agreement_over_run(run: Run, progress: Progress) -> dict[str, np.ndarray]:
     """Return the kNN label agreement in W_eff space per checkpoint and class, and in the inputs.
 
     ``ll.metrics.knn_agreement`` with its 10 centred-cosine neighbours, on the engine's isometric
@@ -335,14 +365,14 @@ def _agreement_over_run(run: Run, progress: bool) -> dict[str, np.ndarray]:
     return table
 
 
-def _subclusters_over_run(run: Run, progress: bool) -> dict[str, np.ndarray]:
+def _subclusters_over_run(run: Run, progress: Progress) -> dict[str, np.ndarray]:
     """Return the persistence and separation of every class's tracked sub-clusters.
 
     The groups are found once, after training, and the same samples are followed back to
     initialisation (``ll.metrics.track_all_subclusters``, which attaches its full result, group
     means included, to the run, and reuses one computed from the same checkpoints).
     """
-    tracks = track_all_subclusters(run, progress=progress)
+    tracks = track_all_subclusters(run, progress=progress is True)
     table: dict[str, np.ndarray] = {}
     for k, track in enumerate(tracks.values()):
         table[f"persistence_{k}"] = track.persistence
@@ -351,13 +381,13 @@ def _subclusters_over_run(run: Run, progress: bool) -> dict[str, np.ndarray]:
     return table
 
 
-def _phenomena_over_run(run: Run, progress: bool) -> dict[str, np.ndarray]:
+def _phenomena_over_run(run: Run, progress: Progress) -> dict[str, np.ndarray]:
     """Neuron alignment, local complexity and weight variation at every checkpoint."""
-    values = phenomena_over_run(run, which=PHENOMENA, progress=progress)
+    values = phenomena_over_run(run, which=PHENOMENA, progress=progress is True)
     return {name: np.asarray(values[name], dtype=np.float64) for name in PHENOMENA}
 
 
-_LENS_ANALYSES: dict[str, Callable[[Run, bool], dict[str, np.ndarray]]] = {
+_LENS_ANALYSES: dict[str, Callable[[Run, Progress], dict[str, np.ndarray]]] = {
     "similarity": _similarity_over_run,
     "agreement": _agreement_over_run,
     "subclusters": _subclusters_over_run,

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import threading
 import weakref
 from collections import OrderedDict
 from collections.abc import Hashable, Iterator, Sequence
@@ -77,7 +78,9 @@ def nbytes(value: Any) -> int:
 class FeatureCache:
     """In-memory LRU of per-checkpoint results, evicting the oldest once over ``max_bytes``.
 
-    The newest entry is always kept, even when it alone is larger than the budget.
+    The newest entry is always kept, even when it alone is larger than the budget. A lock makes
+    every operation atomic, so the explorer's background analyses and the kernel's answers to
+    the browser can share one cache.
 
     >>> cache = FeatureCache(max_bytes=1000)
     >>> cache.put("a", torch.zeros(100)); cache.put("b", torch.zeros(200))
@@ -89,30 +92,34 @@ class FeatureCache:
         self.max_bytes = int(max_bytes)
         self._items: OrderedDict[Hashable, tuple[Any, int]] = OrderedDict()
         self._total = 0
+        self._lock = threading.Lock()
 
     def get(self, key: Hashable) -> Any:
         """Return the cached value (marking it recently used) or ``None``."""
-        item = self._items.get(key)
-        if item is None:
-            return None
-        self._items.move_to_end(key)
-        return item[0]
+        with self._lock:
+            item = self._items.get(key)
+            if item is None:
+                return None
+            self._items.move_to_end(key)
+            return item[0]
 
     def put(self, key: Hashable, value: Any) -> None:
         """Store ``value`` under ``key`` and evict least-recently-used entries over budget."""
-        if key in self._items:
-            self._total -= self._items.pop(key)[1]
         size = nbytes(value)
-        self._items[key] = (value, size)
-        self._total += size
-        while self._total > self.max_bytes and len(self._items) > 1:
-            _, (_, evicted) = self._items.popitem(last=False)
-            self._total -= evicted
+        with self._lock:
+            if key in self._items:
+                self._total -= self._items.pop(key)[1]
+            self._items[key] = (value, size)
+            self._total += size
+            while self._total > self.max_bytes and len(self._items) > 1:
+                _, (_, evicted) = self._items.popitem(last=False)
+                self._total -= evicted
 
     def clear(self) -> None:
         """Drop every entry."""
-        self._items.clear()
-        self._total = 0
+        with self._lock:
+            self._items.clear()
+            self._total = 0
 
     def __len__(self) -> int:
         return len(self._items)

@@ -32,12 +32,13 @@ from linlens_widgets.plots.axes import (
     resolve_x_scale,
 )
 from linlens_widgets.plots.marks import hover, legend_outside, series
+from linlens_widgets.progress import Progress
 from linlens_widgets.widgets.palettes import CURSOR_COLOR, metric_colors
 
 if TYPE_CHECKING:
     from linlens_widgets.runs.store import Run
 
-__all__ = ["CURSOR_NAME", "metric_panel"]
+__all__ = ["CURSOR_NAME", "metric_panel", "panel_metrics"]
 
 CURSOR_NAME = "epoch-cursor"
 """Name of the vertical ``Span`` that :func:`metric_panel` places at the shown epoch."""
@@ -50,7 +51,7 @@ def metric_panel(
     x_scale: XScale = "checkpoint",
     epoch: float | None = None,
     height: int = PANEL_HEIGHT,
-    progress: bool = True,
+    progress: Progress = True,
 ) -> Any:
     """One figure of per-checkpoint metrics with a movable epoch cursor.
 
@@ -74,7 +75,8 @@ def metric_panel(
     height
         Figure height in pixels (default 180).
     progress
-        Show a progress bar while the lens analysis is computed (default True).
+        Show a progress bar while the lens analysis is computed (default True), or a
+        ``linlens_widgets.progress.ProgressHook`` told each checkpoint done.
 
     Returns
     -------
@@ -91,9 +93,7 @@ def metric_panel(
     >>> fig.select_one({"name": "epoch-cursor"}).location  # doctest: +SKIP
     20.0
     """
-    names = (
-        list(metrics) if metrics is not None else [*recorded_metrics(run), *SIMILARITY, *AGREEMENT]
-    )
+    names = panel_metrics(run, metrics)
     table = dynamics_table(run, lens=lens_needed(names), progress=progress)
     unknown = [name for name in names if name not in table]
     if unknown:
@@ -118,6 +118,17 @@ def metric_panel(
         )
     )
     return fig
+
+
+def panel_metrics(run: Run, metrics: Sequence[str] | None = None) -> list[str]:
+    """Return the columns :func:`metric_panel` draws: ``metrics``, or the recorded and lens ones.
+
+    >>> panel_metrics(run)  # doctest: +SKIP
+    ['train_loss', 'test_acc', 'intra', 'inter', 'agreement', 'agreement_input']
+    """
+    if metrics is not None:
+        return list(metrics)
+    return [*recorded_metrics(run), *SIMILARITY, *AGREEMENT]
 
 
 _AXES = (

@@ -21,6 +21,7 @@ script, from the same ``widgets.panel.cursor_positions``).
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -32,7 +33,11 @@ import traitlets
 from linlens_widgets.widgets import _sources
 from linlens_widgets.widgets import panel as metrics_panel
 from linlens_widgets.widgets._bundle import bundle
-from linlens_widgets.widgets.compare import WeightCompare, other_class_sample
+from linlens_widgets.widgets.compare import (
+    LIVE_TABLES_MAX_PROBES,
+    WeightCompare,
+    other_class_sample,
+)
 from linlens_widgets.widgets.embedding import EmbeddingView, menu_classes, ordinary_sample
 from linlens_widgets.widgets.run_facts import RunFacts
 from linlens_widgets.widgets.scrubber import CheckpointScrubber
@@ -134,20 +139,67 @@ class LensExplorer(ipywidgets.VBox):
         self.layout_widget = ExplorerLayout(
             embedding=self.embedding, compare=self.compare, scrubber=self.scrubber
         )
-        self.panel_figure = panel_fig = (
-            metrics_panel.metrics_figure(run, metrics) if panel else None
-        )
-        self.panel = None
-        if panel_fig is not None:
-            self._cursor_xs = metrics_panel.cursor_positions(panel_fig, facts.checkpoint_ids)
-            metrics_panel.set_cursor(panel_fig, self._cursor_xs[k])
-            self.panel = metrics_panel.panel_widget(panel_fig)
-            self.scrubber.observe(self._move_cursor, names="checkpoint")
-            self._panel_text = metrics_panel.text_sizes(panel_fig)
-            self.compare.observe(self._size_panel_text, names="presentation")
-            self._size_panel_text({"new": self.compare.presentation})
+        self.panel_figure: Any = None
+        self.panel: Any = None
+        self._panel_thread: threading.Thread | None = None
+        missing = metrics_panel.missing_analyses(run, metrics) if panel else []
+        if panel and missing and len(facts.labels) > LIVE_TABLES_MAX_PROBES:
+            self.panel = pending = metrics_panel.PendingPanel(run, missing)
+            self._panel_thread = threading.Thread(
+                target=self._draw_panel_later,
+                args=(metrics, pending),
+                name="linlens-metrics-panel",
+                daemon=True,
+            )
+        elif panel:
+            self._attach_panel(metrics_panel.metrics_figure(run, metrics))
         children = [self.layout_widget] + ([self.panel] if self.panel is not None else [])
         super().__init__(children=children, **kwargs)
+        if self._panel_thread is not None:
+            self._panel_thread.start()
+
+    def _attach_panel(self, fig: Any) -> None:
+        """Make ``fig`` the panel: its cursor at the shown checkpoint, following the scrubber."""
+        if fig is None:
+            return
+        self.panel_figure = fig
+        self._cursor_xs = metrics_panel.cursor_positions(fig, self.facts.checkpoint_ids)
+        metrics_panel.set_cursor(fig, self._cursor_xs[self.scrubber.checkpoint])
+        self.panel = metrics_panel.panel_widget(fig)
+        self.scrubber.observe(self._move_cursor, names="checkpoint")
+        self._panel_text = metrics_panel.text_sizes(fig)
+        self.compare.observe(self._size_panel_text, names="presentation")
+        self._size_panel_text({"new": self.compare.presentation})
+
+    def _draw_panel_later(self, metrics: Sequence[str] | None, pending: Any) -> None:
+        """Compute the panel's analyses off the first state, then put the panel in its place.
+
+        Runs in a background thread for a run of more than ``LIVE_TABLES_MAX_PROBES`` probes
+        whose analyses are not stored yet: the scatter and the comparison are usable at once,
+        the pending panel counts the checkpoints done, and the results are kept with the run.
+        """
+        try:
+            fig = metrics_panel.explorer_figure(self.run, metrics, progress=pending.hook)
+        except Exception as err:  # the panel is optional; the linked widgets still work
+            pending.fail(str(err))
+            return
+        self._attach_panel(fig)
+        self.children = [self.layout_widget, self.panel]
+
+    def wait_for_panel(self, timeout: float | None = None) -> bool:
+        """Wait until the metrics panel is drawn (its analyses computed); whether it is done.
+
+        The panel of a large run whose analyses are not stored is computed in the background
+        (the pending panel shows its progress); ``save_html`` waits for it by itself.
+
+        >>> ex.wait_for_panel()  # doctest: +SKIP
+        True
+        """
+        thread = self._panel_thread
+        if thread is not None:
+            thread.join(timeout)
+            return not thread.is_alive()
+        return True
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
         """Load BokehJS (inline, no CDN) before the panel is drawn; jupyter_bokeh needs it."""
@@ -257,6 +309,7 @@ class LensExplorer(ipywidgets.VBox):
         """
         from linlens_widgets.widgets._page import write_page
 
+        self.wait_for_panel()  # the page draws the panel's series: never compute them twice
         return write_page(
             self,
             Path(path),

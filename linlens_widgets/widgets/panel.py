@@ -9,17 +9,24 @@ the Bokeh figure, so nothing here reads a private attribute of ``jupyter_bokeh``
 from __future__ import annotations
 
 import functools
+import html
 import warnings
 from collections.abc import Sequence
 from typing import Any
 
+import ipywidgets
 import numpy as np
 
+from linlens_widgets.progress import Progress
+
 __all__ = [
+    "PendingPanel",
     "cursor_positions",
+    "explorer_figure",
     "figure_x",
     "load_bokehjs",
     "metrics_figure",
+    "missing_analyses",
     "panel_widget",
     "render_bundle",
     "scale_text",
@@ -41,7 +48,9 @@ _FONT_SIZES = (
 _BOKEHJS_LOADED = False
 
 
-def metrics_figure(run: Any, metrics: Sequence[str] | None) -> Any | None:
+def metrics_figure(
+    run: Any, metrics: Sequence[str] | None, *, progress: Progress = True
+) -> Any | None:
     """Return ``ll.plots.metric_panel`` of the run sized for the explorer, or None with a warning.
 
     Parameters
@@ -50,21 +59,83 @@ def metrics_figure(run: Any, metrics: Sequence[str] | None) -> Any | None:
         The explored run.
     metrics
         Metric names (default: the panel's own).
+    progress
+        A progress bar while its analyses are computed (default True), or a ``ProgressHook``.
 
     Returns
     -------
     bokeh.plotting.figure or None
         None when the panel cannot be drawn; the linked widgets still work without it.
     """
-    from linlens_widgets import plots
-
     try:
-        fig = plots.metric_panel(run, metrics, height=200)
+        return explorer_figure(run, metrics, progress=progress)
     except Exception as err:  # the panel is optional; the linked widgets still work
         warnings.warn(f"metrics panel unavailable: {err}", stacklevel=3)
         return None
+
+
+def explorer_figure(run: Any, metrics: Sequence[str] | None, *, progress: Progress) -> Any:
+    """Return ``ll.plots.metric_panel`` of the run sized for the explorer (errors raised)."""
+    from linlens_widgets import plots
+
+    fig = plots.metric_panel(run, metrics, height=200, progress=progress)
     fig.sizing_mode = "stretch_width"
     return fig
+
+
+def missing_analyses(run: Any, metrics: Sequence[str] | None) -> list[str]:
+    """Return the lens analyses the panel draws that the run does not store yet."""
+    from linlens_widgets.analysis.over_run import lens_needed, lens_stored
+    from linlens_widgets.plots.panel import panel_metrics
+
+    needed = lens_needed(panel_metrics(run, metrics))
+    return [analysis for analysis in needed if not lens_stored(run, [analysis])]
+
+
+_ANALYSIS_NAMES = {
+    "similarity": "class similarity",
+    "agreement": "kNN agreement",
+    "subclusters": "sub-cluster tracking",
+    "phenomena": "alignment, local complexity and weight variation",
+}
+
+
+class PendingPanel(ipywidgets.VBox):
+    """Where the metrics panel will be, while its analyses are computed in the background.
+
+    One line says what is computed, over how many samples and checkpoints, and where it is kept;
+    a bar counts the checkpoints done. ``hook`` is the ``ProgressHook`` the computation reports
+    to; ``fail`` says why the panel could not be drawn.
+    """
+
+    def __init__(self, run: Any, analyses: Sequence[str]) -> None:
+        n, e = len(run.probe_labels), len(run.checkpoints)
+        what = " and ".join(_ANALYSIS_NAMES.get(a, a) for a in analyses)
+        folder = getattr(run, "path", None)
+        kept = f"kept with the run in {folder}/analysis" if folder else "kept with the run"
+        self.text = ipywidgets.HTML(
+            html.escape(
+                f"Metrics panel: computing {what} of {n:,} probe samples at {e} checkpoints "
+                f"({kept}); the scatter and the comparison work meanwhile."
+            )
+        )
+        self.bar = ipywidgets.IntProgress(
+            value=0, min=0, max=max(1, len(analyses) * e), description="0 checkpoints"
+        )
+        self._done: dict[str, int] = {}
+        super().__init__(children=[self.text, self.bar])
+        self.add_class("linlens-pending-panel")
+
+    def hook(self, what: str, done: int, total: int) -> None:
+        """Count ``done`` of ``total`` checkpoints of the analysis ``what`` (a ProgressHook)."""
+        self._done[what] = done
+        self.bar.value = min(self.bar.max, sum(self._done.values()))
+        self.bar.description = f"{self.bar.value} of {self.bar.max}"
+
+    def fail(self, reason: str) -> None:
+        """Say that the panel could not be drawn, and why (the linked widgets still work)."""
+        self.text.value = html.escape(f"Metrics panel unavailable: {reason}")
+        self.bar.layout.display = "none"
 
 
 def figure_x(fig: Any) -> list[float]:

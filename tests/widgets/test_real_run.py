@@ -294,3 +294,71 @@ def test_presentation_size_grows_the_panels_text(real):
     assert now() == grown
     ex.compare.presentation = False
     assert now() == before
+
+
+def test_a_large_run_draws_its_panel_after_the_first_state(real, tmp_path, monkeypatch):
+    """Above LIVE_TABLES_MAX_PROBES a panel whose analyses are not stored does not hold up the
+    first state: a pending panel says what is computed and counts the checkpoints, the panel
+    takes its place when done, the analyses are kept with the run, and the next explorer draws
+    the panel at once."""
+    import threading
+
+    from linlens_widgets.analysis import over_run
+    from linlens_widgets.widgets import explorer as explorer_module
+    from linlens_widgets.widgets.panel import PendingPanel
+
+    run, traj = real
+    saved = run.save(tmp_path / "run")
+    for kept in (saved / "analysis").glob("plots.*"):  # from other tests
+        kept.unlink()
+    n = len(run.probe_labels)
+    monkeypatch.setattr(explorer_module, "LIVE_TABLES_MAX_PROBES", n - 1)
+    gate = threading.Event()
+    agreement = over_run._LENS_ANALYSES["agreement"]
+
+    def held(run, progress):
+        assert gate.wait(120), "the test never released the analysis"
+        return agreement(run, progress)
+
+    monkeypatch.setitem(over_run._LENS_ANALYSES, "agreement", held)
+    ex = ll.LensExplorer(ll.Run.load(saved), trajectory=traj)
+    pending = ex.panel
+    assert isinstance(pending, PendingPanel) and ex.panel_figure is None
+    assert ex.children[1] is pending
+    assert f"kNN agreement of {n:,} probe samples" in pending.text.value
+    assert f"{saved}/analysis" in pending.text.value
+    ex.checkpoint = 0  # the linked widgets work meanwhile
+    assert ex.compare.checkpoint == 0
+    gate.set()
+    assert ex.wait_for_panel(120)
+    assert pending.bar.value == pending.bar.max  # every checkpoint of both analyses counted
+    assert ex.panel_figure is not None and ex.children[1] is ex.panel is not pending
+    cursor = ex.panel_figure.select_one({"name": ll.plots.CURSOR_NAME})
+    assert cursor.location == ex._cursor_xs[0]  # placed at the checkpoint shown now
+    ex.checkpoint = len(run.checkpoints) - 1
+    assert cursor.location == ex._cursor_xs[-1]
+    assert over_run.lens_stored(ll.Run.load(saved), ["similarity", "agreement"])
+    again = ll.LensExplorer(ll.Run.load(saved), trajectory=traj)
+    assert again._panel_thread is None and again.panel_figure is not None
+
+
+def test_a_pending_panel_says_why_it_failed(real, tmp_path, monkeypatch):
+    from linlens_widgets.analysis import over_run
+    from linlens_widgets.widgets import explorer as explorer_module
+
+    run, traj = real
+    saved = run.save(tmp_path / "run")
+    for kept in (saved / "analysis").glob("plots.*"):
+        kept.unlink()
+    monkeypatch.setattr(explorer_module, "LIVE_TABLES_MAX_PROBES", len(run.probe_labels) - 1)
+
+    def broken(run, progress):
+        raise RuntimeError("features <b>lost</b>")
+
+    monkeypatch.setitem(over_run._LENS_ANALYSES, "agreement", broken)
+    ex = ll.LensExplorer(ll.Run.load(saved), trajectory=traj)
+    assert ex.wait_for_panel(120)
+    assert ex.panel_figure is None
+    assert ex.panel.text.value == "Metrics panel unavailable: features &lt;b&gt;lost&lt;/b&gt;"
+    page = ex.save_html(tmp_path / "page.html", panel=False)  # the rest still works
+    assert page.stat().st_size > 0
