@@ -117,13 +117,28 @@ def quantized_inputs(x: np.ndarray) -> tuple[np.ndarray, float]:
     dtype('float32')
     """
     flat = np.ascontiguousarray(x, dtype=np.float32)
+    head = flat[:_QUICK_ROWS]  # a scale that fails on the first rows fails; skip the full pass
     for scale in _SCALES:
-        codes = np.rint(flat.astype(np.float64) / scale)
-        if codes.min(initial=0) < 0 or codes.max(initial=0) > 255:
+        if _codes(head, scale) is None:
             continue
-        if np.array_equal((codes * scale).astype(np.float32), flat):
-            return codes.astype(np.uint8), float(scale)
+        codes = _codes(flat, scale)
+        if codes is not None:
+            return codes, float(scale)
     return flat, 1.0
+
+
+_QUICK_ROWS = 256
+"""Rows every candidate scale of `quantized_inputs` is tried on before all of them."""
+
+
+def _codes(flat: np.ndarray, scale: float) -> np.ndarray | None:
+    """Return the uint8 codes with ``float32(code * scale) == flat`` exactly, or None."""
+    codes = np.rint(flat.astype(np.float64) / scale)
+    if codes.min(initial=0) < 0 or codes.max(initial=0) > 255:
+        return None
+    if not np.array_equal((codes * scale).astype(np.float32), flat):
+        return None
+    return codes.astype(np.uint8)
 
 
 def normalized_inputs(
