@@ -10,11 +10,13 @@ plus a movement penalty
 
 so a sample moves between consecutive checkpoints only when its neighbourhoods change enough to
 pay for it. A point's affinities sum to about ``1 / N``, so ``coupling`` is the spring stiffness
-relative to a point's total within-frame attraction. openTSNE supplies the per-frame gradients:
-Barnes-Hut, except from 10,000 points while the layout is compact (extent <= 80), where FFT
-interpolation is cheaper (see :func:`use_fft`: a spread layout makes the FFT grid, and its cost,
-grow with the square of its extent). The optimiser is openTSNE's gradient descent
-(per-coordinate gains, momentum, step clipping), kept per frame here.
+relative to a point's total within-frame attraction. openTSNE's compiled loops supply the
+per-frame gradients: Barnes-Hut, shared by the ``n_jobs`` threads in fixed row blocks (see
+:mod:`linlens_widgets.analysis._bh_gradient`: the same gradient whatever the thread count), except
+from 10,000 points while the layout is compact (extent <= 80), where openTSNE's FFT interpolation
+is cheaper (see :func:`use_fft`: a spread layout makes the FFT grid, and its cost, grow with the
+square of its extent). The optimiser is openTSNE's gradient descent (per-coordinate gains,
+momentum, step clipping), kept per frame here.
 
 Schedule. Neighbouring checkpoints have nearly the same geometry, so only one frame needs the
 full t-SNE schedule from scratch; the others start from a layout that is almost right:
@@ -59,8 +61,9 @@ import scipy.sparse as sp
 from openTSNE import TSNEEmbedding
 from openTSNE.affinity import PrecomputedAffinities, joint_probabilities_nn
 from openTSNE.initialization import pca as pca_init
-from openTSNE.tsne import kl_divergence_bh, kl_divergence_fft
+from openTSNE.tsne import kl_divergence_fft
 
+from linlens_widgets.analysis._bh_gradient import BarnesHutGradient
 from linlens_widgets.analysis._quality import knn_graph
 
 EARLY_EXAGGERATION = 12.0
@@ -85,7 +88,7 @@ _FFT_MAX_EXTENT = 80.0
 _CHECK_EVERY = 25
 _MIN_GAIN = 0.01
 _MAX_STEP_NORM = 5.0
-_BH_PARAMS = {"theta": 0.5}
+_BH_THETA = 0.5
 _FFT_PARAMS = {"n_interpolation_points": 3, "min_num_intervals": 50, "ints_in_interval": 1}
 #: Exact neighbour search (blocked brute force) up to this many points; Annoy above.
 _EXACT_KNN_MAX = 20_000
@@ -262,11 +265,13 @@ class _Chain:
     A frame that has not been placed yet (``None``) exerts no spring on its neighbours.
     """
 
-    def __init__(self, frames: Sequence[sp.csr_matrix], coupling: float, n_jobs: int):
+    def __init__(
+        self, frames: Sequence[sp.csr_matrix], coupling: float, barnes_hut: BarnesHutGradient
+    ):
         self.frames = list(frames)
         self.n = frames[0].shape[0]
         self.lam = coupling / self.n
-        self.n_jobs = n_jobs
+        self.barnes_hut = barnes_hut
         self.states: list[_Descent | None] = [None] * len(self.frames)
         self._scaled: tuple[tuple[int, float], sp.csr_matrix] | None = None
 
@@ -303,16 +308,17 @@ class _Chain:
         """Frame ``t``'s own t-SNE gradient (and KL divergence when ``evaluate``)."""
         p = self.affinities(t, exaggeration)
         y = self.layout(t)
-        gradient_fn = kl_divergence_fft if use_fft(y) else kl_divergence_bh
-        kl, grad = gradient_fn(
-            y,
-            p,
-            1,
-            bh_params=_BH_PARAMS,
-            fft_params=_FFT_PARAMS,
-            n_jobs=self.n_jobs,
-            should_eval_error=evaluate,
-        )
+        if use_fft(y):
+            kl, grad = kl_divergence_fft(
+                y,
+                p,
+                1,
+                fft_params=_FFT_PARAMS,
+                n_jobs=self.barnes_hut.n_jobs,
+                should_eval_error=evaluate,
+            )
+        else:
+            kl, grad = self.barnes_hut(y, p, evaluate=evaluate)
         if evaluate and exaggeration != 1.0:
             kl = kl / exaggeration - np.log(exaggeration)
         return float(kl), grad
@@ -484,7 +490,7 @@ def tsne_dynamic(
     seed : int, default 0
         Seed of the PCA initialisation.
     n_jobs : int, default 1
-        Threads for the gradient.
+        Threads for the gradient (the layout does not depend on it at Barnes-Hut sizes).
     tol : float, default 2e-3
         Convergence threshold: relative decrease of the objective per 25 iterations. 0 runs
         every phase for ``n_iter`` iterations.
@@ -501,8 +507,22 @@ def tsne_dynamic(
     if tol < 0:
         raise ValueError(f"tol must be >= 0, got {tol}")
     _phases(n_iter)
-    chain = _Chain(frames, coupling, n_jobs)
-    n_frames, last = len(frames), len(frames) - 1
+    with BarnesHutGradient(n_jobs=n_jobs, theta=_BH_THETA) as barnes_hut:
+        chain = _Chain(frames, coupling, barnes_hut)
+        _schedule(chain, reduced, n_iter, seed, tol, progress)
+    return np.stack([chain.layout(t) for t in range(len(frames))])
+
+
+def _schedule(
+    chain: _Chain,
+    reduced: Sequence[np.ndarray],
+    n_iter: int,
+    seed: int,
+    tol: float,
+    progress: Progress | None,
+) -> None:
+    """Place the reference frame, warm-start the others backwards, refine them forwards."""
+    n_frames, last = len(chain.frames), len(chain.frames) - 1
     _stage(progress, f"frame {n_frames}/{n_frames} (reference)", n_iter)
     _reference(chain, last, initial_layout(reduced[-1], seed), n_iter, progress)
     _finish(progress)
@@ -514,7 +534,6 @@ def tsne_dynamic(
         _stage(progress, f"frame {t + 1}/{n_frames} (refine)", n_iter)
         _settle(chain, t, n_iter, tol, progress)
         _finish(progress)
-    return np.stack([chain.layout(t) for t in range(n_frames)])
 
 
 def _stage(progress: Progress | None, name: str, budget: int) -> None:

@@ -40,18 +40,19 @@ def _four_cores(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_embedding_uses_every_core_by_default(small_run, monkeypatch):
     _four_cores(monkeypatch)
-    seen: list[int] = []
+    seen: list[tuple[str, int]] = []
 
-    def spy(real):
+    def spy(name, real):
         def call(*args, **kwargs):
-            seen.append(kwargs["n_jobs"])
+            seen.append((name, kwargs["n_jobs"]))
             return real(*args, **kwargs)
 
         return call
 
-    for name in ("kl_divergence_bh", "kl_divergence_fft"):
-        monkeypatch.setattr(_tsne, name, spy(getattr(_tsne, name)))
-    monkeypatch.setattr(_tsne, "TSNEEmbedding", spy(_tsne.TSNEEmbedding))
+    # the aligned t-SNE's gradient team (Barnes-Hut) or openTSNE's FFT gradient; openTSNE's
+    # own optimiser for independent frames
+    for name in ("BarnesHutGradient", "kl_divergence_fft", "TSNEEmbedding"):
+        monkeypatch.setattr(_tsne, name, spy(name, getattr(_tsne, name)))
     # the per-checkpoint pieces (affinities, KL, recall) share the cores as a thread map
     mapped: list[int | None] = []
     real_map = embed_module.map_threads
@@ -62,21 +63,23 @@ def test_embedding_uses_every_core_by_default(small_run, monkeypatch):
 
     monkeypatch.setattr(embed_module, "map_threads", map_spy)
     ll.embed(small_run, recompute=True, progress=False, n_iter=30)
+    assert ("BarnesHutGradient", 4) in seen
     ll.embed(small_run, recompute=True, progress=False, n_iter=30, align=False)
-    assert seen and set(seen) == {4}
+    assert ("TSNEEmbedding", 4) in seen
+    assert {n_jobs for _, n_jobs in seen} == {4}
     assert len(mapped) >= 3 and set(mapped) == {4}
 
 
 def test_n_jobs_caps_the_threads(small_run, monkeypatch):
     _four_cores(monkeypatch)
     seen: list[int] = []
-    real = _tsne.kl_divergence_bh
+    real = _tsne.BarnesHutGradient
 
     def spy(*args, **kwargs):
         seen.append(kwargs["n_jobs"])
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(_tsne, "kl_divergence_bh", spy)
+    monkeypatch.setattr(_tsne, "BarnesHutGradient", spy)
     ll.embed(small_run, recompute=True, progress=False, n_iter=30, n_jobs=1)
     assert seen and set(seen) == {1}
 
