@@ -63,6 +63,7 @@ __all__ = [
     "lens_stored",
     "metric_column",
     "over_run",
+    "panel_columns",
     "recorded_metrics",
 ]
 
@@ -259,6 +260,20 @@ def metric_column(name: str) -> str:
         ("subclusters_", AGREEMENT_CLASS, "metric.")
     )
     return f"metric.{name}" if reserved else name
+
+
+def panel_columns(run: Run, metrics: Sequence[str] | None = None) -> list[str]:
+    """Return the columns the explorer's metrics panel draws: ``metrics``, else its default.
+
+    The default is the recorded checkpoint metrics plus the class similarity and the kNN
+    agreement (``ll.plots.metric_panel`` draws these).
+
+    >>> panel_columns(run)  # doctest: +SKIP
+    ['train_loss', 'test_acc', 'intra', 'inter', 'agreement', 'agreement_input']
+    """
+    if metrics is not None:
+        return list(metrics)
+    return [*recorded_metrics(run), *SIMILARITY, *AGREEMENT]
 
 
 def recorded_metrics(run: Run) -> list[str]:

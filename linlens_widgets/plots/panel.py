@@ -16,12 +16,11 @@ from typing import TYPE_CHECKING, Any
 from bokeh.models import ColumnDataSource, DataRange1d, LinearAxis, Span
 
 from linlens_widgets.analysis.over_run import (
-    AGREEMENT,
     SIMILARITY,
     dynamics_table,
     is_agreement,
     lens_needed,
-    recorded_metrics,
+    panel_columns,
 )
 from linlens_widgets.plots.axes import (
     PANEL_HEIGHT,
@@ -38,7 +37,7 @@ from linlens_widgets.widgets.palettes import CURSOR_COLOR, metric_colors
 if TYPE_CHECKING:
     from linlens_widgets.runs.store import Run
 
-__all__ = ["CURSOR_NAME", "metric_panel", "panel_metrics"]
+__all__ = ["CURSOR_NAME", "metric_panel"]
 
 CURSOR_NAME = "epoch-cursor"
 """Name of the vertical ``Span`` that :func:`metric_panel` places at the shown epoch."""
@@ -93,7 +92,7 @@ def metric_panel(
     >>> fig.select_one({"name": "epoch-cursor"}).location  # doctest: +SKIP
     20.0
     """
-    names = panel_metrics(run, metrics)
+    names = panel_columns(run, metrics)
     table = dynamics_table(run, lens=lens_needed(names), progress=progress)
     unknown = [name for name in names if name not in table]
     if unknown:
@@ -118,17 +117,6 @@ def metric_panel(
         )
     )
     return fig
-
-
-def panel_metrics(run: Run, metrics: Sequence[str] | None = None) -> list[str]:
-    """Return the columns :func:`metric_panel` draws: ``metrics``, or the recorded and lens ones.
-
-    >>> panel_metrics(run)  # doctest: +SKIP
-    ['train_loss', 'test_acc', 'intra', 'inter', 'agreement', 'agreement_input']
-    """
-    if metrics is not None:
-        return list(metrics)
-    return [*recorded_metrics(run), *SIMILARITY, *AGREEMENT]
 
 
 _AXES = (

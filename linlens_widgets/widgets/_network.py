@@ -128,7 +128,7 @@ def quantized_inputs(x: np.ndarray) -> tuple[np.ndarray, float]:
 
 
 _QUICK_ROWS = 256
-"""Rows every candidate scale of `quantized_inputs` is tried on before all of them."""
+"""Rows an exactness check (`quantized_inputs`, `normalized_inputs`) tries before all rows."""
 
 
 def _codes(flat: np.ndarray, scale: float) -> np.ndarray | None:
@@ -164,6 +164,13 @@ def normalized_inputs(
         return None
     m = np.repeat(np.asarray(mean, np.float32), flat.shape[1] // n_ch)
     s = np.repeat(np.asarray(std, np.float32), flat.shape[1] // n_ch)
+    if _pixels(flat[:_QUICK_ROWS], m, s) is None:  # inexact on the first rows: inexact
+        return None
+    return _pixels(flat, m, s)
+
+
+def _pixels(flat: np.ndarray, m: np.ndarray, s: np.ndarray) -> np.ndarray | None:
+    """Return the uint8 codes whose ``(code / 255 - m) / s`` in float32 is ``flat``, or None."""
     codes = np.rint((flat.astype(np.float64) * s + m) * 255)
     if codes.min(initial=0) < 0 or codes.max(initial=0) > 255:
         return None

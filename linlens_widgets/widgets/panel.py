@@ -85,10 +85,9 @@ def explorer_figure(run: Any, metrics: Sequence[str] | None, *, progress: Progre
 
 def missing_analyses(run: Any, metrics: Sequence[str] | None) -> list[str]:
     """Return the lens analyses the panel draws that the run does not store yet."""
-    from linlens_widgets.analysis.over_run import lens_needed, lens_stored
-    from linlens_widgets.plots.panel import panel_metrics
+    from linlens_widgets.analysis.over_run import lens_needed, lens_stored, panel_columns
 
-    needed = lens_needed(panel_metrics(run, metrics))
+    needed = lens_needed(panel_columns(run, metrics))
     return [analysis for analysis in needed if not lens_stored(run, [analysis])]
 
 

@@ -1,0 +1,119 @@
+"""The live explorer's first state from a stored run: from running the cell to the scatter drawn.
+
+Run from the repository root: ``uv run python -m benchmarks.live_explorer RUN_FOLDER`` (Chromium at
+/usr/lib/chromium/chromium; a few minutes for a 10,000-probe run).
+
+Each round opens a fresh notebook in a real JupyterLab (a fresh kernel) and runs two cells, as a
+user does: ``import linlens_widgets as ll`` (instant: the package imports its parts on first
+use), then ``ex = ll.LensExplorer(ll.Run.load(RUN)); ex``. Timed from pressing Shift+Enter on the
+second cell:
+
+- kernel: ``Run.load`` and ``LensExplorer`` in the kernel (its own clock), torch and the other
+  libraries' first imports included;
+- shown: until the scatter has drawn its first frame in the page (its ``data-ready``), the
+  widget's state sent over the kernel's websocket included.
+
+``--bare`` runs every round on a copy of the run without the metrics panel's analyses and the
+comparison's neighbour tables (the first opening after ``run.save``: the panel is then computed in
+the background); by default the run is opened as it is stored. Target: shown in under 5 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+
+def arguments() -> argparse.ArgumentParser:
+    """The command line (built before the heavy imports, so ``--help`` answers at once)."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("run", type=Path, help="a stored run folder (Run.save)")
+    parser.add_argument("--rounds", type=int, default=3, help="fresh notebooks timed (3)")
+    parser.add_argument("--bare", action="store_true", help="open a copy without the analyses")
+    return parser
+
+
+if __name__ == "__main__":
+    arguments().parse_args()  # --help and bad flags are answered before the imports below
+
+from playwright.sync_api import Browser, sync_playwright
+
+from tests.helpers.browser.chromium import CHROMIUM, CHROMIUM_ARGS
+from tests.helpers.browser.lab import LabServer, start_lab
+from tests.helpers.browser.notebook import LabNotebook, write_notebook
+from tests.helpers.browser.widgets import root, wait_scatter_ready
+
+TARGET_S = 5.0
+FIRST_STATE = """\
+import time as _time
+_t0 = _time.time()
+ex = ll.LensExplorer(ll.Run.load({run!r}))
+kernel_s = _time.time() - _t0
+panel = "pending" if ex.panel_figure is None else "drawn"
+ex"""
+
+
+def bare_copy(run: Path, work: Path) -> Path:
+    """Copy ``run`` without the panel's analyses and the comparison tables (a first opening)."""
+    copy = work / "bare_run"
+    if copy.exists():
+        shutil.rmtree(copy)
+    shutil.copytree(run, copy, symlinks=True)
+    for entry in [*copy.glob("analysis/plots.*"), *copy.glob("analysis/comparison_tables.*")]:
+        entry.unlink()
+    return copy
+
+
+def one_round(browser: Browser, server: LabServer, run: Path, k: int) -> tuple[float, float, str]:
+    """Time one first state in a fresh notebook: (kernel s, shown s, panel state)."""
+    name = f"round{k}.ipynb"
+    write_notebook(server.root_dir / name, ["import linlens_widgets as ll"])
+    page = browser.new_page(viewport={"width": 1280, "height": 720})
+    try:
+        nb = LabNotebook(page, server.notebook_url(name))
+        nb.open(timeout_s=120)
+        nb.run_cell(0, timeout_s=60)
+        cell = nb.cell(nb.append_cell(FIRST_STATE.format(run=str(run))))
+        cell.locator(".jp-InputArea-editor .cm-content").click()
+        start = time.perf_counter()
+        page.keyboard.press("Shift+Enter")
+        wait_scatter_ready(root(cell, "embedding"), timeout_ms=600_000)
+        shown = time.perf_counter() - start
+        nb.wait_kernel_idle(600)
+        kernel, panel = nb.eval_json("[kernel_s, panel]")
+        return float(kernel), shown, str(panel)
+    finally:
+        page.close()
+
+
+def main() -> int:
+    """Time the rounds and print each, the medians and the verdict against the target."""
+    args = arguments().parse_args()
+    work = Path(tempfile.mkdtemp(prefix="live_explorer_"))
+    results = []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        server = start_lab(work / "lab")
+        try:
+            for k in range(args.rounds):
+                run = bare_copy(args.run, work) if args.bare else args.run
+                kernel, shown, panel = one_round(browser, server, run.resolve(), k)
+                results.append((kernel, shown))
+                print(f"round {k + 1}: kernel {kernel:.2f} s, shown {shown:.2f} s, panel {panel}")
+        finally:
+            server.stop()
+            browser.close()
+    kernel = statistics.median(r[0] for r in results)
+    shown = statistics.median(r[1] for r in results)
+    verdict = "PASS" if shown < TARGET_S else "MISS"
+    print(f"median: kernel {kernel:.2f} s, shown {shown:.2f} s ({verdict}, target < {TARGET_S} s)")
+    shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
