@@ -115,11 +115,17 @@ class PendingPanel(ipywidgets.VBox):
         self.text = ipywidgets.HTML(
             html.escape(
                 f"Metrics panel: computing {what} of {n:,} probe samples at {e} checkpoints "
-                f"({kept}); the scatter and the comparison work meanwhile."
+                f"(a step per checkpoint each; {kept}); the scatter and the comparison work "
+                "meanwhile."
             )
         )
+        steps = max(1, len(analyses) * e)  # one step per analysis and checkpoint
         self.bar = ipywidgets.IntProgress(
-            value=0, min=0, max=max(1, len(analyses) * e), description="0 checkpoints"
+            value=0,
+            min=0,
+            max=steps,
+            description=f"0 of {steps} steps",
+            style={"description_width": "initial"},
         )
         self._done: dict[str, int] = {}
         super().__init__(children=[self.text, self.bar])
@@ -129,7 +135,7 @@ class PendingPanel(ipywidgets.VBox):
         """Count ``done`` of ``total`` checkpoints of the analysis ``what`` (a ProgressHook)."""
         self._done[what] = done
         self.bar.value = min(self.bar.max, sum(self._done.values()))
-        self.bar.description = f"{self.bar.value} of {self.bar.max}"
+        self.bar.description = f"{self.bar.value} of {self.bar.max} steps"
 
     def fail(self, reason: str) -> None:
         """Say that the panel could not be drawn, and why (the linked widgets still work)."""
