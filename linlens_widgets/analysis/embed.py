@@ -1,6 +1,7 @@
 """``embed``: one 2-D layout of the probe samples' effective weights per checkpoint, aligned.
 
-Pipeline, one checkpoint at a time (memory is bounded by one checkpoint's features):
+Pipeline; steps 1-2 stream the checkpoints, up to two at a time when ``n_jobs`` allows (memory is
+bounded by two checkpoints' features, ``REDUCE_IN_FLIGHT``):
 
 1. **Features.** ``run_weights(run).weight_features(i)``: the engine's isometric features of
    W_eff (exact distances and inner products, folded through the first layer when that is
@@ -93,7 +94,7 @@ one joint t-SNE whose affinity graph links each sample to its copy in the next f
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
@@ -110,7 +111,7 @@ from linlens_widgets.analysis._quality import (
 )
 from linlens_widgets.analysis._tsne import frame_affinities, tsne_dynamic, tsne_independent
 from linlens_widgets.analysis.store import AnalysisStore
-from linlens_widgets.analysis.threads import map_threads, resolve_jobs
+from linlens_widgets.analysis.threads import imap_threads, map_threads, resolve_jobs
 from linlens_widgets.analysis.trajectory import Trajectory, normalise_positions
 from linlens_widgets.analysis.weights import run_weights
 from linlens_widgets.lens.arrays import to_numpy
@@ -130,6 +131,8 @@ DEFAULT_COUPLING = 0.0015
 RECALL_K = 10
 #: Most points whose neighbourhoods are checked for the recall figure.
 RECALL_QUERIES = 2000
+#: Most checkpoints reduced (PCA, neighbours) at once, hence most features held at once.
+REDUCE_IN_FLIGHT = 2
 #: Bumped whenever the algorithm changes, so cached trajectories are recomputed.
 ALGORITHM_VERSION = 3
 ATTACHMENT = "trajectory"
@@ -341,7 +344,7 @@ def _embed_features(
 ) -> Trajectory:
     dims = 2 if method == "pca" else pca_dims
     reduced, high_nn, queries = _reduce_all(
-        features, dims, perplexity, method, seed, progress, total, frame_names
+        features, dims, perplexity, method, seed, progress, total, frame_names, n_jobs
     )
     n = reduced[0].shape[0]
     if method == "pca":
@@ -378,31 +381,44 @@ def _reduce_all(
     progress: bool,
     total: int | None,
     frame_names: Sequence[str] | None,
+    n_jobs: int,
 ) -> tuple[list[np.ndarray], list[np.ndarray], np.ndarray]:
-    """PCA-reduce each checkpoint and record its high-dimensional neighbours, one at a time."""
-    reduced: list[np.ndarray] = []
-    high_nn: list[np.ndarray] = []
-    queries = np.empty(0, dtype=np.int64)
-    bar = tqdm(
-        features,
-        total=total,
-        desc="features + PCA",
-        unit="ckpt",
-        leave=False,
-        disable=not progress,
-    )
-    for t, x in enumerate(bar):
-        name = frame_names[t] if frame_names is not None else f"checkpoint position {t}"
-        x = _check_frame(x, name, reduced[0].shape[0] if reduced else None)
+    """PCA-reduce each checkpoint and record its high-dimensional neighbours.
+
+    The checkpoints are checked in order as they arrive and reduced on up to
+    ``REDUCE_IN_FLIGHT`` threads (each PCA runs on one BLAS thread), so at most that many
+    checkpoints' features are held at once.
+    """
+    first: dict[str, Any] = {}
+
+    def checked() -> Iterator[ArrayLike]:
+        bar = tqdm(
+            features,
+            total=total,
+            desc="features + PCA",
+            unit="ckpt",
+            leave=False,
+            disable=not progress,
+        )
+        for t, x in enumerate(bar):
+            name = frame_names[t] if frame_names is not None else f"checkpoint position {t}"
+            x = _check_frame(x, name, first.get("n"))
+            if t == 0:
+                first["n"] = x.shape[0]
+                _check_size(x.shape[0], perplexity, method)
+                first["queries"] = query_indices(x.shape[0], RECALL_QUERIES, seed)
+            yield x
+
+    def reduce(x: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
         n = x.shape[0]
-        if t == 0:
-            _check_size(n, perplexity, method)
-            queries = query_indices(n, RECALL_QUERIES, seed)
-        reduced.append(randomized_pca(x, dims, seed=seed).scores)
-        high_nn.append(knn_indices(x, min(RECALL_K, n - 1), queries))
-    if not reduced:
+        scores = randomized_pca(x, dims, seed=seed).scores
+        return scores, knn_indices(x, min(RECALL_K, n - 1), first["queries"])
+
+    pieces = list(imap_threads(reduce, checked(), n_jobs, in_flight=REDUCE_IN_FLIGHT))
+    if not pieces:
         raise ValueError("no checkpoints to embed: the run (or feature list) is empty")
-    return reduced, high_nn, queries
+    reduced, high_nn = (list(part) for part in zip(*pieces, strict=True))
+    return reduced, high_nn, first["queries"]
 
 
 def _check_frame(x: ArrayLike, name: str, n_expected: int | None) -> ArrayLike:

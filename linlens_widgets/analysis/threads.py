@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
 import torch
 
-__all__ = ["available_cores", "map_threads", "resolve_jobs", "torch_threads"]
+__all__ = ["available_cores", "imap_threads", "map_threads", "resolve_jobs", "torch_threads"]
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -95,3 +96,37 @@ def map_threads(function: Callable[[T], R], items: Iterable[T], n_jobs: int | No
         return [function(item) for item in items]
     with ThreadPoolExecutor(max_workers=threads) as pool:
         return list(pool.map(function, items))
+
+
+def imap_threads(
+    function: Callable[[T], R],
+    items: Iterable[T],
+    n_jobs: int | None,
+    *,
+    in_flight: int | None = None,
+) -> Iterator[R]:
+    """Yield ``function(item)`` for each item, in order, on up to ``resolve_jobs(n_jobs)`` threads.
+
+    Like :func:`map_threads`, but ``items`` is consumed lazily: the next item is taken only
+    while fewer than ``in_flight`` (default: the thread count) pieces are running, so at most
+    that many items are held at once. For a stream of large pieces (one checkpoint's features
+    each) whose work is single-threaded inside: memory grows with ``in_flight``, not with the
+    length of the stream. One thread (or ``in_flight=1``) runs the plain loop.
+
+    >>> list(imap_threads(lambda x: x * x, iter(range(5)), 2))
+    [0, 1, 4, 9, 16]
+    """
+    threads = resolve_jobs(n_jobs)
+    limit = threads if in_flight is None else max(1, min(in_flight, threads))
+    if limit <= 1:
+        for item in items:
+            yield function(item)
+        return
+    with ThreadPoolExecutor(max_workers=limit) as pool:
+        running: deque = deque()
+        for item in items:
+            running.append(pool.submit(function, item))
+            if len(running) >= limit:
+                yield running.popleft().result()
+        while running:
+            yield running.popleft().result()

@@ -52,6 +52,15 @@ def test_pca_method_aligns_sign_flips_only_when_asked(drifting):
     assert np.isnan(aligned.kl).all() and (aligned.knn_recall > 0.3).all()
 
 
+def test_the_thread_count_changes_the_speed_not_the_layout(drifting):
+    x, y = drifting
+    one = embed_features(x, y, n_jobs=1, **FAST)
+    two = embed_features(x, y, n_jobs=2, **FAST)
+    np.testing.assert_array_equal(one.positions, two.positions)
+    np.testing.assert_array_equal(one.kl, two.kl)
+    np.testing.assert_array_equal(one.knn_recall, two.knn_recall)
+
+
 def test_generator_of_tensors_is_consumed_once(drifting):
     x, y = drifting
     gen = (torch.from_numpy(f) for f in x[:2])

@@ -166,3 +166,37 @@ def test_thread_map_runs_pieces_at_once_and_keeps_their_order():
     assert threads.map_threads(piece, [1, 2], 2) == [10, 20]
     assert threads.map_threads(lambda i: -i, range(4), 1) == [0, -1, -2, -3]
     assert threads.map_threads(lambda i: i, [], 2) == []
+
+
+def test_lazy_thread_map_runs_pieces_at_once_and_holds_at_most_in_flight_items():
+    import threading
+
+    meet = threading.Barrier(2, timeout=10)  # the first two pieces must run at the same time
+    taken: list[int] = []
+    held: list[int] = []
+
+    def stream():
+        for i in range(6):
+            taken.append(i)
+            yield i
+
+    def piece(i: int) -> int:
+        if i < 2:
+            meet.wait()
+        held.append(len(taken) - i)  # items taken from the stream and not yet finished
+        return i * 10
+
+    assert list(threads.imap_threads(piece, stream(), 4, in_flight=2)) == [0, 10, 20, 30, 40, 50]
+    assert max(held) <= 2
+    assert list(threads.imap_threads(lambda i: -i, iter(range(3)), 1)) == [0, -1, -2]
+    assert list(threads.imap_threads(lambda i: i, iter([]), 2)) == []
+
+
+def test_lazy_thread_map_raises_a_piece_s_error():
+    def piece(i: int) -> int:
+        if i == 2:
+            raise ValueError("piece 2 is bad")
+        return i
+
+    with pytest.raises(ValueError, match="piece 2 is bad"):
+        list(threads.imap_threads(piece, iter(range(5)), 2))
