@@ -112,7 +112,12 @@ from linlens_widgets.analysis._quality import (
 from linlens_widgets.analysis._tsne import frame_affinities, tsne_dynamic, tsne_independent
 from linlens_widgets.analysis.store import AnalysisStore
 from linlens_widgets.analysis.threads import imap_threads, map_threads, resolve_jobs
-from linlens_widgets.analysis.trajectory import Trajectory, normalise_positions
+from linlens_widgets.analysis.trajectory import (
+    ALGORITHM_VERSION,
+    ATTACHMENT,
+    Trajectory,
+    normalise_positions,
+)
 from linlens_widgets.analysis.weights import run_weights
 from linlens_widgets.lens.arrays import to_numpy
 from linlens_widgets.progress import tqdm
@@ -133,9 +138,6 @@ RECALL_K = 10
 RECALL_QUERIES = 2000
 #: Most checkpoints reduced (PCA, neighbours) at once, hence most features held at once.
 REDUCE_IN_FLIGHT = 2
-#: Bumped whenever the algorithm changes, so cached trajectories are recomputed.
-ALGORITHM_VERSION = 3
-ATTACHMENT = "trajectory"
 
 
 def embed(

@@ -17,7 +17,14 @@ import numpy as np
 
 from linlens_widgets.analysis._quality import mean_displacement
 
-__all__ = ["Trajectory", "TrajectoryLike", "normalise_positions"]
+__all__ = ["ALGORITHM_VERSION", "ATTACHMENT", "Trajectory", "TrajectoryLike", "normalise_positions"]
+
+ALGORITHM_VERSION = 3
+"""Version of ``ll.embed``'s algorithm, bumped whenever it changes, so that a stored trajectory
+computed by an older one is recomputed. Kept here, with the stored form, so that reading a stored
+trajectory does not import the t-SNE libraries."""
+ATTACHMENT = "trajectory"
+"""Name of the run's analysis-store entry that holds its trajectory (``ll.embed``'s result)."""
 
 _ARRAY_FIELDS = ("positions", "epochs", "steps", "checkpoint_ids", "labels", "kl", "knn_recall")
 

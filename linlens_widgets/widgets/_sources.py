@@ -30,8 +30,7 @@ def stored_trajectory(run: Any) -> Any | None:
     A stored trajectory computed by an older embedding algorithm, or for other probe samples,
     counts as absent.
     """
-    from linlens_widgets.analysis.embed import ALGORITHM_VERSION, ATTACHMENT
-    from linlens_widgets.analysis.trajectory import Trajectory
+    from linlens_widgets.analysis.trajectory import ALGORITHM_VERSION, ATTACHMENT, Trajectory
 
     stored = analysis_entry(run, ATTACHMENT)
     if stored is None:
@@ -77,11 +76,10 @@ def trajectory_of(run: Any, *, progress: bool = True) -> Any:
     Trajectory
         Positions of every probe sample at every checkpoint.
     """
-    from linlens_widgets.analysis.embed import embed
-
     stored = stored_trajectory(run)
     if stored is not None:
         return stored
+    from linlens_widgets.analysis.embed import embed  # t-SNE's libraries, only when embedding
     path = getattr(run, "path", None)
     what = (
         f"Embedding {len(run.probe_labels):,} probe samples at {len(run.checkpoints)} "

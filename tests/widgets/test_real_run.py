@@ -362,3 +362,23 @@ def test_a_pending_panel_says_why_it_failed(real, tmp_path, monkeypatch):
     assert ex.panel.text.value == "Metrics panel unavailable: features &lt;b&gt;lost&lt;/b&gt;"
     page = ex.save_html(tmp_path / "page.html", panel=False)  # the rest still works
     assert page.stat().st_size > 0
+
+
+def test_the_first_state_from_a_stored_run_imports_no_tsne_library(real, tmp_path):
+    """Opening a stored run reads its trajectory without importing openTSNE or scikit-learn
+    (about a second of the first state); they load only when a trajectory must be computed."""
+    import subprocess
+    import sys
+
+    run, _ = real
+    ll.embed(run, method="pca", progress=False)  # attached, so the folder stores it
+    saved = run.save(tmp_path / "run")
+    code = (
+        "import sys, linlens_widgets as ll\n"
+        f"ex = ll.LensExplorer(ll.Run.load({str(saved)!r}))\n"
+        "print(sorted(m for m in ('openTSNE', 'sklearn') if m in sys.modules))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=True
+    )
+    assert out.stdout.strip().splitlines()[-1] == "[]", out.stdout + out.stderr
