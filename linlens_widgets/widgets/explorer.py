@@ -22,6 +22,7 @@ script, from the same ``widgets.panel.cursor_positions``).
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,7 @@ import anywidget
 import ipywidgets
 import traitlets
 
+from linlens_widgets.progress import tqdm
 from linlens_widgets.widgets import _sources
 from linlens_widgets.widgets import panel as metrics_panel
 from linlens_widgets.widgets._bundle import bundle
@@ -186,20 +188,30 @@ class LensExplorer(ipywidgets.VBox):
         self._attach_panel(fig)
         self.children = [self.layout_widget, self.panel]
 
-    def wait_for_panel(self, timeout: float | None = None) -> bool:
+    def wait_for_panel(self, timeout: float | None = None, *, progress: bool = True) -> bool:
         """Wait until the metrics panel is drawn (its analyses computed); whether it is done.
 
         The panel of a large run whose analyses are not stored is computed in the background
-        (the pending panel shows its progress); ``save_html`` waits for it by itself.
+        (the pending panel shows its progress); ``save_html`` waits for it by itself. While
+        waiting, a progress bar here counts the same steps as the pending panel's.
 
         >>> ex.wait_for_panel()  # doctest: +SKIP
         True
         """
         thread = self._panel_thread
-        if thread is not None:
-            thread.join(timeout)
-            return not thread.is_alive()
-        return True
+        if thread is None or not thread.is_alive():
+            return True
+        bar = self.panel.bar
+        deadline = None if timeout is None else time.monotonic() + timeout
+        desc = "the metrics panel's analyses (computing in the background, kept with the run)"
+        with tqdm(total=bar.max, desc=desc, unit="step", leave=False, disable=not progress) as t:
+            while thread.is_alive():
+                left = None if deadline is None else deadline - time.monotonic()
+                if left is not None and left <= 0:
+                    break
+                thread.join(0.5 if left is None else min(0.5, left))
+                t.update(bar.value - t.n)
+        return not thread.is_alive()
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
         """Load BokehJS (inline, no CDN) before the panel is drawn; jupyter_bokeh needs it."""

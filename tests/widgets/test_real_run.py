@@ -329,6 +329,7 @@ def test_a_large_run_draws_its_panel_after_the_first_state(real, tmp_path, monke
     assert f"{saved}/analysis" in pending.text.value
     ex.checkpoint = 0  # the linked widgets work meanwhile
     assert ex.compare.checkpoint == 0
+    assert ex.wait_for_panel(0.3) is False  # still held: the wait ends at its timeout
     gate.set()
     assert ex.wait_for_panel(120)
     assert pending.bar.value == pending.bar.max  # every checkpoint of both analyses counted
