@@ -18,7 +18,8 @@ import { readData } from "./embedding/data.js";
 import { renderLegend } from "./embedding/legend.js";
 import { createOverlay, markBoxes, overlayLayer } from "./embedding/overlay.js";
 import { handlePointer } from "./embedding/pointer.js";
-import { createCanvasRenderer, createScatter } from "./embedding/scatter.js";
+import { drawPreview } from "./embedding/preview.js";
+import { createCanvasRenderer, createScatter, defaultPointSize } from "./embedding/scatter.js";
 import { createToolbar } from "./embedding/toolbar.js";
 import { createTooltip } from "./embedding/tooltip.js";
 
@@ -75,6 +76,9 @@ export function renderEmbedding({ model, el, hooks = {} }) {
   const checkpointLabels = model.get("_checkpoint_labels") ?? [];
 
   let scatter = null;
+  let scatterplot = null;
+  let overlay = null;
+  view.tool = "pan";
   const toolbar = createToolbar(view, {
     tool: (t) => setTool(t),
     reset: () => scatter && scatter.resetView(),
@@ -84,46 +88,40 @@ export function renderEmbedding({ model, el, hooks = {} }) {
   const legend = h("div", { class: "linlens-legend", "aria-label": "Legend" });
   root.append(toolbar.el, plot, legend);
 
-  // The scatter's own WebGL context is the test that WebGL works: a throwaway probe context
-  // cost most of a saved page's first draw on a software renderer.
-  let renderer = null;
-  try {
-    renderer = createCanvasRenderer(canvas);
-  } catch {
-    renderer = null;
-  }
-  if (!renderer) {
-    showError(root, new Error(NO_WEBGL), "EmbeddingView");
-    return close;
-  }
-
   if (!toolbar.offered(view.mode, view.groupsClass)) view.mode = "label";
   toolbar.colorSelect.value = colorSelectValue(view.mode, view.groupsClass);
-
-  let overlay = null;
-  scatter = createScatter(view, { canvas, plot, renderer }, bag, {
-    drawn: () => overlay.draw(),
-    refilled: () => overlay.refit(),
-    error: (e) => showError(root, e, "EmbeddingView"),
-  });
-  const { scatterplot } = scatter;
-  overlay = createOverlay(view, { layer, canvas, scatterplot, pointSize: scatter.pointSize });
-  bag.add(overlay.close);
-  scatter.startFitting();
 
   function updateStatus() {
     toolbar.showStatus();
     if (checkpointBadge) checkpointBadge.textContent = checkpointCaption(view.checkpoint, E, checkpointLabels[view.checkpoint]);
   }
   const showLegend = () => renderLegend(legend, view, (k) => setHidden(toggleHidden(view.hidden, k), true));
+  const pointSize = () => model.get("point_size") || defaultPointSize(N, plot.clientWidth, plot.clientHeight);
+
+  // The first frame is drawn on a 2D canvas at once; the WebGL scatter (its context and shaders
+  // cost most of a saved page's first draw on a software renderer) starts after that frame is
+  // on screen, draws the same frame under it, and the preview goes. Until then the setters
+  // below keep `view` (what to show) and the model, and the scatter starts from them.
+  let preview = null;
+  const showPreview = () => {
+    const first = preview === null;
+    preview?.remove();
+    preview = drawPreview(view, plot, pointSize());
+    if (first && preview) globalThis.performance?.mark?.("linlens:preview"); // benchmarks/page_load.py
+  };
+  const dropPreview = () => {
+    preview?.remove();
+    preview = null;
+  };
+  bag.add(dropPreview);
 
   // ---- state setters (local change -> model)
   function setSelection(next, sync) {
     const norm = normalizeSelection(next, N);
     if (sameSelection(norm, view.selection) && !sync) return;
     view.selection = norm;
-    if (norm.length) scatterplot.select(norm, { preventEvent: true });
-    else scatterplot.deselect({ preventEvent: true });
+    if (scatterplot && norm.length) scatterplot.select(norm, { preventEvent: true });
+    else if (scatterplot) scatterplot.deselect({ preventEvent: true });
     updateStatus();
     if (sync && !sameSelection(model.get("selection") ?? [], norm)) {
       model.set("selection", norm);
@@ -134,8 +132,9 @@ export function renderEmbedding({ model, el, hooks = {} }) {
   function setHidden(next, sync) {
     view.hidden = next;
     const visible = visibleIndices(data.labels.data, next);
-    if (visible) scatterplot.filter(visible, { preventEvent: true });
-    else scatterplot.unfilter({ preventEvent: true });
+    if (scatterplot && visible) scatterplot.filter(visible, { preventEvent: true });
+    else if (scatterplot) scatterplot.unfilter({ preventEvent: true });
+    if (!scatter) showPreview();
     showLegend();
     updateStatus();
     if (sync) {
@@ -145,33 +144,18 @@ export function renderEmbedding({ model, el, hooks = {} }) {
   }
 
   function setTool(tool) {
+    view.tool = tool;
     const lasso = tool === "lasso" || tool === "box";
-    scatterplot.set({ mouseMode: lasso ? "lasso" : "panZoom", lassoType: tool === "box" ? "rectangle" : "freeform" });
+    scatterplot?.set({ mouseMode: lasso ? "lasso" : "panZoom", lassoType: tool === "box" ? "rectangle" : "freeform" });
     toolbar.showTool(tool);
   }
 
-  // DOM contract: root.linlensProject(i) -> [x, y] CSS px of point i; root.linlensPointCount().
-  root.linlensProject = scatter.project;
-  root.linlensPointCount = () => N;
-  bag.add(() => {
-    delete root.linlensProject;
-    delete root.linlensPointCount;
-  });
+  /** Redraw what `view` says: the scatter once it runs, else the preview. */
+  function redraw(animate) {
+    if (scatter) scatter.redraw(animate);
+    else showPreview();
+  }
 
-  // ---- events from the scatter
-  scatterplot.subscribe("select", guarded(root, ({ points }) => setSelection(points, true), "selection"));
-  scatterplot.subscribe("deselect", guarded(root, () => setSelection([], true), "selection"));
-  // DOM contract: `data-hovered` names the point under the cursor (the one a click picks).
-  scatterplot.subscribe("pointOver", guarded(root, (i) => {
-    root.dataset.hovered = String(i);
-    tooltip.show(i, scatter.project(i));
-  }, "tooltip"));
-  scatterplot.subscribe("pointOut", () => {
-    delete root.dataset.hovered;
-    tooltip.hide();
-  });
-  scatterplot.subscribe("view", guarded(root, () => overlay.draw(), "marks"));
-  handlePointer(root, { plot, canvas, scatterplot, doc: el.ownerDocument ?? document, onPick: hooks.onPick }, bag);
   bag.listen(toolbar.colorSelect, "change", guarded(root, () => {
     // The model's change events (onColor, below) take the choice into view.mode and
     // view.groupsClass: set here first, they would be overwritten by the event of the first of the
@@ -181,7 +165,7 @@ export function renderEmbedding({ model, el, hooks = {} }) {
     model.set("color", chosen.mode);
     model.save_changes();
     showLegend();
-    scatter.redraw(false);
+    redraw(false);
   }, "colour"));
 
   // ---- events from the model
@@ -192,8 +176,8 @@ export function renderEmbedding({ model, el, hooks = {} }) {
     view.checkpoint = next;
     tooltip.hide();
     updateStatus();
-    scatter.redraw(true);
-    overlay.glide(from, next);
+    redraw(true);
+    overlay?.glide(from, next);
   }, "checkpoint"));
   bag.onModel(model, "change:selection", guarded(root, () => setSelection(model.get("selection"), false), "selection"));
   bag.onModel(model, "change:hidden_classes", guarded(root, () => setHidden(model.get("hidden_classes") ?? [], false), "legend"));
@@ -205,23 +189,93 @@ export function renderEmbedding({ model, el, hooks = {} }) {
     view.groupsClass = c;
     toolbar.colorSelect.value = colorSelectValue(m, c);
     showLegend();
-    scatter.redraw(false);
+    redraw(false);
   }, "colour");
   bag.onModel(model, "change:color", onColor);
   bag.onModel(model, "change:groups_class", onColor);
-  const onMarks = guarded(root, () => overlay.read(), "marks");
+  const onMarks = guarded(root, () => overlay?.read(), "marks");
   for (const name of ["marked_a", "marked_b", "highlighted", "trails"]) bag.onModel(model, `change:${name}`, onMarks);
-  bag.onModel(model, "change:point_size", () => scatterplot.set({ pointSize: scatter.pointSize() }));
+  bag.onModel(model, "change:point_size", () => (scatterplot ? scatterplot.set({ pointSize: pointSize() }) : showPreview()));
   bag.onModel(model, "msg:custom", guarded(root, (msg) => {
-    if (msg?.type === "reset_view") scatter.resetView();
-    else if (msg?.type === "zoom_to_selection" && view.selection.length) scatterplot.zoomToPoints(view.selection, { transition: true, padding: 0.2 });
+    if (msg?.type === "reset_view") scatter?.resetView();
+    else if (msg?.type === "zoom_to_selection" && view.selection.length) scatterplot?.zoomToPoints(view.selection, { transition: true, padding: 0.2 });
   }, "message"));
+
+  /** Start the WebGL scatter from what `view` holds now; false when WebGL is not available. */
+  function startScatter() {
+    // The scatter's own WebGL context is the test that WebGL works: a throwaway probe context
+    // cost most of a saved page's first draw on a software renderer.
+    let renderer = null;
+    try {
+      renderer = createCanvasRenderer(canvas);
+    } catch {
+      renderer = null;
+    }
+    if (!renderer) {
+      dropPreview();
+      showError(root, new Error(NO_WEBGL), "EmbeddingView");
+      return false;
+    }
+    scatter = createScatter(view, { canvas, plot, renderer }, bag, {
+      drawn: () => {
+        if (view.ready) dropPreview();
+        overlay.draw();
+      },
+      refilled: () => overlay.refit(),
+      error: (e) => showError(root, e, "EmbeddingView"),
+    });
+    scatterplot = scatter.scatterplot;
+    overlay = createOverlay(view, { layer, canvas, scatterplot, pointSize: scatter.pointSize });
+    bag.add(overlay.close);
+    scatter.startFitting();
+
+    // DOM contract: root.linlensProject(i) -> [x, y] CSS px of point i; root.linlensPointCount().
+    root.linlensProject = scatter.project;
+    root.linlensPointCount = () => N;
+    bag.add(() => {
+      delete root.linlensProject;
+      delete root.linlensPointCount;
+    });
+
+    // ---- events from the scatter
+    scatterplot.subscribe("select", guarded(root, ({ points }) => setSelection(points, true), "selection"));
+    scatterplot.subscribe("deselect", guarded(root, () => setSelection([], true), "selection"));
+    // DOM contract: `data-hovered` names the point under the cursor (the one a click picks).
+    scatterplot.subscribe("pointOver", guarded(root, (i) => {
+      root.dataset.hovered = String(i);
+      tooltip.show(i, scatter.project(i));
+    }, "tooltip"));
+    scatterplot.subscribe("pointOut", () => {
+      delete root.dataset.hovered;
+      tooltip.hide();
+    });
+    scatterplot.subscribe("view", guarded(root, () => overlay.draw(), "marks"));
+    handlePointer(root, { plot, canvas, scatterplot, doc: el.ownerDocument ?? document, onPick: hooks.onPick }, bag);
+
+    setTool(view.tool);
+    scatter.redraw(false); // the first draw takes the selection and the hidden classes from view
+    return true;
+  }
 
   setTool("pan");
   showLegend();
   updateStatus();
-  scatter.redraw(false);
+  showPreview();
+  if (preview) {
+    let closed = false;
+    bag.add(() => (closed = true));
+    afterFrame(guarded(root, () => closed || startScatter(), "scatter"));
+  } else {
+    startScatter();
+  }
   return close;
+}
+
+/** Run `fn` once the next frame is on screen (at once-ish where the host has no frames). */
+function afterFrame(fn) {
+  const frame = globalThis.requestAnimationFrame;
+  if (frame) frame(() => setTimeout(fn, 0));
+  else setTimeout(fn, 0);
 }
 
 export default { render: renderOrShowError(renderEmbedding, "embedding", "EmbeddingView") };

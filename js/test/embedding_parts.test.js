@@ -1,5 +1,7 @@
 // @vitest-environment jsdom
 // The embedding's DOM parts on their own, against a jsdom container: legend, tooltip, toolbar.
+import { cameraView, colorIndex, pointScale } from "../src/embedding/preview.js";
+import { boxCamera, projectPoint, viewBox } from "../src/frames.js";
 import { describe, expect, it, vi } from "vitest";
 import { RIGHT, WRONG, YES_NO } from "../src/embedding/colors.js";
 import { renderLegend } from "../src/embedding/legend.js";
@@ -184,5 +186,30 @@ describe("toolbar", () => {
     expect(bar.el.querySelector(".linlens-status").textContent).toBe("4 points · 2 selected · 2 classes hidden");
     expect(view.root.dataset.selected).toBe("2");
     expect(statusText(1200, 0, 1)).toBe(`${(1200).toLocaleString()} points · 0 selected · 1 class hidden`);
+  });
+});
+
+describe("first-frame preview", () => {
+  it("projects with the camera regl-scatterplot starts with", () => {
+    const { target, distance } = boxCamera(1.5);
+    const view = cameraView(target, distance);
+    // the view box's corner lands on the canvas's edge, less the camera's margin
+    const [x, y] = projectPoint(1, viewBox(1.5)[1], view, 600, 400);
+    expect(x).toBeCloseTo(300 + 300 / 1.08, 6);
+    expect(y).toBeCloseTo(200 - 200 / 1.08, 6);
+  });
+
+  it("scales points as the WebGL scatter does: asinh when zoomed in, linear out", () => {
+    expect(pointScale(1, 6)).toBeCloseTo(1, 9);
+    expect(pointScale(0.5, 6)).toBeCloseTo(Math.asinh(2) / Math.asinh(1), 9);
+    expect(pointScale(2, 6)).toBeCloseTo(0.5, 9);
+    expect(pointScale(100, 6)).toBeCloseTo(1 / 6, 9); // never below 1 px
+  });
+
+  it("reads a categorical palette by value and a continuous one by its nearest stop", () => {
+    expect(colorIndex(3, "categorical", 10)).toBe(3);
+    expect(colorIndex(0.5, "continuous", 256)).toBe(128);
+    expect(colorIndex(1, "continuous", 256)).toBe(255);
+    expect(colorIndex(-2, "categorical", 4)).toBe(0);
   });
 });

@@ -10,10 +10,13 @@ whole run, and the colour bar says which.
 
 from __future__ import annotations
 
+import base64
+import io
 from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 from playwright.sync_api import Browser
 
 from tests.helpers.browser.guard import Guard
@@ -24,6 +27,7 @@ from tests.helpers.browser.widgets import (
     hover_point,
     readability_problems,
     root,
+    scatter_canvas,
     settled_positions,
     wait_scatter_ready,
 )
@@ -160,6 +164,52 @@ def test_the_first_scatter_is_drawn_before_the_network_is_unpacked(compare, guar
     if not missing:
         got = sorted(order, key=marks.__getitem__)
         guard.check(got == order, f"page marks in the order {got}, expected {order}: {marks}")
+    guard.assert_clean()
+
+
+KEEP_PREVIEW = """
+new MutationObserver((records) => {
+  for (const r of records) for (const n of r.removedNodes)
+    if (n.classList && n.classList.contains('linlens-preview') && !window.__linlensPreview)
+      window.__linlensPreview = n.toDataURL('image/png');
+}).observe(document, {childList: true, subtree: true});
+"""
+
+
+def test_the_first_frame_is_drawn_before_webgl_and_is_the_same_scatter(
+    browser: Browser, page_path: Path, guard
+) -> None:
+    """The first frame (a 2D preview, drawn before the WebGL scatter starts) shows every point
+    where and in the colour the WebGL scatter then draws it, and goes once that one has drawn."""
+    page = browser.new_page(viewport={"width": 1280, "height": 720})
+    guard.track(page, PageWatch().attach(page))
+    page.add_init_script(KEEP_PREVIEW)
+    page.goto(page_path.resolve().as_uri())
+    embedding = root(root(page, "explorer"), "embedding")
+    wait_scatter_ready(embedding)
+    page.wait_for_function("() => window.__linlensPreview", timeout=10_000)
+    marks = page.evaluate(MARKS_JS)
+    guard.check(
+        marks.get("linlens:preview", 1e9) < marks.get("linlens:scatter", -1),
+        f"the preview is not drawn before the WebGL scatter: {marks}",
+    )
+    canvases = embedding.locator("canvas").count()
+    guard.check(canvases == 1, f"{canvases} canvases left in the scatter, expected the WebGL one")
+    page.mouse.move(1270, 710)  # no tooltip over the points
+    n = int(embedding.evaluate("(r) => r.linlensPointCount()"))
+    xy = np.rint(settled_positions(embedding, range(n))).astype(int)
+    webgl = element_pixels(scatter_canvas(embedding)).astype(int)
+    png = page.evaluate("() => window.__linlensPreview").split(",", 1)[1]
+    preview = np.asarray(Image.open(io.BytesIO(base64.b64decode(png))).convert("RGBA")).astype(int)
+    height, width = min(webgl.shape[0], preview.shape[0]), min(webgl.shape[1], preview.shape[1])
+    inside = [(x, y) for x, y in xy if 0 <= x < width and 0 <= y < height]
+    drawn = [preview[y, x, 3] > 200 for x, y in inside]
+    same = [np.abs(preview[y, x, :3] - webgl[y, x]).max() <= 40 for x, y in inside]
+    guard.check(len(inside) > 0.95 * n, f"only {len(inside)} of {n} points inside the canvas")
+    guard.check(np.mean(drawn) > 0.98, f"the preview draws {np.mean(drawn):.1%} of the points")
+    # A, B and their neighbours are ringed and labelled over the WebGL scatter only.
+    guard.check(np.mean(same) > 0.9, f"{np.mean(same):.1%} of the points have the WebGL colour")
+    page.close()
     guard.assert_clean()
 
 
