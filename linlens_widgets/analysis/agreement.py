@@ -26,7 +26,7 @@ import numpy as np
 from linlens_widgets.analysis.clustering import label_array
 from linlens_widgets.analysis.neighbors import neighbor_table
 
-__all__ = ["KnnAgreement", "knn_agreement"]
+__all__ = ["KnnAgreement", "agreement_of_neighbors", "knn_agreement"]
 
 
 @dataclass(frozen=True)
@@ -124,6 +124,36 @@ def knn_agreement(
     if c <= int(y.max()):
         raise ValueError(f"label {int(y.max())} is not below n_classes={c}")
     index, _ = neighbor_table(weights, k=int(k), centered=centered)
+    return agreement_of_neighbors(index, y, c, centered=centered)
+
+
+def agreement_of_neighbors(
+    index: np.ndarray, labels: Any, n_classes: int, *, centered: bool = True
+) -> KnnAgreement:
+    """Return the :func:`knn_agreement` of a neighbour table already found (its index).
+
+    The explorer's panel and the comparison's neighbours ask for the same table at every
+    checkpoint; this counts the labels of one without searching again.
+
+    Parameters
+    ----------
+    index : np.ndarray
+        ``(N, k)`` neighbour indices of each sample, never the sample itself.
+    labels : array-like
+        ``(N,)`` integer class labels ``0 .. n_classes - 1``.
+    n_classes : int
+        Number of classes ``C``.
+    centered : bool, default True
+        Whether the neighbours were found by centred cosine (recorded in the result).
+
+    >>> a = agreement_of_neighbors(np.array([[1], [0], [3], [2]]), [0, 0, 1, 0], 2)
+    >>> a.overall, a.per_class.tolist()
+    (0.5, [0.6666666666666666, 0.0])
+    """
+    y = label_array(labels)
+    c = int(n_classes)
+    if index.shape[0] != len(y):
+        raise ValueError(f"labels has {len(y)} entries but the table has {index.shape[0]} rows")
     neighbour_labels = y[index.astype(np.int64)]  # (N, k)
     same = (neighbour_labels == y[:, None]).mean(axis=1)
     counts = np.bincount(y, minlength=c).astype(np.float64)

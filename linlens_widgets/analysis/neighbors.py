@@ -19,6 +19,8 @@ computed from them equal those of the flattened W_eff, at a fraction of the cost
 
 from __future__ import annotations
 
+import threading
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -26,7 +28,14 @@ from typing import Any
 import numpy as np
 import torch
 
-__all__ = ["Neighbors", "centred_cosine", "neighbor_table", "neighbors", "probe_mean"]
+__all__ = [
+    "Neighbors",
+    "centred_cosine",
+    "checkpoint_neighbors",
+    "neighbor_table",
+    "neighbors",
+    "probe_mean",
+]
 
 _CHUNK = 4096
 
@@ -266,3 +275,40 @@ def neighbor_table(
         index[s : s + _CHUNK] = top.indices.numpy()
         sim[s : s + _CHUNK] = top.values.numpy()
     return index, sim
+
+
+_FOUND: weakref.WeakKeyDictionary[Any, dict[tuple[int, int], tuple[np.ndarray, np.ndarray]]] = (
+    weakref.WeakKeyDictionary()
+)
+_FOUND_LOCK = threading.Lock()
+
+
+def checkpoint_neighbors(source: Any, i: int, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
+    """Every probe sample's ``k`` nearest neighbours (centred cosine) at checkpoint ``i``, once.
+
+    The metrics panel's kNN agreement and the comparison's neighbour tables need the same N x N
+    search at every checkpoint, the costliest step of a large run's page; the result is kept
+    with ``source`` (a run's ``run_weights``, 8·N·k bytes a checkpoint) for as long as it lives.
+
+    Parameters
+    ----------
+    source
+        A run's source with ``weight_features(i)`` (``source_of(run)``).
+    i
+        Checkpoint index.
+    k
+        Neighbours per sample (default 10).
+
+    Returns
+    -------
+    tuple of np.ndarray
+        ``neighbor_table(source.weight_features(i), k)``: index and similarity, ``(N, k)``.
+    """
+    key = (int(i), int(k))
+    with _FOUND_LOCK:
+        found = _FOUND.setdefault(source, {}).get(key)
+    if found is None:
+        found = neighbor_table(source.weight_features(i), int(k))
+        with _FOUND_LOCK:
+            _FOUND[source][key] = found
+    return found

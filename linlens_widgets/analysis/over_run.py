@@ -34,7 +34,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from linlens_widgets.analysis.agreement import knn_agreement
+from linlens_widgets.analysis.agreement import agreement_of_neighbors, knn_agreement
+from linlens_widgets.analysis.neighbors import checkpoint_neighbors
 from linlens_widgets.analysis.phenomena import phenomena_over_run
 from linlens_widgets.analysis.similarity import class_similarity
 from linlens_widgets.analysis.store import AnalysisStore
@@ -368,7 +369,7 @@ def _agreement_over_run(run: Run, progress: Progress) -> dict[str, np.ndarray]:
     """
     k = AGREEMENT_K
     n_classes = len(run.classes)
-    series = over_run(run, knn_agreement, progress=progress, k=k, n_classes=n_classes)
+    series = _agreement_series(run, k, n_classes, progress)
     baseline = knn_agreement(run.probe_inputs, run.probe_labels, k, n_classes=n_classes)
     table = {
         "agreement": series.stack("overall"),
@@ -378,6 +379,26 @@ def _agreement_over_run(run: Run, progress: Progress) -> dict[str, np.ndarray]:
     for c in range(n_classes):
         table[f"{AGREEMENT_CLASS}{c}"] = per_class[:, c]
     return table
+
+
+def _agreement_series(run: Run, k: int, n_classes: int, progress: Progress) -> RunSeries:
+    """``knn_agreement`` at every checkpoint, from the neighbour tables the comparison shares.
+
+    The same as ``over_run(run, knn_agreement, k=k, n_classes=n_classes)``; the N x N search of
+    each checkpoint is kept (``checkpoint_neighbors``) for the saved page's neighbour tables.
+    """
+    engine = run_weights(run)
+    labels = run.probe_labels
+    ids = list(range(len(run.checkpoints)))
+    results = RunSeries()
+    bar = tqdm(ids, desc="knn_agreement", unit="ckpt", leave=False, disable=progress is not True)
+    for done, i in enumerate(bar, 1):
+        index, _ = checkpoint_neighbors(engine, i, k)
+        results.append(agreement_of_neighbors(index, labels, n_classes))
+        report(progress, "knn_agreement", done, len(ids))
+    results.checkpoint_ids = np.asarray(ids, dtype=np.int64)
+    results.epochs = np.array([c.epoch for c in run.checkpoints], dtype=np.float64)
+    return results
 
 
 def _subclusters_over_run(run: Run, progress: Progress) -> dict[str, np.ndarray]:

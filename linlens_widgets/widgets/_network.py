@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from linlens_widgets.analysis.neighbors import neighbor_table
+from linlens_widgets.analysis.neighbors import checkpoint_neighbors, neighbor_table
 from linlens_widgets.analysis.source import source_of
 from linlens_widgets.analysis.threads import torch_threads
 from linlens_widgets.lens.arrays import to_numpy
@@ -368,11 +368,10 @@ def _tables(run: Any, ids: list[int], progress: bool) -> dict[str, Any]:
     for i in tqdm(ids, desc=desc, leave=False, disable=not progress):
         mean = _sources.probe_mean(run, i)
         means.append(mean.reshape(mean.shape[0], -1))
-        features = source_of(run).weight_features(i)
-        idx, sim = neighbor_table(features, NEIGHBORS_K)
+        idx, sim = checkpoint_neighbors(source_of(run), i, NEIGHBORS_K)  # the panel's too
         index.append(idx)
         sims.append(sim)
-        idx, sim = neighbor_table(features, NEIGHBORS_K, centered=False)
+        idx, sim = neighbor_table(source_of(run).weight_features(i), NEIGHBORS_K, centered=False)
         raw_index.append(idx)
         raw_sims.append(sim)
     index_dtype = np.int16 if n <= np.iinfo(np.int16).max else np.int32

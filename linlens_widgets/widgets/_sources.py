@@ -80,6 +80,7 @@ def trajectory_of(run: Any, *, progress: bool = True) -> Any:
     if stored is not None:
         return stored
     from linlens_widgets.analysis.embed import embed  # t-SNE's libraries, only when embedding
+
     path = getattr(run, "path", None)
     what = (
         f"Embedding {len(run.probe_labels):,} probe samples at {len(run.checkpoints)} "

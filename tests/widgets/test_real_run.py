@@ -383,3 +383,45 @@ def test_the_first_state_from_a_stored_run_imports_no_tsne_library(real, tmp_pat
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=True
     )
     assert out.stdout.strip().splitlines()[-1] == "[]", out.stdout + out.stderr
+
+
+def test_the_panels_agreement_and_the_pages_neighbours_share_one_search(
+    real, tmp_path, monkeypatch
+):
+    """The kNN agreement of the panel and the page's centred neighbour tables come from one
+    N x N search per checkpoint (the costliest step of a large run's page), and the agreement
+    is the one ll.metrics.knn_agreement gives."""
+    from linlens_widgets.analysis import agreement as agreement_module
+    from linlens_widgets.analysis import neighbors as neighbors_module
+    from linlens_widgets.analysis.over_run import AGREEMENT_K, dynamics_table, over_run
+    from linlens_widgets.widgets import _network
+
+    run, _ = real
+    folder = run.save(tmp_path / "run")
+    for kept in (folder / "analysis").glob("*"):  # tables and panel stored by other tests
+        if kept.name.startswith((_network.TABLES_ENTRY, "plots.")):
+            kept.unlink()
+    saved = ll.Run.load(folder)
+    searches: list[bool] = []
+    search = neighbors_module.neighbor_table
+
+    def counted(weights, k=10, *, centered=True):
+        searches.append(centered)
+        return search(weights, k, centered=centered)
+
+    for module in (neighbors_module, agreement_module, _network):
+        monkeypatch.setattr(module, "neighbor_table", counted)
+    table = dynamics_table(saved, lens=["agreement"], recompute=True, progress=False)
+    ids = list(range(len(saved.checkpoints)))
+    _network.comparison_tables(saved, ids, progress=False)
+    # centred: once per checkpoint for both, and once on the inputs (the panel's baseline)
+    assert searches.count(True) == len(ids) + 1
+    assert searches.count(False) == len(ids)  # raw: the page's only
+    expected = over_run(
+        saved,
+        ll.metrics.knn_agreement,
+        k=AGREEMENT_K,
+        n_classes=len(saved.classes),
+        progress=False,
+    ).stack("overall")
+    np.testing.assert_array_equal(table["agreement"], expected)
