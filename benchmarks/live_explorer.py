@@ -10,12 +10,14 @@ second cell:
 
 - kernel: ``Run.load`` and ``LensExplorer`` in the kernel (its own clock), torch and the other
   libraries' first imports included;
-- shown: until the scatter has drawn its first frame in the page (its ``data-ready``), the
-  widget's state sent over the kernel's websocket included.
+- first frame: until the scatter's first frame is on screen (the ``linlens:preview`` mark of
+  its 2D first frame), the widget's state sent over the kernel's websocket included;
+- WebGL scatter: until the interactive WebGL scatter has replaced it (its ``data-ready``).
 
 ``--bare`` runs every round on a copy of the run without the metrics panel's analyses and the
 comparison's neighbour tables (the first opening after ``run.save``: the panel is then computed in
-the background); by default the run is opened as it is stored. Target: shown in under 5 s.
+the background); by default the run is opened as it is stored. Target: the first frame in under
+5 s.
 """
 
 from __future__ import annotations
@@ -68,8 +70,10 @@ def bare_copy(run: Path, work: Path) -> Path:
     return copy
 
 
-def one_round(browser: Browser, server: LabServer, run: Path, k: int) -> tuple[float, float, str]:
-    """Time one first state in a fresh notebook: (kernel s, shown s, panel state)."""
+def one_round(
+    browser: Browser, server: LabServer, run: Path, k: int
+) -> tuple[float, float, float, str]:
+    """Time one first state in a fresh notebook: (kernel, first frame, WebGL scatter s, panel)."""
     name = f"round{k}.ipynb"
     write_notebook(server.root_dir / name, ["import linlens_widgets as ll"])
     page = browser.new_page(viewport={"width": 1280, "height": 720})
@@ -79,13 +83,18 @@ def one_round(browser: Browser, server: LabServer, run: Path, k: int) -> tuple[f
         nb.run_cell(0, timeout_s=60)
         cell = nb.cell(nb.append_cell(FIRST_STATE.format(run=str(run))))
         cell.locator(".jp-InputArea-editor .cm-content").click()
+        pressed = float(page.evaluate("performance.now()"))
         start = time.perf_counter()
         page.keyboard.press("Shift+Enter")
         wait_scatter_ready(root(cell, "embedding"), timeout_ms=600_000)
-        shown = time.perf_counter() - start
+        webgl = time.perf_counter() - start
+        marks = page.evaluate(
+            "performance.getEntriesByName('linlens:preview').map((m) => m.startTime)"
+        )
+        first = (float(marks[0]) - pressed) / 1000.0 if marks else float("nan")
         nb.wait_kernel_idle(600)
         kernel, panel = nb.eval_json("[kernel_s, panel]")
-        return float(kernel), shown, str(panel)
+        return float(kernel), first, webgl, str(panel)
     finally:
         page.close()
 
@@ -101,16 +110,21 @@ def main() -> int:
         try:
             for k in range(args.rounds):
                 run = bare_copy(args.run, work) if args.bare else args.run
-                kernel, shown, panel = one_round(browser, server, run.resolve(), k)
-                results.append((kernel, shown))
-                print(f"round {k + 1}: kernel {kernel:.2f} s, shown {shown:.2f} s, panel {panel}")
+                kernel, first, webgl, panel = one_round(browser, server, run.resolve(), k)
+                results.append((kernel, first, webgl))
+                print(
+                    f"round {k + 1}: kernel {kernel:.2f} s, first frame {first:.2f} s, "
+                    f"WebGL scatter {webgl:.2f} s, panel {panel}"
+                )
         finally:
             server.stop()
             browser.close()
-    kernel = statistics.median(r[0] for r in results)
-    shown = statistics.median(r[1] for r in results)
-    verdict = "PASS" if shown < TARGET_S else "MISS"
-    print(f"median: kernel {kernel:.2f} s, shown {shown:.2f} s ({verdict}, target < {TARGET_S} s)")
+    kernel, first, webgl = (statistics.median(r[j] for r in results) for j in range(3))
+    verdict = "PASS" if first < TARGET_S else "MISS"
+    print(
+        f"median: kernel {kernel:.2f} s, first frame {first:.2f} s ({verdict}, target < "
+        f"{TARGET_S} s), WebGL scatter {webgl:.2f} s"
+    )
     shutil.rmtree(work, ignore_errors=True)
     return 0
 
