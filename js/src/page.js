@@ -168,10 +168,40 @@ const RENDER = {
 };
 
 /**
+ * The network's inputs from the embedding's thumbnails, for a page that stores the probe pixels
+ * once (`network.inputs_from === "thumbnails"`, widgets/_page.py `pixels_once`): the uint8
+ * thumbnails [N, H, W, C] channels first, as the network takes them: {view, dtype, shape: [N, D]}.
+ */
+export function inputsFromThumbnails(models) {
+  const embedding = Object.values(models ?? {}).find((m) => m?.kind === "embedding");
+  const thumbs = decodeArray(reviveBuffers(embedding?.state?._thumbnails ?? null), "thumbnails");
+  if (!thumbs || thumbs.dtype !== "uint8" || thumbs.shape.length !== 4) {
+    throw new Error("the page's network reads its inputs from the thumbnails, but the page holds no uint8 thumbnails");
+  }
+  const [N, H, W, C] = thumbs.shape;
+  const D = H * W * C;
+  let data = thumbs.data;
+  if (C > 1) {
+    data = new Uint8Array(N * D);
+    const plane = H * W;
+    for (let s = 0; s < N; s++) {
+      const from = s * D;
+      for (let p = 0; p < plane; p++) for (let c = 0; c < C; c++) data[from + c * plane + p] = thumbs.data[from + p * C + c];
+    }
+  }
+  return { view: new DataView(data.buffer, data.byteOffset, data.byteLength), dtype: "uint8", shape: [N, D] };
+}
+
+/**
  * The page's answer to the comparison: the engine for a carried network (two for a sweep page's
- * run pair), else the bank.
+ * run pair), else the bank. `config.models` is where a network that stores no inputs of its own
+ * (`inputs_from: "thumbnails"`) reads them.
  */
 export function pageResponder(config) {
+  if (config.network?.inputs_from === "thumbnails") {
+    const { inputs_from: _, ...network } = config.network;
+    return createResponder({ ...reviveBuffers(network), inputs: inputsFromThumbnails(config.models) }).respond;
+  }
   if (config.network) return createResponder(reviveBuffers(config.network)).respond;
   if (config.networks) return createPairResponder(reviveBuffers(config.networks)).respond;
   if (config.bank) return bankResponder(reviveBuffers(config.bank));
@@ -216,7 +246,7 @@ export function firstFrame(el, waitMs = 3000) {
  * comparison asks as it renders) wait, so unpacking the page's largest payload never delays the
  * first scatter. Null when the page carries neither.
  */
-function lazyResponder(carried) {
+function lazyResponder(carried, models) {
   if (!carried.network && !carried.networks && !carried.bank) return null;
   let start;
   const started = new Promise((resolve) => {
@@ -229,7 +259,7 @@ function lazyResponder(carried) {
     })
     .then((c) => {
       mark("linlens:network");
-      return pageResponder(c);
+      return pageResponder({ ...c, models });
     });
   const respond = (msg) => ready.then((answer) => (answer ? answer(msg) : null));
   // after the next frame, so the browser shows what was drawn before the unpacking starts
@@ -256,7 +286,7 @@ export async function mount(el, packedConfig, chartEl = null) {
   mark("linlens:unpacked");
   const models = {};
   const manager = { get_model: async (id) => models[id] };
-  const respond = lazyResponder({ network, networks, bank });
+  const respond = lazyResponder({ network, networks, bank }, config.models);
   for (const [id, { state }] of Object.entries(config.models)) {
     models[id] = new PageModel(reviveBuffers(state), { manager, respond });
   }

@@ -1,6 +1,6 @@
 // @vitest-environment jsdom
 import { describe, expect, it } from "vitest";
-import { bankResponder, firstFrame, PageModel, reviveBuffers } from "../src/page.js";
+import { bankResponder, firstFrame, inputsFromThumbnails, PageModel, reviveBuffers } from "../src/page.js";
 import { decodeMessageArrays } from "../src/codecs.js";
 import { linkModels } from "../src/explorer.js";
 
@@ -112,5 +112,22 @@ describe("explorer links", () => {
     unlink();
     scrubber.set("checkpoint", 1);
     expect(embedding.get("checkpoint")).toBe(3);
+  });
+});
+
+describe("pixels stored once", () => {
+  it("gives the network the thumbnails channels first, as uint8 [N, C·H·W]", () => {
+    // 2 samples of 1×2 pixels in RGB: thumbnails [N, H, W, C]
+    const thumbs = new Uint8Array([1, 2, 3, 4, 5, 6, 11, 12, 13, 14, 15, 16]);
+    const models = {
+      embedding: { kind: "embedding", state: { _thumbnails: { b64: b64(thumbs), dtype: "uint8", shape: [2, 1, 2, 3] } } },
+    };
+    const x = inputsFromThumbnails(models);
+    expect(x.shape).toEqual([2, 6]);
+    expect(Array.from(new Uint8Array(x.view.buffer, x.view.byteOffset, x.view.byteLength))).toEqual([1, 4, 2, 5, 3, 6, 11, 14, 12, 15, 13, 16]);
+  });
+
+  it("says so when the page holds no thumbnails to read them from", () => {
+    expect(() => inputsFromThumbnails({ embedding: { kind: "embedding", state: {} } })).toThrow(/no uint8 thumbnails/);
   });
 });

@@ -3,12 +3,13 @@
 The page inlines the same front-end code the notebook runs (``static/page.js``, which bundles
 the widgets' render functions) and gives it small in-page models over the widgets' state, with
 binary arrays embedded as base64. For a portable network (``lens.portable``) the page carries
-the network itself: every checkpoint's layer arrays, the probe inputs in their source precision,
-the per-checkpoint probe mean W_eff and neighbour tables (``_network``), and the front end's
-engine computes any sample's W_eff at any checkpoint when it is clicked. Other architectures
-keep a bank of precomputed W_eff for a bounded set of samples, and the page says so. The metrics
-panel is drawn by the front end's own SVG chart (``js/src/chart.js``): inlined BokehJS cost about
-4 MB for one small chart. Nothing is loaded from the network.
+the network itself: every checkpoint's layer arrays, the probe inputs in their source precision
+(stored once, as the scatter's thumbnails, when they are those pixels byte for byte:
+:func:`pixels_once`), the per-checkpoint probe mean W_eff and neighbour tables (``_network``), and
+the front end's engine computes any sample's W_eff at any checkpoint when it is clicked. Other
+architectures keep a bank of precomputed W_eff for a bounded set of samples, and the page says
+so. The metrics panel is drawn by the front end's own SVG chart (``js/src/chart.js``): inlined
+BokehJS cost about 4 MB for one small chart. Nothing is loaded from the network.
 
 The layer arrays are stored as float16 when that is measured to move no probe sample's W_eff by
 more than 2e-3 (relative), else as float32 (``precision`` overrides), and packed without loss:
@@ -270,7 +271,7 @@ def write_page(
         f"all {explorer.scrubber.n_checkpoints} checkpoints; "
     )
     budget = int(max_mb * _MB)
-    carried = _carry_network(explorer, config, precision)
+    carried = _carry_network(explorer, config, precision, thumbnails=emb.get("_thumbnails"))
     if carried is not None:
         note = base + (
             f"the page carries the network and computes any sample's W_eff in your browser "
@@ -313,13 +314,19 @@ def _network_share(config: dict[str, Any], carried: dict[str, Any] | None) -> st
 
 
 def _carry_network(
-    explorer: Explorer, config: dict[str, Any], precision: str
+    explorer: Explorer,
+    config: dict[str, Any],
+    precision: str,
+    *,
+    thumbnails: dict[str, Any] | None = None,
 ) -> dict[str, Any] | None:
     """Put the packed network payload into ``config``; say how it is stored, or None.
 
     ``precision="auto"`` stores float16 when that moves no probe sample's W_eff or output by more
     than ``_network.FLOAT16_TOLERANCE`` (measured at every checkpoint, with the ReLU states the
-    rounding would get wrong stored alongside), else float32. Returns ``{"dtype", "error",
+    rounding would get wrong stored alongside), else float32. When the network's uint8 inputs
+    are the embedding's ``thumbnails`` byte for byte (``{b64, dtype, shape}``, see
+    :func:`pixels_once`), they are stored once, as the thumbnails. Returns ``{"dtype", "error",
     "float16_error"}``, or None when the model is not portable.
     """
     run = explorer.run
@@ -340,11 +347,37 @@ def _carry_network(
         float16_error = error if chosen == "float16" else None
     if not math.isfinite(error):
         raise ValueError(_unmeasurable(chosen))
-    stored = _network.at_precision(payload, chosen)
+    stored = pixels_once(_network.at_precision(payload, chosen), thumbnails)
     if patterns is not None:
         stored["patterns"] = patterns
     config["network"] = _network.packed(stored)
     return {"dtype": chosen, "error": error, "float16_error": float16_error}
+
+
+def pixels_once(payload: dict[str, Any], thumbnails: dict[str, Any] | None) -> dict[str, Any]:
+    """Return the network payload without its inputs when they are the thumbnails' bytes.
+
+    The embedding's thumbnails are uint8 ``(N, H, W, C)``; the network's inputs uint8 codes
+    ``(N, C·H·W)`` (times ``input_scale``, or through ``input_normalize``). When the thumbnails,
+    channels first, are those codes exactly, the payload says ``inputs_from: "thumbnails"`` and
+    the page reads the inputs from the thumbnails (``js/src/page.js``); otherwise (other bytes,
+    a downsampled or re-coloured display, float inputs) it is returned as it is.
+    """
+    inputs = payload.get("inputs")
+    if thumbnails is None or not isinstance(inputs, np.ndarray) or inputs.dtype != np.uint8:
+        return payload
+    if thumbnails.get("dtype") != "uint8" or len(thumbnails.get("shape", ())) != 4:
+        return payload
+    pixels = np.frombuffer(base64.b64decode(thumbnails["b64"]), np.uint8)
+    n, h, w, c = thumbnails["shape"]
+    if pixels.size != inputs.size or n != inputs.shape[0]:
+        return payload
+    channels_first = pixels.reshape(n, h, w, c).transpose(0, 3, 1, 2).reshape(inputs.shape)
+    if not np.array_equal(channels_first, inputs):
+        return payload
+    out = {k: v for k, v in payload.items() if k != "inputs"}
+    out["inputs_from"] = "thumbnails"
+    return out
 
 
 def _unmeasurable(dtype: str) -> str:

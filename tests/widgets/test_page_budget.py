@@ -85,9 +85,13 @@ def test_paper_page_fits_the_budget_with_every_sample_comparable(paper_page) -> 
     assert packed["weights"]["codec"] == DELTA_CODEC
     network = unpack(packed)
     assert len(network["weights"]) == N_CHECKPOINTS
-    assert network["inputs"].dtype == np.uint8 and network["inputs"].shape == (N_PROBE, 784)
+    # the probe pixels are stored once: the network reads its inputs from the thumbnails
+    assert "inputs" not in network and packed["inputs_from"] == "thumbnails"
+    pixels = unpack(config["models"]["embedding"]["state"]["_thumbnails"])
+    assert pixels.dtype == np.uint8 and pixels.shape == (N_PROBE, 28, 28, 1)
     x = np.asarray(run.probe_inputs, np.float32).reshape(N_PROBE, 784)
-    np.testing.assert_array_equal((network["inputs"] * packed["input_scale"]).astype(np.float32), x)
+    codes = pixels.reshape(N_PROBE, 784)
+    np.testing.assert_array_equal((codes * packed["input_scale"]).astype(np.float32), x)
     assert network["neighbors"]["index"].dtype == np.int16
     assert network["neighbors"]["similarity"].dtype == np.float16
     print(f"paper-setting page: {size / 2**20:.1f} MB")
