@@ -18,8 +18,10 @@ them:
 4. the aligned embedding (``ll.embed``, every core by default);
 5. sub-cluster tracking of every class (``track_all_subclusters``);
 6. the run stored to a folder (checkpoints and the analysis results above);
-7. the explorer's first state from the stored run (``Run.load`` then ``ll.LensExplorer``);
-8. the saved page (``save_html``): its size is printed too.
+7. the explorer's first state from the stored run (``Run.load`` then ``ll.LensExplorer``); above
+   2,000 probes the metrics panel's analyses, not stored yet, are computed in the background;
+8. the saved page (``save_html``): it waits for those analyses, then computes the comparison's
+   neighbour tables and the float16 check; its size is printed too.
 
 Per stage: wall time, CPU time of the process (all threads; CPU/wall is the cores used) and the
 peak resident memory during the stage (Linux: the VmHWM high-water mark, reset before each stage
