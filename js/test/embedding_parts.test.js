@@ -5,7 +5,7 @@ import { boxCamera, projectPoint, viewBox } from "../src/frames.js";
 import { describe, expect, it, vi } from "vitest";
 import { RIGHT, WRONG, YES_NO } from "../src/embedding/colors.js";
 import { renderLegend } from "../src/embedding/legend.js";
-import { createToolbar, statusText } from "../src/embedding/toolbar.js";
+import { createToolbar, statusText, thousands } from "../src/embedding/toolbar.js";
 import { createTooltip, tooltipRows } from "../src/embedding/tooltip.js";
 
 const model = (traits = {}) => ({ get: (k) => traits[k] });
@@ -185,7 +185,8 @@ describe("toolbar", () => {
     bar.showStatus();
     expect(bar.el.querySelector(".linlens-status").textContent).toBe("4 points · 2 selected · 2 classes hidden");
     expect(view.root.dataset.selected).toBe("2");
-    expect(statusText(1200, 0, 1)).toBe(`${(1200).toLocaleString()} points · 0 selected · 1 class hidden`);
+    expect(statusText(1200, 0, 1)).toBe("1,200 points · 0 selected · 1 class hidden");
+    expect([0, 999, 1000, 1234567, -45000].map(thousands)).toEqual(["0", "999", "1,000", "1,234,567", "-45,000"]);
   });
 });
 

@@ -55,7 +55,9 @@ export function drawPreview(view, plot, pointSize) {
   const dpr = globalThis.devicePixelRatio || 1;
   canvas.width = Math.round(width * dpr);
   canvas.height = Math.round(height * dpr);
-  const ctx = canvas.getContext?.("2d");
+  // A canvas drawn by the CPU: no GPU context to create before the first frame (on a software
+  // renderer the GPU process is busy starting up), and its pixels can be read back in tests.
+  const ctx = canvas.getContext?.("2d", { willReadFrequently: true });
   if (!ctx) return null;
   view.aspect = width / height;
   view.positions = fillFrames(view.data.positions, view.aspect);

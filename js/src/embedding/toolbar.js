@@ -28,7 +28,17 @@ function colorMenu(data, valueName) {
 /** The status line's text: how many points, how many selected, how many classes hidden. */
 export function statusText(N, selected, hidden) {
   const hiddenNote = hidden ? ` · ${hidden} class${hidden > 1 ? "es" : ""} hidden` : "";
-  return `${N.toLocaleString()} points · ${selected} selected${hiddenNote}`;
+  return `${thousands(N)} points · ${selected} selected${hiddenNote}`;
+}
+
+/**
+ * A whole number with commas between thousands ("10,000"), as the page's English text writes
+ * it. Not `toLocaleString`: its first call loads the locale data (~15 ms on a saved page's
+ * first draw).
+ */
+export function thousands(n) {
+  const digits = String(Math.trunc(Math.abs(n)));
+  return `${n < 0 ? "-" : ""}${digits.replace(/\B(?=(\d{3})+(?!\d))/g, ",")}`;
 }
 
 /**
