@@ -144,8 +144,8 @@ class LensExplorer(ipywidgets.VBox):
         self.panel_figure: Any = None
         self.panel: Any = None
         self._panel_thread: threading.Thread | None = None
-        missing = metrics_panel.missing_analyses(run, metrics) if panel else []
-        if panel and missing and len(facts.labels) > LIVE_TABLES_MAX_PROBES:
+        if panel and len(facts.labels) > LIVE_TABLES_MAX_PROBES:  # drawn after the first state
+            missing = metrics_panel.missing_analyses(run, metrics)
             self.panel = pending = metrics_panel.PendingPanel(run, missing)
             self._panel_thread = threading.Thread(
                 target=self._draw_panel_later,
@@ -176,9 +176,9 @@ class LensExplorer(ipywidgets.VBox):
     def _draw_panel_later(self, metrics: Sequence[str] | None, pending: Any) -> None:
         """Compute the panel's analyses off the first state, then put the panel in its place.
 
-        Runs in a background thread for a run of more than ``LIVE_TABLES_MAX_PROBES`` probes
-        whose analyses are not stored yet: the scatter and the comparison are usable at once,
-        the pending panel counts the checkpoints done, and the results are kept with the run.
+        Runs in a background thread for a run of more than ``LIVE_TABLES_MAX_PROBES`` probes:
+        the scatter and the comparison are usable at once; analyses not stored yet are computed
+        first (the pending panel counts the steps done) and kept with the run.
         """
         try:
             fig = metrics_panel.explorer_figure(self.run, metrics, progress=pending.hook)

@@ -112,13 +112,14 @@ class PendingPanel(ipywidgets.VBox):
         what = " and ".join(_ANALYSIS_NAMES.get(a, a) for a in analyses)
         folder = getattr(run, "path", None)
         kept = f"kept with the run in {folder}/analysis" if folder else "kept with the run"
-        self.text = ipywidgets.HTML(
-            html.escape(
-                f"Metrics panel: computing {what} of {n:,} probe samples at {e} checkpoints "
-                f"(a step per checkpoint each; {kept}); the scatter and the comparison work "
-                "meanwhile."
-            )
+        line = (
+            f"Metrics panel: computing {what} of {n:,} probe samples at {e} checkpoints "
+            f"(a step per checkpoint each; {kept}); the scatter and the comparison work "
+            "meanwhile."
+            if analyses
+            else f"Metrics panel: drawing the metrics of {e} checkpoints (stored with the run)."
         )
+        self.text = ipywidgets.HTML(html.escape(line))
         steps = max(1, len(analyses) * e)  # one step per analysis and checkpoint
         self.bar = ipywidgets.IntProgress(
             value=0,

@@ -300,7 +300,7 @@ def test_a_large_run_draws_its_panel_after_the_first_state(real, tmp_path, monke
     """Above LIVE_TABLES_MAX_PROBES a panel whose analyses are not stored does not hold up the
     first state: a pending panel says what is computed and counts the checkpoints, the panel
     takes its place when done, the analyses are kept with the run, and the next explorer draws
-    the panel at once."""
+    the panel from them without computing again."""
     import threading
 
     from linlens_widgets.analysis import over_run
@@ -316,7 +316,10 @@ def test_a_large_run_draws_its_panel_after_the_first_state(real, tmp_path, monke
     gate = threading.Event()
     agreement = over_run._LENS_ANALYSES["agreement"]
 
+    calls: list[int] = []
+
     def held(run, progress):
+        calls.append(1)
         assert gate.wait(120), "the test never released the analysis"
         return agreement(run, progress)
 
@@ -339,8 +342,10 @@ def test_a_large_run_draws_its_panel_after_the_first_state(real, tmp_path, monke
     ex.checkpoint = len(run.checkpoints) - 1
     assert cursor.location == ex._cursor_xs[-1]
     assert over_run.lens_stored(ll.Run.load(saved), ["similarity", "agreement"])
-    again = ll.LensExplorer(ll.Run.load(saved), trajectory=traj)
-    assert again._panel_thread is None and again.panel_figure is not None
+    again = ll.LensExplorer(ll.Run.load(saved), trajectory=traj)  # stored: drawn, not computed
+    assert "drawing the metrics of" in again.panel.text.value
+    assert again.wait_for_panel(120) and again.panel_figure is not None
+    assert calls == [1]
 
 
 def test_a_pending_panel_says_why_it_failed(real, tmp_path, monkeypatch):
