@@ -168,13 +168,20 @@ def over_run(
         source == "auto" and getattr(fn, "accepts_features", False)
     )
     labels = run.probe_labels
-    name = getattr(fn, "__name__", "metric")
-    results = RunSeries()
     engine = run_weights(run)
+    load = engine.weight_features if use_features else engine.effective_weights
+    name = getattr(fn, "__name__", "metric")
+    return _series(run, ids, name, progress, lambda i: fn(load(i), labels, **kwargs))
+
+
+def _series(
+    run: Run, ids: Sequence[int], name: str, progress: Progress, at: Callable[[int], Any]
+) -> RunSeries:
+    """``at(i)`` for every checkpoint index in ``ids``, with progress told after each one."""
+    results = RunSeries()
     bar = tqdm(ids, desc=name, unit="ckpt", leave=False, disable=progress is not True)
     for done, i in enumerate(bar, 1):
-        weights = engine.weight_features(i) if use_features else engine.effective_weights(i)
-        results.append(fn(weights, labels, **kwargs))
+        results.append(at(i))
         report(progress, name, done, len(ids))
     results.checkpoint_ids = np.asarray(ids, dtype=np.int64)
     results.epochs = np.array([run.checkpoints[i].epoch for i in ids], dtype=np.float64)
@@ -389,16 +396,12 @@ def _agreement_series(run: Run, k: int, n_classes: int, progress: Progress) -> R
     """
     engine = run_weights(run)
     labels = run.probe_labels
-    ids = list(range(len(run.checkpoints)))
-    results = RunSeries()
-    bar = tqdm(ids, desc="knn_agreement", unit="ckpt", leave=False, disable=progress is not True)
-    for done, i in enumerate(bar, 1):
+
+    def at(i: int) -> Any:
         index, _ = checkpoint_neighbors(engine, i, k)
-        results.append(agreement_of_neighbors(index, labels, n_classes))
-        report(progress, "knn_agreement", done, len(ids))
-    results.checkpoint_ids = np.asarray(ids, dtype=np.int64)
-    results.epochs = np.array([c.epoch for c in run.checkpoints], dtype=np.float64)
-    return results
+        return agreement_of_neighbors(index, labels, n_classes)
+
+    return _series(run, range(len(run.checkpoints)), "knn_agreement", progress, at)
 
 
 def _subclusters_over_run(run: Run, progress: Progress) -> dict[str, np.ndarray]:

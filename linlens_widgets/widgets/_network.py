@@ -365,13 +365,14 @@ def _tables(run: Any, ids: list[int], progress: bool) -> dict[str, Any]:
     n = len(run.probe_labels)
     means, index, sims, raw_index, raw_sims = [], [], [], [], []
     desc = "probe means, neighbours (kept in the run's analysis store)"
+    source = source_of(run)
     for i in tqdm(ids, desc=desc, leave=False, disable=not progress):
         mean = _sources.probe_mean(run, i)
         means.append(mean.reshape(mean.shape[0], -1))
-        idx, sim = checkpoint_neighbors(source_of(run), i, NEIGHBORS_K)  # the panel's too
+        idx, sim = checkpoint_neighbors(source, i, NEIGHBORS_K)  # the panel's too
         index.append(idx)
         sims.append(sim)
-        idx, sim = neighbor_table(source_of(run).weight_features(i), NEIGHBORS_K, centered=False)
+        idx, sim = neighbor_table(source.weight_features(i), NEIGHBORS_K, centered=False)
         raw_index.append(idx)
         raw_sims.append(sim)
     index_dtype = np.int16 if n <= np.iinfo(np.int16).max else np.int32
