@@ -144,9 +144,10 @@ class LensExplorer(ipywidgets.VBox):
         self.panel_figure: Any = None
         self.panel: Any = None
         self._panel_thread: threading.Thread | None = None
+        self._pending: Any = None
         if panel and len(facts.labels) > LIVE_TABLES_MAX_PROBES:  # drawn after the first state
             missing = metrics_panel.missing_analyses(run, metrics)
-            self.panel = pending = metrics_panel.PendingPanel(run, missing)
+            self.panel = self._pending = pending = metrics_panel.PendingPanel(run, missing)
             self._panel_thread = threading.Thread(
                 target=self._draw_panel_later,
                 args=(metrics, pending),
@@ -201,7 +202,7 @@ class LensExplorer(ipywidgets.VBox):
         thread = self._panel_thread
         if thread is None or not thread.is_alive():
             return True
-        bar = self.panel.bar
+        bar = self._pending.bar  # self.panel becomes the drawn panel before the thread ends
         deadline = None if timeout is None else time.monotonic() + timeout
         desc = "the metrics panel's analyses (computing in the background, kept with the run)"
         with tqdm(total=bar.max, desc=desc, unit="step", leave=False, disable=not progress) as t:

@@ -128,6 +128,8 @@ class PendingPanel(ipywidgets.VBox):
             description=f"0 of {steps} steps",
             style={"description_width": "initial"},
         )
+        if not analyses:  # nothing to count: the panel is only drawn
+            self.bar.layout.display = "none"
         self._done: dict[str, int] = {}
         super().__init__(children=[self.text, self.bar])
         self.add_class("linlens-pending-panel")

@@ -344,6 +344,7 @@ def test_a_large_run_draws_its_panel_after_the_first_state(real, tmp_path, monke
     assert over_run.lens_stored(ll.Run.load(saved), ["similarity", "agreement"])
     again = ll.LensExplorer(ll.Run.load(saved), trajectory=traj)  # stored: drawn, not computed
     assert "drawing the metrics of" in again.panel.text.value
+    assert again.panel.bar.layout.display == "none"  # no steps to count
     assert again.wait_for_panel(120) and again.panel_figure is not None
     assert calls == [1]
 
