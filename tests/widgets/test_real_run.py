@@ -431,3 +431,18 @@ def test_the_panels_agreement_and_the_pages_neighbours_share_one_search(
         progress=False,
     ).stack("overall")
     np.testing.assert_array_equal(table["agreement"], expected)
+
+
+def test_a_pending_panel_escapes_the_run_folder(real, tmp_path, monkeypatch):
+    """The pending line names the run's folder; a folder name holding markup shows as text."""
+    from linlens_widgets.widgets import explorer as explorer_module
+
+    run, traj = real
+    saved = run.save(tmp_path / "<img src=x onerror=alert(1)>")
+    for kept in (saved / "analysis").glob("plots.*"):  # from other tests: the line names none
+        kept.unlink()
+    monkeypatch.setattr(explorer_module, "LIVE_TABLES_MAX_PROBES", len(run.probe_labels) - 1)
+    ex = ll.LensExplorer(ll.Run.load(saved), trajectory=traj)
+    text = ex.panel.text.value
+    assert "<img" not in text and "&lt;img src=x onerror=alert(1)&gt;" in text
+    assert ex.wait_for_panel(120)
