@@ -14,9 +14,10 @@ second cell:
   its 2D first frame), the widget's state sent over the kernel's websocket included;
 - WebGL scatter: until the interactive WebGL scatter has replaced it (its ``data-ready``).
 
-``--bare`` runs every round on a copy of the run without the metrics panel's analyses and the
-comparison's neighbour tables (the first opening after ``run.save``: the panel is then computed in
-the background); by default the run is opened as it is stored. Target: the first frame in under
+``--bare`` runs every round on a copy of the run without the metrics panel's analyses, the
+comparison's neighbour tables and the stored predictions (the first opening after ``run.save``:
+the predictions are computed and the panel is computed in the background); by default the run is
+opened as it is stored. Target: the first frame in under
 5 s.
 """
 
@@ -60,13 +61,14 @@ ex"""
 
 
 def bare_copy(run: Path, work: Path) -> Path:
-    """Copy ``run`` without the panel's analyses and the comparison tables (a first opening)."""
+    """Copy ``run`` without what its first opening stores (panel, tables, predictions)."""
     copy = work / "bare_run"
     if copy.exists():
         shutil.rmtree(copy)
     shutil.copytree(run, copy, symlinks=True)
-    for entry in [*copy.glob("analysis/plots.*"), *copy.glob("analysis/comparison_tables.*")]:
-        entry.unlink()
+    for pattern in ("plots.*", "comparison_tables.*", "predictions.*"):
+        for entry in copy.glob(f"analysis/{pattern}"):
+            entry.unlink()
     return copy
 
 

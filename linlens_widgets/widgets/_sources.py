@@ -10,6 +10,7 @@ widget labels and names (checkpoints, classes, the input's shape) is in ``widget
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,6 +23,7 @@ import torch
 from linlens_widgets.analysis.source import ChunkedSource, source_of
 from linlens_widgets.analysis.store import folder_is_writable
 from linlens_widgets.lens.arrays import to_numpy
+from linlens_widgets.runs.analysis_files import ANALYSIS_DIR
 
 
 def stored_trajectory(run: Any) -> Any | None:
@@ -222,12 +224,81 @@ def store_analysis(
     return False if store is None else store.put(name, arrays, meta)
 
 
+PREDICTIONS = "predictions"
+"""Analysis-store entry of the probe samples' predicted classes (``analysis/predictions``)."""
+
+
 def predictions(run: Any, ids: np.ndarray) -> np.ndarray:
-    """Predicted class of every probe sample at each frame's checkpoint, (E, N) uint8/int32."""
+    """Predicted class of every probe sample at each frame's checkpoint, (E, N) uint8/int32.
+
+    Read from the run's analysis store when it holds them for these checkpoints; else computed
+    (a forward pass of every probe sample per checkpoint: seconds at 10,000 probes and 20
+    checkpoints) and stored there, so the next opening of the run reads them instead.
+    """
+    ids = np.asarray(ids, dtype=np.int64).reshape(-1)
+    stored = stored_predictions(run, ids)
+    if stored is not None:
+        return stored
     engine = source_of(run)
-    rows = []
-    for cid in ids:
-        p = engine.predictions(int(cid))
-        rows.append(to_numpy(p))
-    out = np.stack(rows)
-    return out.astype(np.uint8) if out.max(initial=0) < 256 and out.min(initial=0) >= 0 else out
+    out = np.stack([to_numpy(engine.predictions(int(cid))) for cid in ids])
+    out = out.astype(np.uint8) if out.max(initial=0) < 256 and out.min(initial=0) >= 0 else out
+    store_analysis(run, PREDICTIONS, {PREDICTIONS: out}, {"checkpoint_ids": ids.tolist()})
+    return out
+
+
+def stored_predictions(run: Any, ids: np.ndarray) -> np.ndarray | None:
+    """Return the stored predictions at checkpoints ``ids``; None when none are stored for them.
+
+    The store returns an entry only while it matches the run's weights and probe (its digests);
+    one that does yet holds no valid predictions (another shape, classes out of range) is
+    refused with a warning that names its file, and the caller computes them afresh.
+    """
+    entry = analysis_entry(run, PREDICTIONS)
+    if entry is None:
+        return None
+    arrays, meta = entry
+    stored_ids = meta.get("checkpoint_ids")
+    if not isinstance(stored_ids, list) or not all(isinstance(i, int) for i in stored_ids):
+        return _refused(run, "its metadata lists no checkpoint ids")
+    rows = {cid: k for k, cid in enumerate(stored_ids)}
+    if any(int(cid) not in rows for cid in ids):
+        return None  # stored for other checkpoints (another trajectory's frames)
+    problem = _predictions_problem(arrays.get(PREDICTIONS), len(stored_ids), run)
+    if problem is not None:
+        return _refused(run, problem)
+    return np.ascontiguousarray(arrays[PREDICTIONS][[rows[int(cid)] for cid in ids]])
+
+
+def _predictions_problem(values: np.ndarray | None, n_ids: int, run: Any) -> str | None:
+    """Say what is wrong with stored predictions for ``n_ids`` checkpoints; None when valid."""
+    n = len(run.probe_labels)
+    if values is None:
+        return f"it holds no '{PREDICTIONS}' array"
+    if values.shape != (n_ids, n):
+        return (
+            f"its predictions have shape {values.shape}, not ({n_ids}, {n}) "
+            "(checkpoints, probe samples)"
+        )
+    if values.dtype.kind not in "iu":
+        return f"its predictions are {values.dtype}, not integer classes"
+    n_classes = len(getattr(run, "classes", ()) or ())
+    low, high = int(values.min(initial=0)), int(values.max(initial=0))
+    if low < 0 or (n_classes and high >= n_classes):
+        return f"its predictions hold class {low if low < 0 else high}, outside 0..{n_classes - 1}"
+    return None
+
+
+def _refused(run: Any, problem: str) -> None:
+    """Warn that the stored predictions are not used (naming the file and why); return None."""
+    store = source_of(run).store
+    path = None if store is None else getattr(store.run, "path", None)
+    where = (
+        str(Path(path) / ANALYSIS_DIR / f"{PREDICTIONS}.safetensors")
+        if path is not None
+        else f"the run's analysis entry '{PREDICTIONS}'"
+    )
+    warnings.warn(
+        f"{where} is not used: {problem}; the predictions are computed again and stored anew",
+        stacklevel=3,
+    )
+    return None

@@ -446,3 +446,61 @@ def test_a_pending_panel_escapes_the_run_folder(real, tmp_path, monkeypatch):
     text = ex.panel.text.value
     assert "<img" not in text and "&lt;img src=x onerror=alert(1)&gt;" in text
     assert ex.wait_for_panel(120)
+
+
+def _predicted(run) -> np.ndarray:
+    """Every probe sample's predicted class at every checkpoint, by a forward pass."""
+    with torch.no_grad():
+        return np.stack(
+            [run.model_at(i)(run.probe_inputs).argmax(dim=1).numpy() for i in range(len(run))]
+        )
+
+
+def test_the_explorer_stores_the_predictions_and_the_next_opening_reads_them(
+    real, tmp_path, monkeypatch
+):
+    """The first opening computes the predictions (a forward pass per checkpoint: seconds at
+    10,000 probes) and keeps them in the run folder; the next opening reads them instead."""
+    from linlens_widgets.analysis.weights import RunWeights
+
+    run, _ = real
+    folder = run.save(tmp_path / "run")
+    (folder / "analysis" / "predictions.safetensors").unlink(missing_ok=True)
+    first = ll.LensExplorer(ll.Run.load(folder), panel=False)
+    assert (folder / "analysis" / "predictions.safetensors").is_file()
+    np.testing.assert_array_equal(first.embedding._predictions, _predicted(run))
+
+    def no_forward_pass(self, i):
+        raise AssertionError("the stored predictions were computed again")
+
+    monkeypatch.setattr(RunWeights, "predictions", no_forward_pass)
+    again = ll.LensExplorer(ll.Run.load(folder), panel=False)
+    np.testing.assert_array_equal(again.embedding._predictions, _predicted(run))
+    assert again.embedding._predictions.dtype == np.uint8
+
+
+@pytest.mark.parametrize(
+    ("stored", "problem"),
+    [
+        (np.zeros((2, 5), np.uint8), r"shape \(2, 5\), not \(3, 60\)"),
+        (np.full((3, 60), 10, np.uint8), r"class 10, outside 0\.\.9"),
+        (np.zeros((3, 60), np.float32), "float32, not integer classes"),
+    ],
+)
+def test_stored_predictions_that_do_not_fit_the_run_are_refused_naming_the_file(
+    real, tmp_path, stored, problem
+):
+    """A predictions entry that matches the run's digests but not its probe samples, checkpoints
+    or classes is not shown: a warning names the file and why, and they are computed again."""
+    from linlens_widgets.analysis.store import AnalysisStore
+
+    run, _ = real
+    folder = run.save(tmp_path / "run")
+    loaded = ll.Run.load(folder)
+    AnalysisStore(loaded).put("predictions", {"predictions": stored}, {"checkpoint_ids": [0, 1, 2]})
+    path = folder / "analysis" / "predictions.safetensors"
+    with pytest.warns(UserWarning, match=re.escape(str(path)) + " is not used: .*" + problem):
+        ex = ll.LensExplorer(ll.Run.load(folder), panel=False)
+    np.testing.assert_array_equal(ex.embedding._predictions, _predicted(run))
+    again = ll.LensExplorer(ll.Run.load(folder), panel=False)  # stored anew, correct this time
+    np.testing.assert_array_equal(again.embedding._predictions, _predicted(run))
