@@ -145,6 +145,8 @@ class LensExplorer(ipywidgets.VBox):
         self.panel: Any = None
         self._panel_thread: threading.Thread | None = None
         self._pending: Any = None
+        self._shown = threading.Lock()  # guards _displayed and which panel the children show
+        self._displayed = False
         if panel and len(facts.labels) > LIVE_TABLES_MAX_PROBES:  # drawn after the first state
             missing = metrics_panel.missing_analyses(run, metrics)
             self.panel = self._pending = pending = metrics_panel.PendingPanel(run, missing)
@@ -187,7 +189,16 @@ class LensExplorer(ipywidgets.VBox):
             pending.fail(str(err))
             return
         self._attach_panel(fig)
-        self.children = [self.layout_widget, self.panel]
+        with self._shown:
+            if not self._displayed or metrics_panel.bokehjs_loaded():
+                self.children = [self.layout_widget, self.panel]
+            # else the cell that displays the explorer shows it once BokehJS is loaded
+
+    def _show_drawn_panel(self) -> None:
+        """Put the drawn panel in place of the pending one (BokehJS is loaded by now)."""
+        with self._shown:
+            if self.panel_figure is not None and self.children[-1] is not self.panel:
+                self.children = [self.layout_widget, self.panel]
 
     def wait_for_panel(self, timeout: float | None = None, *, progress: bool = True) -> bool:
         """Wait until the metrics panel is drawn (its analyses computed); whether it is done.
@@ -215,8 +226,18 @@ class LensExplorer(ipywidgets.VBox):
         return not thread.is_alive()
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
-        """Load BokehJS (inline, no CDN) before the panel is drawn; jupyter_bokeh needs it."""
-        if self.panel is not None:
+        """Load BokehJS (inline, no CDN) before the panel is drawn; jupyter_bokeh needs it.
+
+        A panel drawn in the background (a large run) waits for it: BokehJS is then loaded when
+        the cell has finished, so its script does not hold up the scatter's first frame, and the
+        drawn panel is shown after it.
+        """
+        with self._shown:
+            self._displayed = True
+            later = self._pending is not None and self.children[-1] is self._pending
+        if later:
+            metrics_panel.load_bokehjs_after_cell(self._show_drawn_panel)
+        elif self.panel is not None:
             metrics_panel.load_bokehjs()
         return super()._repr_mimebundle_(**kwargs)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import html
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import ipywidgets
@@ -20,11 +20,14 @@ import numpy as np
 from linlens_widgets.progress import Progress
 
 __all__ = [
+    "BOKEHJS_COMPONENTS",
     "PendingPanel",
+    "bokehjs_loaded",
     "cursor_positions",
     "explorer_figure",
     "figure_x",
     "load_bokehjs",
+    "load_bokehjs_after_cell",
     "metrics_figure",
     "missing_analyses",
     "panel_widget",
@@ -210,16 +213,56 @@ def _font_size(value: Any) -> tuple[float, str] | None:
     return None
 
 
+BOKEHJS_COMPONENTS = ("bokeh",)
+"""The BokehJS bundles the panel's models need: the core one (1.3 MB), not the widgets, tables,
+WebGL or MathJax bundles (2.7 MB more, sent twice by ``output_notebook``)."""
+
+
 def load_bokehjs() -> None:
-    """Load BokehJS into the notebook once per kernel, from inline resources (works offline)."""
+    """Load BokehJS into the notebook once per kernel, from inline resources (works offline).
+
+    Only `BOKEHJS_COMPONENTS` are loaded: the panel draws lines, markers, spans and a legend.
+    """
     global _BOKEHJS_LOADED
     if _BOKEHJS_LOADED:
         return
     from bokeh.io import output_notebook
-    from bokeh.resources import INLINE
+    from bokeh.resources import Resources
 
-    output_notebook(resources=INLINE, hide_banner=True)
+    resources = Resources(mode="inline", components=list(BOKEHJS_COMPONENTS))
+    output_notebook(resources=resources, hide_banner=True)
     _BOKEHJS_LOADED = True
+
+
+def bokehjs_loaded() -> bool:
+    """Whether `load_bokehjs` has sent BokehJS to the notebook in this kernel."""
+    return _BOKEHJS_LOADED
+
+
+def load_bokehjs_after_cell(then: Callable[[], None]) -> None:
+    """Load BokehJS once the running cell has finished, then call ``then``.
+
+    Its 2.5 MB of script then goes to the browser after the cell's output (the explorer's first
+    frame), still inside that cell, so the page keeps it like any other output. Outside IPython
+    it is loaded at once.
+    """
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - ipywidgets depends on IPython
+        shell = None
+    else:
+        shell = get_ipython()
+    if shell is None or bokehjs_loaded():
+        load_bokehjs()
+        then()
+        return
+
+    def after_cell(*_: Any) -> None:
+        shell.events.unregister("post_execute", after_cell)
+        load_bokehjs()
+        then()
+
+    shell.events.register("post_execute", after_cell)
 
 
 def render_bundle(fig: Any) -> dict[str, Any]:

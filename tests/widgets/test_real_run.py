@@ -504,3 +504,75 @@ def test_stored_predictions_that_do_not_fit_the_run_are_refused_naming_the_file(
     np.testing.assert_array_equal(ex.embedding._predictions, _predicted(run))
     again = ll.LensExplorer(ll.Run.load(folder), panel=False)  # stored anew, correct this time
     np.testing.assert_array_equal(again.embedding._predictions, _predicted(run))
+
+
+def test_the_panel_needs_no_bokehjs_bundle_beyond_the_one_loaded(real):
+    """The notebook gets only the core BokehJS bundle (1.3 MB of the 3.9 MB, sent twice), so
+    every model the panel draws must come from it."""
+    from bokeh.embed.bundle import bundle_for_objs_and_resources
+    from bokeh.resources import Resources
+
+    from linlens_widgets.widgets import panel as metrics_panel
+
+    run, _ = real
+    fig = metrics_panel.explorer_figure(run, None, progress=False)
+    needed = bundle_for_objs_and_resources([fig], Resources(mode="inline")).js_raw
+    loaded = Resources(mode="inline", components=list(metrics_panel.BOKEHJS_COMPONENTS)).js_raw
+    assert set(needed) <= set(loaded)
+    assert sum(map(len, loaded)) < 1.5e6
+
+
+def test_a_panel_drawn_later_loads_bokehjs_after_the_cell_and_shows_after_it(
+    real, tmp_path, monkeypatch
+):
+    """A large run's explorer sends BokehJS once its cell has finished (so the script does not
+    hold up the scatter's first frame) and shows the drawn panel only after BokehJS, which
+    jupyter_bokeh's view needs when it is created."""
+    import threading
+
+    import bokeh.io
+    import IPython
+    from IPython.core.events import EventManager, available_events
+
+    from linlens_widgets.analysis import over_run
+    from linlens_widgets.widgets import explorer as explorer_module
+    from linlens_widgets.widgets import panel as metrics_panel
+
+    run, traj = real
+    saved = run.save(tmp_path / "run")
+    for kept in (saved / "analysis").glob("plots.*"):  # from other tests
+        kept.unlink()
+    monkeypatch.setattr(explorer_module, "LIVE_TABLES_MAX_PROBES", len(run.probe_labels) - 1)
+    gate = threading.Event()
+    agreement = over_run._LENS_ANALYSES["agreement"]
+
+    def held(run, progress):
+        assert gate.wait(120), "the test never released the analysis"
+        return agreement(run, progress)
+
+    monkeypatch.setitem(over_run._LENS_ANALYSES, "agreement", held)
+    shell = type("Shell", (), {})()
+    shell.events = EventManager(shell, available_events)
+    monkeypatch.setattr(IPython, "get_ipython", lambda: shell)
+    monkeypatch.setattr(metrics_panel, "_BOKEHJS_LOADED", False)
+    loads: list[list[str]] = []
+    monkeypatch.setattr(
+        bokeh.io, "output_notebook", lambda resources, **_: loads.append(resources.components)
+    )
+
+    ex = ll.LensExplorer(ll.Run.load(saved), trajectory=traj)
+    pending = ex.panel
+    ex._repr_mimebundle_()  # the cell displays the explorer
+    assert loads == []  # not before the first frame
+    gate.set()
+    assert ex.wait_for_panel(120) and ex.panel_figure is not None
+    assert ex.children[-1] is pending  # drawn, but BokehJS is not in the page yet
+    shell.events.trigger("post_execute")  # the cell ends
+    assert loads == [["bokeh"]]
+    assert ex.children[-1] is ex.panel is not pending
+    shell.events.trigger("post_execute")  # the next cell: nothing loaded twice
+    assert loads == [["bokeh"]]
+    again = ll.LensExplorer(ll.Run.load(saved), trajectory=traj)
+    again._repr_mimebundle_()  # BokehJS is in the page: the panel is shown when drawn
+    assert again.wait_for_panel(120) and again.children[-1] is again.panel
+    assert loads == [["bokeh"]]
