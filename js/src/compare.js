@@ -12,6 +12,7 @@
  * (`scale.js`) and the neighbour row. Here they are wired together through `view`, the one
  * widget's shared state.
  */
+import { message } from "./contract.js";
 import { withLocalResponder } from "./engine/responder.js";
 import { Disposer, guarded, h, makeRoot, renderOrShowError } from "./dom.js";
 import { effectiveView, inputLayout, shownValues } from "./images.js";
@@ -32,11 +33,23 @@ function fill(node, ...children) {
 }
 
 /**
+ * Ask the kernel for the network payload once the page has painted (the scatter's first frame
+ * included): tens of MB at 10,000 probes that the first frame does not need.
+ */
+function askForNetworkAfterFirstFrame(model) {
+  if (model.get("_network") || !model.get("_network_pending")) return;
+  const ask = () => setTimeout(() => model.send(message("fetch_network")), 0);
+  if (typeof requestAnimationFrame === "function") requestAnimationFrame(ask);
+  else ask();
+}
+
+/**
  * Render a WeightCompare into `el`. `hooks.onNeighbors(indices)` (explorer use) hears the
  * neighbours shown for a single-sample A (an empty list when none are shown).
  */
 export function renderCompare({ model, el, hooks = {} }) {
   model = withLocalResponder(model); // portable networks: the browser's engine answers, not the kernel
+  askForNetworkAfterFirstFrame(model);
   const root = makeRoot(el, "compare");
   const bag = new Disposer();
   // The widget's shared state, handed to the parts: A's-and-B's-classes-or-all as chosen and as shown.

@@ -103,6 +103,30 @@ describe("local responder", () => {
     expect(got).toEqual(["sample"]);
     expect(withLocalResponder(new PageModel({ _network: null }))).toBeInstanceOf(PageModel);
   });
+
+  it("answers locally once a network sent after the first frame has arrived", async () => {
+    const state = { _network: null, _network_pending: true };
+    const handlers = {};
+    const sent = [];
+    const model = {
+      get: (name) => state[name],
+      on: (event, fn) => (handlers[event] ??= []).push(fn),
+      off: () => {},
+      send: (content) => sent.push(content.type),
+    };
+    const local = withLocalResponder(model);
+    const got = [];
+    local.on("msg:custom", (msg) => got.push(msg.type));
+    local.send({ type: "fetch", sample: 2, checkpoint: 0 });
+    expect(sent).toEqual(["fetch"]); // no network yet: the kernel answers
+    state._network = payload({ tables: false });
+    state._network_pending = false;
+    for (const fn of handlers["change:_network"] ?? []) fn();
+    local.send({ type: "fetch", sample: 2, checkpoint: 0 });
+    expect(sent).toEqual(["fetch"]); // now the browser's engine does
+    await new Promise((r) => setTimeout(r, 0));
+    expect(got).toEqual(["sample"]);
+  });
 });
 
 describe("metrics chart", () => {

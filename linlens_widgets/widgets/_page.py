@@ -248,6 +248,7 @@ def write_page(
     emb = page_state(explorer.embedding)
     compare = page_state(explorer.compare)
     compare.pop("_network", None)
+    compare.pop("_network_pending", None)  # the page carries its network (or bank) itself
     ids = {k: k for k in ("explorer", "embedding", "compare", "scrubber")}
     config: dict[str, Any] = {
         "root": ids["explorer"],

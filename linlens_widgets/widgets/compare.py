@@ -31,6 +31,7 @@ import traitlets
 from linlens_widgets.analysis.source import source_of
 from linlens_widgets.lens.arrays import to_numpy
 from linlens_widgets.widgets import _sources
+from linlens_widgets.widgets._after_cell import after_cell
 from linlens_widgets.widgets._bundle import bundle
 from linlens_widgets.widgets._codecs import pack_message
 from linlens_widgets.widgets.contract import CONTRACT, message
@@ -125,6 +126,7 @@ class WeightCompare(anywidget.AnyWidget):
     _checkpoint_labels = traitlets.List(traitlets.Unicode()).tag(sync=True)
     _revision = traitlets.Int(0).tag(sync=True)
     _network = traitlets.Dict(allow_none=True, default_value=None).tag(sync=True)
+    _network_pending = traitlets.Bool(False).tag(sync=True)
 
     def __init__(
         self,
@@ -171,8 +173,36 @@ class WeightCompare(anywidget.AnyWidget):
             presentation=presentation,
             **kwargs,
         )
-        self._network = _live_network(run, self.checkpoint_ids, facts.display)
+        self._network_pending = True  # sent when the front end asks, after its first frame
         self.on_msg(self._on_message)
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        """Display the comparison; its network payload follows once the cell has finished."""
+        self.send_network_after_cell()
+        return super()._repr_mimebundle_(**kwargs)
+
+    def send_network_after_cell(self) -> None:
+        """Send the network payload once the running cell has finished (see `send_network`).
+
+        So a notebook executed without a browser (``linlens demo``) saves it with its widget
+        state, and a live one gets it right after the first frame, without waiting to be asked.
+        """
+        if self._network_pending:
+            after_cell(self.send_network)
+
+    def send_network(self) -> dict[str, Any] | None:
+        """Send the network payload the front end's own engine compares with (once); return it.
+
+        Sent when the cell that displays the widget has finished, or when the front end asks
+        for it (``fetch_network``) after its first frame, whichever comes first: tens of MB at
+        10,000 probes (every checkpoint's weights, the probe inputs, the neighbour tables) that
+        the scatter's first frame does not need. Until it arrives the kernel answers every
+        comparison. None for a network the browser cannot compute (the kernel answers).
+        """
+        if self._network_pending:
+            self._network = _live_network(self.run, self.checkpoint_ids, dict(self._display))
+            self._network_pending = False
+        return self._network
 
     # ------------------------------------------------------------------ validation
     @traitlets.validate("a")
@@ -398,6 +428,8 @@ class WeightCompare(anywidget.AnyWidget):
                 self.send(*pack_message(head, {"mean": self.probe_mean(k)}))
             elif kind == "fetch_neighbors":
                 self._send_neighbors(content)
+            elif kind == "fetch_network":
+                self.send_network()
         except Exception as err:  # the front end shows the message instead of waiting forever
             reply = message("error", checkpoint=content.get("checkpoint"), message=f"{err}")
             if kind in ("fetch", "fetch_neighbors"):

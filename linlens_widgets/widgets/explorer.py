@@ -239,6 +239,7 @@ class LensExplorer(ipywidgets.VBox):
             metrics_panel.load_bokehjs_after_cell(self._show_drawn_panel)
         elif self.panel is not None:
             metrics_panel.load_bokehjs()
+        self.compare.send_network_after_cell()
         return super()._repr_mimebundle_(**kwargs)
 
     @property

@@ -18,6 +18,7 @@ import ipywidgets
 import numpy as np
 
 from linlens_widgets.progress import Progress
+from linlens_widgets.widgets._after_cell import after_cell
 
 __all__ = [
     "BOKEHJS_COMPONENTS",
@@ -246,23 +247,15 @@ def load_bokehjs_after_cell(then: Callable[[], None]) -> None:
     frame), still inside that cell, so the page keeps it like any other output. Outside IPython
     it is loaded at once.
     """
-    try:
-        from IPython import get_ipython
-    except ImportError:  # pragma: no cover - ipywidgets depends on IPython
-        shell = None
+
+    def load_then() -> None:
+        load_bokehjs()
+        then()
+
+    if bokehjs_loaded():
+        load_then()
     else:
-        shell = get_ipython()
-    if shell is None or bokehjs_loaded():
-        load_bokehjs()
-        then()
-        return
-
-    def after_cell(*_: Any) -> None:
-        shell.events.unregister("post_execute", after_cell)
-        load_bokehjs()
-        then()
-
-    shell.events.register("post_execute", after_cell)
+        after_cell(load_then)
 
 
 def render_bundle(fig: Any) -> dict[str, Any]:

@@ -72,14 +72,22 @@ def _real_trajectory(run: ll.Run) -> FakeTrajectory:
     )
 
 
+def _shown(explorer: ll.LensExplorer) -> ll.LensExplorer:
+    """The explorer as a notebook saves it: its front end has asked for the network."""
+    explorer.compare._on_message(explorer.compare, {"type": "fetch_network"}, [])
+    return explorer
+
+
 def _fake_explorer() -> ll.LensExplorer:
     run = FakeRun()
-    return ll.LensExplorer(run, trajectory=make_trajectory(run), panel=False, class_means=True)
+    return _shown(
+        ll.LensExplorer(run, trajectory=make_trajectory(run), panel=False, class_means=True)
+    )
 
 
 def _real_explorer() -> ll.LensExplorer:
     run = _real_run()
-    return ll.LensExplorer(run, trajectory=_real_trajectory(run), a=[2, 3], checkpoint=0)
+    return _shown(ll.LensExplorer(run, trajectory=_real_trajectory(run), a=[2, 3], checkpoint=0))
 
 
 EXPLORERS: dict[str, Callable[[], ll.LensExplorer]] = {

@@ -212,7 +212,7 @@ def test_live_comparison_carries_centred_tables_and_reuses_them(real, tmp_path, 
     saved = run.save(tmp_path / "run")
     run = ll.Run.load(saved)
     ex = ll.LensExplorer(run, trajectory=traj, panel=False)
-    payload = ex.compare._network
+    payload = ex.compare.send_network()
     ids = [int(i) for i in traj.checkpoint_ids]
     mean = payload["probe_mean"]
     got = np.frombuffer(bytes(mean["view"]), mean["dtype"]).reshape(mean["shape"])
@@ -227,7 +227,7 @@ def test_live_comparison_carries_centred_tables_and_reuses_them(real, tmp_path, 
 
     monkeypatch.setattr(_network, "_tables", recomputed)
     again = ll.LensExplorer(ll.Run.load(saved), trajectory=traj, panel=False)
-    assert again.compare._network["probe_mean"]["shape"] == mean["shape"]
+    assert again.compare.send_network()["probe_mean"]["shape"] == mean["shape"]
     again.save_html(tmp_path / "page.html")  # the page reuses them too
 
 
@@ -255,14 +255,15 @@ def test_a_large_probe_set_leaves_its_tables_to_the_kernel_until_they_are_stored
 
     monkeypatch.setattr(_network, "_tables", counted)
     ex = ll.LensExplorer(ll.Run.load(saved), trajectory=traj, panel=False)
-    payload = ex.compare._network
+    payload = ex.compare.send_network()
     assert payload is not None and "weights" in payload  # the network is still sent
     assert "probe_mean" not in payload and "neighbors" not in payload
     assert computed == []
     ex.save_html(tmp_path / "page.html")  # a page has no kernel: it computes and stores them
     assert computed == [1]
     again = ll.LensExplorer(ll.Run.load(saved), trajectory=traj, panel=False)
-    assert "probe_mean" in again.compare._network and "neighbors" in again.compare._network
+    carried = again.compare.send_network()
+    assert "probe_mean" in carried and "neighbors" in carried
     assert computed == [1]
 
 
@@ -576,3 +577,62 @@ def test_a_panel_drawn_later_loads_bokehjs_after_the_cell_and_shows_after_it(
     again._repr_mimebundle_()  # BokehJS is in the page: the panel is shown when drawn
     assert again.wait_for_panel(120) and again.children[-1] is again.panel
     assert loads == [["bokeh"]]
+
+
+def test_the_network_is_sent_when_the_front_end_asks_after_its_first_frame(real, monkeypatch):
+    """The first state carries no network payload (42 MB at 10,000 MNIST probes and 20
+    checkpoints, which the scatter's first frame does not need); the front end asks for it
+    after its first frame, and it is computed and sent once."""
+    from linlens_widgets.widgets import compare as compare_module
+
+    run, traj = real
+    built: list[int] = []
+    live_network = compare_module._live_network
+
+    def counted(*args, **kwargs):
+        built.append(1)
+        return live_network(*args, **kwargs)
+
+    monkeypatch.setattr(compare_module, "_live_network", counted)
+    ex = ll.LensExplorer(run, trajectory=traj, panel=False)
+    first = ex.compare.get_state()
+    assert first["_network"] is None and first["_network_pending"] is True
+    assert built == []
+    ex.compare._on_message(ex.compare, {"type": "fetch_network"}, [])
+    after = ex.compare.get_state()
+    assert after["_network_pending"] is False and "weights" in after["_network"]
+    ex.compare._on_message(ex.compare, {"type": "fetch_network"}, [])  # a second view asks too
+    assert built == [1]
+
+
+def test_a_saved_page_never_asks_a_kernel_for_the_network(real, tmp_path):
+    """The page carries its own network (or bank of samples): its comparison model has no
+    pending network, so the page's front end never sends ``fetch_network``."""
+    run, traj = real
+    ex = ll.LensExplorer(run, trajectory=traj, panel=False)
+    text = ex.save_html(tmp_path / "page.html", panel=False).read_text(encoding="utf-8")
+    config = json.loads(
+        re.search(
+            r'<script id="linlens-config" type="application/json">(.*?)</script>', text
+        ).group(1)
+    )
+    compare = config["models"]["compare"]["state"]
+    assert "_network_pending" not in compare and "_network" not in compare
+
+
+def test_the_network_follows_the_cell_that_displays_the_explorer(real, monkeypatch):
+    """Without being asked (a notebook executed with no browser, as ``linlens demo`` does), the
+    network is sent when the cell that displays the explorer has finished, so the notebook's
+    saved widget state carries it; not before, with the first frame."""
+    import IPython
+    from IPython.core.events import EventManager, available_events
+
+    run, traj = real
+    shell = type("Shell", (), {})()
+    shell.events = EventManager(shell, available_events)
+    monkeypatch.setattr(IPython, "get_ipython", lambda: shell)
+    ex = ll.LensExplorer(run, trajectory=traj, panel=False)
+    ex._repr_mimebundle_()
+    assert ex.compare._network is None and ex.compare._network_pending
+    shell.events.trigger("post_execute")
+    assert ex.compare._network is not None and not ex.compare._network_pending

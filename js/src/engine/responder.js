@@ -235,15 +235,17 @@ export function createResponder(payload) {
 /**
  * Wrap an anywidget model so that the messages the local engine can answer never reach the kernel.
  *
- * Reads the model's `_network` payload (null or absent: the model is returned unchanged, the
- * kernel answers everything). Replies arrive as `msg:custom` events on a later task, like a
- * kernel's; everything else (get/set/on/off/save_changes, other messages) goes to the model.
+ * Reads the model's `_network` payload, now or when it arrives later (a live widget's kernel
+ * sends it after the first frame, `_network_pending`); while there is none the kernel answers
+ * everything, and a model that will never have one is returned unchanged. Replies arrive as
+ * `msg:custom` events on a later task, like a kernel's; everything else
+ * (get/set/on/off/save_changes, other messages) goes to the model.
  *
  * @param {object} model - the anywidget model.
  * @returns {object} the model, or a wrapper with the same surface.
  */
 export function withLocalResponder(model) {
-  if (!model?.get?.("_network")) return model;
+  if (!model?.get?.("_network") && !model?.get?.("_network_pending")) return model;
   let responder = null;
   const listeners = new Set();
   const local = () => {
