@@ -6,12 +6,16 @@ All three are measured the same way for every method, so aligned and independent
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import scipy.sparse as sp
 import torch
 
 from linlens_widgets.analysis._pca import ArrayLike
 from linlens_widgets.lens.arrays import to_numpy
+
+if TYPE_CHECKING:  # pragma: no cover
+    import scipy.sparse as sp
 
 _CHUNK = 1024
 _BLOCK_ELEMENTS = 1 << 24  # distance-block budget: 16M entries (64-128 MB)
@@ -136,6 +140,8 @@ def kl_divergence(p: sp.csr_matrix, layout: np.ndarray) -> float:
     ``Q`` is the Cauchy-kernel similarity of t-SNE. Exact for N <= 5000 (chunked), otherwise
     openTSNE's FFT-interpolated estimate of the normalisation.
     """
+    import scipy.sparse as sp  # not at import: the trajectory reads this module (0.3 s)
+
     y = np.ascontiguousarray(layout, dtype=np.float64)
     p = sp.csr_matrix(p, dtype=np.float64)
     p = p / p.sum()

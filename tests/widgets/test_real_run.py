@@ -373,8 +373,9 @@ def test_a_pending_panel_says_why_it_failed(real, tmp_path, monkeypatch):
 
 
 def test_the_first_state_from_a_stored_run_imports_no_tsne_library(real, tmp_path):
-    """Opening a stored run reads its trajectory without importing openTSNE or scikit-learn
-    (about a second of the first state); they load only when a trajectory must be computed."""
+    """Opening a stored run reads its trajectory without importing openTSNE, scikit-learn or
+    SciPy (about a second of the first state); they load only when a trajectory must be
+    computed or measured."""
     import subprocess
     import sys
 
@@ -384,7 +385,7 @@ def test_the_first_state_from_a_stored_run_imports_no_tsne_library(real, tmp_pat
     code = (
         "import sys, linlens_widgets as ll\n"
         f"ex = ll.LensExplorer(ll.Run.load({str(saved)!r}))\n"
-        "print(sorted(m for m in ('openTSNE', 'sklearn') if m in sys.modules))\n"
+        "print(sorted(m for m in ('openTSNE', 'sklearn', 'scipy') if m in sys.modules))\n"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=True
