@@ -5,14 +5,17 @@ Run from the repository root: ``uv run python -m benchmarks.page_load PAGE [--be
 
 ``PAGE`` is a page written by ``save_html`` (e.g. ``linlens demo --html demo.html``). With
 ``--before``, a second copy of the page carries that built ``page.js`` instead of its own (e.g. the
-bundle built from the previous commit), and the two are loaded alternately ``--loads`` times each
-from file://. Timed: ``performance.now()`` (from the navigation's start), in the first animation
-frame where each is seen: the first scatter on screen (the 2D preview of the first frame, or the
-WebGL scatter where no preview was drawn), the WebGL scatter ready (its root,
+bundle built from the previous commit); where the page's format changed too, ``--before`` may name
+a whole page (``.html``) saved by the previous commit from the same run. The two are loaded
+alternately ``--loads`` times each from file://. Timed: ``performance.now()`` (from the
+navigation's start), in the first animation frame where each is seen: the first scatter on
+screen (the 2D preview of the first frame, or the WebGL scatter where no preview was drawn), the
+WebGL scatter ready (its root,
 ``data-linlens=embedding``, reports ``data-ready``: it has drawn and takes clicks), and the
 comparison showing both samples (``data-state`` ready); medians. The page's own marks
 (``linlens:mount``, ``:unpacked``, ``:preview``, ``:rendered``, ``:scatter``, ``:unpacking``,
-``:network``) are printed beside them, in time order.
+``:network``, ``:later``) and the end of the HTML parse (``page:parsed``, DOMContentLoaded) are
+printed beside them, in time order.
 """
 
 from __future__ import annotations
@@ -27,7 +30,11 @@ def arguments() -> argparse.ArgumentParser:
     """The command line (built before the heavy imports, so ``--help`` answers at once)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("page", type=Path, help="a saved page (.html)")
-    parser.add_argument("--before", type=Path, help="another built page.js to compare with")
+    parser.add_argument(
+        "--before",
+        type=Path,
+        help="another built page.js, or a whole page (.html), to compare with",
+    )
     parser.add_argument("--loads", type=int, default=5, help="loads of each page (5)")
     parser.add_argument("--clicks", type=int, default=0, help="points clicked and timed (0)")
     return parser
@@ -83,7 +90,9 @@ def load_times(browser, page: Path) -> dict[str, float]:
     )
     marks = tab.evaluate(
         "() => Object.assign({}, window.__linlensMarks, Object.fromEntries("
-        "performance.getEntriesByType('mark').map((m) => [m.name, m.startTime])))"
+        "performance.getEntriesByType('mark').map((m) => [m.name, m.startTime])),"
+        " {'page:parsed': performance.getEntriesByType('navigation')[0]"
+        ".domContentLoadedEventStart})"
     )
     context.close()
     return marks
@@ -137,7 +146,11 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp, sync_playwright() as pw:
         pages = {"this build": args.page}
         if args.before is not None:
-            pages["before"] = with_bundle(args.page, args.before, Path(tmp) / "before.html")
+            pages["before"] = (
+                args.before
+                if args.before.suffix == ".html"
+                else with_bundle(args.page, args.before, Path(tmp) / "before.html")
+            )
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         times: dict[str, list[dict[str, float]]] = {name: [] for name in pages}
         for _ in range(args.loads):
@@ -152,7 +165,7 @@ def main() -> int:
             steps = ", ".join(
                 f"{k} {statistics.median(r[k] for r in runs):.0f}"
                 for k in sorted(runs[0], key=lambda k: statistics.median(r[k] for r in runs))
-                if k.startswith("linlens:")
+                if k.startswith(("linlens:", "page:"))
             )
             print(
                 f"  {name}: first scatter on screen median {drawn:.0f} ms ({each}); WebGL scatter "

@@ -264,18 +264,23 @@ export function renderEmbedding({ model, el, hooks = {} }) {
   if (preview) {
     let closed = false;
     bag.add(() => (closed = true));
-    afterFrame(guarded(root, () => closed || startScatter(), "scatter"));
+    afterFrame(guarded(root, () => closed || startScatter(), "scatter"), el.ownerDocument);
   } else {
     startScatter();
   }
   return close;
 }
 
-/** Run `fn` once the next frame is on screen (at once-ish where the host has no frames). */
-function afterFrame(fn) {
+/**
+ * Run `fn` once the next frame is on screen (at once-ish where the host has no frames) and the
+ * document `doc` is parsed: a saved page's parser still reading the page's network data while the
+ * WebGL scatter starts made both several times slower.
+ */
+function afterFrame(fn, doc) {
   const frame = globalThis.requestAnimationFrame;
-  if (frame) frame(() => setTimeout(fn, 0));
-  else setTimeout(fn, 0);
+  const later = () => (frame ? frame(() => setTimeout(fn, 0)) : setTimeout(fn, 0));
+  if (doc?.readyState === "loading") doc.addEventListener("DOMContentLoaded", later, { once: true });
+  else later();
 }
 
 export default { render: renderOrShowError(renderEmbedding, "embedding", "EmbeddingView") };

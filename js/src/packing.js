@@ -11,8 +11,12 @@
  *
  * `expandPacked(value)` returns the same structure with every packed array replaced by
  * {view: DataView, dtype, shape} (a checkpoint block by a list of lists of them), which the rest
- * of the front end reads like any other array.
+ * of the front end reads like any other array. `expandPackedNow(value)` does the same at once, in
+ * the calling task (fflate's inflate in JavaScript): a saved page's first frame reads its few small
+ * arrays that way, where DecompressionStream's round trips through the event loop cost tens of ms
+ * while the page is still loading; the large network keeps the browser's native inflater.
  */
+import { unzlibSync } from "fflate";
 import { base64ToDataView, sizeOf } from "./codecs.js";
 
 export const DELTA_CODEC = "linlens-delta-1";
@@ -27,6 +31,15 @@ export async function inflate(bytes) {
   }
   const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("deflate"));
   return new Uint8Array(await new Response(stream).arrayBuffer());
+}
+
+/** Inflate zlib-deflated bytes at once, in this task; an error names the array. */
+export function inflateNow(bytes, name = "array") {
+  try {
+    return unzlibSync(bytes);
+  } catch (e) {
+    throw new TypeError(`${name}: the packed data does not inflate (${e.message}); the file may be damaged`);
+  }
 }
 
 function bytesOfB64(text, name) {
@@ -47,14 +60,25 @@ export function unplanes(planes, width) {
   return out;
 }
 
-async function expandPlanes(obj, name) {
+function checkPlanes(obj, name) {
   const width = WIDTH[obj.dtype];
   if (!width) throw new TypeError(`${name}: unsupported dtype ${JSON.stringify(obj.dtype)}`);
-  const bytes = unplanes(await inflate(bytesOfB64(obj.b64, name)), width);
+  return width;
+}
+
+/** A byte-plane array from its inflated bytes. */
+function planesArray(obj, inflated, name) {
+  const width = checkPlanes(obj, name);
+  const bytes = unplanes(inflated, width);
   if (bytes.length !== sizeOf(obj.shape) * width) {
     throw new TypeError(`${name}: ${bytes.length} bytes do not match ${obj.dtype} [${obj.shape}]`);
   }
   return { view: new DataView(bytes.buffer), dtype: obj.dtype, shape: Array.from(obj.shape) };
+}
+
+async function expandPlanes(obj, name) {
+  checkPlanes(obj, name);
+  return planesArray(obj, await inflate(bytesOfB64(obj.b64, name)), name);
 }
 
 /** Codes (Int32Array, monotone in the value) back to float bit patterns of the dtype's width. */
@@ -82,11 +106,19 @@ function bitsOf(codes, dtype) {
  * @param {string} [name] - named in errors.
  */
 export async function expandCheckpoints(obj, name = "weights") {
+  checkCheckpoints(obj, name);
+  return checkpointArrays(obj, await inflate(bytesOfB64(obj.b64, name)), name);
+}
+
+function checkCheckpoints(obj, name) {
   if (obj.dtype !== "float32" && obj.dtype !== "float16") throw new TypeError(`${name}: unsupported dtype ${JSON.stringify(obj.dtype)}`);
+}
+
+/** The checkpoint block's arrays from its inflated byte planes. */
+function checkpointArrays(obj, planes, name) {
   const E = obj.checkpoints;
   const sizes = obj.shapes.map(sizeOf);
   const P = sizes.reduce((a, b) => a + b, 0);
-  const planes = await inflate(bytesOfB64(obj.b64, name));
   if (!Number.isInteger(E) || E < 1 || planes.length !== 4 * E * P) {
     throw new TypeError(`${name}: ${planes.length} bytes do not hold ${E} checkpoints of ${P} values`);
   }
@@ -125,4 +157,24 @@ export async function expandPacked(value, name = "state") {
   if (value.encoding !== undefined) throw new TypeError(`${name}: unknown encoding ${JSON.stringify(value.encoding)}`);
   const entries = await Promise.all(Object.entries(value).map(async ([k, v]) => [k, await expandPacked(v, `${name}.${k}`)]));
   return Object.fromEntries(entries);
+}
+
+/**
+ * `expandPacked` at once, in the calling task (fflate's inflate): for the small arrays a page's
+ * first frame needs, which must not wait on the event loop while the page is still loading.
+ */
+export function expandPackedNow(value, name = "state") {
+  if (Array.isArray(value)) return value.map((v, i) => expandPackedNow(v, `${name}[${i}]`));
+  if (!value || typeof value !== "object" || ArrayBuffer.isView(value) || value instanceof ArrayBuffer) return value;
+  if (value.codec === DELTA_CODEC) {
+    checkCheckpoints(value, name);
+    return checkpointArrays(value, inflateNow(bytesOfB64(value.b64, name), name), name);
+  }
+  if (value.codec !== undefined) throw new TypeError(`${name}: unknown codec ${JSON.stringify(value.codec)}`);
+  if (value.encoding === PLANES) {
+    checkPlanes(value, name);
+    return planesArray(value, inflateNow(bytesOfB64(value.b64, name), name), name);
+  }
+  if (value.encoding !== undefined) throw new TypeError(`${name}: unknown encoding ${JSON.stringify(value.encoding)}`);
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, expandPackedNow(v, `${name}.${k}`)]));
 }

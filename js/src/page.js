@@ -8,7 +8,7 @@
  */
 import { base64ToDataView, decodeArray, sizeOf } from "./codecs.js";
 import { message } from "./contract.js";
-import { expandPacked } from "./packing.js";
+import { expandPacked, expandPackedNow } from "./packing.js";
 
 export { expandPacked };
 import { ensureStyle, showError } from "./dom.js";
@@ -159,6 +159,9 @@ export function bankResponder(bank) {
   };
 }
 
+/** What a page's data script may carry (widgets/_page.py `CARRIED`). */
+export const CARRIED = ["network", "networks", "bank"];
+
 const RENDER = {
   embedding: renderEmbedding,
   compare: renderCompare,
@@ -241,19 +244,18 @@ export function firstFrame(el, waitMs = 3000) {
 
 /**
  * The page's responder for a packed `network`, `networks` (a sweep page's run pair) or `bank`,
- * unpacked only after `start()` is called (mount calls it once the scatter's first frame is
- * drawn): a function that returns a promise of the reply. Messages that arrive before (the
- * comparison asks as it renders) wait, so unpacking the page's largest payload never delays the
- * first scatter. Null when the page carries neither.
+ * read by `load()` (a promise of {network | networks | bank}: the page's data script, parsed once
+ * the document is) and unpacked only once `started` resolves (mount: after the scatter's first
+ * frame is on screen and the thumbnails are unpacked): a function that returns a promise of the
+ * reply. Messages that arrive before (the comparison asks as it renders) wait, so reading and
+ * unpacking the page's largest payload never delays the first scatter. Null when the page carries
+ * nothing (`load` null).
  */
-function lazyResponder(carried, models) {
-  if (!carried.network && !carried.networks && !carried.bank) return null;
-  let start;
-  const started = new Promise((resolve) => {
-    start = resolve;
-  });
+function lazyResponder(load, models, started) {
+  if (!load) return null;
   const ready = started
-    .then(() => {
+    .then(load)
+    .then((carried) => {
       mark("linlens:unpacking");
       return expandPacked(carried, "page");
     })
@@ -261,32 +263,81 @@ function lazyResponder(carried, models) {
       mark("linlens:network");
       return pageResponder({ ...c, models });
     });
-  const respond = (msg) => ready.then((answer) => (answer ? answer(msg) : null));
-  // after the next frame, so the browser shows what was drawn before the unpacking starts
+  return (msg) => ready.then((answer) => (answer ? answer(msg) : null));
+}
+
+/** The widgets' state entries the first frame does not read, unpacked after it: [kind, key]. */
+const LATER = [["embedding", "_thumbnails"]];
+
+/**
+ * Split the LATER entries off `models` (packed config): {now: the models without them, later:
+ * [{id, key, value}]}. `models` is not changed.
+ */
+function takeLater(models) {
+  const now = { ...models };
+  const later = [];
+  for (const [id, m] of Object.entries(now)) {
+    for (const [kind, key] of LATER) {
+      if (m?.kind !== kind || m.state?.[key] == null) continue;
+      later.push({ id, key, value: m.state[key] });
+      now[id] = { ...m, state: { ...m.state, [key]: null } };
+    }
+  }
+  return { now, later };
+}
+
+/** A promise that resolves once the next frame is on screen (a task after it). */
+function nextFrame() {
   const frame = globalThis.requestAnimationFrame;
-  respond.start = () => (frame ? frame(() => setTimeout(start, 0)) : setTimeout(start, 0));
-  return respond;
+  return new Promise((resolve) => (frame ? frame(() => setTimeout(resolve, 0)) : setTimeout(resolve, 0)));
 }
 
 /**
- * Mount a saved page. `config` = {root: id, models: {id: {kind, state}}, network | bank, chart}.
- * `network` is the payload of engine/responder.js; `bank` the precomputed samples (bankResponder);
- * `chart` (optional) = {series, cursor, xLabel, yLabel, title} for chart.js, drawn into
- * `chartEl`, its cursor following the scrubber's checkpoint. Packed arrays (packing.js) are
- * decoded first.
+ * Unpack the `later` entries (takeLater) into the packed config's `configModels` and set them on
+ * the page's `models` (their widgets redraw what reads them). Resolves when all are in.
+ */
+async function fillLater(later, configModels, models) {
+  for (const { id, key, value } of later) {
+    const expanded = await expandPacked(value, `${id}.${key}`);
+    configModels[id].state = { ...configModels[id].state, [key]: expanded };
+    models[id].set(key, reviveBuffers(expanded));
+  }
+  if (later.length) mark("linlens:later");
+}
+
+/**
+ * Mount a saved page. `config` = {root: id, models: {id: {kind, state}}, network | networks |
+ * bank, chart}. `network` is the payload of engine/responder.js; `bank` the precomputed samples
+ * (bankResponder); `chart` (optional) = {series, cursor, xLabel, yLabel, title} for chart.js, drawn
+ * into `chartEl`, its cursor following the scrubber's checkpoint. Packed arrays (packing.js) are
+ * decoded first, at once (packing.js `expandPackedNow`). A page whose config names what it `carries` instead of holding it reads it with
+ * `loadCarried()` (a promise of {network | networks | bank}; boot: the page's data script) after
+ * the first frame.
  * Returns {models, cleanup, chart}.
  */
-export async function mount(el, packedConfig, chartEl = null) {
+export async function mount(el, packedConfig, chartEl = null, loadCarried = null) {
   // The widgets' state is unpacked first and drawn at once; the carried network (or bank), most
-  // of a page's bytes, is unpacked after the scatter's first frame (the comparison's first
-  // questions wait for it).
-  const { network, networks, bank, ...shown } = packedConfig;
+  // of a page's bytes, is read and unpacked after the scatter's first frame (the comparison's
+  // first questions wait for it).
+  const { network, networks, bank, carries, ...packed } = packedConfig;
   mark("linlens:mount");
-  const config = await expandPacked(shown, "page");
+  const { now, later } = takeLater(packed.models);
+  const shown = { ...packed, models: now };
+  // at once: the first frame's few small arrays must not wait on the event loop while the rest
+  // of the file is still being read
+  const config = expandPackedNow(shown, "page");
   mark("linlens:unpacked");
   const models = {};
   const manager = { get_model: async (id) => models[id] };
-  const respond = lazyResponder({ network, networks, bank }, config.models);
+  const inline = network || networks || bank ? { network, networks, bank } : null;
+  const load = inline ? () => inline : carries?.length ? loadCarried : null;
+  if (!inline && carries?.length && !loadCarried) throw new Error("the page carries its network in a data script, but nothing reads it");
+  // After the first frame: the thumbnails (the network may read its inputs from them), then the
+  // network; `drawn` resolves once the scatter's first frame is on screen.
+  let onDrawn;
+  const drawn = new Promise((resolve) => (onDrawn = resolve));
+  const filled = drawn.then(() => fillLater(later, config.models, models));
+  const respond = lazyResponder(load, config.models, filled);
   for (const [id, { state }] of Object.entries(config.models)) {
     models[id] = new PageModel(reviveBuffers(state), { manager, respond });
   }
@@ -299,7 +350,8 @@ export async function mount(el, packedConfig, chartEl = null) {
     showError(el, e, "page");
   }
   mark("linlens:rendered");
-  if (respond) firstFrame(el).then(respond.start);
+  firstFrame(el).then(nextFrame).then(onDrawn);
+  // a failure to unpack the thumbnails is an unhandled rejection, which the page shows (boot)
   const scrub = config.scrubber ? models[config.scrubber] : null;
   let chart = null;
   if (chartEl && config.chart) {
@@ -343,7 +395,47 @@ export function readConfig(script) {
   if (!models[config.root]) throw new Error(`the page's embedded state has no widget ${JSON.stringify(config.root)}`);
   const unknown = Object.values(models).find((m) => !RENDER[m?.kind]);
   if (unknown) throw new Error(`the page's embedded state holds an unknown widget kind ${JSON.stringify(unknown?.kind)}`);
+  const carries = config.carries ?? [];
+  if (!Array.isArray(carries) || carries.some((k) => !CARRIED.includes(k))) {
+    throw new Error(`the page's embedded state says it carries ${JSON.stringify(carries)}; a page carries only ${CARRIED.join(", ")}`);
+  }
   return config;
+}
+
+/** A promise that resolves once `doc` is parsed (at once when it already is). */
+function parsed(doc) {
+  if (!doc || doc.readyState !== "loading") return Promise.resolve();
+  return new Promise((resolve) => doc.addEventListener("DOMContentLoaded", () => resolve(), { once: true }));
+}
+
+/**
+ * Read what a saved page carries for the comparison (`carries`, e.g. ["network"]) from its
+ * `<script id="linlens-data" type="application/json">`, placed after the boot script so that the
+ * first scatter never waits for the file's largest part: once `doc` is parsed, the parsed
+ * {network | networks | bank}. A missing, damaged or different data script is an error that
+ * says so.
+ */
+export async function readCarried(doc, carries) {
+  await parsed(doc);
+  const script = doc.getElementById("linlens-data");
+  if (!script) throw new Error("the page holds no network data (#linlens-data is missing): the file may be cut short, save it again");
+  let data;
+  try {
+    data = JSON.parse(script.textContent);
+  } catch (e) {
+    throw new Error(`the page's network data is not valid JSON (${e.message}); the file may be damaged, save it again`);
+  }
+  const held = data && typeof data === "object" && !Array.isArray(data) ? Object.keys(data).sort() : [];
+  if (held.join() !== [...carries].sort().join()) {
+    throw new Error(`the page's network data holds ${JSON.stringify(held)}, but its state says ${JSON.stringify(carries)}; the file may be damaged, save it again`);
+  }
+  return data;
+}
+
+/** A saved page's whole packed config, its state and its data script merged (tests, tools). */
+export async function readPage(doc) {
+  const { carries, ...config } = readConfig(doc.getElementById("linlens-config"));
+  return carries?.length ? { ...config, ...(await readCarried(doc, carries)) } : config;
 }
 
 /** Show a failure of the page in the page itself (not only in the console). */
@@ -362,7 +454,9 @@ export async function boot(el, script, chartEl = null) {
   win?.addEventListener("error", (ev) => showPageError(el, ev.error ?? ev.message));
   win?.addEventListener("unhandledrejection", (ev) => showPageError(el, ev.reason));
   try {
-    return await mount(el, readConfig(script), chartEl);
+    const config = readConfig(script);
+    const doc = el.ownerDocument ?? document;
+    return await mount(el, config, chartEl, () => readCarried(doc, config.carries ?? []));
   } catch (e) {
     showPageError(el, e);
     return { models: {}, cleanup: () => {} };

@@ -218,17 +218,60 @@ def strict_json(text: str, what: str) -> Any:
         raise ValueError(f"{what} is not valid JSON: {err}") from err
 
 
+CARRIED = ("network", "networks", "bank")
+"""The config's keys that go into the page's data script, after the boot script: what the
+comparison needs (the network, a sweep's run pair, or the bank), most of a page's bytes, which the
+first scatter does not wait for."""
+
 _CONFIG_RE = re.compile(
     rb'<script id="linlens-config" type="application/json">(.*?)</script>', re.S
 )
+_DATA_RE = re.compile(rb'<script id="linlens-data" type="application/json">(.*?)</script>', re.S)
+
+
+def split_config(config: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Split a page's config into what the first frame reads and what the comparison carries.
+
+    Returns ``(shown, carried)``: ``carried`` holds the config's ``CARRIED`` entries, ``shown``
+    the rest with ``carries`` naming them (so the page knows a data script follows and says so
+    when it is missing).
+    """
+    carried = {k: config[k] for k in CARRIED if k in config}
+    shown = {k: v for k, v in config.items() if k not in CARRIED}
+    if carried:
+        shown["carries"] = list(carried)
+    return shown, carried
+
+
+def page_config(text: str | bytes) -> dict[str, Any]:
+    """Return a page's whole config (its state script and its data script, merged).
+
+    Raises ``ValueError`` naming the script when a page does not hold exactly one state script,
+    holds more than one data script, a script is not strict JSON, or the data script does not
+    hold what the state says it carries (``carries``).
+    """
+    raw = text.encode("utf-8") if isinstance(text, str) else text
+    found = _CONFIG_RE.findall(raw)
+    if len(found) != 1:
+        raise ValueError("the page does not hold exactly one state script (#linlens-config)")
+    config = strict_json(found[0].decode("utf-8"), "the page's embedded JSON state")
+    data = _DATA_RE.findall(raw)
+    if len(data) > 1:
+        raise ValueError("the page holds more than one data script (#linlens-data)")
+    carries = config.pop("carries", []) if isinstance(config, dict) else []
+    carried = strict_json(data[0].decode("utf-8"), "the page's embedded data") if data else {}
+    if not isinstance(carried, dict) or sorted(carried) != sorted(carries):
+        held = sorted(carried) if isinstance(carried, dict) else type(carried).__name__
+        raise ValueError(f"the page's data script holds {held}, but its state says {carries}")
+    return {**config, **carried}
 
 
 def check_page(path: Path) -> None:
     """Refuse a written page whose embedded state a browser could not parse (see ``_write``)."""
-    found = _CONFIG_RE.findall(path.read_bytes())
-    if len(found) != 1:
-        raise ValueError(f"the page written to {path} does not hold exactly one state script")
-    strict_json(found[0].decode("utf-8"), "the page's embedded JSON state")
+    try:
+        page_config(path.read_bytes())
+    except ValueError as err:
+        raise ValueError(f"the page written to {path}: {err}") from err
 
 
 def write_page(
@@ -495,13 +538,21 @@ def write_config(
 
 
 def render(config: dict[str, Any], *, title: str, note: str, samples: str = "") -> str:
-    """Return the page's HTML (size it before writing; :func:`write_config` writes it)."""
+    """Return the page's HTML (size it before writing; :func:`write_config` writes it).
+
+    The state the first frame reads comes before the boot script; what the comparison carries
+    (:func:`split_config`) comes after it, so the browser starts the page before it has read
+    the file's largest part.
+    """
+    shown, carried = split_config(config)
+    data = f'<script id="linlens-data" type="application/json">{script_json(carried)}</script>'
     return _TEMPLATE.format(
         title=html.escape(title),
         heading=html.escape(title),
         note=html.escape(note),
         bundle=bundle_path("page.js").read_text(encoding="utf-8").replace("</script", "<\\/script"),
-        config=script_json(config),
+        config=script_json(shown),
+        data=data if carried else "",
         samples=samples,
     )
 
@@ -563,6 +614,7 @@ details {{ color: #57606a; font-size: 12px; margin-top: 12px; }}
   }}
 }})();
 </script>
+{data}
 </body>
 </html>
 """

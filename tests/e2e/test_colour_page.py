@@ -40,7 +40,7 @@ CANVAS_PIXELS = "(c) => Array.from(c.getContext('2d').getImageData(0, 0, c.width
 
 FETCH_JS = """
 async ({samples, checkpoint}) => {
-  const packed = JSON.parse(document.getElementById('linlens-config').textContent);
+  const packed = await window.linlensPage.readPage(document);
   const config = await window.linlensPage.expandPacked(packed);
   const respond = window.linlensPage.pageResponder(config);
   return {dtype: config.network?.spec?.dtype ?? null, out: samples.map((sample) => {

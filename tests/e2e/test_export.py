@@ -3,7 +3,6 @@ the scatter draws, scrubbing works, the comparison shows the engine's cosine, no
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -90,7 +89,7 @@ def ui(offline, guard: Guard):
 
 
 def _config(page) -> dict:
-    return json.loads(page.locator("#linlens-config").text_content())
+    return page.evaluate("() => window.linlensPage.readPage(document)")
 
 
 def test_saved_page_draws_scatter_offline(ui, guard: Guard) -> None:

@@ -27,7 +27,7 @@ TOLERANCE = {"float32": 1e-4, "float16": 2e-3}
 
 FETCH_JS = """
 async ({requests}) => {
-  const packed = JSON.parse(document.getElementById('linlens-config').textContent);
+  const packed = await window.linlensPage.readPage(document);
   const config = await window.linlensPage.expandPacked(packed);
   const respond = window.linlensPage.pageResponder(config);
   const out = [];
@@ -121,7 +121,7 @@ def test_every_probe_sample_matches_the_engine_at_three_checkpoints(
     page.wait_for_function("() => window.linlensModels !== undefined")
     result = page.evaluate(
         """async ({n, checkpoints}) => {
-          const packed = JSON.parse(document.getElementById('linlens-config').textContent);
+          const packed = await window.linlensPage.readPage(document);
           const config = await window.linlensPage.expandPacked(packed);
           const respond = window.linlensPage.pageResponder(config);
           const out = [];

@@ -27,7 +27,7 @@ FLOAT16 = 2e-3
 
 FETCH_JS = """
 async ({requests}) => {
-  const packed = JSON.parse(document.getElementById('linlens-config').textContent);
+  const packed = await window.linlensPage.readPage(document);
   const config = await window.linlensPage.expandPacked(packed);
   const respond = window.linlensPage.pageResponder(config);
   const thumbs = window.linlensModels.embedding.get('_thumbnails');

@@ -147,15 +147,19 @@ MARKS_JS = """() => Object.fromEntries(
 
 
 def test_the_first_scatter_is_drawn_before_the_network_is_unpacked(compare, guard) -> None:
-    """The page's marks come in the order that keeps the first draw short: the carried network
-    (most of the page's bytes) starts unpacking (``linlens:unpacking``) only after the scatter's
-    first frame, even though the comparison asks for its samples while it renders."""
+    """The page's marks come in the order that keeps the first draw short: the first frame (the
+    2D preview) is drawn from the state alone; the thumbnails (``linlens:later``) and then the
+    carried network (most of the page's bytes, in the data script after the boot script) are
+    unpacked only after the scatter's first frame, even though the comparison asks for its
+    samples while it renders."""
     page, _, _ = compare
     marks = page.evaluate(MARKS_JS)
     order = [
         "linlens:mount",
         "linlens:unpacked",
+        "linlens:preview",
         "linlens:scatter",
+        "linlens:later",
         "linlens:unpacking",
         "linlens:network",
     ]

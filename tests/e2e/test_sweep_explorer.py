@@ -5,7 +5,6 @@ selects the same samples in all, and the comparison follows the brushed sample a
 from __future__ import annotations
 
 import functools
-import json
 from pathlib import Path
 
 import numpy as np
@@ -88,7 +87,7 @@ def ui(offline, guard: Guard):
 
 
 def _config(page) -> dict:
-    return json.loads(page.locator("#linlens-config").text_content())
+    return page.evaluate("() => window.linlensPage.readPage(document)")
 
 
 def test_one_scrubber_moves_every_scatter(ui, guard: Guard) -> None:

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from typing import Any
 
+from linlens_widgets.widgets import _page
+
 # a <script src=...> or <link href=...> that points at the network
 _REMOTE_RESOURCE = re.compile(
     r"<(?:script|link)\b[^>]*\b(?:src|href)\s*=\s*[\"']?\s*(?:https?:)?//", re.IGNORECASE
-)
-_PAGE_CONFIG = re.compile(
-    r'<script id="linlens-config" type="application/json">(.*?)</script>', re.DOTALL
 )
 
 
@@ -31,7 +29,6 @@ def assert_offline_html(path: Path) -> str:
 
 
 def page_config(html: str) -> dict[str, Any]:
-    """The JSON configuration a saved linlens page mounts its widgets from."""
-    match = _PAGE_CONFIG.search(html)
-    assert match is not None, "the page holds no linlens-config script"
-    return json.loads(match.group(1))
+    """The JSON configuration a saved linlens page mounts its widgets from: its state script and
+    its data script (the network, a sweep's run pair or the bank), merged."""
+    return _page.page_config(html)

@@ -6,6 +6,7 @@ import pytest
 
 import linlens_widgets as ll
 from linlens_widgets.widgets._page import bank_samples
+from tests.helpers.offline import page_config
 from tests.widgets.conftest import make_trajectory
 
 
@@ -85,8 +86,7 @@ def test_save_html_refuses_an_unknown_precision_before_writing(ex, tmp_path):
 
 
 def _config(text):
-    m = re.search(r'<script id="linlens-config" type="application/json">(.*?)</script>', text, re.S)
-    return json.loads(m.group(1))
+    return page_config(text)
 
 
 @pytest.fixture
@@ -108,6 +108,45 @@ def test_save_html_is_self_contained(page):
     assert not re.search(r"""(src|href)=["']?(https?:)?//""", page, re.I)
     assert "linlensPage" in page  # the bundle is inlined
     assert "no kernel needed" in page
+
+
+def test_save_html_puts_the_bank_after_the_code_that_draws_the_first_frame(page):
+    """The browser runs the page's code once it has read the widgets' state and the bundle; the
+    bank (a network, for a portable model: most of the file) follows the boot script, so the
+    first scatter does not wait for it, and the state says what follows."""
+    state = page.index('<script id="linlens-config" type="application/json">')
+    boot = page.index("window.linlensPage.boot(")
+    data = page.index('<script id="linlens-data" type="application/json">')
+    assert state < boot < data
+    shown = json.loads(
+        re.search(r'id="linlens-config" type="application/json">(.*?)</script>', page)[1]
+    )
+    assert "bank" not in shown and shown["carries"] == ["bank"]
+    assert "carries" not in _config(page) and "weight" in _config(page)["bank"]
+
+
+def test_a_page_whose_data_script_is_missing_or_different_is_refused(page, tmp_path):
+    """check_page (run before a page is renamed into place) reads both scripts."""
+    from linlens_widgets.widgets import _page
+
+    cut = re.sub(r'<script id="linlens-data" type="application/json">.*?</script>', "", page)
+    with pytest.raises(ValueError, match=r"data script holds \[\], but its state says \['bank'\]"):
+        _page.page_config(cut)
+    other = page.replace(
+        'id="linlens-data" type="application/json">{"bank"',
+        'id="linlens-data" type="application/json">{"network"',
+    )
+    with pytest.raises(ValueError, match=r"holds \['network'\]"):
+        _page.page_config(other)
+    broken = tmp_path / "broken.html"
+    broken.write_text(
+        page.replace(
+            'id="linlens-data" type="application/json">{',
+            'id="linlens-data" type="application/json">{{',
+        )
+    )
+    with pytest.raises(ValueError, match="the page's embedded data is not valid JSON"):
+        _page.check_page(broken)
 
 
 def test_save_html_state_and_bank(page, run):

@@ -10,8 +10,6 @@ means and neighbour tables.
 
 from __future__ import annotations
 
-import json
-import re
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +20,7 @@ import linlens_widgets as ll
 from linlens_widgets.analysis.trajectory import Trajectory
 from linlens_widgets.cli.demo import DEMO_PARAMS, demo_run
 from linlens_widgets.widgets._packing import DELTA_CODEC, unpack
+from tests.helpers.offline import page_config
 
 pytestmark = pytest.mark.slow
 
@@ -98,8 +97,7 @@ def test_paper_page_fits_the_budget_with_every_sample_comparable(paper_page) -> 
 
 
 def _config(text: str) -> dict:
-    pattern = r'<script id="linlens-config" type="application/json">(.*?)</script>'
-    return json.loads(re.search(pattern, text, re.DOTALL)[1])
+    return page_config(text)
 
 
 def test_demo_page_fits_three_mb_with_every_sample_comparable(

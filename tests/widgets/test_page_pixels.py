@@ -8,8 +8,6 @@ Where the bytes differ (digits scaled by 1/16: codes 0..16, thumbnails 0..255) b
 
 from __future__ import annotations
 
-import json
-import re
 from pathlib import Path
 
 import numpy as np
@@ -17,12 +15,12 @@ import pytest
 
 import linlens_widgets as ll
 from linlens_widgets.widgets._packing import unpack
+from tests.helpers.offline import page_config
 from tests.helpers.pixel_runs import pixel_digits, stand_in_page
 
 
 def _config(path: Path) -> dict:
-    pattern = r'<script id="linlens-config" type="application/json">(.*?)</script>'
-    return json.loads(re.search(pattern, path.read_text(encoding="utf-8"), re.DOTALL)[1])
+    return page_config(path.read_text(encoding="utf-8"))
 
 
 def _thumbnails(config: dict) -> np.ndarray:

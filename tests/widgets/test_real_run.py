@@ -1,6 +1,5 @@
 """The widgets on a real recorded run (digits, small MLP, PCA embedding: fast)."""
 
-import json
 import os
 import re
 import stat
@@ -13,6 +12,7 @@ import torch
 import linlens_widgets as ll
 from linlens_widgets.analysis.weights import run_weights
 from linlens_widgets.widgets._packing import unpack
+from tests.helpers.offline import page_config
 from tests.widgets.conftest import Sent
 
 pytestmark = pytest.mark.slow  # loads torch, scikit-learn digits and records a run (~10-30 s)
@@ -66,11 +66,7 @@ def test_explorer_on_a_real_run(real, tmp_path, monkeypatch):
     path = ex.save_html(tmp_path / "real.html", max_samples=12)
     text = path.read_text(encoding="utf-8")
     assert not re.search(r"""<(script|link|img)[^>]+(src|href)=["']?https?:""", text, re.I)
-    config = json.loads(
-        re.search(
-            r'<script id="linlens-config" type="application/json">(.*?)</script>', text
-        ).group(1)
-    )
+    config = page_config(text)
     # a portable MLP: the page carries the network, not a bank of samples
     assert "bank" not in config
     packed = config["network"]
@@ -175,11 +171,7 @@ def test_metrics_panel_cursor_follows_the_scrubber(real, tmp_path):
     ex.scrubber.checkpoint = 0
     assert cursor.location == pytest.approx(xs[int(traj.checkpoint_ids[0])])
     text = ex.save_html(tmp_path / "panel.html", max_samples=4).read_text(encoding="utf-8")
-    config = json.loads(
-        re.search(
-            r'<script id="linlens-config" type="application/json">(.*?)</script>', text
-        ).group(1)
-    )
+    config = page_config(text)
     assert config["chart"]["cursor"] == pytest.approx([xs[int(i)] for i in traj.checkpoint_ids])
 
 
@@ -190,11 +182,7 @@ def test_the_panel_and_the_page_chart_show_agreement_beside_the_similarity(real,
     drawn = {getattr(r.glyph, "y", None) for r in ex.panel_figure.renderers}
     assert {"intra", "inter", "agreement", "agreement_input"} <= drawn
     text = ex.save_html(tmp_path / "chart.html", max_samples=4).read_text(encoding="utf-8")
-    config = json.loads(
-        re.search(
-            r'<script id="linlens-config" type="application/json">(.*?)</script>', text
-        ).group(1)
-    )
+    config = page_config(text)
     series = {s["name"]: s["y"] for s in config["chart"]["series"]}
     assert {"intra", "inter", "agreement", "agreement_input"} <= set(series)
     expected = ll.metrics.over_run(run, ll.metrics.knn_agreement, progress=False)

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import base64
 import functools
-import json
-import re
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +26,7 @@ from linlens_widgets.widgets.sweep_align import (
     choose_runs,
     common_epochs,
 )
+from tests.helpers.offline import page_config
 from tests.widgets.conftest import FakeRun, Sent
 
 # ---------------------------------------------------------------------- the epoch alignment
@@ -245,8 +244,7 @@ def test_named_runs_and_bad_names(sweep_dir: Path) -> None:
 def _page_config(path: Path) -> dict:
     text = path.read_text(encoding="utf-8")
     assert "<script src" not in text and "<link" not in text  # everything inlined
-    raw = re.search(r'<script id="linlens-config" type="application/json">(.*?)</script>', text)
-    return json.loads(raw.group(1))
+    return page_config(text)
 
 
 @pytest.mark.slow
