@@ -600,11 +600,7 @@ def test_a_saved_page_never_asks_a_kernel_for_the_network(real, tmp_path):
     run, traj = real
     ex = ll.LensExplorer(run, trajectory=traj, panel=False)
     text = ex.save_html(tmp_path / "page.html", panel=False).read_text(encoding="utf-8")
-    config = json.loads(
-        re.search(
-            r'<script id="linlens-config" type="application/json">(.*?)</script>', text
-        ).group(1)
-    )
+    config = page_config(text)
     compare = config["models"]["compare"]["state"]
     assert "_network_pending" not in compare and "_network" not in compare
 
