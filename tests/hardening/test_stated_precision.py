@@ -99,6 +99,20 @@ def test_a_nan_error_is_never_the_largest_error_ignored(monkeypatch, tiny_run: l
     assert not error <= _network.FLOAT16_TOLERANCE
 
 
+@pytest.mark.parametrize("row", [3, 700])
+def test_the_relative_error_keeps_a_nan_in_any_block_of_rows(row: int) -> None:
+    """The error is measured a block of rows at a time; a NaN in a later block is not dropped."""
+    rng = np.random.default_rng(0)
+    want = torch.as_tensor(rng.normal(size=(900, 3, 7)).astype(np.float32))
+    got = want + 1e-5 * torch.as_tensor(rng.normal(size=(900, 3, 7)).astype(np.float32))
+    expected = ((got.double() - want.double()).flatten(1).norm(dim=1)) / want.double().flatten(
+        1
+    ).norm(dim=1)
+    assert _network._relative(got, want) == pytest.approx(float(expected.max()), rel=1e-12)
+    got[row, 1, 2] = float("nan")
+    assert not _network._relative(got, want) <= _network.FLOAT16_TOLERANCE
+
+
 def page_of(run: ll.Run, path: Path, monkeypatch, **kwargs) -> str:
     monkeypatch.setattr(
         ll.WeightCompare,
