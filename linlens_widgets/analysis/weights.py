@@ -162,13 +162,28 @@ class RunWeights:
         chunk_bytes: int = DEFAULT_CHUNK_BYTES,
         n_jobs: int | None = None,
     ) -> None:
-        self.run = run
+        self._run: Run | weakref.ref[Run] = run
         self.device: str | torch.device | None = None
         self.cache = FeatureCache(cache_bytes)
         self.chunk_bytes = int(chunk_bytes)
         self.n_jobs = n_jobs
         self._predictions: dict[int, torch.Tensor] = {}
         self._means: dict[int, torch.Tensor] = {}
+
+    @property
+    def run(self) -> Run:
+        """The run these results are computed from.
+
+        The shared instance of :func:`run_weights` holds its run weakly (the registry would
+        otherwise keep every run alive); using it after the run is gone raises.
+        """
+        run = self._run() if isinstance(self._run, weakref.ref) else self._run
+        if run is None:
+            raise ReferenceError(
+                "the run of this run_weights() no longer exists: keep a reference to the run "
+                "for as long as its effective weights are used"
+            )
+        return run
 
     # The run's facts, read through, so that a RunWeights is a RunSource (analysis.source).
     @property
@@ -406,8 +421,9 @@ _INSTANCES: weakref.WeakKeyDictionary[Any, RunWeights] = weakref.WeakKeyDictiona
 def run_weights(run: Run) -> RunWeights:
     """Return the :class:`RunWeights` of ``run``, creating it on first use.
 
-    One instance per run object (held only as long as the run lives), so the widgets, metrics
-    and embeddings of one run share one cache.
+    One instance per run object, so the widgets, metrics and embeddings of one run share one
+    cache. It holds the run weakly and lives only as long as the run: keep the run, not only
+    this, for as long as you use it.
     """
     try:
         found = _INSTANCES.get(run)
@@ -417,4 +433,6 @@ def run_weights(run: Run) -> RunWeights:
         found = RunWeights(run)
         with contextlib.suppress(TypeError):  # not weak-referenceable: no sharing
             _INSTANCES[run] = found
+            # the registry's value must not hold its key, or the run (and its cache) never dies
+            found._run = weakref.ref(run)
     return found
