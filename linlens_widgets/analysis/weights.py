@@ -58,8 +58,9 @@ __all__ = [
 
 #: Default memory budget of one run's :class:`FeatureCache` (bytes). The long computations pass
 #: over the checkpoints in order, which a least-recently-used cache smaller than all of them
-#: cannot serve anyway; what it serves is the checkpoints the explorer shows again and again.
-DEFAULT_CACHE_BYTES = 512 << 20
+#: cannot serve anyway; what it serves is the checkpoints the explorer shows again and again:
+#: two at 10,000 MNIST probes (102 MB of features each), every checkpoint of a small run.
+DEFAULT_CACHE_BYTES = 256 << 20
 #: Default most bytes of W_eff a streamed computation holds at once (one row chunk).
 DEFAULT_CHUNK_BYTES = 64 << 20
 
@@ -136,7 +137,7 @@ class RunWeights:
     ----------
     run : Run
         The recorded run.
-    cache_bytes : int, default 512 MiB
+    cache_bytes : int, default 256 MiB
         Memory budget of the cache of effective weights and features.
     chunk_bytes : int, default 64 MiB
         Most bytes of W_eff the streamed computations hold at once.

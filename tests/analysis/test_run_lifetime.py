@@ -3,7 +3,8 @@
 Each run's effective weights, features and predictions live in its ``RunWeights`` (one per run,
 kept in a registry keyed weakly by the run). A ``RunWeights`` that held its run strongly kept
 the registry's key alive, so every run ever analysed stayed in memory with its feature cache
-(up to 512 MiB each): the paper's pipeline kept the trained run's cache through the page stage.
+(hundreds of megabytes each): the paper's pipeline kept the trained run's cache through the
+page stage.
 """
 
 from __future__ import annotations
