@@ -161,7 +161,10 @@ def _damaged(source: Path, folder: Path, how: str) -> Path:
         body = re.sub(r'"b64":"[^"]{8}', '"b64":"%%%%!!!!', body, count=1)
     elif how == "broken code":
         text = text.replace("var linlensPage=", "var linlensPage=)(", 1)  # a syntax error
-    if how != "broken code":
+    elif how == "cut short":  # the file ends inside the data script that follows the boot script
+        data = text.index('<script id="linlens-data" type="application/json">')
+        text = text[: data + (len(text) - data) // 2]
+    if how not in ("broken code", "cut short"):
         text = text[: config.search(text).start(2)] + body + text[config.search(text).end(2) :]
     out = folder / f"{how.replace(' ', '-')}.html"
     out.write_text(text, encoding="utf-8")
@@ -169,7 +172,7 @@ def _damaged(source: Path, folder: Path, how: str) -> Path:
 
 
 @pytest.mark.parametrize(
-    "how", ["bare NaN", "truncated", "no root widget", "corrupt array", "broken code"]
+    "how", ["bare NaN", "truncated", "no root widget", "corrupt array", "broken code", "cut short"]
 )
 def test_a_damaged_page_shows_a_visible_error(pages, tab, tmp_path, how):
     page, _, _ = tab
@@ -177,4 +180,6 @@ def test_a_damaged_page_shows_a_visible_error(pages, tab, tmp_path, how):
     box = page.locator("#linlens-app .linlens-error[role=alert]").first
     box.wait_for(state="visible")
     assert "This page could not be shown" in (box.text_content() or "")
+    if how == "cut short":
+        assert "network data is not valid JSON" in (box.text_content() or "")
     assert box.bounding_box()["height"] > 10
