@@ -410,18 +410,19 @@ function parsed(doc) {
 
 /**
  * Read what a saved page carries for the comparison (`carries`, e.g. ["network"]) from its
- * `<script id="linlens-data" type="application/json">`, placed after the boot script so that the
- * first scatter never waits for the file's largest part: once `doc` is parsed, the parsed
- * {network | networks | bank}. A missing, damaged or different data script is an error that
+ * `<script class="linlens-data" type="application/json">` elements (one JSON text cut into 64 KiB
+ * pieces, which Chromium parses faster than one large element), placed after the boot script so
+ * that the first scatter never waits for the file's largest part: once `doc` is parsed, the
+ * parsed {network | networks | bank}. A missing, damaged or different data script is an error that
  * says so.
  */
 export async function readCarried(doc, carries) {
   await parsed(doc);
-  const script = doc.getElementById("linlens-data");
-  if (!script) throw new Error("the page holds no network data (#linlens-data is missing): the file may be cut short, save it again");
+  const parts = Array.from(doc.querySelectorAll("script.linlens-data"));
+  if (!parts.length) throw new Error("the page holds no network data (its linlens-data scripts are missing): the file may be cut short, save it again");
   let data;
   try {
-    data = JSON.parse(script.textContent);
+    data = JSON.parse(parts.map((p) => p.textContent).join(""));
   } catch (e) {
     throw new Error(`the page's network data is not valid JSON (${e.message}); the file may be damaged, save it again`);
   }

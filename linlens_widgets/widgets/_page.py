@@ -226,7 +226,25 @@ first scatter does not wait for."""
 _CONFIG_RE = re.compile(
     rb'<script id="linlens-config" type="application/json">(.*?)</script>', re.S
 )
-_DATA_RE = re.compile(rb'<script id="linlens-data" type="application/json">(.*?)</script>', re.S)
+_DATA_RE = re.compile(rb'<script class="linlens-data" type="application/json">(.*?)</script>', re.S)
+
+DATA_CHUNK = 2**16
+"""Characters of the data's JSON per ``<script class="linlens-data">`` element: Chromium parses a
+20 MB network in 64 KiB elements about a third faster than in one, while the page draws."""
+
+
+def data_scripts(carried: dict[str, Any]) -> str:
+    """Return the page's data scripts for ``carried``.
+
+    ``carried`` as strict JSON (:func:`script_json`), cut into ``DATA_CHUNK``-character elements
+    that the page joins before parsing. The JSON holds no ``<`` (escaped), so no cut can form a
+    tag.
+    """
+    text = script_json(carried)
+    return "".join(
+        f'<script class="linlens-data" type="application/json">{text[i : i + DATA_CHUNK]}</script>'
+        for i in range(0, len(text), DATA_CHUNK)
+    )
 
 
 def split_config(config: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -247,8 +265,8 @@ def page_config(text: str | bytes) -> dict[str, Any]:
     """Return a page's whole config (its state script and its data script, merged).
 
     Raises ``ValueError`` naming the script when a page does not hold exactly one state script,
-    holds more than one data script, a script is not strict JSON, or the data script does not
-    hold what the state says it carries (``carries``).
+    its state or its data (the data scripts joined) is not strict JSON, or the data does not hold
+    what the state says it carries (``carries``).
     """
     raw = text.encode("utf-8") if isinstance(text, str) else text
     found = _CONFIG_RE.findall(raw)
@@ -256,10 +274,10 @@ def page_config(text: str | bytes) -> dict[str, Any]:
         raise ValueError("the page does not hold exactly one state script (#linlens-config)")
     config = strict_json(found[0].decode("utf-8"), "the page's embedded JSON state")
     data = _DATA_RE.findall(raw)
-    if len(data) > 1:
-        raise ValueError("the page holds more than one data script (#linlens-data)")
     carries = config.pop("carries", []) if isinstance(config, dict) else []
-    carried = strict_json(data[0].decode("utf-8"), "the page's embedded data") if data else {}
+    carried = (
+        strict_json(b"".join(data).decode("utf-8"), "the page's embedded data") if data else {}
+    )
     if not isinstance(carried, dict) or sorted(carried) != sorted(carries):
         held = sorted(carried) if isinstance(carried, dict) else type(carried).__name__
         raise ValueError(f"the page's data script holds {held}, but its state says {carries}")
@@ -545,14 +563,13 @@ def render(config: dict[str, Any], *, title: str, note: str, samples: str = "") 
     the file's largest part.
     """
     shown, carried = split_config(config)
-    data = f'<script id="linlens-data" type="application/json">{script_json(carried)}</script>'
     return _TEMPLATE.format(
         title=html.escape(title),
         heading=html.escape(title),
         note=html.escape(note),
         bundle=bundle_path("page.js").read_text(encoding="utf-8").replace("</script", "<\\/script"),
         config=script_json(shown),
-        data=data if carried else "",
+        data=data_scripts(carried) if carried else "",
         samples=samples,
     )
 

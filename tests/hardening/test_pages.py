@@ -245,14 +245,15 @@ def test_names_cannot_leave_the_config_script(tmp_path, monkeypatch, name):
     out = save_explorer(run, tmp_path / "page.html", monkeypatch)
     page = out.read_text(encoding="utf-8")
     text = config_text(page)
-    data = re.search(r'<script id="linlens-data" type="application/json">(.*?)</script>', page)
-    for script in (text, data.group(1) if data else ""):
+    data = re.findall(r'<script class="linlens-data" type="application/json">(.*?)</script>', page)
+    for script in (text, *data):
         assert not set(script) & set("<>&\u2028\u2029\x00")
     config = strict_loads(text)
     assert config["models"]["embedding"]["state"]["_classes"][0] == name
     # exactly the scripts of the template (the state, the code, the boot and, for a page that
-    # carries a network or a bank, its data): no name opened or closed one
-    scripts = 4 if config.get("carries") else 3
+    # carries a network or a bank, its data in 64 KiB pieces): no name opened or closed one
+    assert bool(data) == bool(config.get("carries"))
+    scripts = 3 + len(data)
     assert page.lower().count("<script") == page.lower().count("</script") == scripts
 
 
@@ -261,3 +262,17 @@ def test_script_json_round_trips_every_special_sequence(data):
     text = _page.script_json(data)
     assert not set(text) & set("<>&\u2028\u2029\x00")
     assert strict_loads(text) == data
+
+
+def test_the_data_is_cut_into_pieces_that_join_back_to_the_same_json():
+    """A page's data (the network) goes in 64 KiB script elements; none can form a tag, and the
+    page (and ``page_config``) read them back joined."""
+    carried = {"network": {"b64": "A" * (2 * _page.DATA_CHUNK + 5), "name": "</script><!--"}}
+    html = _page.data_scripts(carried)
+    pieces = re.findall(
+        r'<script class="linlens-data" type="application/json">(.*?)</script>', html
+    )
+    assert len(pieces) == 3 and all(len(p) <= _page.DATA_CHUNK for p in pieces)
+    assert not any(set(p) & set("<>&") for p in pieces)
+    state = '<script id="linlens-config" type="application/json">{"carries":["network"]}</script>'
+    assert _page.page_config(state + html) == carried

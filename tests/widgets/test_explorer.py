@@ -116,7 +116,7 @@ def test_save_html_puts_the_bank_after_the_code_that_draws_the_first_frame(page)
     first scatter does not wait for it, and the state says what follows."""
     state = page.index('<script id="linlens-config" type="application/json">')
     boot = page.index("window.linlensPage.boot(")
-    data = page.index('<script id="linlens-data" type="application/json">')
+    data = page.index('<script class="linlens-data" type="application/json">')
     assert state < boot < data
     shown = json.loads(
         re.search(r'id="linlens-config" type="application/json">(.*?)</script>', page)[1]
@@ -129,20 +129,21 @@ def test_a_page_whose_data_script_is_missing_or_different_is_refused(page, tmp_p
     """check_page (run before a page is renamed into place) reads both scripts."""
     from linlens_widgets.widgets import _page
 
-    cut = re.sub(r'<script id="linlens-data" type="application/json">.*?</script>', "", page)
+    cut = re.sub(r'<script class="linlens-data" type="application/json">.*?</script>', "", page)
+    assert cut != page
     with pytest.raises(ValueError, match=r"data script holds \[\], but its state says \['bank'\]"):
         _page.page_config(cut)
     other = page.replace(
-        'id="linlens-data" type="application/json">{"bank"',
-        'id="linlens-data" type="application/json">{"network"',
+        'class="linlens-data" type="application/json">{"bank"',
+        'class="linlens-data" type="application/json">{"network"',
     )
     with pytest.raises(ValueError, match=r"holds \['network'\]"):
         _page.page_config(other)
     broken = tmp_path / "broken.html"
     broken.write_text(
         page.replace(
-            'id="linlens-data" type="application/json">{',
-            'id="linlens-data" type="application/json">{{',
+            'class="linlens-data" type="application/json">{',
+            'class="linlens-data" type="application/json">{{',
         )
     )
     with pytest.raises(ValueError, match="the page's embedded data is not valid JSON"):
