@@ -39,7 +39,7 @@ __all__ = [
 
 _CHUNK = 4096
 _BLOCK = 1024
-"""Rows of the N x N similarity a neighbour table holds at once (float32: 40 MB at N = 10,000)."""
+"""Rows of the N x N similarity a neighbour table holds at once (float64: 80 MB at N = 10,000)."""
 
 
 @dataclass(frozen=True)
@@ -255,8 +255,7 @@ def neighbor_table(
     index : np.ndarray
         ``(N, k)`` int32 neighbour indices, most similar first, never the sample itself.
     similarity : np.ndarray
-        ``(N, k)`` float32 similarities: unit rows normalised in float64, compared in float32
-        (within about 1e-7 of the float64 cosine; the page stores them as float16).
+        ``(N, k)`` float32 similarities.
     """
     rows = _flat(weights)
     _check_finite(rows)
@@ -265,9 +264,7 @@ def neighbor_table(
         raise ValueError(f"k must be a positive integer, got {k!r}")
     take = min(int(k), n - 1)
     mean = probe_mean(rows) if centered else None
-    # unit rows normalised in float64 a block at a time, kept and multiplied in float32: half
-    # the bytes of the N x D matrix and of each similarity block, with cosines within ~1e-7
-    unit = torch.empty((n, rows.shape[1]), dtype=torch.float32)
+    unit = torch.empty((n, rows.shape[1]), dtype=torch.float64)  # filled a block at a time
     for s in range(0, n, _BLOCK):
         unit[s : s + _BLOCK] = _unit_rows(rows[s : s + _BLOCK], mean)
     index = np.zeros((n, max(take, 0)), dtype=np.int32)
