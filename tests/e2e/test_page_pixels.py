@@ -58,7 +58,11 @@ def test_samples_are_computed_from_the_pixels_the_page_draws(
     page = browser.new_page(viewport={"width": 1280, "height": 720})
     guard.track(page, PageWatch().attach(page))
     page.goto(path.resolve().as_uri())
-    page.wait_for_function("() => window.linlensModels !== undefined")
+    # the thumbnails are unpacked after the scatter's first frame (page.js LATER)
+    page.wait_for_function(
+        "() => window.linlensModels !== undefined"
+        " && window.linlensModels.embedding.get('_thumbnails') !== null"
+    )
     n = len(run.probe_labels)
     x = np.asarray(run.probe_inputs, np.float32).reshape(n, -1)
     requests = [[int(s), c] for c in (0, 2) for s in np.random.default_rng(3).choice(n, 6)]
