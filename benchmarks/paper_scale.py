@@ -267,7 +267,9 @@ def print_table(stages: list[Stage]) -> None:
         )
     wall = sum(s.wall for s in stages)
     cpu = sum(s.cpu for s in stages)
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    # each stage resets the high-water mark (and with it ru_maxrss), so the process's peak is
+    # the largest stage's
+    peak = max(s.peak_mb for s in stages)
     print(f"| **total** | {wall:.1f} | {cpu:.1f} | {cpu / wall:.2f} | {peak:,.0f} (process) | |")
 
 
