@@ -38,7 +38,7 @@ def test_colour_state_for_the_front_end(colour_run: ll.Run) -> None:
 
 
 def test_colour_network_is_carried_with_its_pixels(colour_run: ll.Run) -> None:
-    net = ll.WeightCompare(colour_run, 0, 1)._network
+    net = ll.WeightCompare(colour_run, 0, 1).send_network()  # what the front end receives
     assert net is not None  # a stack that starts with a 3-channel convolution
     # the page rebuilds the normalised inputs from uint8 pixels and the stored mean/std
     assert net["inputs"]["dtype"] == "uint8" and net["input_normalize"]["mean"] == list(MEAN)
