@@ -31,11 +31,22 @@ import time
 from pathlib import Path
 
 
+def at_least_one(text: str) -> int:
+    """An integer of at least 1 (argparse type): a median of no rounds is no figure."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
 def arguments() -> argparse.ArgumentParser:
     """The command line (built before the heavy imports, so ``--help`` answers at once)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("run", type=Path, help="a stored run folder (Run.save)")
-    parser.add_argument("--rounds", type=int, default=3, help="fresh notebooks timed (3)")
+    parser.add_argument("--rounds", type=at_least_one, default=3, help="fresh notebooks timed (3)")
     parser.add_argument("--bare", action="store_true", help="open a copy without the analyses")
     return parser
 
