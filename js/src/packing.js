@@ -61,24 +61,17 @@ export function unplanes(planes, width) {
 }
 
 function checkPlanes(obj, name) {
-  const width = WIDTH[obj.dtype];
-  if (!width) throw new TypeError(`${name}: unsupported dtype ${JSON.stringify(obj.dtype)}`);
-  return width;
+  if (!WIDTH[obj.dtype]) throw new TypeError(`${name}: unsupported dtype ${JSON.stringify(obj.dtype)}`);
 }
 
-/** A byte-plane array from its inflated bytes. */
+/** A byte-plane array from its inflated bytes (its dtype checked by `checkPlanes`). */
 function planesArray(obj, inflated, name) {
-  const width = checkPlanes(obj, name);
+  const width = WIDTH[obj.dtype];
   const bytes = unplanes(inflated, width);
   if (bytes.length !== sizeOf(obj.shape) * width) {
     throw new TypeError(`${name}: ${bytes.length} bytes do not match ${obj.dtype} [${obj.shape}]`);
   }
   return { view: new DataView(bytes.buffer), dtype: obj.dtype, shape: Array.from(obj.shape) };
-}
-
-async function expandPlanes(obj, name) {
-  checkPlanes(obj, name);
-  return planesArray(obj, await inflate(bytesOfB64(obj.b64, name)), name);
 }
 
 /** Codes (Int32Array, monotone in the value) back to float bit patterns of the dtype's width. */
@@ -147,14 +140,39 @@ function checkpointArrays(obj, planes, name) {
   return out;
 }
 
+/**
+ * How `value` was packed: its codec's check and builder (see `CODECS`), or null for anything else
+ * (a container or a plain value). An unknown codec or encoding is an error that names it.
+ */
+function codecOf(value, name) {
+  if (!value || typeof value !== "object" || Array.isArray(value) || ArrayBuffer.isView(value) || value instanceof ArrayBuffer) return null;
+  if (value.codec === DELTA_CODEC) return CODECS.checkpoints;
+  if (value.codec !== undefined) throw new TypeError(`${name}: unknown codec ${JSON.stringify(value.codec)}`);
+  if (value.encoding === PLANES) return CODECS.planes;
+  if (value.encoding !== undefined) throw new TypeError(`${name}: unknown encoding ${JSON.stringify(value.encoding)}`);
+  return null;
+}
+
+/** Each codec's check (before inflating) and builder (from the inflated bytes). */
+const CODECS = {
+  checkpoints: { check: checkCheckpoints, build: checkpointArrays },
+  planes: { check: checkPlanes, build: planesArray },
+};
+
+/** Whether `value` is a container `expandPacked` walks into (an array or a plain object). */
+function isContainer(value) {
+  return !!value && typeof value === "object" && !ArrayBuffer.isView(value) && !(value instanceof ArrayBuffer);
+}
+
 /** Return `value` with every packed array (either codec) decoded; other values as they are. */
 export async function expandPacked(value, name = "state") {
+  const codec = codecOf(value, name);
+  if (codec) {
+    codec.check(value, name);
+    return codec.build(value, await inflate(bytesOfB64(value.b64, name)), name);
+  }
   if (Array.isArray(value)) return Promise.all(value.map((v, i) => expandPacked(v, `${name}[${i}]`)));
-  if (!value || typeof value !== "object" || ArrayBuffer.isView(value) || value instanceof ArrayBuffer) return value;
-  if (value.codec === DELTA_CODEC) return expandCheckpoints(value, name);
-  if (value.codec !== undefined) throw new TypeError(`${name}: unknown codec ${JSON.stringify(value.codec)}`);
-  if (value.encoding === PLANES) return expandPlanes(value, name);
-  if (value.encoding !== undefined) throw new TypeError(`${name}: unknown encoding ${JSON.stringify(value.encoding)}`);
+  if (!isContainer(value)) return value;
   const entries = await Promise.all(Object.entries(value).map(async ([k, v]) => [k, await expandPacked(v, `${name}.${k}`)]));
   return Object.fromEntries(entries);
 }
@@ -164,17 +182,12 @@ export async function expandPacked(value, name = "state") {
  * first frame needs, which must not wait on the event loop while the page is still loading.
  */
 export function expandPackedNow(value, name = "state") {
+  const codec = codecOf(value, name);
+  if (codec) {
+    codec.check(value, name);
+    return codec.build(value, inflateNow(bytesOfB64(value.b64, name), name), name);
+  }
   if (Array.isArray(value)) return value.map((v, i) => expandPackedNow(v, `${name}[${i}]`));
-  if (!value || typeof value !== "object" || ArrayBuffer.isView(value) || value instanceof ArrayBuffer) return value;
-  if (value.codec === DELTA_CODEC) {
-    checkCheckpoints(value, name);
-    return checkpointArrays(value, inflateNow(bytesOfB64(value.b64, name), name), name);
-  }
-  if (value.codec !== undefined) throw new TypeError(`${name}: unknown codec ${JSON.stringify(value.codec)}`);
-  if (value.encoding === PLANES) {
-    checkPlanes(value, name);
-    return planesArray(value, inflateNow(bytesOfB64(value.b64, name), name), name);
-  }
-  if (value.encoding !== undefined) throw new TypeError(`${name}: unknown encoding ${JSON.stringify(value.encoding)}`);
+  if (!isContainer(value)) return value;
   return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, expandPackedNow(v, `${name}.${k}`)]));
 }
