@@ -13,17 +13,9 @@ import pytest
 
 from tests.helpers.browser.guard import Guard
 from tests.helpers.browser.runs import setup_cell
-from tests.helpers.browser.widgets import root, wait_scatter_ready
+from tests.helpers.browser.widgets import BOKEH_CURSOR_JS, root, wait_scatter_ready
 
 pytestmark = pytest.mark.e2e
-
-CURSOR_JS = """(name) => {
-  const docs = (window.Bokeh && window.Bokeh.documents) || [];
-  for (const doc of docs) {
-    for (const m of doc.all_models) if (m.name === name) return m.location;
-  }
-  return null;
-}"""
 
 LARGE_RUN_PATH = (
     "from linlens_widgets.widgets import explorer as _explorer\n"
@@ -46,7 +38,7 @@ def test_the_panel_drawn_later_is_shown_and_follows_the_slider(lab, guard: Guard
     explorer.wait_for(state="visible", timeout=60_000)
     wait_scatter_ready(root(explorer, "embedding"))
     lab.page.wait_for_function(
-        f"() => ({CURSOR_JS})({plots.CURSOR_NAME!r}) !== null", timeout=60_000
+        f"() => ({BOKEH_CURSOR_JS})({plots.CURSOR_NAME!r}) !== null", timeout=60_000
     )
     shown = lab.nb.eval_json(
         "[ex._pending is not None, ex.panel_figure is not None, ex.children[-1] is ex.panel]"
@@ -57,7 +49,7 @@ def test_the_panel_drawn_later_is_shown_and_follows_the_slider(lab, guard: Guard
     lab.page.keyboard.press("Home")
     want = lab.nb.eval_json("float(ex._cursor_xs[0])")
     lab.page.wait_for_function(
-        f"(want) => Math.abs(({CURSOR_JS})({plots.CURSOR_NAME!r}) - want) < 1e-9",
+        f"(want) => Math.abs(({BOKEH_CURSOR_JS})({plots.CURSOR_NAME!r}) - want) < 1e-9",
         arg=want,
         timeout=10_000,
     )
@@ -78,6 +70,6 @@ def test_the_panel_drawn_later_is_drawn_again_after_a_reload(lab, guard: Guard) 
     explorer.wait_for(state="visible", timeout=60_000)
     wait_scatter_ready(root(explorer, "embedding"))
     lab.page.wait_for_function(
-        f"() => ({CURSOR_JS})({plots.CURSOR_NAME!r}) !== null", timeout=30_000
+        f"() => ({BOKEH_CURSOR_JS})({plots.CURSOR_NAME!r}) !== null", timeout=30_000
     )
     guard.assert_clean()

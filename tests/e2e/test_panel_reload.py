@@ -11,18 +11,9 @@ import pytest
 
 from tests.helpers.browser.guard import Guard
 from tests.helpers.browser.runs import setup_cell
-from tests.helpers.browser.widgets import root, wait_scatter_ready
+from tests.helpers.browser.widgets import BOKEH_CURSOR_JS, root, wait_scatter_ready
 
 pytestmark = pytest.mark.e2e
-
-# The location of the panel's cursor Span in the page's Bokeh documents (None if not drawn).
-CURSOR_JS = """(name) => {
-  const docs = (window.Bokeh && window.Bokeh.documents) || [];
-  for (const doc of docs) {
-    for (const m of doc.all_models) if (m.name === name) return m.location;
-  }
-  return null;
-}"""
 
 
 @pytest.fixture(scope="module")
@@ -61,9 +52,9 @@ def test_cursor_is_at_the_slider_after_a_reload(lab, guard: Guard) -> None:
     lab.nb.wait_kernel_idle(90)
     explorer = _explorer_shown(lab)
     lab.page.wait_for_function(
-        f"() => ({CURSOR_JS})({plots.CURSOR_NAME!r}) !== null", timeout=30_000
+        f"() => ({BOKEH_CURSOR_JS})({plots.CURSOR_NAME!r}) !== null", timeout=30_000
     )
-    got = lab.page.evaluate(CURSOR_JS, plots.CURSOR_NAME)
+    got = lab.page.evaluate(BOKEH_CURSOR_JS, plots.CURSOR_NAME)
     value = root(explorer, "scrubber").locator("input[type=range]").input_value()
     guard.check(int(value) == k, f"the reloaded slider shows {value}, the kernel {k}")
     guard.check(abs(got - want) < 1e-9, f"cursor at {got}, the slider's checkpoint is at {want}")

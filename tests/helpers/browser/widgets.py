@@ -234,6 +234,16 @@ def kernel_value(
 
 
 # Text of the comparison that must stay readable: names, numbers, labels, notes.
+BOKEH_CURSOR_JS = """(name) => {
+  const docs = (window.Bokeh && window.Bokeh.documents) || [];
+  for (const doc of docs) {
+    for (const m of doc.all_models) if (m.name === name) return m.location;
+  }
+  return null;
+}"""
+"""The location of the metrics panel's cursor Span (by name) in the page's Bokeh documents; null
+while the panel is not drawn."""
+
 LABEL_BOXES_JS = """(root) => {
   const sel = '.linlens-tag, .linlens-cosine, .linlens-classname, .linlens-cos-class,'
     + ' .linlens-rowhead, .linlens-bias, .linlens-logit, .linlens-nb-label, .linlens-nb-sim,'
